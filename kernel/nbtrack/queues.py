@@ -1,0 +1,116 @@
+"""Byte-bounded queues between pipeline stages.
+
+A producer blocks while the queue holds more than ``max_bytes`` (backpressure
+instead of unbounded memory); a consumer takes items in batches so per-item
+locking is amortized. ``END`` marks the end of a stream: a stage's loop stops
+after it, so shutdown drains in order.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from typing import Any, Final
+
+
+class _EndOfStream:
+    """The end-of-stream marker; one instance, compared by identity."""
+
+    _instance: _EndOfStream | None = None
+
+    def __new__(cls) -> _EndOfStream:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "END"
+
+
+END: Final = _EndOfStream()
+
+
+class QueueClosed(Exception):
+    """Raised by ``put`` after ``close``: the consumer is gone."""
+
+
+class ByteQueue:
+    """A FIFO bounded by the sum of the byte sizes its producers declare.
+
+    One item larger than the bound is still accepted when the queue is empty,
+    so a single big record can never deadlock.
+    """
+
+    def __init__(self, max_bytes: int, name: str = "queue") -> None:
+        self.name = name
+        self.max_bytes = max_bytes
+        self._items: collections.deque[tuple[Any, int]] = collections.deque()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self._not_empty = threading.Condition(self._lock)
+        self._not_full = threading.Condition(self._lock)
+        self._closed = False
+        self.blocked_seconds = 0.0  # total time producers spent in backpressure
+
+    def put(self, item: Any, nbytes: int, timeout: float | None = None) -> None:
+        """Append ``item``; wait while the queue is full. Raises TimeoutError, QueueClosed."""
+        with self._lock:
+            if self._bytes + nbytes > self.max_bytes and self._bytes > 0:
+                self._wait_for_room(nbytes, timeout)
+            if self._closed:
+                raise QueueClosed(self.name)
+            self._items.append((item, nbytes))
+            self._bytes += nbytes
+            self._not_empty.notify()
+
+    def _wait_for_room(self, nbytes: int, timeout: float | None) -> None:
+        start = time.monotonic()
+        deadline = None if timeout is None else start + timeout
+        try:
+            while self._bytes + nbytes > self.max_bytes and self._bytes > 0 and not self._closed:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise TimeoutError(f"{self.name} stayed full for {timeout:.1f}s")
+                self._not_full.wait(remaining)
+        finally:
+            self.blocked_seconds += time.monotonic() - start
+
+    def put_end(self) -> None:
+        """Append the end marker; never blocks, never raises."""
+        with self._lock:
+            self._items.append((END, 0))
+            self._not_empty.notify()
+
+    def get_batch(self, max_items: int = 1024, timeout: float | None = None) -> list[Any]:
+        """Take up to ``max_items`` items, waiting up to ``timeout`` for the first one."""
+        with self._lock:
+            if not self._items:
+                self._not_empty.wait(timeout)
+                if not self._items:
+                    return []
+            items = self._items
+            n = min(max_items, len(items))
+            out = []
+            freed = 0
+            for _ in range(n):
+                item, size = items.popleft()
+                out.append(item)
+                freed += size
+            self._bytes -= freed
+            self._not_full.notify_all()
+            return out
+
+    def close(self) -> None:
+        """Wake every waiter; later ``put`` calls raise QueueClosed."""
+        with self._lock:
+            self._closed = True
+            self._not_full.notify_all()
+            self._not_empty.notify_all()
+
+    @property
+    def pending_bytes(self) -> int:
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._items)
