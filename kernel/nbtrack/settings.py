@@ -1,0 +1,130 @@
+"""Resolve a run's settings: explicit arguments beat NBTRACK_* variables beat defaults."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import string
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MODES = ("local", "online", "offline", "disabled")
+RESUME_CHOICES = (None, "allow", "must", "never")
+_ID_ALPHABET = string.ascii_lowercase + string.digits
+_ID_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,128}$")
+
+
+def default_root() -> Path:
+    """The per-user data directory, honouring NBTRACK_DIR and XDG_DATA_HOME."""
+    env = os.environ.get("NBTRACK_DIR")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share"
+    return base / "nbtrack"
+
+
+def new_run_id() -> str:
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(8))
+
+
+def _pick(explicit: str | None, env_name: str, default: str | None = None) -> str | None:
+    if explicit is not None:
+        return explicit
+    return os.environ.get(env_name) or default
+
+
+@dataclass
+class Settings:
+    """Everything a run needs to know before it starts; built by ``resolve``."""
+
+    mode: str
+    project: str
+    entity: str
+    run_id: str
+    name: str
+    root: Path
+    run_dir: Path
+    base_url: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    resume: str | None = None
+    tags: tuple[str, ...] = ()
+    notes: str = ""
+    group: str = ""
+    job_type: str = ""
+    init_timeout: float = 30.0
+    finish_timeout: float = 60.0
+
+    @property
+    def log_path(self) -> Path:
+        return self.run_dir / f"run-{self.run_id}.nbtrack"
+
+
+def resolve(
+    *,
+    project: str | None = None,
+    name: str | None = None,
+    mode: str | None = None,
+    id: str | None = None,
+    resume: str | bool | None = None,
+    entity: str | None = None,
+    tags: list[str] | tuple[str, ...] | None = None,
+    notes: str | None = None,
+    group: str | None = None,
+    job_type: str | None = None,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    dir: str | os.PathLike[str] | None = None,
+) -> Settings:
+    """Validate the user's choices; raises ValueError naming the bad argument."""
+    chosen_mode = _pick(mode, "NBTRACK_MODE", "local")
+    assert chosen_mode is not None
+    if chosen_mode not in MODES:
+        raise ValueError(f"mode={chosen_mode!r}: expected one of {', '.join(MODES)}")
+    if resume is True:
+        resume = "allow"
+    elif resume is False:
+        resume = None
+    if resume not in RESUME_CHOICES:
+        raise ValueError(f"resume={resume!r}: expected None, 'allow', 'must' or 'never'")
+    if resume is not None and not id:
+        raise ValueError(f"resume={resume!r} needs the id of the run to resume (id=...)")
+    if id is not None and not _ID_RE.match(id):
+        raise ValueError(f"id={id!r}: use 1-64 letters, digits, '_', '.' or '-'")
+    chosen_project = _pick(project, "NBTRACK_PROJECT", "uncategorized") or "uncategorized"
+    if not _NAME_RE.match(chosen_project):
+        raise ValueError(f"project={chosen_project!r}: use 1-128 letters, digits, '_', '.' or '-'")
+    chosen_entity = _pick(entity, "NBTRACK_ENTITY", "") or ""
+    if chosen_entity and not _NAME_RE.match(chosen_entity):
+        raise ValueError(f"entity={chosen_entity!r}: use 1-128 letters, digits, '_', '.' or '-'")
+    url = _pick(base_url, "NBTRACK_BASE_URL")
+    if chosen_mode == "online" and not url:
+        raise ValueError("mode='online' needs a server: pass base_url=... or set NBTRACK_BASE_URL")
+    key = _pick(api_key, "NBTRACK_API_KEY")
+    root = default_root()
+    run_id = id or new_run_id()
+    runs_root = Path(dir).expanduser() if dir is not None else root / "runs"
+    run_dir = runs_root / f"run-{time.strftime('%Y%m%d_%H%M%S')}-{run_id}"
+    suffix = 1
+    while run_dir.exists():
+        run_dir = runs_root / f"run-{time.strftime('%Y%m%d_%H%M%S')}-{run_id}-{suffix}"
+        suffix += 1
+    return Settings(
+        mode=chosen_mode,
+        project=chosen_project,
+        entity=chosen_entity,
+        run_id=run_id,
+        name=name or run_id,
+        root=root,
+        run_dir=run_dir,
+        base_url=url.rstrip("/") if url else None,
+        api_key=key,
+        resume=resume,
+        tags=tuple(tags or ()),
+        notes=notes or "",
+        group=group or "",
+        job_type=job_type or "",
+    )

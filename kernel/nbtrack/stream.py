@@ -1,0 +1,117 @@
+"""The wiring: builds the queues and the stage threads of one run, owns start and close.
+
+Nothing else creates pipeline threads or queues. Stages only see their own
+input queue plus plain callables for output, so any stage can be tested alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from collections.abc import Callable
+
+from nbtrack.handler import Handler
+from nbtrack.interface import Interface
+from nbtrack.mailbox import Mailbox
+from nbtrack.proto import nbtrack_pb2 as pb
+from nbtrack.queues import END, ByteQueue, QueueClosed
+from nbtrack.sender import Sender
+from nbtrack.transport import Transport
+from nbtrack.writer import Writer
+
+logger = logging.getLogger("nbtrack.stream")
+
+RECORD_Q_BYTES = 32 * 1024 * 1024
+WRITER_Q_BYTES = 32 * 1024 * 1024
+SENDER_Q_BYTES = 32 * 1024 * 1024
+
+
+@dataclass
+class CloseReport:
+    """What ``close`` left behind: stages that did not end by the deadline."""
+
+    clean: bool
+    still_running: list[str] = field(default_factory=list)
+    writer_error: str | None = None
+
+
+def _emitter(q: ByteQueue) -> Any:
+    def emit(item: Any, nbytes: int) -> None:
+        if item is END:
+            q.put_end()
+            return
+        try:
+            q.put(item, nbytes)
+        except QueueClosed:
+            logger.warning("%s closed; a record was not handed on", q.name)
+
+    return emit
+
+
+class Stream:
+    """One run's pipeline: record_q → Handler → (writer_q → Writer, sender_q → Sender)."""
+
+    def __init__(self, log_path: Path, transport: Transport | None,
+                 warn: Callable[[str], None], *,
+                 summary_interval: float = 2.0, post_interval: float = 1.0) -> None:
+        self.log_path = log_path
+        self.transport = transport
+        self.mailbox = Mailbox()
+        self.record_q = ByteQueue(RECORD_Q_BYTES, "record_q")
+        self.writer_q = ByteQueue(WRITER_Q_BYTES, "writer_q")
+        self.sender_q = ByteQueue(SENDER_Q_BYTES, "sender_q")
+        respond = self.mailbox.deliver
+        self.writer = Writer(self.writer_q, log_path, respond)
+        self.sender = Sender(self.sender_q, respond, transport, post_interval=post_interval)
+        self.handler = Handler(self.record_q, _emitter(self.writer_q), _emitter(self.sender_q),
+                               respond, warn, summary_interval=summary_interval)
+        self.interface = Interface(self.record_q, self.mailbox, put_timeout=120.0)
+        self._started = False
+        self._closed = False
+
+    def start(self) -> None:
+        """Start the stages; the writer first, so a bad directory fails here, in the caller."""
+        if self._started:
+            return
+        self.writer.start()
+        self.sender.start()
+        self.handler.start()
+        self._started = True
+
+    def close(self, timeout: float = 10.0, *, abort_network: bool = False) -> CloseReport:
+        """End the stream in order and join every stage by one deadline; safe to call twice."""
+        if self._closed or not self._started:
+            self._closed = True
+            return CloseReport(clean=True)
+        self._closed = True
+        deadline = time.monotonic() + timeout
+        if abort_network and self.transport is not None:
+            self.transport.close()
+        self.record_q.put_end()
+        left: list[str] = []
+        for name, stage in (("handler", self.handler), ("writer", self.writer),
+                            ("sender", self.sender)):
+            if not stage.join(max(deadline - time.monotonic(), 0.05)):
+                left.append(name)
+        if left and self.transport is not None and not abort_network:
+            self.transport.close()
+            if self.sender.join(1.0) and "sender" in left:
+                left.remove("sender")
+        self.mailbox.close()
+        error = getattr(self.writer, "error", None)
+        if left:
+            logger.warning("pipeline stages still running after close: %s", ", ".join(left))
+        return CloseReport(clean=not left, still_running=left,
+                           writer_error=str(error) if error else None)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+
+def defer_states() -> list[int]:
+    """The finish state machine's states, in order."""
+    return list(pb.DeferRequest.DeferState.values())

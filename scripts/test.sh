@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Set up everything the tests need, then run every test: lint, types, the
+# generated-code check, the JavaScript unit tests and the whole pytest suite.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+if [ "$(id -u)" = "0" ] && { [ ! -x /usr/bin/chromium ] || ! command -v node >/dev/null; }; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq chromium nodejs npm >/dev/null
+fi
+# shellcheck disable=SC1091
+source "$ROOT/scripts/setup_env.sh" test,notebook,browser
+echo "== ruff";  ruff check kernel tests scripts benchmarks
+echo "== mypy";  mypy
+echo "== proto"; python scripts/gen_proto.py --check
+if [ -f js/package.json ]; then
+    echo "== js";  (cd js && npm test --silent)
+fi
+echo "== pytest"
+python -m pytest -q -p no:cacheprovider "$@"
