@@ -1,0 +1,239 @@
+"""The ``nbtrack-ui`` thread: keeps one ``RunWidget`` current without flooding the browser.
+
+Why a thread per widget that polls: ``run.log`` must stay cheap, so the user thread never
+touches the widget. The thread asks the pipeline for the sampled history (memory bounded
+however long the run) at most ``1 / interval`` times a second and sends one batched message
+holding only what changed. Finish events come from ``run.add_listener`` (called in the
+thread running ``finish``); the listener only stores them and wakes this thread.
+The thread never prints (ipykernel 7 would put the text into an unrelated cell): it logs.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from nbtrack.notebook.display import encode_json
+
+log = logging.getLogger("nbtrack.ui")
+
+MIN_INTERVAL = 0.25  # at most 4 updates a second
+NETWORK_FIELDS = ("state", "status_code", "retry_count", "error", "since")
+
+
+def widget_state(run_state: str, mode: str, network_state: str | None) -> str:
+    """The badge: a running run shows ``offline`` / ``retrying`` when that is the news."""
+    if run_state == "running":
+        if mode == "offline" or network_state == "offline":
+            return "offline"
+        if network_state == "retrying":
+            return "retrying"
+    return run_state
+
+
+def _series_signature(data: dict[str, Any]) -> tuple[Any, ...]:
+    """Cheap change test for one key: count and last point move whenever data moves."""
+    steps = data.get("steps") or []
+    return (data.get("count"), len(steps), steps[-1] if steps else None, repr(data.get("last")),
+            repr(data.get("min")), repr(data.get("max")))
+
+
+def _call(fn: Callable[..., Any] | None, **kwargs: Any) -> Any:
+    """Ask the run something; a failure means "no news", never an error in this thread."""
+    if fn is None:
+        return None
+    try:
+        return fn(**kwargs)
+    except Exception:
+        log.debug("run query failed", exc_info=True)
+        return None
+
+
+class StepRate:
+    """Steps per second between polls, smoothed so the number does not jitter."""
+
+    def __init__(self) -> None:
+        self._last: tuple[float, int] | None = None
+        self.value = 0.0
+
+    def update(self, step: int, now: float) -> float:
+        if self._last is not None and now > self._last[0]:
+            inst = max(0.0, (step - self._last[1]) / (now - self._last[0]))
+            self.value = inst if self.value == 0.0 else 0.5 * self.value + 0.5 * inst
+            if inst == 0.0:
+                self.value = 0.0
+        self._last = (now, step)
+        return float(f"{self.value:.3g}")
+
+
+class RunUpdater:
+    """Polls ``run`` and pushes changes into ``widget``; stops after the run finished."""
+
+    def __init__(self, run: Any, widget: Any, *, interval: float = MIN_INTERVAL,
+                 poll_timeout: float = 1.0) -> None:
+        self.run = run
+        self.widget = widget
+        self.interval = max(MIN_INTERVAL, float(interval))
+        self.poll_timeout = poll_timeout
+        self.thread = threading.Thread(target=self._loop, name="nbtrack-ui", daemon=True)
+        self.updates = 0  # batched messages sent, for tests and docs
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+        self._events: dict[str, dict[str, Any]] = {}
+        self._remove_listener: Callable[[], None] | None = None
+        self._sent: dict[str, Any] = {}
+        self._series_sig: dict[str, tuple[Any, ...]] = {}
+        self._series_full: dict[str, Any] = {}
+        self._rate = StepRate()
+        self._started = False
+
+    # ---- control -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._started:
+            return
+        self._started = True
+        add = getattr(self.run, "add_listener", None)
+        if add is not None:
+            try:
+                self._remove_listener = add(self._on_event)
+            except Exception:
+                log.debug("add_listener failed", exc_info=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """True when the thread ended in time (or never started)."""
+        if self.thread.ident is not None:
+            self.thread.join(timeout)
+        return not self.thread.is_alive()
+
+    @property
+    def alive(self) -> bool:
+        return self.thread.is_alive()
+
+    def _on_event(self, kind: str, payload: dict[str, Any]) -> None:
+        """Run listener: store the newest payload per kind, wake the thread. Cheap, no raise."""
+        try:
+            with self._lock:
+                self._events[str(kind)] = dict(payload or {})
+            self._wake.set()
+        except Exception:
+            log.debug("listener failed", exc_info=True)
+
+    # ---- loop ----------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        last_update = 0.0
+        try:
+            while not self._stop.is_set():
+                self._wake.wait(self.interval)
+                self._wake.clear()
+                wait_more = last_update + self.interval - time.monotonic()
+                if wait_more > 0 and self._stop.wait(wait_more):
+                    break
+                if self._stop.is_set() or self.widget.comm is None:
+                    break
+                try:
+                    done = self.tick()
+                except Exception:
+                    log.exception("widget update failed")
+                    done = False
+                last_update = time.monotonic()
+                if done:
+                    break
+        finally:
+            self._detach()
+
+    def _detach(self) -> None:
+        remove, self._remove_listener = self._remove_listener, None
+        if remove is not None:
+            try:
+                remove()
+            except Exception:
+                log.debug("removing the listener failed", exc_info=True)
+
+    # ---- one update ----------------------------------------------------------------------
+
+    def tick(self) -> bool:
+        """Gather news, send one batched message; True once the run's end has been shown."""
+        with self._lock:
+            events, self._events = self._events, {}
+        finished = events.get("finished")
+        timeout = 0.2 if finished is not None else self.poll_timeout
+        changes: dict[str, Any] = {}
+        delta = self._series_changes(_call(getattr(self.run, "sampled_history", None),
+                                           timeout=timeout), changes)
+        network = None
+        if finished is None:
+            network = _call(getattr(self.run, "network_status", None), timeout=timeout)
+            self._network_changes(network, changes)
+        progress = events.get("finish_progress")
+        if progress is not None:
+            self._set(changes, "finish", encode_json(progress))
+        run_state = str(events.get("state", {}).get("state") or getattr(self.run, "state", ""))
+        if finished is not None:
+            run_state = str(finished.get("state") or getattr(self.run, "state", "finished"))
+            self._finished_changes(finished, changes)
+        net_state = (network or {}).get("state") if network else self._sent.get(
+            "network", {}).get("state")
+        self._set(changes, "state", widget_state(run_state, str(getattr(self.run, "mode", "")),
+                                                 net_state))
+        if changes:
+            self.widget.apply(changes, delta)
+            self.updates += 1
+        return finished is not None
+
+    def _set(self, changes: dict[str, Any], name: str, value: Any) -> None:
+        if self._sent.get(name) != value:
+            self._sent[name] = value
+            changes[name] = value
+
+    def _series_changes(self, hist: dict[str, Any] | None, changes: dict[str, Any]
+                        ) -> dict[str, Any] | None:
+        if not hist:
+            return None
+        delta: dict[str, Any] = {}
+        for key, data in (hist.get("series") or {}).items():
+            sig = _series_signature(data)
+            if self._series_sig.get(key) != sig:
+                self._series_sig[key] = sig
+                delta[key] = encode_json(data)
+        step = int(hist.get("last_step") or 0)
+        rate = self._rate.update(step, time.monotonic())
+        progress = {"step": step, "rows": int(hist.get("rows") or 0), "steps_per_sec": rate}
+        if {k: self._sent.get("progress", {}).get(k) for k in progress} != progress:
+            start = getattr(self.run, "start_time", None)
+            elapsed = round(time.time() - start, 1) if isinstance(start, (int, float)) else 0.0
+            self._sent["progress"] = changes["progress"] = {**progress, "elapsed": elapsed}
+        if not delta:
+            return None
+        self._series_full = {**self._series_full, **delta}
+        changes["series"] = self._series_full
+        changes["series_rev"] = int(self._sent.get("series_rev", 0)) + 1
+        self._sent["series_rev"] = changes["series_rev"]
+        return delta
+
+    def _network_changes(self, network: dict[str, Any] | None, changes: dict[str, Any]) -> None:
+        if not network:
+            return
+        value = encode_json({f: network.get(f) for f in NETWORK_FIELDS})
+        old = self._sent.get("network", {}).get("state")
+        self._set(changes, "network", value)
+        if old is not None and value["state"] != old and value["state"] in ("retrying", "failed"):
+            code = value.get("status_code")
+            note = f"network {value['state']}" + (f" (HTTP {code})" if code else "")
+            self.widget.add_message(note + (f": {value['error']}" if value.get("error") else ""))
+
+    def _finished_changes(self, finished: dict[str, Any], changes: dict[str, Any]) -> None:
+        self._set(changes, "summary", encode_json(dict(finished.get("summary") or {})))
+        self._set(changes, "sync_command", str(finished.get("sync_command") or ""))
+        done = {**self._sent.get("finish", {}), "done": True}
+        self._set(changes, "finish", done)

@@ -1,0 +1,195 @@
+"""``RunWidget``: the live view of one run (Python side; the front end is in ``js/``).
+
+Why a subclass with its own ``send_state``: the contract sends ``series`` as a delta
+(only keys whose data changed) while the trait itself keeps the full set, so a view
+opened later (or a re-connected front end asking for the state) still gets everything.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import traitlets
+
+from nbtrack.notebook import display
+
+_STATIC = Path(__file__).with_name("static")
+_FALLBACK_ESM = """
+function render({ model, el }) {
+  const box = document.createElement("div");
+  box.className = "nbtrack-widget";
+  const draw = () => {
+    const info = model.get("info") || {};
+    const state = model.get("state");
+    const step = (model.get("progress") || {}).step;
+    box.innerHTML = "";
+    const title = document.createElement("b");
+    title.textContent = `${info.name || info.id || "run"} (${info.project || ""}) `;
+    const badge = document.createElement("span");
+    badge.className = "nbtrack-badge";
+    badge.dataset.state = state;
+    badge.textContent = state;
+    const stepEl = document.createElement("span");
+    stepEl.className = "nbtrack-step";
+    stepEl.textContent = step === undefined ? "" : ` step ${step}`;
+    box.append(title, badge, stepEl);
+  };
+  for (const name of ["info", "state", "progress"]) model.on(`change:${name}`, draw);
+  draw();
+  el.appendChild(box);
+}
+export default { render };
+"""
+
+MAX_MESSAGES = 20
+
+_LIVE: list[RunWidget] = []
+_LIVE_LOCK = threading.Lock()
+
+
+def _asset(name: str, fallback: str) -> Path | str:
+    """The front end's built file when present, else a small inline stand-in."""
+    path = _STATIC / name
+    return path if path.is_file() else fallback
+
+
+def run_info(run: Any) -> dict[str, Any]:
+    """The ``info`` trait: identity fields that never change during a run."""
+    fields = ("id", "name", "project", "entity", "url", "mode")
+    return {f: ("" if getattr(run, f, None) is None else str(getattr(run, f))) for f in fields}
+
+
+class RunWidget(anywidget.AnyWidget):
+    """Live run view; one ``nbtrack-ui`` thread (see ``ui.py``) keeps it current."""
+
+    _esm = _asset("widget.js", _FALLBACK_ESM)
+    _css = _asset("widget.css", "")
+
+    info = traitlets.Dict().tag(sync=True)
+    state = traitlets.Unicode("running").tag(sync=True)
+    network = traitlets.Dict().tag(sync=True)
+    progress = traitlets.Dict().tag(sync=True)
+    series = traitlets.Dict().tag(sync=True)
+    series_rev = traitlets.Int(0).tag(sync=True)
+    finish = traitlets.Dict().tag(sync=True)
+    summary = traitlets.Dict().tag(sync=True)
+    sync_command = traitlets.Unicode("").tag(sync=True)
+    selected = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    messages = traitlets.List(traitlets.Unicode()).tag(sync=True)
+
+    def __init__(self, run: Any = None, *, start: bool = True, interval: float | None = None,
+                 **kwargs: Any) -> None:
+        self._sync_lock = threading.RLock()
+        self._series_delta: dict[str, Any] | None = None
+        super().__init__(**kwargs)
+        self.run = run
+        self.updater: Any = None
+        if run is None:
+            return
+        self.info = run_info(run)
+        self.state = str(getattr(run, "state", "running") or "running")
+        with _LIVE_LOCK:
+            _LIVE.append(self)
+        if start:
+            from nbtrack.notebook.ui import RunUpdater
+
+            self.updater = RunUpdater(run, self) if interval is None else RunUpdater(
+                run, self, interval=interval)
+            self.updater.start()
+
+    # ---- sending -------------------------------------------------------------------------
+
+    def apply(self, changes: dict[str, Any], series_delta: dict[str, Any] | None = None) -> None:
+        """Set several traits as ONE comm message; ``series`` goes out as ``series_delta``."""
+        if not changes or self.comm is None:
+            return
+        with self._sync_lock, self.hold_sync():
+            if series_delta is not None:
+                self._series_delta = series_delta
+            for name, value in changes.items():
+                setattr(self, name, value)
+
+    def send_state(self, key: Any = None) -> None:
+        """Like ipywidgets', but a batched ``series`` carries only the changed keys."""
+        with self._sync_lock:
+            delta, self._series_delta = self._series_delta, None
+            keys = [key] if isinstance(key, str) else (None if key is None else list(key))
+            if delta is None or keys is None or "series" not in keys:
+                super().send_state(key)
+                return
+            state = self.get_state([k for k in keys if k != "series"]) if len(keys) > 1 else {}
+            state["series"] = delta
+            self._send({"method": "update", "state": state, "buffer_paths": []})
+
+    def add_message(self, text: str) -> None:
+        """Show a short note (warning, interruption) in the widget; newest last."""
+        with self._sync_lock:
+            self.messages = [*self.messages, str(text)][-MAX_MESSAGES:]
+
+    # ---- display -------------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        name = self.info.get("name") or self.info.get("id") or "?"
+        return f"nbtrack run {name} ({self.info.get('project', '?')}) — {self.state}"
+
+    def _html(self) -> str:
+        class _View:
+            pass
+
+        view = _View()
+        for field, value in self.info.items():
+            setattr(view, field, value)
+        view.state = self.state  # type: ignore[attr-defined]
+        view.sync_command = self.sync_command or None  # type: ignore[attr-defined]
+        return display.run_html(view, self.summary or None)
+
+    def mimebundle(self) -> dict[str, Any]:
+        """text/plain, text/html and (while the comm is open) the widget view."""
+        data: dict[str, Any] = {"text/plain": repr(self), "text/html": self._html()}
+        if self.comm is not None:
+            data["application/vnd.jupyter.widget-view+json"] = {
+                "version_major": 2, "version_minor": 1, "model_id": self.model_id}
+        return data
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        return self.mimebundle(), {}
+
+    # ---- life ----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop the UI thread first, so nothing writes to a closed comm."""
+        updater = getattr(self, "updater", None)
+        if updater is not None:
+            updater.stop()
+            if threading.current_thread() is not getattr(updater, "thread", None):
+                updater.join(2.0)
+        with _LIVE_LOCK:
+            if self in _LIVE:
+                _LIVE.remove(self)
+        super().close()
+
+
+def widget_for(run: Any) -> RunWidget | None:
+    """The widget currently showing ``run``, if any."""
+    run_id = str(getattr(run, "id", ""))
+    with _LIVE_LOCK:
+        found = [w for w in _LIVE if w.run is run or w.info.get("id") == run_id]
+    return found[-1] if found and found[-1].comm is not None else None
+
+
+def live_widgets() -> list[RunWidget]:
+    with _LIVE_LOCK:
+        return list(_LIVE)
+
+
+def close_all() -> None:
+    """Close every run widget (unload, kernel exit); their threads end with them."""
+    for w in live_widgets():
+        try:
+            w.close()
+        except Exception:  # closing must go on for the others
+            logging.getLogger("nbtrack.ui").debug("closing a widget failed", exc_info=True)
