@@ -19,6 +19,7 @@ MODES = ("local", "online", "offline", "disabled")
 CELL_TIME_KEY = "cell_time_s"
 _KEY_RE = re.compile(r"([A-Za-z][\w./-]*)\s*=(?!=)")
 _STEP_RE = re.compile(r"^\s*--step(?:\s+|=)(\S+)")
+_JSON_START = re.compile(r'\s*\{\s*("|\})')  # JSON object (YAML flow maps have bare keys)
 _BRACKETS = {"(": 1, "[": 1, "{": 1, ")": -1, "]": -1, "}": -1}
 
 
@@ -30,18 +31,14 @@ def parse_config(body: str | None) -> dict[str, Any]:
         return {}
     text = body.strip("\n")
     lines = text.splitlines()
-    json_error: json.JSONDecodeError | None = None
-    if text.lstrip().startswith("{"):
+    if _JSON_START.match(text):
         try:
             return _as_mapping(json.loads(text))
         except json.JSONDecodeError as exc:
-            json_error = exc
+            raise UsageError(_config_error(exc.lineno, exc.colno, exc.msg, lines)) from None
     try:
         loaded = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        if json_error is not None:
-            raise UsageError(_config_error(json_error.lineno, json_error.colno, json_error.msg,
-                                           lines)) from None
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
         line = mark.line + 1 if mark is not None else 1
