@@ -65,11 +65,12 @@ def _to_float(v: Any) -> float:
 
 
 def drop_nan(
-    steps: Sequence[int], values: Sequence[Any]
-) -> tuple[Sequence[int], Sequence[Any], Any]:
+    steps: Sequence[int] | None, values: Sequence[Any]
+) -> tuple[Sequence[int] | None, Sequence[Any], Any]:
     """``(steps, values, total)`` without the NaN values; ``total`` is their sum.
 
     The common case (no NaN) costs one ``sum`` and returns the inputs as they are.
+    ``steps`` may be None when only the values matter.
     ``total`` may still be NaN when the column holds both +inf and -inf.
     """
     try:
@@ -83,7 +84,8 @@ def drop_nan(
     if len(keep) == len(values):  # +inf and -inf, no NaN
         return steps, values, total
     kept_values = [values[i] for i in keep]
-    return [steps[i] for i in keep], kept_values, sum(kept_values)
+    kept_steps = None if steps is None else [steps[i] for i in keep]
+    return kept_steps, kept_values, sum(kept_values)
 
 
 def numeric_columns(
@@ -199,10 +201,11 @@ class SeriesSampler:
         self.last_step = steps[-1]
         if self._origin is None:
             self._origin = steps[0]
-        steps, values, _total = drop_nan(steps, values)
+        kept_steps, values, _total = drop_nan(steps, values)
         n = len(values)
-        if n == 0:
+        if n == 0 or kept_steps is None:
             return
+        steps = kept_steps
         origin = self._origin
         last_step = steps[-1]
         while (last_step - origin) // self._width >= self.max_buckets:

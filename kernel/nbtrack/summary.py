@@ -68,7 +68,7 @@ class _Agg:
         self.has_first = False
 
     def add_numeric(self, values: Sequence[Any]) -> None:
-        _, kept, total = drop_nan((), values) if values else ((), (), 0.0)
+        _, kept, total = drop_nan(None, values)
         if not kept:
             return
         self.n += len(kept)
