@@ -1,0 +1,163 @@
+"""The UI thread's batching: a million ``log`` calls give a bounded number of messages.
+
+The widget's comm is replaced by a recorder, so every message the front end would get is
+counted and measured. Totals are printed (``pytest -s``) and recorded in docs/notebook.md.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from fakes import FakeRun, RecordingComm
+from nbtrack.notebook.display import encode_json
+from nbtrack.notebook.ui import widget_state
+from nbtrack.notebook.widget import RunWidget
+
+N = 1_000_000
+
+
+def _attach(run: Any) -> tuple[RunWidget, RecordingComm]:
+    w = RunWidget(run, start=False)
+    rec = RecordingComm()
+    w.comm = rec
+    from nbtrack.notebook.ui import RunUpdater
+
+    w.updater = RunUpdater(run, w)
+    w.updater.start()
+    return w, rec
+
+
+def _check_rate(rec: RecordingComm, elapsed: float) -> None:
+    assert len(rec.messages) <= 4 * elapsed + 3, (len(rec.messages), elapsed)
+    gaps = [b - a for a, b in zip(rec.times, rec.times[1:], strict=False)]
+    assert all(g >= 0.2 for g in gaps), min(gaps)
+
+
+def _report(label: str, rec: RecordingComm, elapsed: float, w: RunWidget) -> None:
+    print(f"\n{label}: {N} log() calls in {elapsed:.1f}s -> {len(rec.messages)} messages, "
+          f"{rec.bytes} bytes ({rec.bytes / max(len(rec.messages), 1):.0f} B/message), "
+          f"series_rev={w.series_rev}")
+
+
+def test_million_logs_fake_run() -> None:
+    run = FakeRun()
+    w, rec = _attach(run)
+    start = time.monotonic()
+    for i in range(N):
+        run.log({"loss": 1.0 / (i + 1), "acc": i / N})
+    run.finish()
+    assert w.updater.join(5)
+    elapsed = time.monotonic() - start
+    _report("stand-in run", rec, elapsed, w)
+    _check_rate(rec, elapsed)
+    assert w.state == "finished" and w.finish["done"] is True
+    assert w.summary["loss"] == pytest.approx(1.0 / N)
+    assert w.progress["step"] == N - 1
+    w.close()
+
+
+def test_million_logs_real_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import nbtrack
+
+    monkeypatch.setenv("NBTRACK_DIR", str(tmp_path))
+    run = nbtrack.init(project="bench", mode="offline", name="million")
+    w, rec = _attach(run)
+    start = time.monotonic()
+    for i in range(N):
+        run.log({"loss": 1.0 / (i + 1), "acc": i / N, "lr": 0.1})
+    log_time = time.monotonic() - start
+    run.finish(quiet=True)
+    assert w.updater.join(10)
+    elapsed = time.monotonic() - start
+    _report(f"real offline run (log loop {log_time:.1f}s)", rec, elapsed, w)
+    _check_rate(rec, elapsed)
+    assert w.state == "finished" and w.finish.get("done") is True
+    assert w.progress["step"] == N - 1
+    assert set(w.series) == {"loss", "acc", "lr"}
+    assert w.series["loss"]["count"] == N
+    assert rec.bytes < 2_000_000 + 100_000 * elapsed
+    w.close()
+
+
+def test_only_changed_series_keys_are_sent() -> None:
+    run = FakeRun()
+    w, rec = _attach(run)
+    run.log({"a": 1.0, "b": 2.0})
+    time.sleep(0.6)
+    run.log({"a": 3.0})
+    time.sleep(0.6)
+    run.finish()
+    assert w.updater.join(5)
+    series_msgs = [m["state"]["series"] for m in rec.messages if "series" in m["state"]]
+    assert set(series_msgs[0]) == {"a", "b"}
+    assert set(series_msgs[1]) == {"a"}  # b unchanged: not re-sent
+    assert set(w.series) == {"a", "b"}  # the trait keeps the full set for new views
+    w.close()
+
+
+def test_idle_run_sends_nothing_and_close_stops_thread() -> None:
+    run = FakeRun()
+    w, rec = _attach(run)
+    run.log({"a": 1.0})
+    time.sleep(1.2)
+    count = len(rec.messages)
+    time.sleep(1.0)
+    assert len(rec.messages) == count  # nothing changed: no message
+    thread = w.updater.thread
+    w.close()
+    assert not thread.is_alive() and rec.closed
+
+
+def test_nan_and_inf_encoded() -> None:
+    assert encode_json({"v": [math.nan, math.inf, -math.inf, 1.0]}) == {
+        "v": ["NaN", "Infinity", "-Infinity", 1.0]}
+    run = FakeRun()
+    w, rec = _attach(run)
+    run.log({"x": math.nan})
+    run.log({"x": math.inf})
+    run.finish()
+    assert w.updater.join(5)
+    import json
+
+    for m in rec.messages:
+        json.dumps(m, allow_nan=False)  # strict JSON: would raise on a float NaN
+    w.close()
+
+
+def test_network_retrying_shows_in_state_and_messages() -> None:
+    run = FakeRun(mode="local")
+    w, _rec = _attach(run)
+    time.sleep(0.4)
+    run.network = {**run.network, "state": "retrying", "status_code": 503, "error": "busy"}
+    time.sleep(0.6)
+    assert w.state == "retrying" and w.network["status_code"] == 503
+    assert any("retrying" in m for m in w.messages)
+    run.finish()
+    assert w.updater.join(5)
+    w.close()
+    assert widget_state("running", "offline", "ok") == "offline"
+    assert widget_state("finished", "local", "retrying") == "finished"
+
+
+def test_listener_exceptions_and_deterministic_repr() -> None:
+    run = FakeRun(name="det")
+    w = RunWidget(run, start=False)
+    assert repr(w) == "nbtrack run det (tests) — running"
+    bundle, _ = w._repr_mimebundle_()
+    assert bundle["text/plain"] == repr(w) and "0x" not in bundle["text/plain"]
+    assert 'class="nbtrack-badge" data-state="running"' in bundle["text/html"]
+    w.close()
+
+
+def test_no_thread_left() -> None:
+    left = [t.name for t in threading.enumerate() if t.name == "nbtrack-ui"]
+    assert left == [] or os.environ.get("PYTEST_XDIST_WORKER")
