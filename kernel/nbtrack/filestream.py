@@ -1,0 +1,639 @@
+"""The file-stream worker: run upserts and ``file_stream`` posts, in order, in one thread.
+
+The sender thread hands over lines with :meth:`FileStream.add_history` & co.
+(cheap: a list append under a lock) and ordered jobs with :meth:`FileStream.submit`
+(the run upsert, debounced config upserts, offsets, the final flush). The worker
+takes jobs first, in order, and between jobs posts pending lines at most every
+``post_interval`` seconds (at once when ``max_post_bytes`` are pending), at most
+``max_post_bytes`` of lines per post, each file with its own line offset. An empty
+post every ``heartbeat_interval`` seconds keeps the run alive on the server.
+
+Retries happen inside the transport with the same body, so a re-sent chunk
+carries the same offsets and the server stores each line once.
+
+Memory: lines not yet acknowledged are bounded by ``max_pending_bytes``; above it
+``add_history`` blocks the sender thread (backpressure) until the worker drains.
+Future work: instead of blocking, drop the in-memory copy and read the lines
+back from the transaction log when the network recovers.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from nbtrack import gql
+from nbtrack.proto import nbtrack_pb2 as pb
+from nbtrack.transport import Transport, TransportError
+
+log = logging.getLogger("nbtrack.sender")
+
+HISTORY = "wandb-history.jsonl"
+SUMMARY = "wandb-summary.json"
+EVENTS = "wandb-events.jsonl"
+OUTPUT = "output.log"
+
+RespondRun = Callable[[pb.RunResult], None]
+Callback = Callable[[], None]
+
+
+@dataclass(frozen=True)
+class RunIdentity:
+    entity: str
+    project: str
+    run_id: str
+
+
+# ----------------------------------------------------------------------- jobs
+
+
+@dataclass
+class RunJob:
+    run: pb.RunRecord
+    respond: RespondRun | None  # None: from a replayed log, nobody waits
+    metrics: list[dict[str, Any]]
+
+
+@dataclass
+class ConfigJob:
+    config_json: str  # W&B format, already encoded
+
+
+@dataclass
+class OffsetsJob:
+    run: pb.RunRecord
+
+
+@dataclass
+class FlushJob:
+    exit_code: int | None  # None: no ExitRecord was seen
+    done: Callback
+
+
+@dataclass
+class StopJob:
+    pass
+
+
+Job = RunJob | ConfigJob | OffsetsJob | FlushJob | StopJob
+
+
+def _error(code: int, message: str) -> pb.ErrorInfo:
+    return pb.ErrorInfo(code=code, message=message)  # type: ignore[arg-type]
+
+
+def _error_code(e: TransportError) -> int:
+    if e.status in (401, 403):
+        return pb.ErrorInfo.AUTHENTICATION
+    if e.status == 404:
+        return pb.ErrorInfo.NOT_FOUND
+    if e.status == 409:
+        return pb.ErrorInfo.CONFLICT
+    if e.status is not None and 400 <= e.status < 500:
+        return pb.ErrorInfo.USAGE
+    return pb.ErrorInfo.COMMUNICATION
+
+
+class FileStream:
+    """Owns the run on the server: its upserts and its file_stream offsets."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        replay: bool = False,
+        post_interval: float = 1.0,
+        max_post_bytes: int = 4 << 20,
+        max_pending_bytes: int = 64 << 20,
+        heartbeat_interval: float = 15.0,
+        on_run_known: Callable[[RunIdentity | None], None] | None = None,
+    ) -> None:
+        self._t = transport
+        self._replay = replay
+        self.post_interval = post_interval
+        self.max_post_bytes = max_post_bytes
+        self.max_pending_bytes = max_pending_bytes
+        self.heartbeat_interval = heartbeat_interval
+        self._on_run_known = on_run_known
+
+        self._cv = threading.Condition(threading.Lock())
+        self._jobs: collections.deque[Job] = collections.deque()
+        # pending (not yet taken into a post) lines
+        self._hist: collections.deque[tuple[list[str], int]] = collections.deque()
+        self._hist_bytes = 0
+        self._events: list[str] = []
+        self._output: list[str] = []
+        self._summary: str | None = None
+        # accounting (guarded by _cv)
+        self._mem_bytes = 0  # pending + in flight, for backpressure
+        self.total_bytes = 0  # bytes handed over to be posted
+        self.acked_bytes = 0  # bytes the server acknowledged
+        self.pending_lines = 0  # lines handed over and not yet acknowledged
+        self.dropped_lines = 0  # lines the server refused for good
+        self.posts = 0
+
+        # worker state (worker thread only, except the flags read under _cv)
+        self._run: pb.RunRecord | None = None
+        self._ident: RunIdentity | None = None
+        self._ready = False  # the run exists on the server: posting allowed
+        self._failed = False  # the run could not be created: nothing will be posted
+        self._offsets_set = False
+        self._offsets = {HISTORY: 0, EVENTS: 0, OUTPUT: 0}
+        self._completed = False
+        self._final_acked = False
+        self._viewer_entity: str | None = None
+        self._last_post = 0.0
+        self._thread: threading.Thread | None = None
+        self._stopped = threading.Event()
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._loop, name="nbtrack-filestream", daemon=True)
+        self._thread.start()
+
+    def join(self, timeout: float) -> bool:
+        t = self._thread
+        if t is None:
+            return True
+        t.join(max(timeout, 0.0))
+        return not t.is_alive()
+
+    @property
+    def ok(self) -> bool:
+        """The run exists on the server, every line was accepted and the final post acked."""
+        return self._ready and not self._failed and self.dropped_lines == 0 and self._final_acked
+
+    @property
+    def identity(self) -> RunIdentity | None:
+        return self._ident
+
+    # ------------------------------------------------------------------ sender thread side
+    def submit(self, job: Job) -> None:
+        with self._cv:
+            self._jobs.append(job)
+            self._cv.notify_all()
+
+    def add_history(self, rows: list[str], nbytes: int) -> None:
+        """Queue rows (JSON strings) for ``wandb-history.jsonl``; blocks while over budget."""
+        with self._cv:
+            self._wait_for_room(nbytes)
+            if not self._hist or self._hist_bytes + nbytes >= self.max_post_bytes:
+                self._cv.notify_all()  # the worker may sleep until the next heartbeat
+            self._hist.append((rows, nbytes))
+            self._hist_bytes += nbytes
+            self._mem_bytes += nbytes
+            self.total_bytes += nbytes
+            self.pending_lines += len(rows)
+
+    def add_event(self, line: str) -> None:
+        with self._cv:
+            self._wait_for_room(len(line))
+            self._events.append(line)
+            self._account(len(line))
+
+    def add_output(self, line: str, stderr: bool, timestamp: float) -> None:
+        ts = datetime.datetime.fromtimestamp(
+            timestamp or time.time(), tz=datetime.timezone.utc
+        ).strftime("%Y-%m-%dT%H:%M:%S.%f")
+        text = f"{'ERROR ' if stderr else ''}{ts} {line.rstrip(chr(10))}"
+        with self._cv:
+            self._wait_for_room(len(text))
+            self._output.append(text)
+            self._account(len(text))
+
+    def set_summary(self, full_json: str) -> None:
+        """Replace the summary to post (the latest wins)."""
+        with self._cv:
+            if self._summary is not None:  # replaced before it was sent: not to be sent
+                self.total_bytes -= len(self._summary)
+                self._mem_bytes -= len(self._summary)
+                self.pending_lines -= 1
+            self._summary = full_json
+            self._account(len(full_json))
+
+    def _account(self, n: int) -> None:
+        self._cv.notify_all()
+        self._mem_bytes += n
+        self.total_bytes += n
+        self.pending_lines += 1
+
+    def _wait_for_room(self, nbytes: int) -> None:
+        while (
+            self._mem_bytes > 0
+            and self._mem_bytes + nbytes > self.max_pending_bytes
+            and not self._failed
+            and not self._t.closed
+            and not self._stopped.is_set()
+        ):
+            self._cv.notify_all()
+            self._cv.wait(0.25)
+
+    def counters(self) -> tuple[int, int, int]:
+        """(acked bytes, total bytes, pending lines)."""
+        with self._cv:
+            return self.acked_bytes, self.total_bytes, self.pending_lines
+
+    @property
+    def pending_bytes(self) -> int:
+        return self._mem_bytes
+
+    # ------------------------------------------------------------------ worker
+    def _loop(self) -> None:
+        try:
+            while True:
+                with self._cv:
+                    job = self._jobs.popleft() if self._jobs else None
+                    if job is None:
+                        wait = self._next_wait()
+                        if wait > 0:
+                            self._cv.wait(wait)
+                        job = self._jobs.popleft() if self._jobs else None
+                if job is not None:
+                    if isinstance(job, StopJob):
+                        self._on_stop()
+                        return
+                    self._run_job(job)
+                    continue
+                if self._t.closed:
+                    # nothing will be sent any more; still serve jobs (answers)
+                    continue
+                self._maybe_post()
+        except Exception:  # pragma: no cover - the loop must never raise
+            log.exception("file-stream worker crashed")
+        finally:
+            self._stopped.set()
+            with self._cv:
+                self._cv.notify_all()
+
+    def _next_wait(self) -> float:
+        """Seconds until there is something to post (called under _cv)."""
+        if not self._ready or self._completed or self._t.closed:
+            return 1.0
+        if self._hist_bytes >= self.max_post_bytes:
+            return 0.0
+        now = time.monotonic()
+        if self._has_pending():
+            return max(0.0, self._last_post + self.post_interval - now)
+        return max(0.0, min(1.0, self._last_post + self.heartbeat_interval - now))
+
+    def _has_pending(self) -> bool:
+        return bool(self._hist or self._events or self._output or self._summary is not None)
+
+    def _maybe_post(self) -> None:
+        if not self._ready or self._completed:
+            if self._failed:
+                self._discard_pending("the run could not be created on the server")
+            return
+        now = time.monotonic()
+        with self._cv:
+            pending = self._has_pending()
+            urgent = self._hist_bytes >= self.max_post_bytes
+        if (pending and (urgent or now - self._last_post >= self.post_interval)) or (
+            now - self._last_post >= self.heartbeat_interval
+        ):
+            self._post(final=False, exit_code=None)
+
+    def _run_job(self, job: Job) -> None:
+        try:
+            if isinstance(job, RunJob):
+                self._do_run(job)
+            elif isinstance(job, ConfigJob):
+                self._do_config(job)
+            elif isinstance(job, OffsetsJob):
+                self._do_offsets(job)
+            elif isinstance(job, FlushJob):
+                self._do_flush(job)
+        except Exception:
+            log.exception("file-stream job %s failed", type(job).__name__)
+            if isinstance(job, FlushJob):
+                job.done()
+
+    # ------------------------------------------------------------------ run upsert
+    def _entity_for(self, run: pb.RunRecord) -> str:
+        if run.entity:
+            return run.entity
+        if self._viewer_entity is None:
+            self._viewer_entity = gql.parse_viewer_entity(self._t.graphql(gql.VIEWER, {}))
+        return self._viewer_entity
+
+    def _do_run(self, job: RunJob) -> None:
+        run = pb.RunRecord()
+        run.CopyFrom(job.run)
+        result = pb.RunResult()
+        try:
+            entity = self._entity_for(run)
+            run.entity = entity
+            config: dict[str, Any] = {}
+            if run.config_json:
+                try:
+                    loaded = json.loads(run.config_json)
+                    config = loaded if isinstance(loaded, dict) else {}
+                except ValueError:
+                    log.warning("run %s: config_json is not valid JSON; not sent", run.run_id)
+            status: gql.ResumeStatus | None = None
+            if not self._replay and not run.offsets_known:
+                data = self._t.graphql(
+                    gql.RUN_RESUME_STATUS,
+                    {"project": run.project or None, "entity": entity or None, "name": run.run_id},
+                )
+                status = gql.parse_resume_status(data)
+                err = self._resume_error(run, status)
+                if err is not None:
+                    result.error.CopyFrom(err)
+                    result.run.CopyFrom(run)
+                    self._set_failed(err.message)
+                    if job.respond is not None:
+                        job.respond(result)
+                    return
+            if status is not None:
+                merged = dict(status.config)
+                merged.update(config)
+                config = merged
+                run.config_json = json.dumps(config, default=str)
+            variables = gql.upsert_variables(
+                run, entity, config_json=gql.config_to_wandb(config, job.metrics)
+            )
+            bucket = gql.parse_upsert(self._t.graphql(gql.UPSERT_BUCKET, variables))
+        except TransportError as e:
+            err = _error(_error_code(e), str(e))
+            result.error.CopyFrom(err)
+            result.run.CopyFrom(run)
+            self._set_failed(str(e))
+            if job.respond is not None:
+                job.respond(result)
+            return
+        if bucket.entity:
+            run.entity = bucket.entity
+        if bucket.project:
+            run.project = bucket.project
+        if bucket.display_name and not run.display_name:
+            run.display_name = bucket.display_name
+        run.url = gql.run_url(self._t.base_url, run.entity, run.project, run.run_id)
+        if not self._replay and not run.offsets_known:
+            run.offsets_known = True
+            if status is not None:
+                run.resumed = True
+                run.starting_step = status.starting_step
+                run.history_line_offset = status.history_line_count
+                run.events_line_offset = status.events_line_count
+                run.output_line_offset = status.log_line_count
+                run.runtime_offset = status.runtime_offset
+            else:
+                run.resumed = False
+                run.starting_step = 0
+                run.history_line_offset = run.events_line_offset = run.output_line_offset = 0
+                run.runtime_offset = 0.0
+        if run.offsets_known and not self._offsets_set:
+            self._apply_offsets(run)
+        self._run = run
+        self._ident = RunIdentity(run.entity, run.project, run.run_id)
+        with self._cv:
+            self._ready = True
+            self._last_post = time.monotonic()
+        if self._on_run_known is not None:
+            self._on_run_known(self._ident)
+        result.run.CopyFrom(run)
+        if job.respond is not None:
+            job.respond(result)
+
+    def _resume_error(
+        self, run: pb.RunRecord, status: gql.ResumeStatus | None
+    ) -> pb.ErrorInfo | None:
+        where = f"{run.entity}/{run.project}/{run.run_id}".lstrip("/")
+        if run.resume == "must" and status is None:
+            return _error(
+                pb.ErrorInfo.NOT_FOUND,
+                f"resume='must' but run {where} does not exist on the server",
+            )
+        if run.resume == "never" and status is not None:
+            return _error(
+                pb.ErrorInfo.CONFLICT,
+                f"resume='never' but run {where} already exists on the server",
+            )
+        if not run.resume and status is not None and status.history_line_count > 0:
+            return _error(
+                pb.ErrorInfo.CONFLICT,
+                f"run {where} already exists on the server with "
+                f"{status.history_line_count} history rows; pass resume='allow' to continue it "
+                "or choose another id",
+            )
+        return None
+
+    def _set_failed(self, message: str) -> None:
+        log.error("the run could not be created: %s", message)
+        with self._cv:
+            self._failed = True
+            self._cv.notify_all()
+        if self._on_run_known is not None:
+            self._on_run_known(None)
+
+    def _apply_offsets(self, run: pb.RunRecord) -> None:
+        self._offsets[HISTORY] = int(run.history_line_offset)
+        self._offsets[EVENTS] = int(run.events_line_offset)
+        self._offsets[OUTPUT] = int(run.output_line_offset)
+        self._offsets_set = True
+
+    def _do_offsets(self, job: OffsetsJob) -> None:
+        if self._offsets_set:
+            return  # this worker already knows them (from its own resume query)
+        self._apply_offsets(job.run)
+
+    def _do_config(self, job: ConfigJob) -> None:
+        if self._run is None or not self._ready:
+            log.debug("config upsert skipped: the run is not on the server")
+            return
+        variables = gql.upsert_variables(
+            self._run, self._run.entity, config_json=job.config_json, full=False
+        )
+        try:
+            self._t.graphql(gql.UPSERT_BUCKET, variables)
+        except TransportError as e:
+            if not e.aborted:
+                log.error("config update not accepted by the server: %s", e)
+
+    # ------------------------------------------------------------------ posting
+    def _take(self) -> tuple[dict[str, Any], int, int]:
+        """Take at most max_post_bytes of pending lines: (files dict, lines, bytes)."""
+        files: dict[str, Any] = {}
+        nlines = 0
+        nbytes = 0
+        budget = self.max_post_bytes
+        with self._cv:
+            if self._hist:
+                lines: list[str] = []
+                while self._hist and budget > 0:
+                    rows, nb = self._hist[0]
+                    if nb <= budget:
+                        self._hist.popleft()
+                        lines.extend(rows)
+                        budget -= nb
+                        nbytes += nb
+                        self._hist_bytes -= nb
+                    else:
+                        k = 0
+                        used = 0
+                        for r in rows:
+                            if used + len(r) > budget and (k > 0 or lines):
+                                break
+                            used += len(r)
+                            k += 1
+                        lines.extend(rows[:k])
+                        self._hist[0] = (rows[k:], nb - used)
+                        if k == len(rows):
+                            self._hist.popleft()
+                        budget = 0
+                        nbytes += used
+                        self._hist_bytes -= used
+                if lines:
+                    files[HISTORY] = {"offset": self._offsets[HISTORY], "content": lines}
+                    nlines += len(lines)
+            for name, buf in ((EVENTS, self._events), (OUTPUT, self._output)):
+                if buf and budget > 0:
+                    k = 0
+                    used = 0
+                    for line in buf:
+                        if used + len(line) > budget and k > 0:
+                            break
+                        used += len(line)
+                        k += 1
+                    files[name] = {"offset": self._offsets[name], "content": buf[:k]}
+                    del buf[:k]
+                    nlines += k
+                    nbytes += used
+                    budget -= used
+            if self._summary is not None:
+                files[SUMMARY] = {"offset": 0, "content": [self._summary]}
+                nbytes += len(self._summary)
+                nlines += 1
+                self._summary = None
+        return files, nlines, nbytes
+
+    def _post(self, *, final: bool, exit_code: int | None) -> bool:
+        """One post. Returns True when it was the final one and the server acked it."""
+        assert self._ident is not None
+        files, nlines, nbytes = self._take()
+        with self._cv:
+            last = final and not self._has_pending()
+        payload: dict[str, Any] = {"files": files}
+        if last:
+            payload["complete"] = True
+            payload["exitcode"] = exit_code
+        body = json.dumps(payload, allow_nan=True).encode()
+        ident = self._ident
+        acked = False
+        try:
+            self._t.file_stream(ident.entity, ident.project, ident.run_id, body)
+            acked = True
+        except TransportError as e:
+            if e.aborted:
+                log.warning(
+                    "file_stream: %d lines not sent (transport closed); they stay in the "
+                    "transaction log for `nbtrack sync`",
+                    nlines,
+                )
+            else:
+                log.error(
+                    "file_stream: the server refused %d lines for good (history offset %d): %s",
+                    nlines,
+                    self._offsets[HISTORY],
+                    e,
+                )
+                self._t.status.add_dropped_lines(nlines, str(e))
+        self._last_post = time.monotonic()
+        with self._cv:
+            self.posts += 1
+            self._mem_bytes -= nbytes
+            if acked:
+                for name in (HISTORY, EVENTS, OUTPUT):
+                    f = files.get(name)
+                    if f is not None:
+                        self._offsets[name] += len(f["content"])
+                self.acked_bytes += nbytes
+                self.pending_lines -= nlines
+            elif not self._t.closed:
+                self.dropped_lines += nlines
+                self.pending_lines -= nlines
+            self._cv.notify_all()
+        if last and acked:
+            self._final_acked = True
+        return last
+
+    def _discard_pending(self, why: str) -> None:
+        with self._cv:
+            n = sum(len(rows) for rows, _ in self._hist) + len(self._events) + len(self._output)
+            n += 1 if self._summary is not None else 0
+            if n == 0:
+                return
+            self._hist.clear()
+            self._hist_bytes = 0
+            self._events.clear()
+            self._output.clear()
+            self._summary = None
+            self._mem_bytes = 0
+            self.dropped_lines += n
+            self.pending_lines -= n
+            self._cv.notify_all()
+        log.error("file_stream: %d lines not sent: %s", n, why)
+        self._t.status.add_dropped_lines(n, why)
+
+    def _do_flush(self, job: FlushJob) -> None:
+        try:
+            if self._failed or not self._ready:
+                if self._failed:
+                    self._discard_pending("the run could not be created on the server")
+                elif self._on_run_known is not None:
+                    # final flush without a run: no run will come, files cannot wait for it
+                    log.error("file_stream: final flush but the run was never created")
+                    self._on_run_known(None)
+                return
+            if self._completed:
+                return
+            send_complete = job.exit_code is not None or not self._replay
+            while not self._t.closed:
+                if send_complete:
+                    if self._post(final=True, exit_code=job.exit_code):
+                        self._completed = True
+                        break
+                else:
+                    with self._cv:
+                        pending = self._has_pending()
+                    if not pending:
+                        break
+                    self._post(final=False, exit_code=None)
+            if not send_complete and not self._t.closed and self._run is not None:
+                try:
+                    self._t.graphql(
+                        gql.UPSERT_BUCKET,
+                        gql.upsert_variables(
+                            self._run, self._run.entity, state="crashed", full=False
+                        ),
+                    )
+                    self._completed = True
+                    self._final_acked = True
+                except TransportError as e:
+                    if not e.aborted:
+                        log.error("could not mark the run crashed: %s", e)
+        finally:
+            job.done()
+
+    def _on_stop(self) -> None:
+        """END without FLUSH_FS (detached): one last best-effort post of what is pending."""
+        try:
+            if self._ready and not self._completed and not self._t.closed:
+                while True:
+                    with self._cv:
+                        pending = self._has_pending()
+                    if not pending or self._t.closed:
+                        break
+                    self._post(final=False, exit_code=None)
+        except Exception:  # pragma: no cover
+            log.exception("file-stream: last post failed")
