@@ -134,12 +134,14 @@ class Run:
             self._iface.publish_log(data, step, bool(commit))
 
     def define_metric(self, name: str, step_metric: str | None = None,
-                      summary: str | None = None, goal: str | None = None,
+                      summary: str | list[str] | tuple[str, ...] | None = None,
+                      goal: str | None = None,
                       hidden: bool = False) -> None:
         """Choose how ``name`` (may end with ``*``) is summarized: e.g. ``summary="min,max"``."""
         if not isinstance(name, str) or not name:
             raise ValueError("define_metric: name must be a non-empty string")
-        aggs = [a.strip() for a in (summary or "").split(",") if a.strip()]
+        parts = summary.split(",") if isinstance(summary, str) else list(summary or ())
+        aggs = [str(a).strip() for a in parts if str(a).strip()]
         for agg in aggs:
             if agg not in _SUMMARY_AGGREGATES:
                 raise ValueError(f"define_metric({name!r}): unknown summary {agg!r}; "
