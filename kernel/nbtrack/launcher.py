@@ -1,0 +1,178 @@
+"""Find or start the local nbtrack server from a kernel.
+
+Kernels share one detached server per data directory, found through
+``<dir>/server/state.json``. Starting is serialized by an exclusive ``flock`` on
+``<dir>/server/launch.lock`` so two kernels starting at once get the same server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import http.client
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+# The server needs only the standard library and nbtrack.server. Running it as
+# ``-m nbtrack.server`` would first execute nbtrack/__init__.py (protobuf, requests, the
+# whole client: hundreds of ms and fragile), so the launcher registers an empty ``nbtrack``
+# package and runs ``nbtrack.server.main`` directly.
+_BOOTSTRAP = (
+    "import sys, types\n"
+    "pkg = types.ModuleType('nbtrack')\n"
+    "pkg.__path__ = [sys.argv[1]]\n"
+    "sys.modules['nbtrack'] = pkg\n"
+    "from nbtrack.server.main import main\n"
+    "sys.exit(main(sys.argv[2:]))\n"
+)
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    url: str
+    token: str
+    pid: int
+
+
+def server_command(args: list[str]) -> list[str]:
+    """The command line that runs the server with ``args`` (lean import path)."""
+    return [sys.executable, "-c", _BOOTSTRAP, str(_PACKAGE_DIR), *args]
+
+
+def _pid_alive(pid: Any) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (exited, not yet reaped) still answers kill(0)
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[-1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _healthy(url: str, pid: int, timeout: float = 1.0) -> bool:
+    """``GET /healthz`` answers and names the expected pid."""
+    host_port = url.split("://", 1)[-1].rstrip("/")
+    host, _, port = host_port.rpartition(":")
+    conn = http.client.HTTPConnection(host.strip("[]"), int(port), timeout=timeout)
+    try:
+        conn.request("GET", "/healthz")
+        resp = conn.getresponse()
+        body = json.loads(resp.read() or b"{}")
+        return resp.status == 200 and body.get("pid") == pid
+    except (OSError, ValueError, http.client.HTTPException):
+        return False
+    finally:
+        conn.close()
+
+
+def _read_state(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _live(state: dict[str, Any] | None) -> ServerInfo | None:
+    if not state or not _pid_alive(state.get("pid")):
+        return None
+    url, token, pid = state.get("url"), state.get("token"), state["pid"]
+    if not isinstance(url, str) or not isinstance(token, str) or not _healthy(url, pid):
+        return None
+    return ServerInfo(url=url, token=token, pid=pid)
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def _log_tail(path: Path, n: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-n:])
+    except OSError:
+        return "(no log)"
+
+
+def ensure_local_server(nbtrack_dir: Path, timeout: float = 10.0) -> ServerInfo:
+    """A live local server for ``nbtrack_dir``: the running one, or a new detached one."""
+    server_dir = Path(nbtrack_dir) / "server"
+    state_path = server_dir / "state.json"
+    info = _live(_read_state(state_path))
+    if info is not None:
+        return info
+    server_dir.mkdir(parents=True, exist_ok=True)
+    with _locked(server_dir / "launch.lock"):
+        state = _read_state(state_path)
+        info = _live(state)  # another kernel may have started it while we waited
+        if info is not None:
+            return info
+        with contextlib.suppress(FileNotFoundError):
+            state_path.unlink()  # stale: its pid is dead or does not answer
+        log_path = server_dir / "server.log"
+        with open(log_path, "ab") as logf:
+            proc = subprocess.Popen(
+                server_command(["--dir", str(nbtrack_dir)]),
+                stdin=subprocess.DEVNULL,
+                stdout=logf,
+                stderr=logf,
+                start_new_session=True,
+                close_fds=True,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            state = _read_state(state_path)
+            if state and state.get("pid") == proc.pid:
+                info = _live(state)
+                if info is not None:
+                    return info
+            if proc.poll() is not None:
+                break
+            time.sleep(0.01)
+        if proc.poll() is None:
+            proc.kill()
+        raise RuntimeError(
+            f"the nbtrack server did not start within {timeout:g}s; "
+            f"{log_path} ends with:\n{_log_tail(log_path)}"
+        )
+
+
+def stop_local_server(nbtrack_dir: Path, timeout: float = 5.0) -> bool:
+    """SIGTERM the server found in the state file and wait for it; True if one was stopped."""
+    state = _read_state(Path(nbtrack_dir) / "server" / "state.json")
+    pid = state.get("pid") if state else None
+    if not isinstance(pid, int) or not _pid_alive(pid):
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not _pid_alive(pid):
+            return True
+        with contextlib.suppress(ChildProcessError):
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                return True
+        time.sleep(0.02)
+    os.kill(pid, signal.SIGKILL)
+    return True

@@ -1,0 +1,223 @@
+"""The HTTP server: routing, Basic auth and body-size limits on top of ThreadingHTTPServer.
+
+HTTP/1.1 keep-alive: every answer has a Content-Length, and a request whose body is
+refused unread (401, 411, 413) closes the connection so no stray bytes are parsed as
+the next request.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import json
+import os
+import re
+import shutil
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from nbtrack.server import filestream, readapi, resolvers, uploads
+from nbtrack.server.context import ServerContext, log
+
+_FILE_STREAM = re.compile(r"^/files/([^/]+)/([^/]+)/([^/]+)/file_stream/?$")
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], ctx: ServerContext) -> None:
+        self.ctx = ctx
+        super().__init__(address, Handler)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        host = str(host)
+        return f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "nbtrack"
+    server: Server
+
+    # ---------------------------------------------------------------- plumbing
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Access log at debug level; the request line never carries credentials."""
+        log.debug("%s %s", self.address_string(), format % args)
+
+    @property
+    def ctx(self) -> ServerContext:
+        return self.server.ctx
+
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        ctype: str = "application/json",
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _json(self, status: int, value: Any, headers: dict[str, str] | None = None) -> None:
+        self._send(status, readapi.dumps(value), headers=headers)
+
+    def _refuse(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        """Answer without reading the body, and close the connection."""
+        self.close_connection = True
+        self._json(status, {"error": message}, headers)
+
+    def _authorized(self) -> bool:
+        header = self.headers.get("Authorization", "")
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "basic":
+            return False
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            return False
+        _, _, password = decoded.partition(":")
+        return hmac.compare_digest(password.encode(), self.ctx.token.encode())
+
+    def _require_auth(self) -> bool:
+        if self._authorized():
+            return True
+        self._refuse(401, "unauthorized", {"WWW-Authenticate": 'Basic realm="nbtrack"'})
+        return False
+
+    def _length(self, limit: int) -> int | None:
+        """The body length, or None after answering 411 / 413 / 400."""
+        raw = self.headers.get("Content-Length")
+        if raw is None:
+            if self.headers.get("Transfer-Encoding"):
+                self._refuse(411, "chunked bodies are not supported: send Content-Length")
+            else:
+                self._refuse(411, "Content-Length required")
+            return None
+        try:
+            length = int(raw)
+        except ValueError:
+            self._refuse(400, "invalid Content-Length")
+            return None
+        if length < 0:
+            self._refuse(400, "invalid Content-Length")
+            return None
+        if length > limit:
+            self._refuse(413, f"body too large: {length} bytes, the limit is {limit}")
+            return None
+        return length
+
+    def _read_json(self) -> tuple[bool, Any]:
+        length = self._length(self.ctx.max_body_bytes)
+        if length is None:
+            return False, None
+        raw = self.rfile.read(length)
+        try:
+            return True, json.loads(raw) if raw else None
+        except (ValueError, UnicodeDecodeError):
+            self._json(400, {"error": "the body is not valid JSON"})
+            return False, None
+
+    def _base_url(self) -> str:
+        host = self.headers.get("Host")
+        return f"http://{host}" if host else self.server.url
+
+    # ---------------------------------------------------------------- routes
+
+    def do_GET(self) -> None:
+        path, _, query = self.path.partition("?")
+        if path == "/healthz":
+            self._json(200, {"ok": True, "pid": os.getpid(), "version": self.ctx.version})
+            return
+        if not self._require_auth():
+            return
+        if path.startswith("/api/v1/"):
+            status, value = readapi.handle(self.ctx, path[len("/api/v1/") :], query)
+            if isinstance(value, Path):
+                self._send_file(value)
+            else:
+                self._json(status, value)
+            return
+        self._json(404, {"error": "not found"})
+
+    do_HEAD = do_GET
+
+    def _send_file(self, path: Path) -> None:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(size))
+            self.end_headers()
+            if self.command != "HEAD":
+                shutil.copyfileobj(f, self.wfile)
+
+    def do_POST(self) -> None:
+        path = self.path.partition("?")[0]
+        if not self._require_auth():
+            return
+        if path != "/graphql" and not _FILE_STREAM.match(path):
+            self._refuse(404, "not found")
+            return
+        ok, body = self._read_json()
+        if not ok:
+            return
+        if path == "/graphql":
+            req = resolvers.Request(self.ctx, self._base_url())
+            self._json(200, resolvers.execute(req, body))
+            return
+        m = _FILE_STREAM.match(path)
+        assert m is not None
+        entity, project, run = (urllib.parse.unquote(g) for g in m.groups())
+        status, answer = filestream.handle(self.ctx, entity, project, run, body)
+        self._json(status, answer)
+
+    def do_PUT(self) -> None:
+        raw_path, _, query = self.path.partition("?")
+        if not raw_path.startswith(uploads.UPLOAD_PREFIX):
+            self._refuse(404, "not found")
+            return
+        if not uploads.verify(self.ctx.upload_secret, raw_path, query) and not self._authorized():
+            self._refuse(403, "invalid or expired upload signature")
+            return
+        parsed = uploads.split_upload_path(raw_path)
+        if parsed is None:
+            self._refuse(400, "invalid file path")
+            return
+        entity, project, run_name, name = parsed
+        run = self.ctx.storage.get_run(entity, project, run_name)
+        target = uploads.target(self.ctx.files_dir, entity, project, run_name, name)
+        if target is None:
+            self._refuse(400, "invalid file path")
+            return
+        if run is None:
+            self._refuse(404, f"run {entity}/{project}/{run_name} not found")
+            return
+        length = self._length(self.ctx.max_upload_bytes)
+        if length is None:
+            return
+        start = time.monotonic()
+        try:
+            size = uploads.store(self.rfile, length, target)
+        except (ConnectionError, OSError) as e:
+            log.warning("upload of %s failed: %s", name, e)
+            self._refuse(400 if isinstance(e, ConnectionError) else 500, "upload failed")
+            return
+        self.ctx.storage.record_file(int(run["rid"]), name, size)
+        log.debug("stored %s (%d bytes) in %.3fs", name, size, time.monotonic() - start)
+        self._json(200, {"ok": True, "size": size})

@@ -1,0 +1,74 @@
+"""State shared by every request handler: storage, identity, limits and run views."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from nbtrack.server.storage import Storage
+
+log = logging.getLogger("nbtrack.server")
+
+DEFAULT_PROJECT = "uncategorized"
+
+
+@dataclass
+class ServerContext:
+    storage: Storage
+    entity: str
+    token: str
+    upload_secret: bytes
+    files_dir: Path
+    heartbeat_timeout: float = 120.0
+    max_body_bytes: int = 32 * 1024 * 1024
+    max_upload_bytes: int = 1024 * 1024 * 1024
+    version: str = "0"
+
+    def entity_or_default(self, entity: Any) -> str:
+        return entity if isinstance(entity, str) and entity else self.entity
+
+    def effective_state(self, run: dict[str, Any]) -> str:
+        """``running`` with a heartbeat older than the timeout reads as ``crashed``."""
+        state = str(run["state"])
+        if state == "running" and time.time() - float(run["heartbeat_at"]) > self.heartbeat_timeout:
+            return "crashed"
+        return state
+
+
+def gid(kind: str, *parts: str) -> str:
+    """An opaque global id in W&B's style (base64 of ``Kind:v1:parts``)."""
+    return base64.b64encode(":".join([kind, "v1", *parts]).encode()).decode()
+
+
+def iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def loads(text: Any, default: Any) -> Any:
+    if not isinstance(text, str) or not text:
+        return default
+    try:
+        return json.loads(text)
+    except ValueError:
+        return default
+
+
+def unwrap_config(config_json: str) -> dict[str, Any]:
+    """W&B config ``{"k": {"value": v, "desc": ...}}`` → ``{"k": v}``, without ``_wandb``."""
+    raw = loads(config_json, {})
+    if not isinstance(raw, dict):
+        return {}
+    out: dict[str, Any] = {}
+    for k, v in raw.items():
+        if k == "_wandb":
+            continue
+        out[k] = v["value"] if isinstance(v, dict) and "value" in v else v
+    return out

@@ -1,0 +1,70 @@
+"""``POST /files/<entity>/<project>/<run>/file_stream``: lines by per-file offset.
+
+Line ``offset + i`` of a file is stored at most once, so a chunk re-sent after a lost
+answer (or an overlapping chunk) never duplicates rows. Every post is a heartbeat.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nbtrack.server.context import ServerContext, log
+
+SUMMARY_FILE = "wandb-summary.json"
+OK_ANSWER: dict[str, Any] = {"exitcode": None, "limits": {}}
+
+
+class BadRequest(Exception):
+    """The body is not a valid file_stream post (answered with 400)."""
+
+
+def _validate(body: Any) -> dict[str, tuple[int, list[str]]]:
+    if not isinstance(body, dict):
+        raise BadRequest("the body must be a JSON object")
+    files = body.get("files", {})
+    if files is None:
+        files = {}
+    if not isinstance(files, dict):
+        raise BadRequest("files must be an object")
+    out: dict[str, tuple[int, list[str]]] = {}
+    for name, chunk in files.items():
+        if not isinstance(chunk, dict):
+            raise BadRequest(f"files[{name!r}] must be an object")
+        offset = chunk.get("offset", 0)
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+            raise BadRequest(f"files[{name!r}].offset must be a non-negative integer")
+        content = chunk.get("content", [])
+        if not isinstance(content, list) or not all(isinstance(s, str) for s in content):
+            raise BadRequest(f"files[{name!r}].content must be a list of strings")
+        out[name] = (offset, content)
+    exitcode = body.get("exitcode")
+    if exitcode is not None and (isinstance(exitcode, bool) or not isinstance(exitcode, int)):
+        raise BadRequest("exitcode must be an integer or null")
+    if not isinstance(body.get("complete", False), bool):
+        raise BadRequest("complete must be a boolean")
+    return out
+
+
+def handle(ctx: ServerContext, entity: str, project: str, name: str, body: Any) -> tuple[int, Any]:
+    """(HTTP status, JSON answer) for one post."""
+    run = ctx.storage.get_run(ctx.entity_or_default(entity), project, name)
+    if run is None:
+        return 404, {"error": f"run {entity}/{project}/{name} not found"}
+    try:
+        files = _validate(body)
+    except BadRequest as e:
+        return 400, {"error": str(e)}
+    rid = int(run["rid"])
+    for fname, (offset, content) in files.items():
+        if fname == SUMMARY_FILE:
+            if content:
+                ctx.storage.set_summary(rid, content[-1])
+        else:
+            ctx.storage.append_lines(rid, fname, offset, content)
+    if body.get("complete"):
+        exitcode = body.get("exitcode")
+        ctx.storage.finish_run(rid, exitcode)
+        log.info("run %s/%s/%s complete (exit code %s)", entity, project, name, exitcode)
+    elif not any(content for _, content in files.values()):
+        ctx.storage.heartbeat(rid)
+    return 200, OK_ANSWER

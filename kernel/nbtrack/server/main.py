@@ -1,0 +1,139 @@
+"""Command line, start-up and clean shutdown of the server process."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import hashlib
+import hmac
+import logging
+import os
+import re
+import secrets
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from types import FrameType
+
+from nbtrack.server.app import Server
+from nbtrack.server.context import ServerContext, log
+from nbtrack.server.statefile import remove_if_own, write_state
+from nbtrack.server.storage import open_storage
+
+try:
+    from nbtrack.version import __version__
+except ImportError:  # pragma: no cover
+    __version__ = "0"
+
+
+def default_entity() -> str:
+    """The OS user name, reduced to what entity names may contain."""
+    try:
+        name = getpass.getuser()
+    except (OSError, KeyError):
+        name = ""
+    name = re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-")
+    return name or "user"
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="nbtrack server", description="Run the nbtrack tracking server."
+    )
+    p.add_argument("--host", default="127.0.0.1", help="interface to bind (default: loopback only)")
+    p.add_argument("--port", type=int, default=0, help="port (0: any free port)")
+    p.add_argument("--dir", type=Path, help="data directory (db, files, state file under server/)")
+    p.add_argument("--db", help="sqlite:///path or a file path (default: DIR/server/nbtrack.db)")
+    p.add_argument("--token", help="API key (default: $NBTRACK_SERVER_TOKEN or a random one)")
+    p.add_argument(
+        "--state-file", type=Path, help="where to write the state (default: DIR/server/state.json)"
+    )
+    p.add_argument(
+        "--heartbeat-timeout",
+        type=float,
+        default=120.0,
+        help="seconds without a post after which a running run reads as crashed",
+    )
+    p.add_argument("--max-body-bytes", type=int, default=32 * 1024 * 1024)
+    p.add_argument("--max-upload-bytes", type=int, default=1024 * 1024 * 1024)
+    p.add_argument("--entity", help="the user/entity name (default: the OS user)")
+    p.add_argument("--log-level", default="INFO")
+    return p.parse_args(argv)
+
+
+def _default_dir() -> Path:
+    env = os.environ.get("NBTRACK_DIR")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_DATA_HOME")
+    return (Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share") / "nbtrack"
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Bind, write the state file, serve until SIGTERM/SIGINT, clean up."""
+    base = args.dir if args.dir is not None else _default_dir()
+    server_dir = base / "server"
+    server_dir.mkdir(parents=True, exist_ok=True)
+    token = args.token or os.environ.get("NBTRACK_SERVER_TOKEN") or secrets.token_hex(20)
+    state_file: Path | None = args.state_file
+    if state_file is None and args.dir is not None:
+        state_file = server_dir / "state.json"
+    storage = open_storage(args.db or str(server_dir / "nbtrack.db"))
+    ctx = ServerContext(
+        storage=storage,
+        entity=args.entity or default_entity(),
+        token=token,
+        upload_secret=hmac.new(token.encode(), b"nbtrack-upload-urls", hashlib.sha256).digest(),
+        files_dir=server_dir / "files",
+        heartbeat_timeout=args.heartbeat_timeout,
+        max_body_bytes=args.max_body_bytes,
+        max_upload_bytes=args.max_upload_bytes,
+        version=__version__,
+    )
+    server = Server((args.host, args.port), ctx)
+    pid = os.getpid()
+    if state_file is not None:
+        write_state(
+            state_file,
+            {
+                "pid": pid,
+                "host": args.host,
+                "port": server.server_address[1],
+                "url": server.url,
+                "token": token,
+                "version": __version__,
+                "started": time.time(),
+            },
+        )
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        log.info("signal %d: shutting down", signum)
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log.info("nbtrack server %s listening on %s (pid %d)", __version__, server.url, pid)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        server.server_close()
+        storage.close()
+        if state_file is not None:
+            remove_if_own(state_file, pid, token)
+        log.info("nbtrack server stopped")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(
+        level=getattr(logging, str(args.log_level).upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return serve(args)
+    except OSError as e:
+        log.error("cannot start: %s", e)
+        return 1

@@ -1,0 +1,129 @@
+"""The JSON read API (``/api/v1/...``) for the notebook and the CLI.
+
+History without ``samples`` is served from the stored line texts without re-encoding
+when no key filter is asked, so a long run's full history costs one join of strings.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+from nbtrack.server import uploads
+from nbtrack.server.context import ServerContext, iso, loads, unwrap_config
+from nbtrack.server.downsample import downsample
+
+Answer = tuple[int, Any]  # (status, JSON-able value | bytes | Path)
+MAX_SAMPLES = 100_000
+
+
+def run_view(ctx: ServerContext, run: dict[str, Any]) -> dict[str, Any]:
+    summary = loads(run["summary"], {})
+    return {
+        "id": run["name"],
+        "entity": run["entity"],
+        "project": run["project"],
+        "name": run["display_name"] or run["name"],
+        "state": ctx.effective_state(run),
+        "config": unwrap_config(run["config"]),
+        "summary": summary if isinstance(summary, dict) else {},
+        "tags": loads(run["tags"], []),
+        "notes": run["notes"] or run["description"],
+        "group": run["group_name"],
+        "job_type": run["job_type"],
+        "created_at": iso(run["created_at"]),
+        "updated_at": iso(run["updated_at"]),
+        "heartbeat_at": iso(run["heartbeat_at"]),
+        "history_line_count": run["history_line_count"],
+        "last_step": run["last_step"],
+        "exit_code": run["exit_code"],
+    }
+
+
+def viewer(ctx: ServerContext) -> dict[str, Any]:
+    return {"entity": ctx.entity, "username": ctx.entity, "version": ctx.version}
+
+
+def _int(params: dict[str, list[str]], name: str) -> int | None:
+    raw = params.get(name, [""])[0]
+    if raw == "":
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer") from None
+
+
+def history(ctx: ServerContext, rid: int, params: dict[str, list[str]]) -> Answer:
+    try:
+        samples, lo, hi = (
+            _int(params, "samples"),
+            _int(params, "min_step"),
+            _int(params, "max_step"),
+        )
+    except ValueError as e:
+        return 400, {"error": str(e)}
+    raw_keys = params.get("keys", [""])[0]
+    keys = [k for k in raw_keys.split(",") if k] or None
+    lines = ctx.storage.history(rid, lo, hi)
+    if samples is None and keys is None:
+        return 200, RawJSON(b'{"rows": [' + ",".join(lines).encode() + b"]}")
+    rows = [r for r in (loads(s, None) for s in lines) if isinstance(r, dict)]
+    if samples is None:
+        wanted = {"_step", *(keys or [])}
+        picked = [{k: v for k, v in r.items() if k in wanted} for r in rows]
+        return 200, {"rows": [r for r in picked if len(r) > 1 or "_step" not in r]}
+    if not 1 <= samples <= MAX_SAMPLES:
+        return 400, {"error": f"samples must be between 1 and {MAX_SAMPLES}"}
+    return 200, {"rows": downsample(rows, keys, samples)}
+
+
+class RawJSON(bytes):
+    """An already-encoded JSON answer."""
+
+
+def handle(ctx: ServerContext, path: str, query: str) -> Answer:
+    """GET ``/api/v1/<path>``."""
+    parts = [urllib.parse.unquote(p) for p in path.strip("/").split("/")]
+    params = urllib.parse.parse_qs(query)
+    if parts == ["viewer"]:
+        return 200, viewer(ctx)
+    if parts == ["runs"]:
+        entity = params.get("entity", [None])[0]
+        project = params.get("project", [None])[0]
+        return 200, {"runs": [run_view(ctx, r) for r in ctx.storage.list_runs(entity, project)]}
+    if len(parts) < 4 or parts[0] != "runs":
+        return 404, {"error": "not found"}
+    entity, project, name, rest = parts[1], parts[2], parts[3], parts[4:]
+    run = ctx.storage.get_run(entity, project, name)
+    if run is None:
+        return 404, {"error": f"run {entity}/{project}/{name} not found"}
+    rid = int(run["rid"])
+    if not rest:
+        return 200, run_view(ctx, run)
+    if rest == ["history"]:
+        return history(ctx, rid, params)
+    if rest == ["events"]:
+        lines = ctx.storage.lines(rid, "wandb-events.jsonl")
+        return 200, RawJSON(b'{"rows": [' + ",".join(lines).encode() + b"]}")
+    if rest == ["output"]:
+        return 200, {"lines": ctx.storage.lines(rid, "output.log")}
+    if rest == ["files"]:
+        return 200, {"files": ctx.storage.list_files(rid)}
+    if rest[0] == "files" and len(rest) > 1:
+        fname = uploads.safe_name("/".join(rest[1:]))
+        target = fname and uploads.target(ctx.files_dir, entity, project, name, fname)
+        if not target:
+            return 400, {"error": "invalid file name"}
+        if not target.is_file():
+            return 404, {"error": "file not found"}
+        return 200, Path(target)
+    return 404, {"error": "not found"}
+
+
+def dumps(value: Any) -> bytes:
+    if isinstance(value, RawJSON):
+        return bytes(value)
+    return json.dumps(value).encode()

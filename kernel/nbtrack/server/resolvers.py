@@ -1,0 +1,288 @@
+"""The GraphQL operations: an explicit table from top-level field name to resolver.
+
+Resolvers return plain dicts (W&B field names); :func:`graphql.project` keeps what the
+query selected. Costly fields are lazy callables, computed only when selected.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from nbtrack.server import uploads
+from nbtrack.server.context import DEFAULT_PROJECT, ServerContext, gid, iso, loads, log
+from nbtrack.server.graphql import (
+    GraphQLError,
+    collect_fields,
+    parse,
+    project,
+    resolve_value,
+    with_args,
+)
+
+TAIL_LINES = 10
+
+
+@dataclass
+class Request:
+    """One GraphQL request: the server context and the base URL the client reached us at."""
+
+    ctx: ServerContext
+    base_url: str
+
+
+Resolver = Callable[[Request, dict[str, Any]], Any]
+
+
+def _entity(req: Request, name: str) -> dict[str, Any]:
+    return {"id": gid("Entity", name), "name": name, "__typename": "Entity"}
+
+
+def project_view(req: Request, entity: str, project: str) -> dict[str, Any]:
+    """A project (model) with lazy ``bucket`` / ``run`` lookups by name."""
+
+    def bucket(args: dict[str, Any]) -> dict[str, Any] | None:
+        name = args.get("name")
+        if not isinstance(name, str) or not name:
+            return None
+        run = req.ctx.storage.get_run(entity, project, name)
+        return bucket_view(req, run) if run else None
+
+    return {
+        "id": gid("Project", project, entity),
+        "name": project,
+        "entityName": entity,
+        "entity": _entity(req, entity),
+        "bucket": with_args(bucket),
+        "run": with_args(bucket),
+        "__typename": "Project",
+    }
+
+
+def bucket_view(req: Request, run: dict[str, Any]) -> dict[str, Any]:
+    ctx, rid = req.ctx, int(run["rid"])
+
+    def tail(file: str) -> Callable[[], str]:
+        return lambda: json.dumps(ctx.storage.tail(rid, file, TAIL_LINES))
+
+    return {
+        "id": gid("Run", run["name"], run["project"], run["entity"]),
+        "name": run["name"],
+        "displayName": run["display_name"] or run["name"],
+        "description": run["notes"] or run["description"],
+        "notes": run["notes"],
+        "state": ctx.effective_state(run),
+        "config": run["config"],
+        "summaryMetrics": run["summary"],
+        "tags": loads(run["tags"], []),
+        "group": run["group_name"],
+        "jobType": run["job_type"],
+        "host": run["host"],
+        "sweepName": run["sweep_name"],
+        "exitcode": run["exit_code"],
+        "historyLineCount": run["history_line_count"],
+        "eventsLineCount": run["events_line_count"],
+        "logLineCount": run["log_line_count"],
+        "historyTail": tail("wandb-history.jsonl"),
+        "eventsTail": tail("wandb-events.jsonl"),
+        "createdAt": iso(run["created_at"]),
+        "updatedAt": iso(run["updated_at"]),
+        "heartbeatAt": iso(run["heartbeat_at"]),
+        "project": lambda: project_view(req, run["entity"], run["project"]),
+        "user": {"id": gid("User", ctx.entity), "username": ctx.entity, "name": ctx.entity},
+        "__typename": "Run",
+    }
+
+
+def viewer(req: Request, args: dict[str, Any]) -> dict[str, Any]:
+    name = req.ctx.entity
+    return {
+        "id": gid("User", name),
+        "entity": name,
+        "username": name,
+        "name": name,
+        "email": f"{name}@localhost",
+        "flags": "{}",
+        "admin": False,
+        "teams": {"edges": []},
+        "__typename": "User",
+    }
+
+
+def server_info(req: Request, args: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "cliVersionInfo": "{}",
+        "latestLocalVersionInfo": None,
+        "features": [],
+        "frontendHost": req.base_url,
+        "__typename": "ServerInfo",
+    }
+
+
+def _json_text(value: Any) -> str | None:
+    """A JSONString input: accepted as a string (kept verbatim) or as an object."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        loads(value, None)
+        return value
+    return json.dumps(value)
+
+
+def upsert_bucket(req: Request, args: dict[str, Any]) -> dict[str, Any]:
+    inp = args.get("input")
+    if not isinstance(inp, dict):
+        raise GraphQLError("upsertBucket needs an input object")
+    name = inp.get("name") or secrets.token_hex(4)
+    project = inp.get("modelName") or DEFAULT_PROJECT
+    entity = req.ctx.entity_or_default(inp.get("entityName"))
+    for label, value in (("name", name), ("modelName", project), ("entityName", entity)):
+        if not isinstance(value, str) or uploads.safe_name(value) != value or "/" in value:
+            raise GraphQLError(f"invalid {label}: {value!r}")
+    tags = inp.get("tags")
+    fields = {
+        "display_name": inp.get("displayName"),
+        "description": inp.get("description"),
+        "notes": inp.get("notes") if inp.get("notes") is not None else inp.get("description"),
+        "group_name": inp.get("groupName"),
+        "job_type": inp.get("jobType"),
+        "host": inp.get("host"),
+        "sweep_name": inp.get("sweep"),
+        "tags": json.dumps([str(t) for t in tags]) if isinstance(tags, list) else None,
+        "config": _json_text(inp.get("config")),
+        "summary": _json_text(inp.get("summaryMetrics")),
+    }
+    state = inp.get("state")
+    if state is not None and state not in ("running", "finished", "failed", "crashed"):
+        raise GraphQLError(f"invalid state {state!r}")
+    run, inserted = req.ctx.storage.upsert_run(entity, project, name, fields, state)
+    return {
+        "bucket": bucket_view(req, run),
+        "inserted": inserted,
+        "__typename": "UpsertBucketPayload",
+    }
+
+
+def model(req: Request, args: dict[str, Any]) -> dict[str, Any] | None:
+    name = args.get("name") or DEFAULT_PROJECT
+    if not isinstance(name, str):
+        raise GraphQLError("model(name:) must be a string")
+    return project_view(req, req.ctx.entity_or_default(args.get("entityName")), name)
+
+
+def create_run_files(req: Request, args: dict[str, Any]) -> dict[str, Any]:
+    inp = args.get("input")
+    if not isinstance(inp, dict):
+        raise GraphQLError("createRunFiles needs an input object")
+    entity = req.ctx.entity_or_default(inp.get("entityName"))
+    project = inp.get("projectName") or DEFAULT_PROJECT
+    name = inp.get("runName")
+    files = inp.get("files")
+    if not isinstance(name, str) or not isinstance(project, str) or not isinstance(files, list):
+        raise GraphQLError("createRunFiles needs projectName, runName and files")
+    run = req.ctx.storage.get_run(entity, project, name)
+    if run is None:
+        raise GraphQLError(f"run {entity}/{project}/{name} not found")
+    out = []
+    for f in files:
+        clean = uploads.safe_name(f) if isinstance(f, str) else None
+        if clean is None:
+            raise GraphQLError(f"invalid file name {f!r}")
+        url = uploads.upload_url(req.base_url, req.ctx.upload_secret, entity, project, name, clean)
+        out.append({"name": f, "uploadUrl": url, "__typename": "File"})
+    return {
+        "runID": gid("Run", name, project, entity),
+        "uploadHeaders": [],
+        "files": out,
+        "__typename": "CreateRunFilesPayload",
+    }
+
+
+_TYPE_FIELDS = {
+    "CreateRunFilesPayload": ["runID", "uploadHeaders", "files"],
+    "ServerInfo": ["cliVersionInfo", "latestLocalVersionInfo", "features", "frontendHost"],
+    "Run": [
+        "id",
+        "name",
+        "displayName",
+        "state",
+        "config",
+        "summaryMetrics",
+        "historyLineCount",
+        "eventsLineCount",
+        "logLineCount",
+        "historyTail",
+        "eventsTail",
+        "tags",
+    ],
+}
+
+
+def type_introspection(req: Request, args: dict[str, Any]) -> dict[str, Any] | None:
+    """``__type(name:)``: clients probe it to learn which fields the server has."""
+    fields = _TYPE_FIELDS.get(str(args.get("name")))
+    if fields is None:
+        return None
+    return {"name": args["name"], "fields": [{"name": f} for f in fields], "inputFields": []}
+
+
+RESOLVERS: dict[str, Resolver] = {
+    "viewer": viewer,
+    "serverInfo": server_info,
+    "upsertBucket": upsert_bucket,
+    "model": model,
+    "project": model,
+    "createRunFiles": create_run_files,
+    "__type": type_introspection,
+}
+
+
+def execute(req: Request, body: Any) -> dict[str, Any]:
+    """Run one GraphQL request body ``{query, variables, operationName}``."""
+    if not isinstance(body, dict) or not isinstance(body.get("query"), str):
+        return {
+            "data": None,
+            "errors": [{"message": "the body must be a JSON object with a query"}],
+        }
+    variables = body.get("variables") or {}
+    if not isinstance(variables, dict):
+        return {"data": None, "errors": [{"message": "variables must be an object"}]}
+    try:
+        doc = parse(body["query"])
+        op = doc.operation(body.get("operationName") or None)
+        fields = collect_fields(op.selections, doc, {**op.variable_defaults, **variables})
+    except GraphQLError as e:
+        return {"data": None, "errors": [{"message": str(e)}]}
+    variables = {**op.variable_defaults, **variables}
+    data: dict[str, Any] = {}
+    errors: list[dict[str, Any]] = []
+    for f in fields:
+        if f.name == "__typename":
+            data[f.key] = "Mutation" if op.kind == "mutation" else "Query"
+            continue
+        resolver = RESOLVERS.get(f.name)
+        if resolver is None:
+            log.warning("graphql: unknown field %r", f.name)
+            errors.append({"message": f"unknown field {f.name!r}", "path": [f.key]})
+            data[f.key] = None
+            continue
+        missing: list[str] = []
+        try:
+            value = resolver(req, {k: resolve_value(v, variables) for k, v in f.args.items()})
+            data[f.key] = project(value, f.selections, doc, variables, missing.append)
+        except GraphQLError as e:
+            errors.append({"message": str(e), "path": [f.key]})
+            data[f.key] = None
+        if missing:
+            log.info(
+                "graphql: %s: unknown sub-fields answered with null: %s",
+                f.name,
+                ", ".join(sorted(set(missing))),
+            )
+    out: dict[str, Any] = {"data": data}
+    if errors:
+        out["errors"] = errors
+    return out

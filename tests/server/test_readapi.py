@@ -1,0 +1,100 @@
+"""The JSON read API: runs, one run, history (all rows, filtered, downsampled)."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+
+from helpers.server import RunningServer, api, gql, stream, upsert
+
+
+def _entity(server: RunningServer) -> str:
+    return str(gql(server, "{ viewer { entity } }")["data"]["viewer"]["entity"])
+
+
+def test_runs_list_and_run_object(live_server: RunningServer) -> None:
+    ent = _entity(live_server)
+    upsert(live_server, "a", project="p1")
+    upsert(live_server, "b", project="p2", config=json.dumps({"x": {"value": [1, 2]}}))
+    all_runs = api(live_server, "runs").json()["runs"]
+    assert {r["id"] for r in all_runs} == {"a", "b"}
+    p2 = api(live_server, "runs", project="p2").json()["runs"]
+    assert [r["id"] for r in p2] == ["b"]
+    assert api(live_server, "runs", entity="someone-else").json()["runs"] == []
+    run = api(live_server, f"runs/{ent}/p2/b").json()
+    assert set(run) >= {
+        "id",
+        "entity",
+        "project",
+        "name",
+        "state",
+        "config",
+        "summary",
+        "tags",
+        "notes",
+        "group",
+        "job_type",
+        "created_at",
+        "updated_at",
+        "heartbeat_at",
+        "history_line_count",
+        "last_step",
+        "exit_code",
+    }
+    assert run["config"] == {"x": [1, 2]} and run["entity"] == ent and run["last_step"] is None
+    assert api(live_server, f"runs/{ent}/p2/zzz").status_code == 404
+    assert api(live_server, "nothing").status_code == 404
+
+
+def test_history_all_rows_filters_and_step_range(live_server: RunningServer) -> None:
+    upsert(live_server, "h")
+    path = f"{_entity(live_server)}/proj/h"
+    rows = [json.dumps({"_step": s, "a": s * 2, "b": "t", "nan": float("nan")}) for s in range(50)]
+    stream(live_server, path, {"wandb-history.jsonl": (25, rows[25:])})
+    stream(live_server, path, {"wandb-history.jsonl": (0, rows[:25])})  # arrives out of order
+    got = api(live_server, f"runs/{path}/history").json()["rows"]
+    assert [r["_step"] for r in got] == list(range(50)) and math.isnan(got[0]["nan"])
+    only_a = api(live_server, f"runs/{path}/history", keys="a", min_step=10, max_step=12).json()
+    assert only_a["rows"] == [
+        {"_step": 10, "a": 20},
+        {"_step": 11, "a": 22},
+        {"_step": 12, "a": 24},
+    ]
+    assert api(live_server, f"runs/{path}/history", samples="x").status_code == 400
+    assert api(live_server, f"runs/{path}/history", samples=0).status_code == 400
+
+
+def test_downsampled_history_keeps_a_spike_in_100k_rows(live_server: RunningServer) -> None:
+    upsert(live_server, "big")
+    path = f"{_entity(live_server)}/proj/big"
+    n, spike = 100_000, 61_234
+    rows = [json.dumps({"_step": s, "loss": 1.0 + (s % 7) * 1e-3, "acc": s / n}) for s in range(n)]
+    rows[spike] = json.dumps({"_step": spike, "loss": 1e6, "acc": spike / n})
+    for start in range(0, n, 25_000):
+        assert stream(
+            live_server, path, {"wandb-history.jsonl": (start, rows[start : start + 25_000])}
+        ).ok
+    t0 = time.monotonic()
+    out = api(live_server, f"runs/{path}/history", keys="loss", samples=200).json()["rows"]
+    elapsed = time.monotonic() - t0
+    steps = [r["_step"] for r in out]
+    assert steps == sorted(steps) and len(out) <= 2 * 200 + 1
+    assert {"_step": spike, "loss": 1e6} in out
+    assert steps[-1] == n - 1 and all(set(r) == {"_step", "loss"} for r in out)
+    both = api(live_server, f"runs/{path}/history", samples=50).json()["rows"]
+    assert len(both) <= 2 * 2 * 50 + 1 and any(r.get("loss") == 1e6 for r in both)
+    assert all("acc" in r and "loss" in r for r in both)
+    run = api(live_server, f"runs/{path}").json()
+    assert run["last_step"] == n - 1 and run["history_line_count"] == n
+    assert elapsed < 5.0
+
+
+def test_events_and_output_endpoints(live_server: RunningServer) -> None:
+    upsert(live_server, "e")
+    path = f"{_entity(live_server)}/proj/e"
+    stream(
+        live_server, path, {"wandb-events.jsonl": (0, ['{"gpu": 1}']), "output.log": (0, ["hi"])}
+    )
+    assert api(live_server, f"runs/{path}/events").json() == {"rows": [{"gpu": 1}]}
+    assert api(live_server, f"runs/{path}/output").json() == {"lines": ["hi"]}
