@@ -17,10 +17,11 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fakes import FakeRun, RecordingComm
 from nbtrack.notebook.display import encode_json
 from nbtrack.notebook.ui import widget_state
 from nbtrack.notebook.widget import RunWidget
+
+from fakes import FakeRun, RecordingComm
 
 N = 1_000_000
 

@@ -118,7 +118,8 @@ def run_mimebundle(run: Any, include: Iterable[str] | None = None,
         data = _live_widget_bundle(run)
     except Exception:  # a broken widget must not hide the run
         data = None
-    if data is None:
-        summary = getattr(run, "summary", None) if getattr(run, "state", "") != "running" else None
-        data = {"text/plain": run_title(run), "text/html": run_html(run, summary)}
+    summary = getattr(run, "summary", None) if getattr(run, "state", "") != "running" else None
+    # The run's own state, not the widget's (which lags by up to one UI tick).
+    static = {"text/plain": run_title(run), "text/html": run_html(run, summary)}
+    data = static if data is None else {**data, **static}
     return filter_bundle(data, include, exclude)
