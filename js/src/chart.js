@@ -312,7 +312,7 @@ export function planChart(entry, width, height, pad = { l: 4, r: 4, t: 6, b: 6 }
     posInf: ds.posInf.map((s) => xs(s)),
     negInf: ds.negInf.map((s) => xs(s)),
     nanCount: ds.nan.length,
-    yTicks: niceTicks(yd[0], yd[1], 3),
+    yTicks: niceTicks(yd[0], yd[1], 4),
   };
 }
 

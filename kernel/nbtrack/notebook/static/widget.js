@@ -523,7 +523,7 @@ function planChart(entry, width, height, pad = { l: 4, r: 4, t: 6, b: 6 }) {
     posInf: ds.posInf.map((s) => xs(s)),
     negInf: ds.negInf.map((s) => xs(s)),
     nanCount: ds.nan.length,
-    yTicks: niceTicks(yd[0], yd[1], 3),
+    yTicks: niceTicks(yd[0], yd[1], 4),
   };
 }
 
@@ -555,17 +555,27 @@ const SVG_NS = 'http://www.w3.org/2000/svg';
 const CHART_H = 132;
 const PALETTE = [
   '#4e79a7', '#f28e2b', '#e15759', '#59a14f', '#b07aa1',
-  '#76b7b2', '#edc948', '#ff9da7', '#9c755f', '#8c8cdb',
+  '#76b7b2', '#d4a017', '#ff9da7', '#9c755f', '#8c8cdb',
 ];
+const SERIES_CACHE = new WeakMap();
+const LIVE_STATES = new Set(['running', 'retrying', 'offline']);
 const TRAITS = [
   'info', 'state', 'network', 'progress', 'series', 'finish', 'summary',
   'sync_command', 'selected', 'messages',
 ];
 
-function colorFor(key) {
-  let hsh = 0;
-  for (let i = 0; i < key.length; i += 1) hsh = (hsh * 31 + key.charCodeAt(i)) >>> 0;
-  return PALETTE[hsh % PALETTE.length];
+// Colors are given in order of first appearance (per model, shared by its views), so
+// the first ten metrics never share a color and a metric keeps its color for the run.
+const COLORS = new WeakMap();
+
+function colorFor(model, key) {
+  let m = COLORS.get(model);
+  if (!m) {
+    m = new Map();
+    COLORS.set(model, m);
+  }
+  if (!m.has(key)) m.set(key, PALETTE[m.size % PALETTE.length]);
+  return m.get(key);
 }
 
 function el(tag, attrs = {}, ...children) {
@@ -652,7 +662,12 @@ function render({ model, el: host }) {
   host.appendChild(root);
 
   // ---- state ------------------------------------------------------------------------
-  let series = mergeSeries({}, model.get('series'));
+  // The merged series is shared by every view of the same model: `series` updates are
+  // deltas, so a second view of the widget opened later starts from the merged copy.
+  let series = mergeSeries(SERIES_CACHE.get(model) || {}, model.get('series'));
+  SERIES_CACHE.set(model, series);
+  for (const k of Object.keys(series).sort(compareKeys)) colorFor(model, k);
+  let progressAt = performance.now();
   let collapsed = false;
   let hoverStep = null;
   const charts = new Map(); // key -> {card, svg, parts, plan, entry}
@@ -683,7 +698,12 @@ function render({ model, el: host }) {
   const handlers = {};
   for (const name of TRAITS) {
     handlers[name] = () => {
-      if (name === 'series') series = mergeSeries(series, model.get('series'));
+      if (name === 'series') {
+        series = mergeSeries(series, model.get('series'));
+        SERIES_CACHE.set(model, series);
+        for (const k of Object.keys(series).sort(compareKeys)) colorFor(model, k);
+      }
+      if (name === 'progress') progressAt = performance.now();
       schedule(name);
     };
     model.on(`change:${name}`, handlers[name]);
@@ -721,7 +741,13 @@ function render({ model, el: host }) {
     const step = toNumber(p.step);
     setText(stepEl, Number.isFinite(step) ? formatNumber(Math.trunc(step)) : '—');
     stepEl.dataset.step = Number.isFinite(step) ? String(Math.trunc(step)) : '';
-    setText(rateEl, `${formatRate(p.steps_per_sec, '')} steps/s`);
+    let rate = toNumber(p.steps_per_sec);
+    const elapsed = toNumber(p.elapsed);
+    if (!LIVE_STATES.has(model.get('state') || 'running') && !(rate > 0)
+        && Number.isFinite(step) && elapsed > 0) {
+      rate = (step + 1) / elapsed; // the run is over: show its average speed
+    }
+    setText(rateEl, `${formatRate(rate, '')} steps/s`);
     setText(elapsedEl, formatDuration(p.elapsed));
   }
 
@@ -760,7 +786,7 @@ function render({ model, el: host }) {
       let chip = existing.get(key);
       if (!chip) {
         chip = el('button', { class: 'nbtrack-chip', type: 'button', 'data-key': key, text: key });
-        chip.style.setProperty('--nbt-c', colorFor(key));
+        chip.style.setProperty('--nbt-c', colorFor(model, key));
       }
       existing.delete(key);
       chip.setAttribute('aria-pressed', String(want.has(key)));
@@ -771,7 +797,7 @@ function render({ model, el: host }) {
   }
 
   function makeChart(key) {
-    const color = colorFor(key);
+    const color = colorFor(model, key);
     const lastEl = el('span', { class: 'nbtrack-chart-last' });
     const title = el('div', { class: 'nbtrack-chart-head' },
       el('span', { class: 'nbtrack-chart-key', text: key, title: key }), lastEl);
@@ -848,7 +874,7 @@ function render({ model, el: host }) {
     const n = entry.steps.length;
     const extras = [];
     if (n) extras.push(`step ${formatNumber(entry.steps[0])} – ${formatNumber(entry.steps[n - 1])}`);
-    if (Number.isFinite(entry.min) && Number.isFinite(entry.max)) {
+    if (!Number.isNaN(entry.min) && !Number.isNaN(entry.max)) {
       extras.push(`min ${formatNumber(entry.min)} · max ${formatNumber(entry.max)}`);
     }
     if (plan.nanCount) extras.push(`${plan.nanCount} NaN`);
@@ -946,7 +972,7 @@ function render({ model, el: host }) {
     for (const k of keys) {
       const v = s[k];
       const tr = el('tr', { 'data-key': k });
-      tr.style.setProperty('--nbt-c', colorFor(k));
+      tr.style.setProperty('--nbt-c', colorFor(model, k));
       const scalar = summaryScalar(v);
       const valTd = el('td', { class: 'nbtrack-summary-value', text: formatSummaryValue(v) });
       if (Number.isFinite(scalar) || typeof v === 'string') tr.dataset.value = typeof v === 'string' ? v : String(scalar);
@@ -978,7 +1004,7 @@ function render({ model, el: host }) {
   function draw(what) {
     const any = (...names) => names.some((n) => what.has(n));
     if (any('info', 'state', 'network')) drawHeader();
-    if (any('progress')) drawStats();
+    if (any('progress', 'state')) drawStats();
     if (any('network', 'state')) drawNetwork();
     if (any('series', 'selected', 'state', 'resize', 'fold')) drawCharts(what);
     if (any('finish', 'state')) drawProgress();
@@ -1026,13 +1052,14 @@ function render({ model, el: host }) {
     : null;
   if (ro) ro.observe(grid);
 
-  // Ask the kernel side for a full resend (a view created after a page reload only
-  // sees the latest `series` delta); harmless when the kernel does not handle it.
-  try {
-    model.send({ type: 'nbtrack:hello' });
-  } catch (_err) {
-    // no comm (static render): nothing to ask
-  }
+  // Elapsed time keeps ticking between kernel updates while the run is live.
+  const ticker = setInterval(() => {
+    if (!LIVE_STATES.has(model.get('state') || 'running')) return;
+    const p = getObj(model, 'progress');
+    const base = toNumber(p.elapsed);
+    if (!Number.isFinite(base)) return;
+    setText(elapsedEl, formatDuration(base + (performance.now() - progressAt) / 1000));
+  }, 1000);
 
   flush();
 
@@ -1043,6 +1070,7 @@ function render({ model, el: host }) {
     for (const name of TRAITS) model.off(`change:${name}`, handlers[name]);
     model.off('change:series_rev', onRev);
     if (ro) ro.disconnect();
+    clearInterval(ticker);
     root.remove();
   };
 }

@@ -1,0 +1,349 @@
+"""The run widget in a real browser: JupyterLab, then Notebook 7, on Debian's Chromium.
+
+Runs ``tests/notebook/browser_quickstart.ipynb`` (its loop sleeps so the live charts grow
+while we watch) through the ``runmenu:run-all`` menu item and checks from the page: the badge
+says running, chart points grow during the loop, the finish progress bar ends done, and the
+summary table shows the last values the notebook computed. The JupyterLab run saves the
+element screenshots ``docs/img/widget-running.png`` and ``docs/img/widget-finished.png``.
+
+Facts followed (docs: /work/shared/recipes/notebook-testing.md): Chromium via
+``executable_path`` (``playwright install`` cannot download here), isolated Jupyter dirs, a
+fixed token, ``--allow-root``; wait for idle AND a real kernel name before Run All; off-screen
+cells are not rendered, so wait with ``state="attached"``; servers stopped by PID and no child
+process may be left. The test never skips: a missing Chromium is a failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+pytestmark = pytest.mark.timeout(420)
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOK = Path(__file__).with_name("browser_quickstart.ipynb")
+IMG = ROOT / "docs" / "img"
+CHROMIUM = Path(os.environ.get("NBTRACK_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+TOKEN = "nbtrack-browser-test-token"
+KEYS = ("grad_norm", "train/acc", "train/loss", "weird")
+N_STEPS = 160
+# Notebook 7.6.5 always logs this harmless page error (recipe).
+ALLOWED_PAGE_ERRORS = ("reading 'schema'",)
+
+
+def expected_last_values() -> dict[str, float]:
+    """What the notebook's loop logs last (the same formulas, computed independently)."""
+    i = N_STEPS - 1
+    return {
+        "train/loss": round(2.0 / (1 + 0.05 * i) + 0.05 * math.sin(i), 6),
+        "train/acc": round(min(0.99, 0.1 + 0.005 * i), 6),
+        "grad_norm": round(1 + 0.1 * math.cos(i / 3), 6),
+        "weird": round(0.5 + 0.001 * i, 6),
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    proc: subprocess.Popen[bytes]
+    port: int
+    home: Path
+    nbtrack_dir: Path
+    log: Path
+    seen: dict[int, str] = field(default_factory=dict)  # pid -> cmdline of every descendant
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def remember_children(self) -> None:
+        with contextlib.suppress(psutil.Error):
+            for child in psutil.Process(self.proc.pid).children(recursive=True):
+                with contextlib.suppress(psutil.Error):
+                    self.seen[child.pid] = " ".join(child.cmdline())[:200]
+
+
+def _write_settings(settings: Path) -> None:
+    """No news / update-check toast, no autosave churn."""
+    notif = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    notif.parent.mkdir(parents=True, exist_ok=True)
+    notif.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    docm = settings / "@jupyterlab" / "docmanager-extension" / "plugin.jupyterlab-settings"
+    docm.parent.mkdir(parents=True, exist_ok=True)
+    docm.write_text(json.dumps({"autosave": False}))
+
+
+@contextlib.contextmanager
+def jupyter(app: str, tmp: Path) -> Iterator[Server]:
+    """``python -m jupyterlab`` or ``python -m notebook`` on 127.0.0.1 with isolated dirs."""
+    home = tmp / f"{app}-root"
+    home.mkdir()
+    shutil.copy(NOTEBOOK, home / NOTEBOOK.name)
+    dirs = {name: tmp / f"{app}-{name.lower()}" for name in (
+        "JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTERLAB_SETTINGS_DIR",
+        "JUPYTERLAB_WORKSPACES_DIR", "IPYTHONDIR")}
+    for d in dirs.values():
+        d.mkdir()
+    _write_settings(dirs["JUPYTERLAB_SETTINGS_DIR"])
+    nbtrack_dir = tmp / f"{app}-nbtrack-home"
+    nbtrack_dir.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NBTRACK_")}
+    env.update({k: str(v) for k, v in dirs.items()})
+    env["NBTRACK_DIR"] = str(nbtrack_dir)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(ROOT / "kernel"), *filter(None, [os.environ.get("PYTHONPATH")])])
+    port = _free_port()
+    log = tmp / f"{app}-server.log"
+    cmd = [
+        sys.executable, "-m", "jupyterlab" if app == "lab" else "notebook",
+        "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0", f"--IdentityProvider.token={TOKEN}",
+        f"--ServerApp.root_dir={home}", "--ServerApp.open_browser=False",
+    ]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, cwd=home, env=env, stdout=out, stderr=subprocess.STDOUT)
+    server = Server(proc, port, home, nbtrack_dir, log)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"{app} server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+            try:
+                req = urllib.request.Request(f"{server.base}/api/status?token={TOKEN}")
+                with urllib.request.urlopen(req, timeout=2) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"{app} server did not answer /api/status:\n{log.read_text()[-3000:]}")
+            time.sleep(0.2)
+        yield server
+    finally:
+        _stop(server)
+
+
+def _terminate(pid: int, deadline: float) -> bool:
+    """SIGTERM, then SIGKILL after ``deadline`` seconds; True when it ended in time."""
+    try:
+        p = psutil.Process(pid)
+        p.send_signal(signal.SIGTERM)
+        p.wait(deadline)
+        return True
+    except psutil.NoSuchProcess:
+        return True
+    except psutil.TimeoutExpired:
+        with contextlib.suppress(psutil.Error):
+            p.kill()
+            p.wait(5)
+        return False
+
+
+def _stop(server: Server) -> None:
+    """Stop the Jupyter server (it shuts its kernels down), then the nbtrack server the
+    kernel started (detached by design, found through its state file); fail when any
+    process the test saw is still there afterwards."""
+    server.remember_children()
+    _terminate(server.proc.pid, 20)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        server.proc.wait(5)
+    state = server.nbtrack_dir / "server" / "state.json"
+    if state.is_file():
+        with contextlib.suppress(ValueError, OSError, KeyError):
+            pid = int(json.loads(state.read_text())["pid"])
+            if pid in server.seen or "nbtrack" in " ".join(psutil.Process(pid).cmdline()):
+                _terminate(pid, 10)
+    left: dict[int, str] = {}
+    deadline = time.monotonic() + 10
+    for pid, cmd in server.seen.items():
+        while psutil.pid_exists(pid) and time.monotonic() < deadline:
+            with contextlib.suppress(psutil.Error):
+                if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                    break
+            time.sleep(0.1)
+        with contextlib.suppress(psutil.Error):
+            p = psutil.Process(pid)
+            if p.status() != psutil.STATUS_ZOMBIE:
+                left[pid] = cmd
+                p.kill()
+    assert not left, f"processes left behind after stopping the server: {left}"
+
+
+# ---- the page ------------------------------------------------------------------------------
+
+def _wait_kernel_ready(page: Any, timeout: float = 60.0) -> None:
+    """Idle AND a kernel name that is not "No Kernel" (else Run All opens a dialog)."""
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        last = page.evaluate(
+            """() => {
+                const name = document.querySelector('.jp-Toolbar-kernelName');
+                const ind = document.querySelector('.jp-Notebook-ExecutionIndicator');
+                return [name ? name.textContent.trim() : '', ind ? ind.getAttribute('data-status') : ''].join('|');
+            }""")
+        name, status = last.split("|")
+        if name and name != "No Kernel" and status == "idle":
+            return
+        time.sleep(0.25)
+    pytest.fail(f"kernel not ready in {timeout}s (kernel name | status = {last!r})")
+
+
+def _run_all(page: Any) -> None:
+    """Run ▸ Run All Cells, i.e. the ``runmenu:run-all`` command, through the menu."""
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    item = page.locator('.lm-Menu-item[data-command="runmenu:run-all"]')
+    item.wait_for(state="visible", timeout=10_000)
+    item.click()
+
+
+def _points(page: Any, key: str) -> int:
+    v = page.evaluate(
+        """(key) => {
+            const c = document.querySelector(`.nbtrack-chart[data-key="${key}"]`);
+            return c ? Number(c.dataset.points) : -1;
+        }""", key)
+    return int(v)
+
+
+def _output_text(page: Any, marker: str, timeout: float) -> str:
+    loc = page.locator(".jp-OutputArea-output", has_text=marker).first
+    loc.wait_for(state="attached", timeout=timeout * 1000)
+    return str(loc.text_content())
+
+
+def drive(app: str, server: Server, browser: Any, shots: bool) -> dict[str, Any]:
+    """Open the notebook, run all, assert on the widget; returns timings for the report."""
+    t0 = time.monotonic()
+    url = (f"{server.base}/lab/tree/{NOTEBOOK.name}" if app == "lab"
+           else f"{server.base}/notebooks/{NOTEBOOK.name}") + f"?token={TOKEN}"
+    context = browser.new_context(viewport={"width": 1280, "height": 1000}, device_scale_factor=1)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(url, wait_until="domcontentloaded", timeout=60_000)
+        page.locator(".jp-Notebook").first.wait_for(state="attached", timeout=60_000)
+        _wait_kernel_ready(page)
+        server.remember_children()
+        _run_all(page)
+        t_run = time.monotonic()
+
+        widget = page.locator(".nbtrack-widget").first
+        widget.wait_for(state="attached", timeout=60_000)
+        badge = page.locator(".nbtrack-badge").first
+        page.wait_for_function(
+            "() => { const b = document.querySelector('.nbtrack-badge');"
+            " return b && b.dataset.state === 'running'; }", timeout=30_000)
+        assert badge.text_content().strip().lower() == "running"
+        server.remember_children()
+
+        # Chart points grow while the loop runs; past 60 % of the loop, the README shot.
+        seen: list[int] = []
+        shot = False
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline:
+            state = badge.get_attribute("data-state")
+            n = _points(page, "train/loss")
+            if n > 0 and (not seen or n != seen[-1]):
+                seen.append(n)
+            if state != "running" or n >= N_STEPS:
+                break
+            if shots and not shot and n >= 0.6 * N_STEPS:
+                IMG.mkdir(parents=True, exist_ok=True)
+                widget.scroll_into_view_if_needed()
+                widget.screenshot(path=str(IMG / "widget-running.png"))
+                shot = True
+            time.sleep(0.15)
+        growth = sorted(set(seen))
+        assert len(growth) >= 3 and seen == sorted(seen), f"points did not grow live: {seen}"
+        assert page.locator(".nbtrack-chart").count() == len(KEYS)
+        assert shot or not shots, f"the loop ended before a running screenshot: {seen}"
+
+        # Finish: the progress bar reaches the end, then the summary table.
+        done = page.locator('.nbtrack-progress[data-done="true"]').first
+        done.wait_for(state="attached", timeout=90_000)
+        assert float(done.get_attribute("data-fraction")) == pytest.approx(1.0)
+        page.wait_for_function(
+            f"() => document.querySelectorAll('.nbtrack-summary tr[data-key]').length >= {len(KEYS)}",
+            timeout=30_000)
+        page.wait_for_function(
+            "() => { const b = document.querySelector('.nbtrack-badge');"
+            " return b && b.dataset.state === 'finished'; }", timeout=30_000)
+        t_done = time.monotonic()
+
+        printed = _output_text(page, "EXPECTED", 30).strip()
+        notebook_values = json.loads(printed.split("EXPECTED", 1)[1].strip().splitlines()[0])
+        rows = page.evaluate(
+            """() => Object.fromEntries([...document.querySelectorAll('.nbtrack-summary tr[data-key]')]
+                 .map(tr => [tr.dataset.key, [tr.dataset.value ?? null,
+                   tr.querySelector('.nbtrack-summary-value').textContent]]))""")
+        ours = expected_last_values()
+        for key in KEYS:
+            assert key in rows, f"summary row {key!r} missing: {rows}"
+            raw, shown = rows[key]
+            assert notebook_values[key] == pytest.approx(ours[key], rel=1e-12), key
+            assert raw is not None, f"{key}: no data-value ({shown})"
+            assert float(raw) == pytest.approx(notebook_values[key], rel=1e-9), (key, raw, shown)
+        final_points = _points(page, "train/loss")
+        assert final_points == N_STEPS, f"expected all {N_STEPS} points drawn, got {final_points}"
+        _output_text(page, "ALL DONE", 30)
+
+        if shots:
+            widget.scroll_into_view_if_needed()
+            page.mouse.move(5, 5)
+            widget.screenshot(path=str(IMG / "widget-finished.png"))
+
+        unexpected = [e for e in errors if not any(a in e for a in ALLOWED_PAGE_ERRORS)]
+        assert not unexpected, f"page errors: {unexpected}"
+        return {"app": app, "open_to_run_s": round(t_run - t0, 1),
+                "run_to_finished_s": round(t_done - t_run, 1), "points_seen": seen}
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: apt-get install -y chromium "
+                    "(playwright install cannot download browsers here)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.mark.parametrize("app", ["lab", "notebook"])
+def test_run_widget_live_in_browser(app: str, chromium: Any, tmp_path: Path) -> None:
+    with jupyter(app, tmp_path) as server:
+        report = drive(app, server, chromium, shots=(app == "lab"))
+    print(json.dumps(report))
