@@ -151,7 +151,12 @@ class FilePusher:
                     except Exception:
                         log.exception("file pusher: join callback failed")
                     continue
-                self._upload_batch(batch, ident)
+                try:
+                    self._upload_batch(batch, ident)
+                except Exception as e:  # a bug must not stop later uploads or joins
+                    log.exception("file pusher: upload batch failed")
+                    for f in batch:
+                        self._fail(f, f"internal error: {type(e).__name__}")
         except Exception:  # pragma: no cover - never raise out of the thread
             log.exception("file-pusher worker crashed")
 

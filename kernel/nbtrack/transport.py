@@ -326,7 +326,10 @@ class Transport:
         p = Path(path)
         parts = urllib.parse.urlsplit(url)
         same_origin = (parts.scheme, parts.netloc) == self._origin
-        size = p.stat().st_size
+        try:
+            size = p.stat().st_size
+        except OSError as e:
+            raise TransportError(f"upload {p.name}: {type(e).__name__}: {e.strerror or e}") from e
 
         def body() -> bytes:
             return p.read_bytes()
