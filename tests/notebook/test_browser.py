@@ -319,12 +319,52 @@ def drive(app: str, server: Server, browser: Any, shots: bool) -> dict[str, Any]
             page.mouse.move(5, 5)
             widget.screenshot(path=str(IMG / "widget-finished.png"))
 
+        _check_interaction(page, app)
+
         unexpected = [e for e in errors if not any(a in e for a in ALLOWED_PAGE_ERRORS)]
         assert not unexpected, f"page errors: {unexpected}"
         return {"app": app, "open_to_run_s": round(t_run - t0, 1),
                 "run_to_finished_s": round(t_done - t_run, 1), "points_seen": seen}
     finally:
         context.close()
+
+
+def _check_interaction(page: Any, app: str) -> None:
+    """Hover shows the value at a step; the metric picker hides a chart and syncs
+    ``selected`` back to the kernel (read back by running a new cell)."""
+    chart = page.locator('.nbtrack-chart[data-key="train/acc"]').first
+    chart.scroll_into_view_if_needed()
+    svg = chart.locator("svg.nbtrack-chart-svg")
+    box = svg.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    page.wait_for_function(
+        "() => { const c = document.querySelector('.nbtrack-chart[data-key=\"train/acc\"]');"
+        " return c && c.dataset.hoverStep !== undefined && !c.querySelector('.nbtrack-tip').hidden; }",
+        timeout=10_000)
+    hover_step = int(chart.get_attribute("data-hover-step"))
+    assert 0 < hover_step < N_STEPS - 1
+    tip = chart.locator(".nbtrack-tip").text_content()
+    assert f"step {hover_step}" in tip.replace(",", ""), tip
+    page.mouse.move(5, 5)
+
+    page.locator('.nbtrack-chip[data-key="weird"]').first.click()
+    page.wait_for_function(
+        "() => document.querySelectorAll('.nbtrack-chart').length === 3"
+        " && !document.querySelector('.nbtrack-chart[data-key=\"weird\"]')", timeout=10_000)
+    # Read `selected` back from the kernel in a new cell below the last one.
+    last = page.locator(".jp-Notebook .jp-Cell").last
+    last.click()
+    page.keyboard.press("Escape")
+    page.keyboard.press("b")
+    page.wait_for_timeout(300)
+    page.keyboard.press("Enter")
+    page.keyboard.type(
+        "from nbtrack.notebook.widget import live_widgets; "
+        "print('SELECTED', sorted(live_widgets()[-1].selected))")
+    page.keyboard.press("Shift+Enter")
+    text = _output_text(page, "SELECTED", 30)
+    assert "['grad_norm', 'train/acc', 'train/loss']" in text, (app, text)
 
 
 @pytest.fixture(scope="module")
