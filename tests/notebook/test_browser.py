@@ -387,3 +387,114 @@ def test_run_widget_live_in_browser(app: str, chromium: Any, tmp_path: Path) -> 
     with jupyter(app, tmp_path) as server:
         report = drive(app, server, chromium, shots=(app == "lab"))
     print(json.dumps(report))
+
+
+# ---- the front end alone, on the dev harness (a fake model replays trait changes) ------------
+
+@contextlib.contextmanager
+def _static_server(directory: Path) -> Iterator[str]:
+    import functools
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(directory)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)
+
+
+def test_widget_states_on_harness(chromium: Any) -> None:
+    """States, deltas, ±inf markers, coalesced redraws and the finish bar, without Jupyter."""
+    with _static_server(ROOT / "js") as base:
+        context = chromium.new_context(viewport={"width": 1000, "height": 900})
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        try:
+            page.goto(f"{base}/dev/harness.html")
+            page.wait_for_function("window.harnessReady === true", timeout=20_000)
+            assert page.locator(".nbtrack-badge").get_attribute("data-state") == "running"
+            assert page.locator(".nbtrack-empty").is_visible()
+
+            # 40 updates in one task: one redraw (coalesced per animation frame).
+            page.evaluate("""() => {
+                window.__draws = 0;
+                new MutationObserver((ms) => { window.__draws += ms.filter(
+                    m => m.attributeName === 'data-points').length; })
+                  .observe(document.body, { subtree: true, attributes: true });
+                for (let i = 0; i < 40; i += 1) harness.advance(10);
+            }""")
+            page.wait_for_function("document.querySelectorAll('.nbtrack-chart').length === 5")
+            page.wait_for_timeout(200)
+            draws = page.evaluate("window.__draws")
+            assert 1 <= draws <= 5, f"{draws} data-points changes for 5 charts after 40 updates"
+            points = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll(
+                '.nbtrack-chart')].map(c => [c.dataset.key, Number(c.dataset.points)]))""")
+            assert points["val/loss"] == 8 and points["train/loss"] > 8, points
+            assert page.locator(".nbtrack-step").text_content() == "400"
+
+            # A delta with one key: the other charts keep their data.
+            page.evaluate("harness.delta(['lr'], 600)")
+            page.wait_for_timeout(150)
+            after = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll(
+                '.nbtrack-chart')].map(c => [c.dataset.key, Number(c.dataset.points)]))""")
+            assert after["val/loss"] == points["val/loss"]
+            assert after["train/loss"] == points["train/loss"]
+            assert after["lr"] >= points["lr"]
+            # grad/norm: +inf at step 900 is not in the update yet; send it, see the marker.
+            page.evaluate("harness.advance(0)")
+            page.wait_for_timeout(150)
+            marks = page.locator('.nbtrack-chart[data-key="grad/norm"] .nbtrack-inf').count()
+            assert marks == 1
+            foot = page.locator('.nbtrack-chart[data-key="grad/norm"] .nbtrack-chart-foot')
+            assert "1 NaN" in foot.text_content()
+
+            page.evaluate("harness.retrying()")
+            page.wait_for_timeout(150)
+            badge = page.locator(".nbtrack-badge")
+            assert badge.get_attribute("data-state") == "retrying"
+            assert badge.text_content() == "retrying · HTTP 503 · retry 3"
+            assert "HTTP 503" in page.locator(".nbtrack-network").text_content()
+            assert page.locator(".nbtrack-messages li").count() == 1
+
+            page.evaluate("harness.finishing(0.5)")
+            page.wait_for_timeout(150)
+            bar = page.locator(".nbtrack-progress")
+            assert bar.get_attribute("data-done") == "false"
+            assert float(bar.get_attribute("data-fraction")) == pytest.approx(0.5, abs=1e-3)
+            assert page.locator(".nbtrack-network").is_hidden()
+
+            page.evaluate("harness.finished()")
+            page.wait_for_timeout(150)
+            assert bar.get_attribute("data-done") == "true"
+            assert bar.get_attribute("data-fraction") == "1.000"
+            keys = page.evaluate("""() => [...document.querySelectorAll(
+                '.nbtrack-summary tr[data-key]')].map(tr => tr.dataset.key)""")
+            assert keys == ["epochs", "grad/norm", "lr", "train/acc", "train/loss", "val/loss"]
+            row = page.locator('.nbtrack-summary tr[data-key="grad/norm"]')
+            assert row.locator(".nbtrack-summary-value").text_content() == "+∞"
+            assert row.locator(".nbtrack-spark path").count() == 1
+
+            # Picker: hide one chart; `selected` is saved to the model; "all" restores.
+            page.locator('.nbtrack-chip[data-key="lr"]').click()
+            page.wait_for_timeout(150)
+            assert page.locator(".nbtrack-chart").count() == 4
+            assert page.evaluate("harness.model.saved.at(-1)") == [
+                "grad/norm", "train/acc", "train/loss", "val/loss"]
+            page.locator(".nbtrack-chip-all").click()
+            page.wait_for_timeout(150)
+            assert page.locator(".nbtrack-chart").count() == 5
+            assert page.evaluate("harness.model.get('selected')") == []
+            assert not errors, errors
+        finally:
+            context.close()
