@@ -136,3 +136,11 @@ def test_viewer_server_info_and_unknown_fields(live_server: RunningServer) -> No
     syntax = gql(live_server, "{ viewer { ")
     assert syntax["data"] is None and syntax["errors"]
     assert json.dumps(syntax)
+
+
+def test_client_telemetry_is_accepted_and_dropped(live_server: RunningServer) -> None:
+    r = requests.post(f"{live_server.url}/sdk/otel/v1/metrics", data=b"\x00" * 100, timeout=5)
+    assert r.status_code == 200
+    status, _, _ = _raw(live_server, "POST", "/sdk/otel/v1/logs",
+                        {"Content-Length": str(40 * 1024**2)}, b"x")
+    assert status == 413

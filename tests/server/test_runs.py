@@ -160,3 +160,16 @@ def test_stale_heartbeat_reads_as_crashed(server_factory: Any) -> None:
     assert q["data"]["model"]["bucket"]["state"] == "crashed"
     stream(srv, path, {})  # a heartbeat: running again
     assert api(srv, f"runs/{path}").json()["state"] == "running"
+
+
+def test_wandb_config_tells_official_clients_the_run_started(live_server: RunningServer) -> None:
+    """wandb-core resumes only when ``wandbConfig(keys: ["t"])`` has ``t``."""
+    q = '{ model(name: "proj") { bucket(name: "w") { wandbConfig(keys: ["t"]) } } }'
+    upsert(live_server, "w", config=json.dumps({"a": {"value": 1}}))
+    assert json.loads(gql(live_server, q)["data"]["model"]["bucket"]["wandbConfig"]) == {}
+    cfg = {"a": {"value": 1}, "_wandb": {"value": {"t": {"1": [1]}, "m": []}}}
+    upsert(live_server, "w", config=json.dumps(cfg))
+    got = gql(live_server, q)["data"]["model"]["bucket"]["wandbConfig"]
+    assert json.loads(got) == {"t": {"1": [1]}}
+    ent = gql(live_server, '{ entity(name: "x") { name isTeam organization { id } } }')
+    assert ent["data"]["entity"] == {"name": "x", "isTeam": False, "organization": None}

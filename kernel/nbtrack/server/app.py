@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import sys
 import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,6 +23,8 @@ from typing import Any
 from nbtrack.server import filestream, readapi, resolvers, uploads
 from nbtrack.server.context import ServerContext, log
 
+# W&B clients post OpenTelemetry metrics/logs here, without credentials: accepted, dropped
+_TELEMETRY_PREFIX = "/sdk/otel/"
 _FILE_STREAM = re.compile(r"^/files/([^/]+)/([^/]+)/([^/]+)/file_stream/?$")
 
 
@@ -33,6 +36,14 @@ class Server(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], ctx: ServerContext) -> None:
         self.ctx = ctx
         super().__init__(address, Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client hanging up is routine; anything else is logged with its traceback."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError | TimeoutError):
+            log.debug("client %s went away: %s", client_address, exc)
+        else:
+            log.exception("error while serving %s", client_address)
 
     @property
     def url(self) -> str:
@@ -169,6 +180,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         path = self.path.partition("?")[0]
+        if path.startswith(_TELEMETRY_PREFIX):
+            self._discard()
+            return
         if not self._require_auth():
             return
         if path != "/graphql" and not _FILE_STREAM.match(path):
@@ -186,6 +200,18 @@ class Handler(BaseHTTPRequestHandler):
         entity, project, run = (urllib.parse.unquote(g) for g in m.groups())
         status, answer = filestream.handle(self.ctx, entity, project, run, body)
         self._json(status, answer)
+
+    def _discard(self) -> None:
+        """Accept and drop client telemetry (W&B clients export OpenTelemetry here)."""
+        length = self._length(self.ctx.max_body_bytes)
+        if length is None:
+            return
+        while length > 0:
+            chunk = self.rfile.read(min(length, 65536))
+            if not chunk:
+                return
+            length -= len(chunk)
+        self._json(200, {})
 
     def do_PUT(self) -> None:
         raw_path, _, query = self.path.partition("?")

@@ -11,6 +11,7 @@ import os
 import re
 import secrets
 import signal
+import sqlite3
 import sys
 import threading
 import time
@@ -134,6 +135,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         return serve(args)
-    except OSError as e:
+    except (OSError, sqlite3.Error, ValueError, RuntimeError) as e:
         log.error("cannot start: %s", e)
         return 1

@@ -68,7 +68,19 @@ def bucket_view(req: Request, run: dict[str, Any]) -> dict[str, Any]:
     def tail(file: str) -> Callable[[], str]:
         return lambda: json.dumps(ctx.storage.tail(rid, file, TAIL_LINES))
 
+    @with_args
+    def wandb_config(args: dict[str, Any]) -> str:
+        """``_wandb`` config values by key; W&B clients read ``t`` to tell a started run."""
+        raw = loads(run["config"], {})
+        inner = raw.get("_wandb") if isinstance(raw, dict) else None
+        values = inner.get("value", inner) if isinstance(inner, dict) else {}
+        keys = args.get("keys")
+        if isinstance(keys, list) and isinstance(values, dict):
+            values = {k: values[k] for k in keys if k in values}
+        return json.dumps(values if isinstance(values, dict) else {})
+
     return {
+        "wandbConfig": wandb_config,
         "id": gid("Run", run["name"], run["project"], run["entity"]),
         "name": run["name"],
         "displayName": run["display_name"] or run["name"],
@@ -110,6 +122,11 @@ def viewer(req: Request, args: dict[str, Any]) -> dict[str, Any]:
         "teams": {"edges": []},
         "__typename": "User",
     }
+
+
+def entity(req: Request, args: dict[str, Any]) -> dict[str, Any]:
+    name = req.ctx.entity_or_default(args.get("name"))
+    return {**_entity(req, name), "isTeam": False, "organization": None, "defaultAccess": "PRIVATE"}
 
 
 def server_info(req: Request, args: dict[str, Any]) -> dict[str, Any]:
@@ -232,6 +249,7 @@ def type_introspection(req: Request, args: dict[str, Any]) -> dict[str, Any] | N
 RESOLVERS: dict[str, Resolver] = {
     "viewer": viewer,
     "serverInfo": server_info,
+    "entity": entity,
     "upsertBucket": upsert_bucket,
     "model": model,
     "project": model,
@@ -257,6 +275,7 @@ def execute(req: Request, body: Any) -> dict[str, Any]:
     except GraphQLError as e:
         return {"data": None, "errors": [{"message": str(e)}]}
     variables = {**op.variable_defaults, **variables}
+    log.debug("graphql %s %s: %s", op.kind, op.name, " ".join(body["query"].split())[:2000])
     data: dict[str, Any] = {}
     errors: list[dict[str, Any]] = []
     for f in fields:
