@@ -17,7 +17,7 @@ from nbtrack.version import __version__
 if TYPE_CHECKING:
     from nbtrack import hooks
     from nbtrack.api import Api, ApiError, ApiRun
-    from nbtrack.run import Run, RunFinishedError
+    from nbtrack.run_object import Run, RunFinishedError
     from nbtrack.sdk import InitError, current_run, finish, init, log
 
 __all__ = [
@@ -40,7 +40,7 @@ __all__ = [
 # Imported on first use, so `import nbtrack` stays cheap and stages import alone.
 _LAZY = {
     "Api": "nbtrack.api", "ApiError": "nbtrack.api", "ApiRun": "nbtrack.api",
-    "Run": "nbtrack.run", "RunFinishedError": "nbtrack.run",
+    "Run": "nbtrack.run_object", "RunFinishedError": "nbtrack.run_object",
     "InitError": "nbtrack.sdk", "current_run": "nbtrack.sdk", "finish": "nbtrack.sdk",
     "init": "nbtrack.sdk", "log": "nbtrack.sdk",
 }

@@ -36,11 +36,19 @@ class Interface:
     def publish(self, record: pb.Record) -> None:
         self._q.put(record, record.ByteSize() + 64, self._put_timeout)
 
-    def deliver(self, record: pb.Record) -> MailboxHandle:
+    def deliver(self, record: pb.Record, *, urgent: bool = False) -> MailboxHandle:
+        """Publish a request and return the handle its answer arrives on.
+
+        ``urgent`` requests go to the front of the queue: only for read-only snapshots
+        that may be answered before rows already queued are processed.
+        """
         handle = self._mailbox.reserve()
         record.control.mailbox_slot = handle.slot
         record.control.req_resp = True
-        self.publish(record)
+        if urgent:
+            self._q.put_front(record, record.ByteSize() + 64)
+        else:
+            self.publish(record)
         return handle
 
     def publish_config(self, update: dict[str, Any], remove: list[str] | None = None) -> None:
@@ -87,7 +95,7 @@ class Interface:
         rec.run.CopyFrom(run)
         return self.deliver(rec)
 
-    def _request(self, field: str, message: Any = None) -> MailboxHandle:
+    def _request(self, field: str, message: Any = None, urgent: bool = False) -> MailboxHandle:
         rec = pb.Record()
         sub = getattr(rec.request, field)
         if message is not None:
@@ -95,7 +103,7 @@ class Interface:
         else:
             sub.SetInParent()
         rec.control.local = True
-        return self.deliver(rec)
+        return self.deliver(rec, urgent=urgent)
 
     def deliver_run_start(self, run: pb.RunRecord) -> MailboxHandle:
         return self._request("run_start", pb.RunStartRequest(run=run))
@@ -110,10 +118,11 @@ class Interface:
         return self._request("get_summary")
 
     def deliver_sampled_history(self, keys: list[str] | None = None) -> MailboxHandle:
-        return self._request("sampled_history", pb.SampledHistoryRequest(keys=keys or []))
+        return self._request("sampled_history", pb.SampledHistoryRequest(keys=keys or []),
+                             urgent=True)
 
     def deliver_network_status(self) -> MailboxHandle:
-        return self._request("network_status")
+        return self._request("network_status", urgent=True)
 
     def deliver_stop_status(self) -> MailboxHandle:
         return self._request("stop_status")

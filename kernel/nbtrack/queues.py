@@ -76,6 +76,16 @@ class ByteQueue:
         finally:
             self.blocked_seconds += time.monotonic() - start
 
+    def put_front(self, item: Any, nbytes: int) -> None:
+        """Jump the line without waiting: for read-only requests such as live-chart polls,
+        whose answer should not wait behind a backlog of rows."""
+        with self._lock:
+            if self._closed:
+                raise QueueClosed(self.name)
+            self._items.appendleft((item, nbytes))
+            self._bytes += nbytes
+            self._not_empty.notify()
+
     def put_end(self) -> None:
         """Append the end marker; never blocks, never raises."""
         with self._lock:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from nbtrack import finish as finish_sm
+from nbtrack import defer
 from nbtrack import hooks
 from nbtrack.interface import Interface
 from nbtrack.mailbox import MailboxClosed, MailboxHandle
@@ -24,7 +24,7 @@ from nbtrack.settings import Settings
 from nbtrack.stream import Stream
 from nbtrack.values import is_plain, normalize, remember_keys
 
-logger = logging.getLogger("nbtrack.run")
+logger = logging.getLogger("nbtrack.run_object")
 
 Listener = Callable[[str, dict[str, Any]], None]
 _SUMMARY_AGGREGATES = ("min", "max", "mean", "first", "last", "best", "none")
@@ -272,7 +272,7 @@ class Run:
         outcome = None
         if self._iface is not None and self._stream is not None:
             self._iface.publish_exit(self.exit_code, time.time() - self.start_time)
-            outcome = finish_sm.walk(self._iface, deadline,
+            outcome = defer.walk(self._iface, deadline,
                                      lambda p: self._emit("finish_progress", p))
             final_summary = self._fetch_summary() if outcome.completed else None
             self._final_history = self.sampled_history(timeout=2.0) if outcome.completed else None
@@ -295,7 +295,7 @@ class Run:
             self._print_outcome(state, outcome, budget)
         hooks.emit("run_finish", self)
 
-    def _print_outcome(self, state: str, outcome: finish_sm.FinishOutcome | None,
+    def _print_outcome(self, state: str, outcome: defer.FinishOutcome | None,
                        budget: float) -> None:
         if state == "detached":
             assert outcome is not None

@@ -20,7 +20,7 @@ from urllib.parse import urlparse
 
 from nbtrack import hooks
 from nbtrack.proto import nbtrack_pb2 as pb
-from nbtrack.run import Run
+from nbtrack.run_object import Run
 from nbtrack.settings import Settings, resolve
 from nbtrack.stream import Stream
 from nbtrack.values import config_value

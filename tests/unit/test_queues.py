@@ -63,3 +63,10 @@ def test_end_marker_never_blocks_and_close_wakes_producers() -> None:
     t.join(2.0)
     assert not t.is_alive()
     assert len(errors) == 1
+
+
+def test_put_front_jumps_the_line_even_when_full() -> None:
+    q = ByteQueue(10)
+    q.put("a", 10)
+    q.put_front("urgent", 5)
+    assert q.get_batch(10) == ["urgent", "a"]

@@ -119,7 +119,7 @@ def active_run(magic: str) -> Any:
 
 def log_to(run: Any, data: dict[str, Any], step: int | None, magic: str) -> None:
     """``run.log`` with its refusals (bad key, bad value, finished run) as UsageError."""
-    from nbtrack.run import RunFinishedError
+    from nbtrack.run_object import RunFinishedError
 
     try:
         run.log(data, step=step)
