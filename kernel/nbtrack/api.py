@@ -46,7 +46,7 @@ class Api:
         return resp.json()
 
     def viewer(self) -> dict[str, Any]:
-        return self._get("/api/v1/viewer")  # type: ignore[no-any-return]
+        return self._get("/api/v1/viewer")
 
     def runs(self, project: str | None = None, entity: str | None = None) -> list[ApiRun]:
         params = {k: v for k, v in (("project", project), ("entity", entity)) if v}
@@ -100,10 +100,10 @@ class ApiRun:
             params["min_step"] = int(min_step)
         if max_step is not None:
             params["max_step"] = int(max_step)
-        return self._api._get(self._base() + "/history", params)["rows"]  # type: ignore[no-any-return]
+        return self._api._get(self._base() + "/history", params)["rows"]
 
     def files(self) -> list[dict[str, Any]]:
-        return self._api._get(self._base() + "/files")["files"]  # type: ignore[no-any-return]
+        return self._api._get(self._base() + "/files")["files"]
 
     def refresh(self) -> ApiRun:
         self.data = self._api._get(self._base())

@@ -95,7 +95,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nbtrack", description="Experiment tracking for notebooks.")
+    parser = argparse.ArgumentParser(prog="nbtrack",
+                                     description="Experiment tracking for notebooks.")
     parser.add_argument("--version", action="version", version=f"nbtrack {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("server", help="run the tracking server in the foreground",
@@ -103,7 +104,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("rest", nargs=argparse.REMAINDER)
 
     def connection(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--base-url", help="server URL (default: NBTRACK_BASE_URL or the local server)")
+        p.add_argument("--base-url",
+                       help="server URL (default: NBTRACK_BASE_URL or the local server)")
         p.add_argument("--api-key", help="API key (default: NBTRACK_API_KEY)")
 
     p = sub.add_parser("sync", help="send offline or crashed runs' logs to a server")

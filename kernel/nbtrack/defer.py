@@ -81,15 +81,15 @@ def walk(iface: Interface, deadline: float,
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     handle.abandon()
-                    return FinishOutcome(False, reached, DeferState.Name(state),  # type: ignore[arg-type]
+                    return FinishOutcome(False, reached, DeferState.Name(state),
                                          poller.last, time.monotonic() - start)
                 try:
                     result = handle.wait(min(POLL_INTERVAL / 2, remaining))
                 except MailboxClosed:
-                    return FinishOutcome(False, reached, DeferState.Name(state),  # type: ignore[arg-type]
+                    return FinishOutcome(False, reached, DeferState.Name(state),
                                          poller.last, time.monotonic() - start)
                 if result is not None:
-                    reached = DeferState.Name(state)  # type: ignore[arg-type]
+                    reached = DeferState.Name(state)
                     break
                 poller.tick()
         final = _final_progress(iface, deadline)

@@ -43,7 +43,7 @@ class Config(MutableMapping[str, Any]):
     def __len__(self) -> int:
         return len(self._data)
 
-    def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def update(self, *args: Any, **kwargs: Any) -> None:
         """Validate every value first, so a bad one changes nothing."""
         incoming = dict(*args, **kwargs)
         checked: dict[str, Any] = {}
@@ -96,7 +96,7 @@ class Summary(MutableMapping[str, Any]):
     def __len__(self) -> int:
         return len(self._current())
 
-    def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def update(self, *args: Any, **kwargs: Any) -> None:
         incoming = dict(*args, **kwargs)
         checked = {}
         for key, value in incoming.items():

@@ -14,8 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from nbtrack import defer
-from nbtrack import hooks
+from nbtrack import defer, hooks
 from nbtrack.interface import Interface
 from nbtrack.mailbox import MailboxClosed, MailboxHandle
 from nbtrack.mappings import Config, Summary
@@ -113,7 +112,7 @@ class Run:
             from nbtrack.notebook.display import run_mimebundle
         except ImportError:
             return {"text/plain": repr(self)}
-        return run_mimebundle(self, include, exclude)  # type: ignore[no-any-return]
+        return run_mimebundle(self, include, exclude)
 
     # ------------------------------------------------------------ logging
     def log(self, data: dict[str, Any], step: int | None = None, commit: bool = True) -> None:
@@ -201,7 +200,7 @@ class Run:
         result = self._ask(self._iface.deliver_get_summary(), 10.0)
         if result is None:
             return None
-        return json.loads(result.get_summary.summary_json or "{}")  # type: ignore[no-any-return]
+        return json.loads(result.get_summary.summary_json or "{}")
 
     def sampled_history(self, keys: list[str] | None = None,
                         timeout: float = 1.0) -> dict[str, Any] | None:

@@ -24,7 +24,7 @@ import time
 import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
 import requests
 
@@ -331,8 +331,8 @@ class Transport:
         except OSError as e:
             raise TransportError(f"upload {p.name}: {type(e).__name__}: {e.strerror or e}") from e
 
-        def body() -> bytes:
-            return p.read_bytes()
+        def body() -> BinaryIO:
+            return p.open("rb")  # streamed, reopened for every attempt
 
         self._request(
             "PUT",
@@ -350,7 +350,7 @@ class Transport:
         method: str,
         url: str,
         *,
-        data: bytes | Callable[[], bytes],
+        data: bytes | Callable[[], BinaryIO],
         headers: dict[str, str],
         what: str,
         auth: bool = True,
@@ -367,6 +367,7 @@ class Transport:
                 exc: BaseException | None = None
                 retry_after: float | None = None
                 resp: requests.Response | None = None
+                body: bytes | BinaryIO | None = None
                 try:
                     body = data() if callable(data) else data
                     resp = self._session().request(
@@ -382,6 +383,9 @@ class Transport:
                     exc = e
                 except OSError as e:  # file vanished etc.: not retried
                     raise TransportError(f"{what}: {type(e).__name__}: {e}") from e
+                finally:
+                    if body is not None and not isinstance(body, bytes):
+                        body.close()
                 if status is not None and 200 <= status < 300 and resp is not None:
                     if in_retry:
                         in_retry = False

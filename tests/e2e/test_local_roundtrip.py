@@ -5,9 +5,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import numpy as np
-
 import nbtrack
+import numpy as np
 from nbtrack.txlog import read_records
 
 N = 10_000

@@ -7,9 +7,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import nbtrack
+import pytest
 from helpers.proxy import Fault, FaultProxy
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 import nbtrack
+import pytest
 
 
 def test_allow_continues_at_the_next_step(local_home: Path) -> None:

@@ -15,7 +15,8 @@ STATIC = ROOT / "kernel" / "nbtrack" / "notebook" / "static"
 
 
 def _load_build():
-    spec = importlib.util.spec_from_file_location("nbtrack_build_js", ROOT / "scripts" / "build_js.py")
+    path = ROOT / "scripts" / "build_js.py"
+    spec = importlib.util.spec_from_file_location("nbtrack_build_js", path)
     assert spec and spec.loader
     mod = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = mod
@@ -64,7 +65,8 @@ def test_bundle_loads_in_node(tmp_path: Path) -> None:
     mod = tmp_path / "widget.mjs"
     mod.write_bytes((STATIC / "widget.js").read_bytes())
     out = subprocess.run(
-        [node, "-e", f"import({str(mod.as_uri())!r}).then(m => console.log(typeof m.default.render))"],
+        [node, "-e",
+         f"import({mod.as_uri()!r}).then(m => console.log(typeof m.default.render))"],
         capture_output=True, text=True, timeout=60,
     )
     assert out.returncode == 0, out.stderr
@@ -83,13 +85,15 @@ def test_build_rejects_unsupported_forms(tmp_path: Path) -> None:
     with pytest.raises(build_js.BuildError, match="does not export"):
         build_js.render_bundle(src)
     (src / "h.js").write_text("export const a = 1;\nconst render = 2;\n")
-    (src / "widget.js").write_text("import { a } from './h.js';\nfunction render() {}\nexport default { render };\n")
+    (src / "widget.js").write_text(
+        "import { a } from './h.js';\nfunction render() {}\nexport default { render };\n")
     with pytest.raises(build_js.BuildError, match="declared in"):
         build_js.render_bundle(src)
     (src / "widget.js").write_text("import * as h from './h.js';\n")
     with pytest.raises(build_js.BuildError, match="unsupported import"):
         build_js.render_bundle(src)
     (src / "h.js").write_text("export const a = 1;\n")
-    (src / "widget.js").write_text("import { a } from './h.js';\nexport default { render() { return a; } };\n")
+    (src / "widget.js").write_text(
+        "import { a } from './h.js';\nexport default { render() { return a; } };\n")
     text = build_js.render_bundle(src)
     assert "\nconst a = 1;\n" in text and "export const" not in text

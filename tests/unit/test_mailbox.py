@@ -2,7 +2,6 @@ import threading
 import time
 
 import pytest
-
 from nbtrack.mailbox import Mailbox, MailboxClosed
 from nbtrack.proto import nbtrack_pb2 as pb
 
