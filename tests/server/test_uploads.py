@@ -5,10 +5,12 @@ from __future__ import annotations
 import base64
 import http.client
 import urllib.parse
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import requests
-from helpers.server import RunningServer, api, auth, gql, upsert
+from helpers.server import RunningServer, api, auth, gql, start_server, upsert
 
 CREATE = """
 mutation CreateRunFiles($entity: String!, $project: String!, $run: String!, $files: [String!]!) {
@@ -63,6 +65,15 @@ def test_upload_signature_is_checked(live_server: RunningServer) -> None:
     assert requests.put(url.split("?")[0], data=b"x", timeout=5).status_code == 403
 
 
+@pytest.fixture(scope="module")
+def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """One server for the many parametrized refusal cases (they only read)."""
+    srv = start_server(tmp_path_factory.mktemp("uploads"))
+    upsert(srv, "f1")
+    yield srv
+    srv.stop()
+
+
 @pytest.mark.parametrize("name", ["../x", "/abs", "a/../../b", "a\\..\\b", "", "a//b"])
 def test_create_run_files_refuses_bad_names(live_server: RunningServer, name: str) -> None:
     upsert(live_server, "f1")
@@ -88,8 +99,8 @@ def test_create_run_files_refuses_bad_names(live_server: RunningServer, name: st
         "a/./b",
     ],
 )
-def test_put_refuses_traversal(live_server: RunningServer, tail: str) -> None:
-    upsert(live_server, "f1")
+def test_put_refuses_traversal(shared_server: RunningServer, tail: str) -> None:
+    live_server = shared_server
     port = int(urllib.parse.urlsplit(live_server.url).port or 0)
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     user, token = auth(live_server)
@@ -113,3 +124,16 @@ def test_put_with_auth_but_unknown_run_is_404(live_server: RunningServer) -> Non
         timeout=5,
     )
     assert r.status_code == 404
+
+
+def test_logs_never_contain_the_token_or_signatures(server_factory: Any) -> None:
+    srv = server_factory(log_level="DEBUG")
+    upsert(srv, "f1")
+    urls = _urls(srv, ["a.txt"])
+    assert requests.put(urls["a.txt"], data=b"x", timeout=5).ok
+    requests.get(f"{srv.url}/api/v1/runs", auth=("api", "wrong" + srv.token), timeout=5)
+    srv.stop()
+    log = (srv.dir / "server" / "test-server.log").read_text()
+    sig = urllib.parse.parse_qs(urllib.parse.urlsplit(urls["a.txt"]).query)["sig"][0]
+    assert "PUT /storage/" in log  # the access log is on
+    assert srv.token not in log and sig not in log

@@ -25,6 +25,7 @@ from nbtrack.server.context import ServerContext, log
 
 # W&B clients post OpenTelemetry metrics/logs here, without credentials: accepted, dropped
 _TELEMETRY_PREFIX = "/sdk/otel/"
+_SIG = re.compile(r"sig=[0-9a-fA-F]+")
 _FILE_STREAM = re.compile(r"^/files/([^/]+)/([^/]+)/([^/]+)/file_stream/?$")
 
 
@@ -60,8 +61,8 @@ class Handler(BaseHTTPRequestHandler):
     # ---------------------------------------------------------------- plumbing
 
     def log_message(self, format: str, *args: Any) -> None:
-        """Access log at debug level; the request line never carries credentials."""
-        log.debug("%s %s", self.address_string(), format % args)
+        """Access log at debug level, upload signatures redacted (headers are never logged)."""
+        log.debug("%s %s", self.address_string(), _SIG.sub("sig=***", format % args))
 
     @property
     def ctx(self) -> ServerContext:
