@@ -58,7 +58,8 @@ def main() -> None:
             page.wait_for_timeout(100)
             print("selected after click:", page.evaluate("harness.model.get('selected')"))
             print("points:", page.evaluate(
-                "[...document.querySelectorAll('.nbtrack-chart')].map(c => c.dataset.key + '=' + c.dataset.points)"))
+                "[...document.querySelectorAll('.nbtrack-chart')]"
+                ".map(c => c.dataset.key + '=' + c.dataset.points)"))
             browser.close()
     finally:
         httpd.shutdown()

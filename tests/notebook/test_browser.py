@@ -132,7 +132,8 @@ def jupyter(app: str, tmp: Path) -> Iterator[Server]:
         deadline = time.monotonic() + 60
         while True:
             if proc.poll() is not None:
-                pytest.fail(f"{app} server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+                tail = log.read_text()[-3000:]
+                pytest.fail(f"{app} server exited with {proc.returncode}:\n{tail}")
             try:
                 req = urllib.request.Request(f"{server.base}/api/status?token={TOKEN}")
                 with urllib.request.urlopen(req, timeout=2) as resp:
@@ -205,7 +206,8 @@ def _wait_kernel_ready(page: Any, timeout: float = 60.0) -> None:
             """() => {
                 const name = document.querySelector('.jp-Toolbar-kernelName');
                 const ind = document.querySelector('.jp-Notebook-ExecutionIndicator');
-                return [name ? name.textContent.trim() : '', ind ? ind.getAttribute('data-status') : ''].join('|');
+                return [name ? name.textContent.trim() : '',
+                        ind ? ind.getAttribute('data-status') : ''].join('|');
             }""")
         name, status = last.split("|")
         if name and name != "No Kernel" and status == "idle":
@@ -242,7 +244,8 @@ def drive(app: str, server: Server, browser: Any, shots: bool) -> dict[str, Any]
     t0 = time.monotonic()
     url = (f"{server.base}/lab/tree/{NOTEBOOK.name}" if app == "lab"
            else f"{server.base}/notebooks/{NOTEBOOK.name}") + f"?token={TOKEN}"
-    context = browser.new_context(viewport={"width": 1280, "height": 1000}, device_scale_factor=1)
+    context = browser.new_context(viewport={"width": 1280, "height": 1000},
+                                  device_scale_factor=2 if shots else 1)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -290,7 +293,8 @@ def drive(app: str, server: Server, browser: Any, shots: bool) -> dict[str, Any]
         done.wait_for(state="attached", timeout=90_000)
         assert float(done.get_attribute("data-fraction")) == pytest.approx(1.0)
         page.wait_for_function(
-            f"() => document.querySelectorAll('.nbtrack-summary tr[data-key]').length >= {len(KEYS)}",
+            "() => document.querySelectorAll('.nbtrack-summary tr[data-key]').length"
+            f" >= {len(KEYS)}",
             timeout=30_000)
         page.wait_for_function(
             "() => { const b = document.querySelector('.nbtrack-badge');"
@@ -300,7 +304,8 @@ def drive(app: str, server: Server, browser: Any, shots: bool) -> dict[str, Any]
         printed = _output_text(page, "EXPECTED", 30).strip()
         notebook_values = json.loads(printed.split("EXPECTED", 1)[1].strip().splitlines()[0])
         rows = page.evaluate(
-            """() => Object.fromEntries([...document.querySelectorAll('.nbtrack-summary tr[data-key]')]
+            """() => Object.fromEntries([
+                 ...document.querySelectorAll('.nbtrack-summary tr[data-key]')]
                  .map(tr => [tr.dataset.key, [tr.dataset.value ?? null,
                    tr.querySelector('.nbtrack-summary-value').textContent]]))""")
         ours = expected_last_values()
@@ -340,7 +345,8 @@ def _check_interaction(page: Any, app: str) -> None:
     page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
     page.wait_for_function(
         "() => { const c = document.querySelector('.nbtrack-chart[data-key=\"train/acc\"]');"
-        " return c && c.dataset.hoverStep !== undefined && !c.querySelector('.nbtrack-tip').hidden; }",
+        " return c && c.dataset.hoverStep !== undefined"
+        " && !c.querySelector('.nbtrack-tip').hidden; }",
         timeout=10_000)
     hover_step = int(chart.get_attribute("data-hover-step"))
     assert 0 < hover_step < N_STEPS - 1

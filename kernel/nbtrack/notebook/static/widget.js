@@ -743,8 +743,8 @@ function render({ model, el: host }) {
     stepEl.dataset.step = Number.isFinite(step) ? String(Math.trunc(step)) : '';
     let rate = toNumber(p.steps_per_sec);
     const elapsed = toNumber(p.elapsed);
-    if (!LIVE_STATES.has(model.get('state') || 'running') && !(rate > 0)
-        && Number.isFinite(step) && elapsed > 0) {
+    const over = ['finished', 'failed', 'crashed', 'detached'].includes(model.get('state'));
+    if (over && Number.isFinite(step) && elapsed > 0) {
       rate = (step + 1) / elapsed; // the run is over: show its average speed
     }
     setText(rateEl, `${formatRate(rate, '')} steps/s`);
