@@ -60,6 +60,8 @@ def classify(status: int | None, exc: BaseException | None) -> Verdict:
     if status is None:
         if exc is None:
             return "fail"
+        if isinstance(exc, requests.exceptions.SSLError | requests.exceptions.InvalidURL):
+            return "fail"  # a bad certificate or URL does not heal by waiting
         if isinstance(
             exc,
             requests.ConnectionError

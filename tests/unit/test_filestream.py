@@ -22,6 +22,7 @@ from nbtrack.filestream import (
     OffsetsJob,
     RunJob,
     StopJob,
+    encode_post,
 )
 from nbtrack.proto import nbtrack_pb2 as pb
 from nbtrack.transport import Transport
@@ -265,3 +266,15 @@ def test_offsets_job_from_log(fake: FakeWandb) -> None:
     hist = [p["files"][HISTORY] for p in fake.posts if HISTORY in p["files"]]
     assert hist[0]["offset"] == 20
     assert all(op != "RunResumeStatus" for op, _ in fake.graphql_ops)
+
+
+def test_encode_post_matches_json_dumps() -> None:
+    lines = [json.dumps({"a": i, "s": 'é"\n', "n": float("nan")}) for i in range(2_500)]
+    files = {
+        HISTORY: {"offset": 5, "content": lines},
+        "wandb-summary.json": {"offset": 0, "content": ['{"x": 1}']},
+    }
+    body = encode_post(files, complete=True, exit_code=3)
+    assert json.loads(body) == {"files": files, "complete": True, "exitcode": 3}
+    assert json.loads(encode_post({}, complete=False, exit_code=None)) == {"files": {}}
+    assert b"complete" not in encode_post(files, complete=False, exit_code=None)

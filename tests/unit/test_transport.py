@@ -299,6 +299,8 @@ def make_transport(url: str, **kw: Any) -> Transport:
         (None, ConnectionResetError(), "retry"),
         (None, TimeoutError(), "retry"),
         (None, ValueError("bug"), "fail"),
+        (None, requests.exceptions.SSLError("bad certificate"), "fail"),
+        (None, requests.exceptions.ChunkedEncodingError("cut"), "retry"),
         (None, None, "fail"),
         (408, None, "retry"),
         (429, None, "retry"),
