@@ -21,3 +21,17 @@ def nbtrack_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
     root.mkdir()
     monkeypatch.setenv("NBTRACK_DIR", str(root))
     yield root
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_detached_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Kernels and notebooks under test start detached local servers: stop them all."""
+    yield
+    from nbtrack.launcher import stop_local_server
+
+    base = tmp_path_factory.getbasetemp()
+    for state in base.rglob("server/state.json"):
+        try:
+            stop_local_server(state.parent.parent)
+        except Exception as exc:  # a stuck server must not hide the test results
+            print(f"could not stop the server of {state}: {exc}")
