@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import nbtrack
 import numpy as np
+
+import nbtrack
 from nbtrack.txlog import read_records
 
 N = 10_000

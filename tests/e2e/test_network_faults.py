@@ -7,8 +7,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import nbtrack
 import pytest
+
+import nbtrack
+
 from helpers.proxy import Fault, FaultProxy
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nbtrack
 import pytest
+
+import nbtrack
 
 
 def test_allow_continues_at_the_next_step(local_home: Path) -> None:

@@ -12,10 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import nbtrack
 import pytest
 from IPython.core.error import UsageError
 from IPython.testing.globalipapp import start_ipython
+
+import nbtrack
 from nbtrack import hooks
 from nbtrack.notebook import extension, magics, widget
 from nbtrack.sdk import current_run

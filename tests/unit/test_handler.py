@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
 from nbtrack.handler import Handler
 from nbtrack.mailbox import Mailbox
 from nbtrack.proto import nbtrack_pb2 as pb

@@ -2,6 +2,7 @@ import threading
 import time
 
 import pytest
+
 from nbtrack.mailbox import Mailbox, MailboxClosed
 from nbtrack.proto import nbtrack_pb2 as pb
 

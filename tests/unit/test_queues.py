@@ -2,6 +2,7 @@ import threading
 import time
 
 import pytest
+
 from nbtrack.queues import END, ByteQueue, QueueClosed
 
 

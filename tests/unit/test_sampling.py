@@ -6,6 +6,7 @@ import math
 import time
 
 import pytest
+
 from nbtrack.sampling import (
     HistorySampler,
     SeriesSampler,

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from nbtrack.proto import nbtrack_pb2 as pb
 from nbtrack.txlog import (
     BLOCK_SIZE,

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from nbtrack.proto import nbtrack_pb2 as pb
 from nbtrack.txlog import BLOCK_SIZE, LogWriter
 from nbtrack.verify import format_report, verify

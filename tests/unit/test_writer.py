@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from nbtrack.proto import nbtrack_pb2 as pb
 from nbtrack.queues import ByteQueue
 from nbtrack.txlog import LogReader, LogWriter, read_records
