@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import requests
+
 from nbtrack.launcher import server_command
 
 

@@ -9,6 +9,7 @@ import stat
 from typing import Any
 
 import requests
+
 from helpers.server import RunningServer, auth, gql, state_of
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import requests
+
 from nbtrack.launcher import ServerInfo, ensure_local_server, stop_local_server
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+
 from helpers.server import RunningServer, api, gql, start_server, stream, upsert
 
 

@@ -98,3 +98,15 @@ def test_events_and_output_endpoints(live_server: RunningServer) -> None:
     )
     assert api(live_server, f"runs/{path}/events").json() == {"rows": [{"gpu": 1}]}
     assert api(live_server, f"runs/{path}/output").json() == {"lines": ["hi"]}
+
+
+def test_sampled_history_sees_lines_posted_after_a_first_query(live_server: RunningServer) -> None:
+    upsert(live_server, "live")
+    path = f"{_entity(live_server)}/proj/live"
+    rows = [json.dumps({"_step": s, "y": 1.0}) for s in range(100)]
+    stream(live_server, path, {"wandb-history.jsonl": (0, rows)})
+    first = api(live_server, f"runs/{path}/history", samples=10).json()["rows"]
+    assert max(r["y"] for r in first) == 1.0
+    stream(live_server, path, {"wandb-history.jsonl": (100, ['{"_step": 100, "y": 99.0}'])})
+    second = api(live_server, f"runs/{path}/history", samples=10).json()["rows"]
+    assert {"_step": 100, "y": 99.0} in second

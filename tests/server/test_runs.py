@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import requests
+
 from helpers.server import RunningServer, api, auth, gql, stream, upsert
 
 RESUME = """

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import requests
+
 from helpers.server import RunningServer, api, auth, gql, start_server, upsert
 
 CREATE = """

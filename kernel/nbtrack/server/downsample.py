@@ -31,33 +31,36 @@ def downsample(
     rows: list[dict[str, Any]], keys: list[str] | None, samples: int
 ) -> list[dict[str, Any]]:
     """``rows`` sorted by ``_step``; returns the kept rows (``_step`` + keys), by step."""
-    rows = [r for r in rows if isinstance(r.get("_step"), int | float)]
+    rows = [r for r in rows if type(r.get("_step")) in (int, float)]
     if not rows or samples <= 0:
         return []
     keys = keys if keys is not None else numeric_keys(rows)
     first, last = rows[0]["_step"], rows[-1]["_step"]
     span = max(last - first + 1, 1)
-    keep: set[int] = {len(rows) - 1}
-    for key in keys:
-        lo: dict[int, tuple[float, int]] = {}
-        hi: dict[int, tuple[float, int]] = {}
-        last_idx = -1
-        for i, row in enumerate(rows):
-            v = _num(row.get(key))
-            if v is None:
+    # per key and bucket: [min value, its row, max value, its row]
+    best: dict[str, list[list[Any] | None]] = {k: [None] * samples for k in keys}
+    last_row: dict[str, int] = {}
+    top = samples - 1
+    for i, row in enumerate(rows):
+        b = min(int((row["_step"] - first) * samples // span), top)
+        for key in keys:
+            v = row.get(key)
+            if type(v) not in (int, float) or v != v:  # bools, strings, None and NaN skipped
                 continue
-            last_idx = i
-            b = min(int((row["_step"] - first) * samples // span), samples - 1)
-            cur = lo.get(b)
-            if cur is None or v < cur[0]:
-                lo[b] = (v, i)
-            cur = hi.get(b)
-            if cur is None or v > cur[0]:
-                hi[b] = (v, i)
-        keep.update(i for _, i in lo.values())
-        keep.update(i for _, i in hi.values())
-        if last_idx >= 0:
-            keep.add(last_idx)
+            last_row[key] = i
+            cell = best[key][b]
+            if cell is None:
+                best[key][b] = [v, i, v, i]
+            elif v < cell[0]:
+                cell[0], cell[1] = v, i
+            elif v > cell[2]:
+                cell[2], cell[3] = v, i
+    keep = {len(rows) - 1, *last_row.values()}
+    for cells in best.values():
+        for cell in cells:
+            if cell is not None:
+                keep.add(cell[1])
+                keep.add(cell[3])
     out = []
     for i in sorted(keep):
         row = rows[i]

@@ -7,7 +7,9 @@ when no key filter is asked, so a long run's full history costs one join of stri
 from __future__ import annotations
 
 import json
+import threading
 import urllib.parse
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +58,49 @@ def _int(params: dict[str, list[str]], name: str) -> int | None:
         raise ValueError(f"{name} must be an integer") from None
 
 
-def history(ctx: ServerContext, rid: int, params: dict[str, list[str]]) -> Answer:
+_CACHE: OrderedDict[tuple[Any, ...], list[dict[str, Any]]] = OrderedDict()
+_CACHE_SIZE = 16
+_CACHE_LOCK = threading.Lock()
+
+
+def _sampled(
+    ctx: ServerContext,
+    run: dict[str, Any],
+    lines: list[str],
+    keys: list[str] | None,
+    samples: int,
+    lo: int | None,
+    hi: int | None,
+) -> list[dict[str, Any]]:
+    """Downsampled rows, cached: a chart polling a finished run costs nothing the second time.
+
+    ``updated_at`` changes with every stored line, so it versions the run's history.
+    """
+    key = (
+        id(ctx),
+        run["rid"],
+        run["updated_at"],
+        run["history_line_count"],
+        tuple(keys) if keys else None,
+        samples,
+        lo,
+        hi,
+    )
+    with _CACHE_LOCK:
+        hit = _CACHE.get(key)
+        if hit is not None:
+            _CACHE.move_to_end(key)
+            return hit
+    rows = [r for r in (loads(s, None) for s in lines) if isinstance(r, dict)]
+    out = downsample(rows, keys, samples)
+    with _CACHE_LOCK:
+        _CACHE[key] = out
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return out
+
+
+def history(ctx: ServerContext, run: dict[str, Any], params: dict[str, list[str]]) -> Answer:
     try:
         samples, lo, hi = (
             _int(params, "samples"),
@@ -67,17 +111,17 @@ def history(ctx: ServerContext, rid: int, params: dict[str, list[str]]) -> Answe
         return 400, {"error": str(e)}
     raw_keys = params.get("keys", [""])[0]
     keys = [k for k in raw_keys.split(",") if k] or None
-    lines = ctx.storage.history(rid, lo, hi)
-    if samples is None and keys is None:
+    if samples is not None and not 1 <= samples <= MAX_SAMPLES:
+        return 400, {"error": f"samples must be between 1 and {MAX_SAMPLES}"}
+    lines = ctx.storage.history(int(run["rid"]), lo, hi)
+    if samples is not None:
+        return 200, {"rows": _sampled(ctx, run, lines, keys, samples, lo, hi)}
+    if keys is None:
         return 200, RawJSON(b'{"rows": [' + ",".join(lines).encode() + b"]}")
     rows = [r for r in (loads(s, None) for s in lines) if isinstance(r, dict)]
-    if samples is None:
-        wanted = {"_step", *(keys or [])}
-        picked = [{k: v for k, v in r.items() if k in wanted} for r in rows]
-        return 200, {"rows": [r for r in picked if len(r) > 1 or "_step" not in r]}
-    if not 1 <= samples <= MAX_SAMPLES:
-        return 400, {"error": f"samples must be between 1 and {MAX_SAMPLES}"}
-    return 200, {"rows": downsample(rows, keys, samples)}
+    wanted = {"_step", *keys}
+    picked = [{k: v for k, v in r.items() if k in wanted} for r in rows]
+    return 200, {"rows": [r for r in picked if len(r) > 1 or "_step" not in r]}
 
 
 class RawJSON(bytes):
@@ -104,7 +148,7 @@ def handle(ctx: ServerContext, path: str, query: str) -> Answer:
     if not rest:
         return 200, run_view(ctx, run)
     if rest == ["history"]:
-        return history(ctx, rid, params)
+        return history(ctx, run, params)
     if rest == ["events"]:
         lines = ctx.storage.lines(rid, "wandb-events.jsonl")
         return 200, RawJSON(b'{"rows": [' + ",".join(lines).encode() + b"]}")
