@@ -167,6 +167,7 @@ class FileStream:
         self.pending_lines = 0  # lines handed over and not yet acknowledged
         self.dropped_lines = 0  # lines the server refused for good
         self.posts = 0
+        self._warned_full = False
 
         # worker state (worker thread only, except the flags read under _cv)
         self._run: pb.RunRecord | None = None
@@ -256,6 +257,17 @@ class FileStream:
         self.pending_lines += 1
 
     def _wait_for_room(self, nbytes: int) -> None:
+        if (
+            self._mem_bytes > 0
+            and self._mem_bytes + nbytes > self.max_pending_bytes
+            and not self._warned_full
+        ):
+            self._warned_full = True
+            log.warning(
+                "file_stream: %d MiB of lines not yet acknowledged by the server; "
+                "logging is slowed down until it catches up",
+                self.max_pending_bytes >> 20,
+            )
         while (
             self._mem_bytes > 0
             and self._mem_bytes + nbytes > self.max_pending_bytes

@@ -159,6 +159,7 @@ class Sender:
             ok = not self._thread.is_alive()
         if self._fs is not None and self._fp is not None:
             if not self._thread and not self._ended:
+                self._ended = True
                 self._stop_workers()
             ok = self._fs.join(max(0.0, deadline - time.monotonic())) and ok
             ok = self._fp.join(max(0.0, deadline - time.monotonic())) and ok

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+
 from nbtrack.proto import nbtrack_pb2 as pb
 from nbtrack.queues import ByteQueue
 from nbtrack.sender import Sender

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+from test_transport import FakeWandb, make_transport
+
 from nbtrack.filepusher import FilePusher
 from nbtrack.filestream import RunIdentity
 from nbtrack.proto import nbtrack_pb2 as pb
-from test_transport import FakeWandb, make_transport
 
 
 @pytest.fixture

@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+from test_transport import FakeWandb, make_transport
+
 from nbtrack.filestream import (
     EVENTS,
     HISTORY,
@@ -26,7 +28,6 @@ from nbtrack.filestream import (
 )
 from nbtrack.proto import nbtrack_pb2 as pb
 from nbtrack.transport import Transport
-from test_transport import FakeWandb, make_transport
 
 
 @pytest.fixture

@@ -13,12 +13,13 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+from test_transport import FakeWandb, make_transport
+
 from nbtrack.filestream import HISTORY
 from nbtrack.proto import nbtrack_pb2 as pb
 from nbtrack.queues import ByteQueue
 from nbtrack.sender import Sender
 from nbtrack.transport import Transport
-from test_transport import FakeWandb, make_transport
 
 D = pb.DeferRequest
 

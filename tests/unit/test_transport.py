@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 import requests
+
 from nbtrack.transport import (
     NetStatus,
     Transport,
