@@ -107,3 +107,16 @@ def test_concurrent_posts_to_many_runs(live_server: RunningServer) -> None:
     for n in names:
         run = api(live_server, f"runs/{ent}/proj/{n}").json()
         assert (run["history_line_count"], run["last_step"]) == (1000, 999)
+
+
+def test_a_second_server_does_not_take_over_a_live_servers_state_file(tmp_path: Path) -> None:
+    first = start_server(tmp_path / "d")
+    second = start_server(tmp_path / "d", db=f"sqlite:///{tmp_path}/other.db")
+    try:
+        state = json.loads((tmp_path / "d" / "server" / "state.json").read_text())
+        assert state["pid"] == first.pid
+    finally:
+        second.stop()
+        assert (tmp_path / "d" / "server" / "state.json").exists()  # not its own: kept
+        first.stop()
+    assert not (tmp_path / "d" / "server" / "state.json").exists()

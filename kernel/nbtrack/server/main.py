@@ -20,7 +20,7 @@ from types import FrameType
 
 from nbtrack.server.app import Server
 from nbtrack.server.context import ServerContext, log
-from nbtrack.server.statefile import remove_if_own, write_state
+from nbtrack.server.statefile import read_state, remove_if_own, write_state
 from nbtrack.server.storage import open_storage
 
 try:
@@ -52,6 +52,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--state-file", type=Path, help="where to write the state (default: DIR/server/state.json)"
     )
     p.add_argument(
+        "--no-state-file", action="store_true", help="do not advertise this server to kernels"
+    )
+    p.add_argument(
         "--heartbeat-timeout",
         type=float,
         default=120.0,
@@ -72,14 +75,28 @@ def _default_dir() -> Path:
     return (Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share") / "nbtrack"
 
 
+def _owned_by_other(state_file: Path, pid: int) -> bool:
+    """True when the state file names another process that is still alive."""
+    other = (read_state(state_file) or {}).get("pid")
+    if not isinstance(other, int) or other == pid or other <= 0:
+        return False
+    try:
+        os.kill(other, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def serve(args: argparse.Namespace) -> int:
     """Bind, write the state file, serve until SIGTERM/SIGINT, clean up."""
     base = args.dir if args.dir is not None else _default_dir()
     server_dir = base / "server"
     server_dir.mkdir(parents=True, exist_ok=True)
     token = args.token or os.environ.get("NBTRACK_SERVER_TOKEN") or secrets.token_hex(20)
-    state_file: Path | None = args.state_file
-    if state_file is None and args.dir is not None:
+    state_file: Path | None = None if args.no_state_file else args.state_file
+    if state_file is None and not args.no_state_file:
         state_file = server_dir / "state.json"
     storage = open_storage(args.db or str(server_dir / "nbtrack.db"))
     ctx = ServerContext(
@@ -95,6 +112,9 @@ def serve(args: argparse.Namespace) -> int:
     )
     server = Server((args.host, args.port), ctx)
     pid = os.getpid()
+    if state_file is not None and _owned_by_other(state_file, pid):
+        log.warning("%s belongs to another live server: not overwriting it", state_file)
+        state_file = None
     if state_file is not None:
         write_state(
             state_file,
