@@ -396,6 +396,8 @@ class FileStream:
                         job.respond(result)
                     return
             if status is not None:
+                if status.summary:
+                    run.summary_json = json.dumps(status.summary, default=str)
                 merged = dict(status.config)
                 merged.update(config)
                 config = merged

@@ -483,7 +483,19 @@ class Handler:
         if run.start_time and not self._start_from_run:
             self._start_time = run.start_time
             self._start_from_run = True
+        if run.summary_json:
+            self._seed_summary(run.summary_json)
         self._answer(pb.Result(mailbox_slot=record.control.mailbox_slot))
+
+    def _seed_summary(self, summary_json: str) -> None:
+        """A resumed run keeps its earlier summary until its keys are logged again."""
+        try:
+            earlier = json.loads(summary_json)
+        except ValueError:
+            _log.warning("handler: resumed summary is not JSON; ignored")
+            return
+        if isinstance(earlier, dict):
+            self.summary.update_user({k: v for k, v in earlier.items() if not k.startswith("_")})
 
     def _on_get_summary(self, record: pb.Record) -> None:
         self._answer(

@@ -12,7 +12,7 @@ import nbtrack
 def test_allow_continues_at_the_next_step(local_home: Path) -> None:
     first = nbtrack.init(project="resume", id="run-one", config={"a": 1})
     for i in range(100):
-        first.log({"x": i})
+        first.log({"x": i, "only_before": i})
     first.finish(quiet=True)
 
     again = nbtrack.init(project="resume", id="run-one", resume="allow")
@@ -25,6 +25,8 @@ def test_allow_continues_at_the_next_step(local_home: Path) -> None:
     assert [r["_step"] for r in run.history()] == list(range(150))
     assert [r["x"] for r in run.history()] == list(range(150))
     assert run.config["a"] == 1
+    assert run.summary["x"] == 149
+    assert run.summary["only_before"] == 99, "the resumed run keeps its earlier summary"
 
 
 def test_allow_with_unknown_id_starts_fresh(local_home: Path) -> None:

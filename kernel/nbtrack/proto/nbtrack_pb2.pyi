@@ -58,7 +58,7 @@ class Record(_message.Message):
     def __init__(self, num: _Optional[int] = ..., control: _Optional[_Union[Control, _Mapping]] = ..., run: _Optional[_Union[RunRecord, _Mapping]] = ..., history: _Optional[_Union[HistoryRecord, _Mapping]] = ..., summary: _Optional[_Union[SummaryRecord, _Mapping]] = ..., config: _Optional[_Union[ConfigRecord, _Mapping]] = ..., metric: _Optional[_Union[MetricRecord, _Mapping]] = ..., output: _Optional[_Union[OutputRecord, _Mapping]] = ..., stats: _Optional[_Union[StatsRecord, _Mapping]] = ..., telemetry: _Optional[_Union[TelemetryRecord, _Mapping]] = ..., files: _Optional[_Union[FilesRecord, _Mapping]] = ..., exit: _Optional[_Union[ExitRecord, _Mapping]] = ..., final: _Optional[_Union[FinalRecord, _Mapping]] = ..., header: _Optional[_Union[HeaderRecord, _Mapping]] = ..., footer: _Optional[_Union[FooterRecord, _Mapping]] = ..., request: _Optional[_Union[Request, _Mapping]] = ..., alert: _Optional[_Union[AlertRecord, _Mapping]] = ...) -> None: ...
 
 class RunRecord(_message.Message):
-    __slots__ = ("run_id", "entity", "project", "display_name", "notes", "tags", "group", "job_type", "config_json", "start_time", "resume", "offsets_known", "resumed", "starting_step", "history_line_offset", "events_line_offset", "output_line_offset", "runtime_offset", "host", "program", "url")
+    __slots__ = ("run_id", "entity", "project", "display_name", "notes", "tags", "group", "job_type", "config_json", "start_time", "resume", "offsets_known", "resumed", "starting_step", "history_line_offset", "events_line_offset", "output_line_offset", "runtime_offset", "host", "program", "url", "summary_json")
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     ENTITY_FIELD_NUMBER: _ClassVar[int]
     PROJECT_FIELD_NUMBER: _ClassVar[int]
@@ -80,6 +80,7 @@ class RunRecord(_message.Message):
     HOST_FIELD_NUMBER: _ClassVar[int]
     PROGRAM_FIELD_NUMBER: _ClassVar[int]
     URL_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_JSON_FIELD_NUMBER: _ClassVar[int]
     run_id: str
     entity: str
     project: str
@@ -101,7 +102,8 @@ class RunRecord(_message.Message):
     host: str
     program: str
     url: str
-    def __init__(self, run_id: _Optional[str] = ..., entity: _Optional[str] = ..., project: _Optional[str] = ..., display_name: _Optional[str] = ..., notes: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., group: _Optional[str] = ..., job_type: _Optional[str] = ..., config_json: _Optional[str] = ..., start_time: _Optional[float] = ..., resume: _Optional[str] = ..., offsets_known: _Optional[bool] = ..., resumed: _Optional[bool] = ..., starting_step: _Optional[int] = ..., history_line_offset: _Optional[int] = ..., events_line_offset: _Optional[int] = ..., output_line_offset: _Optional[int] = ..., runtime_offset: _Optional[float] = ..., host: _Optional[str] = ..., program: _Optional[str] = ..., url: _Optional[str] = ...) -> None: ...
+    summary_json: str
+    def __init__(self, run_id: _Optional[str] = ..., entity: _Optional[str] = ..., project: _Optional[str] = ..., display_name: _Optional[str] = ..., notes: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., group: _Optional[str] = ..., job_type: _Optional[str] = ..., config_json: _Optional[str] = ..., start_time: _Optional[float] = ..., resume: _Optional[str] = ..., offsets_known: _Optional[bool] = ..., resumed: _Optional[bool] = ..., starting_step: _Optional[int] = ..., history_line_offset: _Optional[int] = ..., events_line_offset: _Optional[int] = ..., output_line_offset: _Optional[int] = ..., runtime_offset: _Optional[float] = ..., host: _Optional[str] = ..., program: _Optional[str] = ..., url: _Optional[str] = ..., summary_json: _Optional[str] = ...) -> None: ...
 
 class HistoryRecord(_message.Message):
     __slots__ = ("rows", "first_step", "last_step")
