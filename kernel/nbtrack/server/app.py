@@ -55,6 +55,7 @@ class Server(ThreadingHTTPServer):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    timeout = 600  # seconds a silent connection may hold its thread (keep-alive idles included)
     server_version = "nbtrack"
     server: Server
 
