@@ -51,6 +51,16 @@ PEERS = {
 # Steps are divided by this for slow peers; their times are scaled back up (linear
 # extrapolation, marked "~" in the table). Per-call latency percentiles are not scaled.
 SCALE = {"mlflow": 100, "tensorboardx": 10}
+# trackio writes to SQLite inline in log() once more than one run is open (~4 ms per call
+# here), so its 4-runs case runs 1/20 of the steps.
+SCALE_WORKLOAD = {("trackio", "runs"): 20}
+
+
+def scale_of(tool: str, workload: str) -> int:
+    if workload in ("init_warm", "init_cold", "memory"):
+        return 1
+    return SCALE_WORKLOAD.get((tool, workload), SCALE.get(tool, 1))
+
 ALL_WORKLOADS = ["latency", "loop", "wide", "threads", "runs", "init_warm", "init_cold",
                  "memory", "numpy"]
 # Workloads that make no sense for some tools (see README): the cold start is about
@@ -258,7 +268,7 @@ class RssSampler:
 
 
 def params_for(workload: str, tool: str, sizes: Sizes) -> dict[str, Any]:
-    scale = SCALE.get(tool, 1)
+    scale = scale_of(tool, workload)
     n = max(sizes.n // scale, 100)
     verify = tool == "nbtrack"
     if workload == "latency":
@@ -331,7 +341,7 @@ def run_one(s: Session, tool: str, workload: str, rep: int) -> dict[str, Any]:
     result["rep"] = rep
     result["wall_s"] = wall
     result["loadavg_1m"] = load
-    result["scale"] = SCALE.get(tool, 1) if workload not in ("init_warm", "init_cold") else 1
+    result["scale"] = scale_of(tool, workload)
     if result.get("ok"):
         m = result["metrics"]
         m.update(extra)
@@ -392,7 +402,7 @@ def table(med: dict[str, dict[str, dict[str, float]]], tools: list[str]) -> str:
                 row.append("—")
                 continue
             cell = fmt.format(v)
-            if SCALE.get(tool, 1) > 1 and workload in ("loop", "wide", "threads", "runs"):
+            if scale_of(tool, workload) > 1 and workload in ("loop", "wide", "threads", "runs"):
                 cell = "~" + cell
             base = floor.get(workload, {}).get(metric)
             if header in RATIO_COLUMNS and base and tool != "floor":
@@ -495,6 +505,12 @@ def main(argv: list[str] | None = None) -> int:
          f"{machine['python']}, {machine['os']}, load {machine['loadavg_start'][0]:.2f}")
     _say("versions: " + ", ".join(f"{k} {v}" for k, v in s.versions.items()))
 
+    def _term(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, _term)
+    s.out_dir.mkdir(parents=True, exist_ok=True)
+    partial = s.out_dir / "partial.json"
     tmp_root = Path(tempfile.mkdtemp(prefix="nbtrack-bench-"))
     s.nbtrack_dir = tmp_root / "nbtrack"
     started = time.time()
@@ -511,6 +527,8 @@ def main(argv: list[str] | None = None) -> int:
                         continue
                     r = run_one(s, tool, workload, rep)
                     s.results.append(r)
+                    partial.write_text(json.dumps({"machine": machine, "versions": s.versions,
+                                                   "results": s.results}))
                     _say(f"[rep {rep + 1}/{s.reps}] {workload:9} {tool:12} "
                          + (_brief(r) if r.get("ok") else f"FAILED: {r.get('error')}"))
     finally:
@@ -522,7 +540,8 @@ def main(argv: list[str] | None = None) -> int:
     tgt = targets(med) if "nbtrack" in tools else []
     ver = verification(s.results)
     text = table(med, tools)
-    scaled = ", ".join(f"{t} 1/{k}" for t, k in SCALE.items() if t in tools)
+    scaled = ", ".join([f"{t} 1/{k}" for t, k in SCALE.items() if t in tools]
+                       + [f"{t} {w} 1/{k}" for (t, w), k in SCALE_WORKLOAD.items() if t in tools])
     _say("\nMedians over repetitions (× = ratio to the floor"
          + (f"; ~ = extrapolated from fewer steps: {scaled}" if scaled else "") + "):\n")
     _say(text)
@@ -538,7 +557,9 @@ def main(argv: list[str] | None = None) -> int:
                                                                                sys.argv[1:])]),
         "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(started)),
         "duration_s": round(time.time() - started, 1), "quick": a.quick, "reps": s.reps,
-        "sizes": s.sizes.__dict__, "scale": SCALE, "machine": machine,
+        "sizes": s.sizes.__dict__, "scale": SCALE,
+        "scale_workload": {f"{t}/{w}": k for (t, w), k in SCALE_WORKLOAD.items()},
+        "machine": machine,
         "loadavg_end": os.getloadavg(), "versions": s.versions, "not_run": s.errors,
         "medians": med, "targets": tgt, "verification": ver, "table": text,
         "failures": [{k: r.get(k) for k in ("tool", "workload", "rep", "error", "log_tail",
@@ -549,6 +570,7 @@ def main(argv: list[str] | None = None) -> int:
     path = s.out_dir / f"bench-{time.strftime('%Y%m%d-%H%M%S')}{'-quick' if a.quick else ''}.json"
     path.write_text(json.dumps(doc, indent=1))
     shutil.copyfile(path, s.out_dir / "latest.json")
+    partial.unlink(missing_ok=True)
     _say(f"\nresults: {path}")
     return 1 if failed else 0
 
