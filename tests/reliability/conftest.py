@@ -1,0 +1,68 @@
+"""Reliability suites: short by default (CI), long with ``NBTRACK_LONG=1``.
+
+``pick(short, long)`` chooses a parameter by the mode; tests that need more than
+~20 s are marked ``@pytest.mark.long`` and only run when NBTRACK_LONG=1 (an explicit
+opt-in: ``bash scripts/reliability.sh`` or ``NBTRACK_LONG=1 python -m pytest
+tests/reliability``). Figures measured by the tests are appended as JSON lines to
+``$NBTRACK_FIGURES`` when set (``scripts/reliability.sh`` collects them for
+``docs/reliability.md``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+LONG = os.environ.get("NBTRACK_LONG", "") not in ("", "0")
+T = TypeVar("T")
+
+
+def pick(short: T, long: T) -> T:
+    return long if LONG else short
+
+
+def record_figure(name: str, **values: Any) -> None:
+    """Keep a measured figure for the report (no-op unless NBTRACK_FIGURES is set)."""
+    target = os.environ.get("NBTRACK_FIGURES")
+    print(f"FIGURE {name}: {json.dumps(values, default=str)}")
+    if target:
+        with open(target, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"name": name, "long": LONG, **values}, default=str) + "\n")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "long: part of the long reliability run (NBTRACK_LONG=1)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if LONG:
+        return
+    skip = pytest.mark.skip(reason="long version only: set NBTRACK_LONG=1")
+    for item in items:
+        if "long" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def short_client_timeout(monkeypatch: pytest.MonkeyPatch) -> Iterator[float]:
+    """The sender's read timeout cut from 10 s to 1.5 s, so 'slower than the timeout'
+    faults cost seconds, not minutes (the behaviour under test is the same)."""
+    from nbtrack.transport import Transport
+
+    defaults = dict(Transport.__init__.__kwdefaults__ or {})
+    monkeypatch.setattr(Transport.__init__, "__kwdefaults__", {**defaults, "timeout": 1.5})
+    yield 1.5
+
+
+@pytest.fixture
+def home(nbtrack_dir: Path) -> Iterator[Path]:
+    """NBTRACK_DIR; a local server the kernel side started there is stopped after."""
+    yield nbtrack_dir
+    from nbtrack.launcher import stop_local_server
+
+    stop_local_server(nbtrack_dir)
