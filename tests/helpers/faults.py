@@ -26,6 +26,7 @@ converge); ``proxy.log`` records what happened to every request.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import socket
 import struct
@@ -69,10 +70,8 @@ class _Closed(Exception):
 
 def _rst(sock: socket.socket) -> None:
     """Close with a TCP RST instead of a FIN."""
-    try:
+    with contextlib.suppress(OSError):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    except OSError:
-        pass
     sock.close()
 
 
@@ -164,10 +163,8 @@ class ChaosProxy:
         self._stopped.set()
         self._released.set()
         self._accept_thread.join(2.0)
-        try:
+        with contextlib.suppress(OSError):
             self._listener.close()
-        except OSError:
-            pass
 
     def _next(self, method: str, path: str) -> str:
         if not self.match(method, path):
@@ -198,7 +195,7 @@ class ChaosProxy:
                 listener = self._listener
             try:
                 conn, _ = listener.accept()
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 continue
             except OSError:
                 time.sleep(0.02)  # closed while refusing
@@ -213,7 +210,7 @@ class ChaosProxy:
             while not self._stopped.is_set():
                 head = _read_head(client, buf)
                 request_line = head.split(b"\r\n", 1)[0].decode("latin-1")
-                method, path = (request_line.split(" ") + ["", ""])[:2]
+                method, path = ([*request_line.split(" "), "", ""])[:2]
                 length = _content_length(head)
                 kind = self._next(method, path)
                 if kind == "reset_request":
@@ -258,10 +255,8 @@ class ChaosProxy:
         except (_Closed, OSError):
             pass
         finally:
-            try:
+            with contextlib.suppress(OSError):
                 client.close()
-            except OSError:
-                pass
 
     def _forward(self, head: bytes, body: bytes) -> tuple[int, bytes]:
         """One request to the server on a fresh connection; the whole raw response."""

@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import pick, record_figure
+from crashkit import cli, log_truth, logs_under, start_child
 
 import nbtrack
 from nbtrack.proto import nbtrack_pb2 as pb
 
-from conftest import pick, record_figure
-from crashkit import cli, log_truth, logs_under, start_child
 from helpers.faults import ChaosProxy
 
 ALL_STATES = [pb.DeferRequest.DeferState.Name(s) for s in pb.DeferRequest.DeferState.values()]

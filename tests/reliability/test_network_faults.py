@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import pick, record_figure
 
 import nbtrack
 
-from conftest import pick, record_figure
 from helpers.faults import FAULT_KINDS, ChaosProxy, make_schedule
 
 SEEDS = pick(list(range(5)), list(range(100)))
