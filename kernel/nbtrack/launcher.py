@@ -12,6 +12,7 @@ import fcntl
 import http.client
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -140,12 +141,25 @@ def ensure_local_server(nbtrack_dir: Path, timeout: float = 10.0) -> ServerInfo:
             if proc.poll() is not None:
                 break
             time.sleep(0.01)
-        if proc.poll() is None:
+        code = proc.poll()
+        if code is None:
             proc.kill()
+        what = f"exited with code {code}" if code is not None else f"within {timeout:g}s"
         raise RuntimeError(
-            f"the nbtrack server did not start within {timeout:g}s; "
+            f"the nbtrack server did not start ({what}){_disk_trouble(Path(nbtrack_dir))}; "
             f"{log_path} ends with:\n{_log_tail(log_path)}"
         )
+
+
+def _disk_trouble(directory: Path, low: int = 1 << 20) -> str:
+    """A note when ``directory`` has (almost) no free space: a server can't start there."""
+    try:
+        free = shutil.disk_usage(directory).free
+    except OSError:
+        return ""
+    if free >= low:
+        return ""
+    return f" (No space left on device: {free:,} bytes free under {directory}; free some space)"
 
 
 def stop_local_server(nbtrack_dir: Path, timeout: float = 5.0) -> bool:
