@@ -29,6 +29,10 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_source
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 KERNEL = ROOT / "kernel"
@@ -112,15 +116,16 @@ def main() -> int:
     ap.add_argument("--steps", type=int, default=300_000)
     ap.add_argument("--keys", type=int, default=10)
     ap.add_argument("--rate", type=int, default=250)
+    ap.add_argument("--source", choices=("head", "worktree"), default="head",
+                    help="nbtrack code: a snapshot of the committed HEAD, or the work tree")
     a = ap.parse_args()
     spy = py_spy()
     out_dir = RESULTS / f"profile-{time.strftime('%Y%m%d-%H%M%S')}"
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="nbtrack-prof-"))
+    kernel, desc = bench_source.prepare(a.source)
     env = dict(os.environ)
     env["NBTRACK_DIR"] = str(tmp / "nbtrack")
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(KERNEL), env.get("PYTHONPATH", "")) if p)
-    sys.path.insert(0, str(KERNEL))
     from nbtrack.launcher import ensure_local_server, stop_local_server
 
     info = ensure_local_server(tmp / "nbtrack")
@@ -149,8 +154,11 @@ def main() -> int:
             server_spy.kill()
         stop_local_server(tmp / "nbtrack")
         shutil.rmtree(tmp, ignore_errors=True)
+        if kernel != KERNEL:
+            shutil.rmtree(kernel.parent, ignore_errors=True)
     result = json.loads((out_dir / "worker.json").read_text())
-    head = (f"## nbtrack profile: {a.steps} steps × {a.keys} floats, loop + finish, local mode\n\n"
+    head = (f"## nbtrack profile: {a.steps} steps × {a.keys} floats, loop + finish, local mode, "
+            f"{desc}\n\n"
             f"worker metrics (under py-spy): {json.dumps(result.get('metrics'))}\n"
             f"wall incl. startup: {wall:.1f} s\n\n")
     text = head + summarise("kernel process", kernel_raw, a.rate, a.steps)

@@ -7,7 +7,8 @@
 
 Each peer is installed (once) into its own virtual environment under
 ``benchmarks/results/venvs/<tool>``; nbtrack and the floor run under this interpreter with
-``kernel/`` on ``PYTHONPATH``. Every measurement runs in a fresh subprocess
+a snapshot of the committed ``kernel/`` (``--source worktree``: the files as they are) first
+on ``PYTHONPATH``. Every measurement runs in a fresh subprocess
 (``benchmarks/bench_worker.py``), tools alternate within each repetition (the order rotates
 per repetition), and the medians are printed as a table with ratios to the floor. All raw
 results, the medians, versions and the machine go to ``benchmarks/results/bench-*.json``
@@ -31,6 +32,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_source
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -147,18 +152,10 @@ def dist_version(python: str, dist: str) -> str:
         return "?"
 
 
-def nbtrack_version() -> str:
-    sys.path.insert(0, str(KERNEL))
+def nbtrack_version(desc: str) -> str:
     from nbtrack.version import __version__
 
-    try:
-        commit = subprocess.check_output(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                                         text=True, stderr=subprocess.DEVNULL).strip()
-        dirty = subprocess.call(["git", "-C", str(ROOT), "diff", "--quiet", "HEAD", "--",
-                                 "kernel"], stderr=subprocess.DEVNULL) != 0
-    except (subprocess.SubprocessError, OSError):
-        commit, dirty = "?", False
-    return f"{__version__} (git {commit}{'+dirty kernel/' if dirty else ''})"
+    return f"{__version__} ({desc})"
 
 
 def machine_info() -> dict[str, Any]:
@@ -198,8 +195,6 @@ def machine_info() -> dict[str, Any]:
 
 
 def _launcher() -> Any:
-    if str(KERNEL) not in sys.path:
-        sys.path.insert(0, str(KERNEL))
     import nbtrack.launcher as launcher
 
     return launcher
@@ -299,9 +294,8 @@ def run_one(s: Session, tool: str, workload: str, rep: int) -> dict[str, Any]:
                 "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
     own_server: Path | None = None
     server_pid: int | None = None
-    if tool in ("nbtrack", "floor"):
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (str(KERNEL), env.get("PYTHONPATH", "")) if p)
+    if tool not in ("nbtrack", "floor"):
+        env.pop("PYTHONPATH", None)  # the nbtrack snapshot is for nbtrack only
     if tool == "nbtrack":
         if workload in ("init_cold", "memory"):
             own_server = workdir / "nbtrack"  # fresh: no server yet / a server of its own
@@ -473,6 +467,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--reps", type=int, help="repetitions (default 3, quick 1)")
     ap.add_argument("--out", type=Path, default=RESULTS, help="directory for the JSON result")
     ap.add_argument("--timeout", type=float, default=1800.0, help="per measurement, seconds")
+    ap.add_argument("--source", choices=("head", "worktree"), default="head",
+                    help="nbtrack code: a snapshot of the committed HEAD (default; others may "
+                    "be editing kernel/) or the work tree as it is")
     return ap.parse_args(argv)
 
 
@@ -487,7 +484,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     s = Session(tools=tools, workloads=workloads, reps=a.reps or (1 if a.quick else 3),
                 sizes=QUICK if a.quick else Sizes(), out_dir=a.out, timeout=a.timeout)
-    s.versions["nbtrack"] = nbtrack_version()
+    kernel, desc = bench_source.prepare(a.source)
+    s.versions["nbtrack"] = nbtrack_version(desc)
     for tool in tools:
         if tool in ("nbtrack", "floor"):
             s.pythons[tool] = sys.executable
@@ -535,6 +533,8 @@ def main(argv: list[str] | None = None) -> int:
         if s.nbtrack_dir is not None:
             stop_server(s.nbtrack_dir)
         shutil.rmtree(tmp_root, ignore_errors=True)
+        if kernel != KERNEL:
+            shutil.rmtree(kernel.parent, ignore_errors=True)
 
     med = medians(s.results)
     tgt = targets(med) if "nbtrack" in tools else []
