@@ -1,0 +1,129 @@
+"""A real Jupyter server with nbtrack's extension, under a hub-like base_url, and a tracking
+server found the way kernels find it (``<NBTRACK_DIR>/server/state.json``).
+
+The extension is enabled the way ``pip install`` enables it: ``nbext/``'s
+``jupyter_server_config.d/nbtrack.json`` copied into the (isolated) Jupyter config dir.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BASE_URL = "/user/alice/"
+TOKEN = "jupyter-login-token-for-tests"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Jupyter:
+    proc: subprocess.Popen[bytes]
+    port: int
+    log: Path
+    home: Path
+    nbtrack_dir: Path
+
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def base(self) -> str:
+        return self.origin + BASE_URL
+
+
+def jupyter_env(tmp: Path, nbtrack_dir: Path) -> dict[str, str]:
+    dirs = {name: tmp / name.lower() for name in (
+        "JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTERLAB_SETTINGS_DIR",
+        "JUPYTERLAB_WORKSPACES_DIR", "IPYTHONDIR", "JUPYTER_DATA_DIR")}
+    for d in dirs.values():
+        d.mkdir(parents=True, exist_ok=True)
+    conf = dirs["JUPYTER_CONFIG_DIR"] / "jupyter_server_config.d"
+    conf.mkdir(exist_ok=True)
+    shutil.copy(ROOT / "nbext" / "jupyter_server_config.d" / "nbtrack.json", conf / "nbtrack.json")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NBTRACK_")}
+    env.update({k: str(v) for k, v in dirs.items()})
+    env["NBTRACK_DIR"] = str(nbtrack_dir)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(ROOT / "kernel"), *filter(None, [os.environ.get("PYTHONPATH")])])
+    return env
+
+
+@contextlib.contextmanager
+def start_jupyter(tmp: Path, nbtrack_dir: Path, env_extra: dict[str, str] | None = None
+                  ) -> Iterator[Jupyter]:
+    home = tmp / "root"
+    home.mkdir(parents=True, exist_ok=True)
+    env = jupyter_env(tmp, nbtrack_dir)
+    env.update(env_extra or {})
+    port = free_port()
+    log = tmp / "jupyter.log"
+    cmd = [
+        sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root",
+        "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+        f"--ServerApp.base_url={BASE_URL}", f"--IdentityProvider.token={TOKEN}",
+        f"--ServerApp.root_dir={home}", "--ServerApp.log_level=DEBUG",
+    ]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, cwd=home, env=env, stdout=out, stderr=subprocess.STDOUT)
+    server = Jupyter(proc, port, log, home, nbtrack_dir)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"jupyter exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+            try:
+                url = f"{server.base}api/status?token={TOKEN}"
+                with urllib.request.urlopen(url, timeout=2) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("jupyter did not start in 60 s")
+            time.sleep(0.2)
+        yield server
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture(scope="module")
+def nbtrack_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """NBTRACK_DIR for this module's test process, its kernels and its Jupyter server."""
+    from nbtrack.launcher import stop_local_server
+
+    home = tmp_path_factory.mktemp("nbtrack-home")
+    old = {k: v for k, v in os.environ.items() if k.startswith("NBTRACK_")}
+    for k in old:
+        del os.environ[k]
+    os.environ["NBTRACK_DIR"] = str(home)
+    try:
+        yield home
+    finally:
+        stop_local_server(home)
+        os.environ.pop("NBTRACK_DIR", None)
+        os.environ.update(old)
