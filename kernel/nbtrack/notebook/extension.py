@@ -75,7 +75,7 @@ def _unregister_magics(ip: Any) -> None:
     from nbtrack.notebook.magics import NbtrackMagics
 
     manager = ip.magics_manager
-    table: dict[str, dict[str, Any]] = NbtrackMagics.magics  # type: ignore[assignment]
+    table: dict[str, dict[str, Any]] = NbtrackMagics.magics  # type: ignore[assignment,unused-ignore]
     for kind, names in table.items():
         for name in names:
             manager.magics[kind].pop(name, None)
