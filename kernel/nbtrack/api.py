@@ -39,6 +39,12 @@ class Api:
     def __repr__(self) -> str:
         return f"<nbtrack.Api {self.base_url}>"
 
+    def _post(self, path: str) -> Any:
+        resp = self._session.post(self.base_url + path, timeout=_TIMEOUT)
+        if resp.status_code != 200:
+            raise ApiError(resp.status_code, resp.text[:200])
+        return resp.json()
+
     def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         resp = self._session.get(self.base_url + path, params=params, timeout=_TIMEOUT)
         if resp.status_code != 200:
@@ -105,9 +111,41 @@ class ApiRun:
     def files(self) -> list[dict[str, Any]]:
         return self._api._get(self._base() + "/files")["files"]
 
+    def console(self) -> list[dict[str, Any]]:
+        """The run's console log: ``[{"time": iso, "stream": "stdout"|"stderr", "text"}]``."""
+        return [_parse_output(line) for line in
+                self._api._get(self._base() + "/output")["lines"]]
+
+    def system_metrics(self) -> list[dict[str, Any]]:
+        """System metric rows (``system.cpu``, ``system.memory``, ...; ``_runtime``)."""
+        return list(self._api._get(self._base() + "/events")["rows"])
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """Alerts sent with ``run.alert``: ``[{"title", "text", "level", "time"}]``."""
+        return list(self._api._get(self._base() + "/alerts")["alerts"])
+
+    def stop(self) -> None:
+        """Ask the running run to stop; the kernel notices within its poll interval."""
+        self._api._post(self._base() + "/stop")
+
+    @property
+    def stop_requested(self) -> bool:
+        return bool(self._api._get(self._base() + "/stop")["stop_requested"])
+
     def refresh(self) -> ApiRun:
         self.data = self._api._get(self._base())
         return self
 
     def __repr__(self) -> str:
         return f"<nbtrack.ApiRun {self.path} state={self.data.get('state')}>"
+
+
+def _parse_output(line: str) -> dict[str, Any]:
+    """``[ERROR ]<iso time> <text>`` (the file_stream ``output.log`` line format)."""
+    stream = "stdout"
+    if line.startswith("ERROR "):
+        stream, line = "stderr", line[6:]
+    ts, sep, text = line.partition(" ")
+    if not sep or len(ts) < 19 or ts[4:5] != "-":
+        return {"time": None, "stream": stream, "text": line}
+    return {"time": ts, "stream": stream, "text": text}

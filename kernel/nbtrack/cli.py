@@ -1,4 +1,4 @@
-"""The ``nbtrack`` command: server, sync, runs, verify."""
+"""The ``nbtrack`` command: server, sync, runs, verify, alerts, stop."""
 
 from __future__ import annotations
 
@@ -89,8 +89,33 @@ def _verify(args: argparse.Namespace) -> int:
     return worst
 
 
+def _alerts(args: argparse.Namespace) -> int:
+    from nbtrack.api import Api
+
+    url, key = _connect(args)
+    alerts = Api(url, key).run(args.run_path).alerts()
+    for a in alerts:
+        print(f"{a.get('time') or '':<27} {a.get('level', ''):<5} {a.get('title', '')}: "
+              f"{a.get('text', '')}")
+    if not alerts:
+        print("(no alerts)")
+    return 0
+
+
+def _stop(args: argparse.Namespace) -> int:
+    from nbtrack.api import Api
+
+    url, key = _connect(args)
+    run = Api(url, key).run(args.run_path)
+    run.stop()
+    print(f"stop requested for {run.path}; the run stops at its next log() after it polls "
+          "the server (within about 10 s)")
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "server": _server, "sync": _sync, "runs": _runs, "verify": _verify,
+    "alerts": _alerts, "stop": _stop,
 }
 
 
@@ -116,6 +141,12 @@ def _parser() -> argparse.ArgumentParser:
     connection(p)
     p = sub.add_parser("runs", help="list runs")
     p.add_argument("project", nargs="?")
+    connection(p)
+    p = sub.add_parser("alerts", help="list a run's alerts")
+    p.add_argument("run_path", help="entity/project/run_id (or project/run_id)")
+    connection(p)
+    p = sub.add_parser("stop", help="ask a running run to stop")
+    p.add_argument("run_path", help="entity/project/run_id (or project/run_id)")
     connection(p)
     p = sub.add_parser("verify", help="check transaction logs")
     p.add_argument("logs", nargs="+")

@@ -11,10 +11,17 @@ post every ``heartbeat_interval`` seconds keeps the run alive on the server.
 Retries happen inside the transport with the same body, so a re-sent chunk
 carries the same offsets and the server stores each line once.
 
-Memory: lines not yet acknowledged are bounded by ``max_pending_bytes``; above it
-``add_history`` blocks the sender thread (backpressure) until the worker drains.
-Future work: instead of blocking, drop the in-memory copy and read the lines
-back from the transaction log when the network recovers.
+Memory (flow control): history rows not yet acknowledged are held in memory up
+to ``max_pending_bytes``. Above it, when the run's transaction log is known
+(``log_path``), rows are not kept: the worker remembers the record number from
+which on it dropped them ("spilling") and reads them back from the log
+(:class:`nbtrack.flowcontrol.LogTail`) as posts make room, so memory stays bounded
+however long an outage lasts and ``log()`` never waits for the network. Without a
+log (``nbtrack sync``) ``add_history`` blocks the sender thread instead.
+
+Stop requests: every ``stop_poll_interval`` seconds the worker asks the server
+whether the run should stop (W&B's ``RunStoppedStatus`` query) and sets
+``stop_event`` when it should. Alerts are sent as ``notifyScriptableRunAlert``.
 """
 
 from __future__ import annotations
@@ -27,9 +34,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from nbtrack import gql
+from nbtrack.flowcontrol import LogTail
 from nbtrack.proto import nbtrack_pb2 as pb
 from nbtrack.transport import Transport, TransportError
 
@@ -82,7 +91,12 @@ class StopJob:
     pass
 
 
-Job = RunJob | ConfigJob | OffsetsJob | FlushJob | StopJob
+@dataclass
+class AlertJob:
+    alert: pb.AlertRecord
+
+
+Job = RunJob | ConfigJob | OffsetsJob | FlushJob | StopJob | AlertJob
 
 
 def _error(code: int, message: str) -> pb.ErrorInfo:
@@ -143,8 +157,22 @@ class FileStream:
         max_pending_bytes: int = 64 << 20,
         heartbeat_interval: float = 15.0,
         on_run_known: Callable[[RunIdentity | None], None] | None = None,
+        log_path: Path | None = None,
+        stop_event: threading.Event | None = None,
+        stop_poll_interval: float = 10.0,
     ) -> None:
         self._t = transport
+        self._tail = LogTail(log_path) if log_path is not None else None
+        self.stop_event = stop_event if stop_event is not None else threading.Event()
+        self.stop_poll_interval = stop_poll_interval
+        self._last_stop_poll = 0.0
+        self._stop_poll_ok = True
+        # flow control (guarded by _cv): history records with num in
+        # [_spill_from, _spill_upto] are not in memory but in the transaction log
+        self._spill_from: int | None = None
+        self._spill_upto = 0
+        self._spilled_lines = 0
+        self.spills = 0  # how many times spilling started
         self._replay = replay
         self.post_interval = post_interval
         self.max_post_bytes = max_post_bytes
@@ -212,9 +240,28 @@ class FileStream:
             self._jobs.append(job)
             self._cv.notify_all()
 
-    def add_history(self, rows: list[str], nbytes: int) -> None:
-        """Queue rows (JSON strings) for ``wandb-history.jsonl``; blocks while over budget."""
+    def add_history(self, rows: list[str], nbytes: int, num: int = 0) -> None:
+        """Queue rows (JSON strings) for ``wandb-history.jsonl``.
+
+        Over budget, a record with a number (``num``) is left in the transaction log
+        to be read back later; without one (or without a log) this blocks.
+        """
         with self._cv:
+            if self._tail is not None and num > 0 and (
+                self._spill_from is not None
+                or (self._mem_bytes > 0 and self._mem_bytes + nbytes > self.max_pending_bytes)
+            ):
+                if self._spill_from is None:
+                    self._spill_from = num
+                    self.spills += 1
+                    log.info("file_stream: %d MiB not yet acknowledged; history rows are read "
+                             "back from the transaction log from record %d on",
+                             self.max_pending_bytes >> 20, num)
+                self._spill_upto = max(self._spill_upto, num)
+                self._spilled_lines += len(rows)
+                self.total_bytes += nbytes
+                self.pending_lines += len(rows)
+                return
             self._wait_for_room(nbytes)
             if not self._hist or self._hist_bytes + nbytes >= self.max_post_bytes:
                 self._cv.notify_all()  # the worker may sleep until the next heartbeat
@@ -308,6 +355,7 @@ class FileStream:
                     # nothing will be sent any more; still serve jobs (answers)
                     continue
                 self._maybe_post()
+                self._maybe_poll_stop()
         except Exception:  # pragma: no cover - the loop must never raise
             log.exception("file-stream worker crashed")
         finally:
@@ -319,15 +367,56 @@ class FileStream:
         """Seconds until there is something to post (called under _cv)."""
         if not self._ready or self._completed or self._t.closed:
             return 1.0
-        if self._hist_bytes >= self.max_post_bytes:
-            return 0.0
+        if self._hist_bytes >= self.max_post_bytes or (
+                self._spill_from is not None and not self._hist):
+            return 0.0 if self._spill_from is None else 0.05
         now = time.monotonic()
         if self._has_pending():
             return max(0.0, self._last_post + self.post_interval - now)
         return max(0.0, min(1.0, self._last_post + self.heartbeat_interval - now))
 
     def _has_pending(self) -> bool:
-        return bool(self._hist or self._events or self._output or self._summary is not None)
+        return bool(self._hist or self._events or self._output or self._summary is not None
+                    or self._spill_from is not None)
+
+    def _refill(self) -> None:
+        """Read spilled history records back from the log while there is room (worker only)."""
+        tail = self._tail
+        if tail is None:
+            return
+        with self._cv:
+            if self._spill_from is None:
+                return
+            lo, hi = self._spill_from, self._spill_upto
+            room = min(self.max_pending_bytes // 2, 2 * self.max_post_bytes) - self._hist_bytes
+        if room <= 0:
+            return
+        got: list[tuple[list[str], int]] = []
+        last_num = lo - 1
+        for rec, end in tail.records():
+            if rec.num > hi:
+                break  # not handed to the sender yet: read it again later if needed
+            tail.offset = end
+            if rec.num < lo or not rec.HasField("history"):
+                continue
+            rows = list(rec.history.rows)
+            nb = sum(map(len, rows))
+            got.append((rows, nb))
+            last_num = rec.num
+            room -= nb
+            if rec.num == hi or room <= 0:
+                break
+        with self._cv:
+            for rows, nb in got:
+                self._hist.append((rows, nb))
+                self._hist_bytes += nb
+                self._mem_bytes += nb
+                self._spilled_lines -= len(rows)
+            if last_num >= self._spill_upto:
+                self._spill_from = None  # caught up: new rows are kept in memory again
+                self._spilled_lines = 0
+            elif got:
+                self._spill_from = last_num + 1
 
     def _maybe_post(self) -> None:
         if not self._ready or self._completed:
@@ -353,6 +442,8 @@ class FileStream:
                 self._do_offsets(job)
             elif isinstance(job, FlushJob):
                 self._do_flush(job)
+            elif isinstance(job, AlertJob):
+                self._do_alert(job)
         except Exception:
             log.exception("file-stream job %s failed", type(job).__name__)
             if isinstance(job, FlushJob):
@@ -490,6 +581,41 @@ class FileStream:
             return  # this worker already knows them (from its own resume query)
         self._apply_offsets(job.run)
 
+    def _do_alert(self, job: AlertJob) -> None:
+        if self._run is None or not self._ready:
+            log.warning("alert %r not sent: the run is not on the server", job.alert.title)
+            return
+        a = job.alert
+        try:
+            self._t.graphql(gql.NOTIFY_ALERT, {
+                "entityName": self._run.entity, "projectName": self._run.project,
+                "runName": self._run.run_id, "title": a.title, "text": a.text,
+                "severity": a.level or "INFO"})
+        except TransportError as e:
+            if not e.aborted:
+                log.error("alert %r not accepted by the server: %s", a.title, e)
+
+    def _maybe_poll_stop(self) -> None:
+        """Ask the server whether the run should stop, every ``stop_poll_interval`` seconds."""
+        if (not self._stop_poll_ok or self.stop_event.is_set() or not self._ready
+                or self._completed or self._run is None or self.stop_poll_interval <= 0):
+            return
+        now = time.monotonic()
+        if now - self._last_stop_poll < self.stop_poll_interval:
+            return
+        self._last_stop_poll = now
+        try:
+            data = self._t.graphql(gql.RUN_STOPPED_STATUS, {
+                "projectName": self._run.project, "entityName": self._run.entity or None,
+                "runId": self._run.run_id})
+        except TransportError as e:
+            if e.status is not None and 400 <= e.status < 500:
+                self._stop_poll_ok = False  # a server without the query: stop asking
+            return
+        if gql.parse_stopped(data):
+            log.info("the server asked run %s to stop", self._run.run_id)
+            self.stop_event.set()
+
     def _do_config(self, job: ConfigJob) -> None:
         if self._run is None or not self._ready:
             log.debug("config upsert skipped: the run is not on the server")
@@ -510,6 +636,8 @@ class FileStream:
         nlines = 0
         nbytes = 0
         budget = self.max_post_bytes
+        if self._spill_from is not None and self._hist_bytes < self.max_post_bytes:
+            self._refill()
         with self._cv:
             if self._hist:
                 lines: list[str] = []
@@ -618,6 +746,9 @@ class FileStream:
             self._output.clear()
             self._summary = None
             self._mem_bytes = 0
+            n += self._spilled_lines
+            self._spill_from = None
+            self._spilled_lines = 0
             self.dropped_lines += n
             self.pending_lines -= n
             self._cv.notify_all()

@@ -71,6 +71,35 @@ mutation CreateRunFiles($entity: String!, $project: String!, $run: String!, $fil
 # --------------------------------------------------------------------------- viewer
 
 
+# W&B's alert mutation (wandb/sdk/internal/internal_api.py)
+NOTIFY_ALERT = """
+mutation NotifyScriptableRunAlert($entityName: String!, $projectName: String!,
+    $runName: String!, $title: String!, $text: String!, $severity: AlertSeverity) {
+  notifyScriptableRunAlert(input: {entityName: $entityName, projectName: $projectName,
+      runName: $runName, title: $title, text: $text, severity: $severity}) {
+    success
+  }
+}
+"""
+
+# W&B's stop poll
+RUN_STOPPED_STATUS = """
+query RunStoppedStatus($projectName: String, $entityName: String, $runId: String!) {
+  project(name: $projectName, entityName: $entityName) {
+    run(name: $runId) {
+      stopped
+    }
+  }
+}
+"""
+
+
+def parse_stopped(data: dict[str, Any]) -> bool:
+    project = (data or {}).get("project") or {}
+    run = project.get("run") or {}
+    return bool(run.get("stopped"))
+
+
 def parse_viewer_entity(data: dict[str, Any]) -> str:
     viewer = data.get("viewer") or {}
     entity = viewer.get("entity") or viewer.get("username") or ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import datetime
 import json
 import logging
 import shutil
@@ -33,6 +34,13 @@ class RunFinishedError(RuntimeError):
     """Raised by ``log`` on a run that has finished."""
 
 
+class RunStopRequested(RuntimeError):
+    """Raised by ``log`` once a stop was requested on the server (``nbtrack stop``).
+
+    The run is finished cleanly before this is raised; catch it to end the loop.
+    """
+
+
 class Run:
     """A tracked run. Created by ``nbtrack.init``; ``log`` is safe from any thread."""
 
@@ -54,6 +62,12 @@ class Run:
         self.summary = Summary(self._fetch_summary, self._publish_summary)
         if settings.mode == "offline":
             self.sync_command = f"nbtrack sync {self.log_path}"
+        self._console: Any = None  # nbtrack.console.ConsoleCapture
+        self._system: Any = None  # nbtrack.system.SystemSampler
+        self._env_thread: threading.Thread | None = None
+        self._alert_last: dict[str, float] = {}
+        self._stop_callbacks: list[Callable[[Run], None]] = []
+        self._stop_seen = False
 
     # ------------------------------------------------------------ identity
     @property
@@ -119,6 +133,9 @@ class Run:
         """Log one row of metrics. Atomic: a bad key raises and nothing of the call is logged."""
         if self._warnings:
             self._raise_warnings()
+        if (self._stream is not None and (self._stop_seen or self._state == "running")
+                and self._stream.stop_requested.is_set() and self._on_stop_requested()):
+            return
         if self._state != "running":
             raise RunFinishedError(f"run {self.name} is {self._state}; start a new one with "
                                    "nbtrack.init() to log more")
@@ -171,6 +188,115 @@ class Run:
             self._iface.publish_files([pb.FileItem(path=str(target), name=target_name,
                                                    policy="now")])
         return target
+
+    # ------------------------------------------------------------ extras
+    def _start_extras(self, console: str | None = None) -> None:
+        """Console capture, system metrics and environment capture (see their modules)."""
+        if self._iface is None:
+            return
+        from nbtrack import console as console_mod
+        from nbtrack import environment, system
+
+        iface = self._iface
+        if console_mod.console_enabled(console):
+
+            def publish_output(lines: list[str], stderr: bool, ts: float) -> None:
+                for line in lines:
+                    rec = pb.Record()
+                    rec.output.line = line
+                    rec.output.stderr = stderr
+                    rec.output.timestamp = ts
+                    iface.publish(rec)
+
+            self._console = console_mod.ConsoleCapture(publish_output)
+            self._console.install()
+        interval = system.stats_interval()
+        if interval > 0:
+
+            def publish_stats(row_json: str) -> None:
+                rec = pb.Record()
+                rec.stats.row_json = row_json
+                iface.publish(rec)
+
+            try:
+                self._system = system.SystemSampler(
+                    publish_stats, interval=interval, start_time=self.start_time,
+                    runtime_offset=self._record.runtime_offset)
+                self._system.start()
+            except Exception:
+                logger.warning("system metrics are off: the sampler did not start",
+                               exc_info=True)
+                self._system = None
+        self._env_thread = environment.start_capture(self, iface)
+
+    def _stop_extras(self) -> None:
+        """Before the exit record: the last console line, the last stats row, the env files."""
+        if self._console is not None:
+            self._console.uninstall()
+        if self._system is not None:
+            self._system.stop()
+        if self._env_thread is not None:
+            self._env_thread.join(10.0)
+
+    def system_metrics(self) -> dict[str, dict[str, list[float]]]:
+        """Recent system metrics sampled in this kernel: ``{key: {"t": [...], "v": [...]}}``."""
+        return self._system.recent_series() if self._system is not None else {}
+
+    # ------------------------------------------------------------ alerts
+    def alert(self, title: str, text: str, level: str = "INFO",
+              wait_duration: float | datetime.timedelta = 0.0) -> bool:
+        """Send an alert with the run; one per ``title`` per ``wait_duration`` seconds.
+
+        Returns False when it was suppressed by the rate limit.
+        """
+        from nbtrack.alerts import check_alert
+
+        title, text, level, wait = check_alert(title, text, level, wait_duration)
+        if self._state != "running":
+            raise RunFinishedError(f"run {self.name} is {self._state}; alerts need a running run")
+        now = time.monotonic()
+        last = self._alert_last.get(title)
+        if last is not None and now - last < wait:
+            return False
+        self._alert_last[title] = now
+        if self._iface is not None:
+            rec = pb.Record()
+            rec.alert.title = title
+            rec.alert.text = text
+            rec.alert.level = level
+            rec.alert.timestamp = time.time()
+            self._iface.publish(rec)
+        self._emit("alert", {"title": title, "text": text, "level": level})
+        return True
+
+    # ------------------------------------------------------------ stop requests
+    def on_stop(self, fn: Callable[[Run], None]) -> None:
+        """Call ``fn(run)`` in the logging thread when a stop is requested (instead of raising)."""
+        self._stop_callbacks.append(fn)
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stream is not None and self._stream.stop_requested.is_set()
+
+    def _on_stop_requested(self) -> bool:
+        """Handle a stop request at a ``log`` call; True: the call is to be ignored."""
+        if self._stop_seen:
+            if self._stop_callbacks:
+                return True
+            raise RunStopRequested(f"run {self.name} was stopped (a stop was requested on "
+                                   "the server); it is finished")
+        self._stop_seen = True
+        self._emit("stop_requested", {})
+        for fn in list(self._stop_callbacks):
+            try:
+                fn(self)
+            except Exception:
+                logger.exception("on_stop callback failed")
+        self.finish(quiet=True)
+        if self._stop_callbacks:
+            return True
+        raise RunStopRequested(f"run {self.name} was stopped: a stop was requested on the "
+                               "server. The run is finished; start a new one with nbtrack.init().")
 
     def _raise_warnings(self) -> None:
         while self._warnings:
@@ -269,6 +395,10 @@ class Run:
         budget = self._settings.finish_timeout if timeout is None else float(timeout)
         deadline = time.monotonic() + max(budget, 0.0)
         outcome = None
+        try:
+            self._stop_extras()
+        except Exception:
+            logger.exception("stopping console / system capture failed")
         if self._iface is not None and self._stream is not None:
             self._iface.publish_exit(self.exit_code, time.time() - self.start_time)
             outcome = defer.walk(self._iface, deadline,

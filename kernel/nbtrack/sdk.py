@@ -50,8 +50,11 @@ def init(project: str | None = None, name: str | None = None,
          tags: list[str] | tuple[str, ...] | None = None, notes: str | None = None,
          group: str | None = None, job_type: str | None = None, base_url: str | None = None,
          api_key: str | None = None, dir: str | os.PathLike[str] | None = None,
-         reinit: bool = True) -> Run:
-    """Start a run and return it; with ``reinit`` the previous run is finished first."""
+         reinit: bool = True, console: str | None = None) -> Run:
+    """Start a run and return it; with ``reinit`` the previous run is finished first.
+
+    ``console="off"`` (or ``NBTRACK_CONSOLE=off``) leaves stdout / stderr alone.
+    """
     global _current
     settings = resolve(project=project, name=name, mode=mode, id=id, resume=resume,
                        entity=entity, tags=tags, notes=notes, group=group, job_type=job_type,
@@ -63,6 +66,10 @@ def init(project: str | None = None, name: str | None = None,
         if reinit and _current is not None and _current.state == "running":
             _current.finish()
         run = _start(settings, checked)
+        try:
+            run._start_extras(console=console)
+        except Exception:
+            logger.exception("console / system / environment capture did not start")
         _current = run
         _open_runs.add(run)
         _register_atexit()

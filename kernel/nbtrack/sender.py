@@ -25,14 +25,17 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from nbtrack import gql
 from nbtrack.filepusher import FilePusher
 from nbtrack.filestream import (
+    AlertJob,
     ConfigJob,
     FileStream,
     FlushJob,
@@ -77,8 +80,13 @@ class Sender:
         max_pending_bytes: int = 64 << 20,
         max_post_bytes: int = 4 << 20,
         heartbeat_interval: float = 15.0,
+        log_path: Path | None = None,
+        stop_event: threading.Event | None = None,
     ) -> None:
+        if os.environ.get("NBTRACK_MAX_PENDING_MB"):
+            max_pending_bytes = int(_env_float("NBTRACK_MAX_PENDING_MB", 64.0) * (1 << 20))
         self._inq = inq
+        self._stop_event = stop_event if stop_event is not None else threading.Event()
         self._respond = respond
         self._t = transport
         self._replay = replay
@@ -96,6 +104,9 @@ class Sender:
                 max_pending_bytes=max_pending_bytes,
                 heartbeat_interval=heartbeat_interval,
                 on_run_known=self._run_known,
+                log_path=None if replay else log_path,
+                stop_event=self._stop_event,
+                stop_poll_interval=_env_float("NBTRACK_STOP_POLL_INTERVAL", 10.0),
             )
             self._fp = FilePusher(transport)
         # state kept by the sender thread
@@ -124,7 +135,7 @@ class Sender:
             "final": _ignore,
             "header": _ignore,
             "footer": _ignore,
-            "alert": _ignore,
+            "alert": self._on_alert,
         }
         self._requests: dict[str, Callable[[pb.Record], None]] = {
             "poll_exit": self._on_poll_exit,
@@ -271,7 +282,7 @@ class Sender:
         if self._fs is None:
             return
         rows = list(record.history.rows)
-        self._fs.add_history(rows, sum(map(len, rows)))
+        self._fs.add_history(rows, sum(map(len, rows)), record.num)
 
     def _on_summary(self, record: pb.Record) -> None:
         if self._fs is not None and record.summary.full_json:
@@ -310,6 +321,12 @@ class Sender:
         if self._fs is not None:
             o = record.output
             self._fs.add_output(o.line, o.stderr, o.timestamp)
+
+    def _on_alert(self, record: pb.Record) -> None:
+        if self._fs is not None and not self._replay:
+            a = pb.AlertRecord()
+            a.CopyFrom(record.alert)
+            self._fs.submit(AlertJob(a))
 
     def _on_stats(self, record: pb.Record) -> None:
         if self._fs is not None and record.stats.row_json:
@@ -383,7 +400,8 @@ class Sender:
         self._answer(record, pb.Result(network_status=r))
 
     def _on_stop_status(self, record: pb.Record) -> None:
-        self._answer(record, pb.Result(stop_status=pb.StopStatusResponse(run_should_stop=False)))
+        stop = self._stop_event.is_set()
+        self._answer(record, pb.Result(stop_status=pb.StopStatusResponse(run_should_stop=stop)))
 
     def _on_defer(self, record: pb.Record) -> None:
         state = record.request.defer.state
@@ -468,3 +486,10 @@ class Sender:
 
 def _ignore(record: pb.Record) -> None:
     return None
+
+
+def _env_float(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, "") or default)
+    except ValueError:
+        return default

@@ -7,6 +7,7 @@ input queue plus plain callables for output, so any stage can be tested alone.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -64,8 +65,11 @@ class Stream:
         self.writer_q = ByteQueue(WRITER_Q_BYTES, "writer_q")
         self.sender_q = ByteQueue(SENDER_Q_BYTES, "sender_q")
         respond = self.mailbox.deliver
+        # set by the sender's file-stream worker when the server asks the run to stop
+        self.stop_requested = threading.Event()
         self.writer = Writer(self.writer_q, log_path, respond)
-        self.sender = Sender(self.sender_q, respond, transport, post_interval=post_interval)
+        self.sender = Sender(self.sender_q, respond, transport, post_interval=post_interval,
+                             log_path=log_path, stop_event=self.stop_requested)
         self.handler = Handler(self.record_q, _emitter(self.writer_q), _emitter(self.sender_q),
                                respond, warn, summary_interval=summary_interval)
         self.interface = Interface(self.record_q, self.mailbox, put_timeout=120.0)

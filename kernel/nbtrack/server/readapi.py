@@ -13,7 +13,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from nbtrack.server import histindex, uploads
+from nbtrack.server import histindex, runextras, uploads
 from nbtrack.server.context import ServerContext, iso, loads, unwrap_config
 from nbtrack.server.downsample import downsample
 
@@ -157,6 +157,10 @@ def handle(ctx: ServerContext, path: str, query: str) -> Answer:
     if rest == ["events"]:
         lines = ctx.storage.lines(rid, "wandb-events.jsonl")
         return 200, RawJSON(b'{"rows": [' + ",".join(lines).encode() + b"]}")
+    if rest == ["alerts"]:
+        return 200, {"alerts": runextras.alerts(ctx, rid)}
+    if rest == ["stop"]:
+        return 200, {"stop_requested": runextras.stop_requested(ctx, rid)}
     if rest == ["output"]:
         return 200, {"lines": ctx.storage.lines(rid, "output.log")}
     if rest == ["files"]:
@@ -170,6 +174,18 @@ def handle(ctx: ServerContext, path: str, query: str) -> Answer:
             return 404, {"error": "file not found"}
         return 200, Path(target)
     return 404, {"error": "not found"}
+
+
+def post(ctx: ServerContext, path: str) -> Answer:
+    """POST ``/api/v1/runs/<e>/<p>/<id>/stop``: ask the run to stop (it polls for it)."""
+    parts = [urllib.parse.unquote(p) for p in path.strip("/").split("/")]
+    if len(parts) != 5 or parts[0] != "runs" or parts[4] != "stop":
+        return 404, {"error": "not found"}
+    run = ctx.storage.get_run(parts[1], parts[2], parts[3])
+    if run is None:
+        return 404, {"error": f"run {parts[1]}/{parts[2]}/{parts[3]} not found"}
+    runextras.request_stop(ctx, int(run["rid"]))
+    return 200, {"stop_requested": True}
 
 
 def dumps(value: Any) -> bytes:

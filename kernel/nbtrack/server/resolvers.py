@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from nbtrack.server import uploads
+from nbtrack.server import runextras, uploads
 from nbtrack.server.context import DEFAULT_PROJECT, ServerContext, gid, iso, loads, log
 from nbtrack.server.graphql import (
     GraphQLError,
@@ -103,6 +103,7 @@ def bucket_view(req: Request, run: dict[str, Any]) -> dict[str, Any]:
         "createdAt": iso(run["created_at"]),
         "updatedAt": iso(run["updated_at"]),
         "heartbeatAt": iso(run["heartbeat_at"]),
+        "stopped": lambda: runextras.stop_requested(ctx, rid),
         "project": lambda: project_view(req, run["entity"], run["project"]),
         "user": {"id": gid("User", ctx.entity), "username": ctx.entity, "name": ctx.entity},
         "__typename": "Run",
@@ -246,6 +247,23 @@ def type_introspection(req: Request, args: dict[str, Any]) -> dict[str, Any] | N
     return {"name": args["name"], "fields": [{"name": f} for f in fields], "inputFields": []}
 
 
+def notify_alert(req: Request, args: dict[str, Any]) -> dict[str, Any]:
+    """W&B's ``notifyScriptableRunAlert``: the alert is kept with the run."""
+    inp = args.get("input")
+    if not isinstance(inp, dict):
+        raise GraphQLError("notifyScriptableRunAlert needs an input object")
+    # with accounts the request checks the entity is the caller's
+    check = getattr(req, "entity_or_default", None) or req.ctx.entity_or_default
+    entity = check(inp.get("entityName"))
+    project = inp.get("projectName") or DEFAULT_PROJECT
+    run = req.ctx.storage.get_run(entity, project, str(inp.get("runName") or ""))
+    if run is None:
+        raise GraphQLError(f"run {entity}/{project}/{inp.get('runName')} not found")
+    runextras.add_alert(req.ctx, int(run["rid"]), str(inp.get("title") or ""),
+                        str(inp.get("text") or ""), str(inp.get("severity") or "INFO"))
+    return {"success": True}
+
+
 RESOLVERS: dict[str, Resolver] = {
     "viewer": viewer,
     "serverInfo": server_info,
@@ -255,6 +273,7 @@ RESOLVERS: dict[str, Resolver] = {
     "project": model,
     "createRunFiles": create_run_files,
     "__type": type_introspection,
+    "notifyScriptableRunAlert": notify_alert,
 }
 
 

@@ -1,0 +1,54 @@
+"""System metrics: the nbtrack-system sampler's rows reach the server as wandb-events lines."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from nbtrack.system import SystemSampler
+
+
+def test_rows_reach_the_server(online: Any, api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NBTRACK_STATS_INTERVAL", "0.2")
+    run = online()
+    assert any(t.name == "nbtrack-system" for t in threading.enumerate())
+    for i in range(5):
+        run.log({"i": i})
+        time.sleep(0.25)
+    live = run.system_metrics()
+    assert "system.cpu" in live and len(live["system.cpu"]["v"]) >= 2
+    run.finish(quiet=True)
+    assert not any(t.name == "nbtrack-system" for t in threading.enumerate())
+    rows = api.run(run.path).system_metrics()
+    assert len(rows) >= 3
+    for key in ("_runtime", "_timestamp", "system.cpu", "system.memory", "system.disk.in",
+                "system.disk.out", "system.network.sent", "system.network.recv",
+                "system.proc.memory.rssMB", "system.proc.cpu.percent"):
+        assert key in rows[-1], key
+    runtimes = [r["_runtime"] for r in rows]
+    assert runtimes == sorted(runtimes) and runtimes[0] < 2.0
+    assert rows[-1]["system.proc.memory.rssMB"] > 10
+
+
+def test_off(online: Any, api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NBTRACK_STATS_INTERVAL", "off")
+    run = online()
+    assert not any(t.name == "nbtrack-system" for t in threading.enumerate())
+    run.finish(quiet=True)
+    assert api.run(run.path).system_metrics() == []
+
+
+def test_sample_cost() -> None:
+    s = SystemSampler(lambda row: None, interval=3600)
+    s.start()
+    try:
+        t0 = time.perf_counter()
+        for _ in range(50):
+            s.sample()
+        per = (time.perf_counter() - t0) / 50
+    finally:
+        s.stop()
+    assert per < 0.02, per  # a few hundred µs here; generous for slow CI machines
