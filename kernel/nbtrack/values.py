@@ -41,7 +41,12 @@ def _numpy_item(key: str, value: Any) -> Any:
     item = getattr(value, "item", None)
     shape = getattr(value, "shape", None)
     if shape == () and item is not None:
-        return normalize_value(key, item())
+        plain = item()
+        if hasattr(plain, "dtype"):  # np.longdouble / np.clongdouble: item() is itself
+            if getattr(value.dtype, "kind", "") != "f":
+                raise TypeError(f"key {key!r}: cannot log a value of type {type(value).__name__}")
+            plain = float(plain)
+        return normalize_value(key, plain)
     tolist = getattr(value, "tolist", None)
     if shape is not None and tolist is not None:
         if getattr(value, "size", 0) > MAX_LIST_LENGTH:
