@@ -20,12 +20,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from nbtrack.server import filestream, readapi, resolvers, uploads
+from nbtrack.server import filestream, pages, readapi, resolvers, uploads
 from nbtrack.server.context import ServerContext, log
 
 # W&B clients post OpenTelemetry metrics/logs here, without credentials: accepted, dropped
 _TELEMETRY_PREFIX = "/sdk/otel/"
-_SIG = re.compile(r"sig=[0-9a-fA-F]+")
+_SIG = re.compile(r"\b(sig|token)=[^&\s\"]+")
 _FILE_STREAM = re.compile(r"^/files/([^/]+)/([^/]+)/([^/]+)/file_stream/?$")
 
 
@@ -63,7 +63,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """Access log at debug level, upload signatures redacted (headers are never logged)."""
-        log.debug("%s %s", self.address_string(), _SIG.sub("sig=***", format % args))
+        log.debug("%s %s", self.address_string(), _SIG.sub(r"\1=***", format % args))
 
     @property
     def ctx(self) -> ServerContext:
@@ -86,6 +86,10 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+
+    def _reply(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        headers = dict(headers)
+        self._send(status, body, headers.pop("Content-Type", "text/plain"), headers)
 
     def _json(self, status: int, value: Any, headers: dict[str, str] | None = None) -> None:
         self._send(status, readapi.dumps(value), headers=headers)
@@ -157,6 +161,9 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/healthz":
             self._json(200, {"ok": True, "pid": os.getpid(), "version": self.ctx.version})
             return
+        if pages.handles(path):  # the run pages: their own cookie login
+            self._reply(*pages.get(self.ctx, path, query, self.headers.get("Cookie", "")))
+            return
         if not self._require_auth():
             return
         if path.startswith("/api/v1/"):
@@ -185,15 +192,12 @@ class Handler(BaseHTTPRequestHandler):
         if path.startswith(_TELEMETRY_PREFIX):
             self._discard()
             return
-        if not self._require_auth():
+        if pages.handles(path):  # the pages' login form
+            length = self._length(64 * 1024)
+            if length is not None:
+                self._reply(*pages.post(self.ctx, path, self.rfile.read(length)))
             return
-        if path.startswith("/api/v1/"):
-            length = self._length(self.ctx.max_body_bytes)
-            if length is None:
-                return
-            self.rfile.read(length)  # the body, if any, is not needed
-            status, value = readapi.post(self.ctx, path[len("/api/v1/") :])
-            self._json(status, value)
+        if not self._require_auth():
             return
         if path != "/graphql" and not _FILE_STREAM.match(path):
             self._refuse(404, "not found")

@@ -212,7 +212,32 @@ class RunIndex:
             last = self.series[name].last
             if last is not None and lo <= last[0] <= hi:
                 out.setdefault(last[0], {"_step": last[0]})[name] = last[1]
+        if keys is None:  # whole rows (every key) at the kept steps, as the raw path gives
+            return _full_rows(storage, rid, sorted(out), names)
         return [out[s] for s in sorted(out)]
+
+
+def _full_rows(storage: Storage, rid: int, steps: list[int], names: list[str]
+               ) -> list[dict[str, Any]]:
+    """The stored rows at ``steps`` (sorted), restricted to ``_step`` and ``names``; steps
+    close together are read with one range query."""
+    wanted = set(steps)
+    keep = {"_step", *names}
+    out: list[dict[str, Any]] = []
+    i = 0
+    while i < len(steps):
+        j = i
+        while j + 1 < len(steps) and steps[j + 1] - steps[j] <= BASE:
+            j += 1
+        for line in storage.history(rid, steps[i], steps[j]):
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(row, dict) and row.get("_step") in wanted:
+                out.append({k: v for k, v in row.items() if k in keep})
+        i = j + 1
+    return out
 
 
 def _cover(a: int, b: int, level: int) -> list[tuple[int, int, int]]:

@@ -354,7 +354,11 @@
       await loadHistory();
     }
     async function loadHistory() {
+      // explicit keys take the server's fast path (points per key, not whole rows)
+      const keys = Object.entries((st.run && st.run.summary) || {})
+        .filter(([k, v]) => !k.startsWith('_') && num(summaryValue(v)) !== null).map(([k]) => k);
       let q = base + '/history?samples=' + SAMPLES;
+      if (keys.length) q += '&keys=' + keys.map(encodeURIComponent).join(',');
       if (st.zoom) q += `&min_step=${st.zoom[0]}&max_step=${st.zoom[1]}`;
       const data = await api(q);
       st.history = rowsToSeries(data.rows || []);

@@ -1,0 +1,191 @@
+"""The run pages on the tracking server itself (``/pages/...``), behind a token login.
+
+The same static pages the Jupyter extension serves (:mod:`nbtrack.jupyter.pages`). The
+browser logs in once with the server's token (or an account key): ``/pages/login?token=…``
+(the link ``nbtrack server`` prints) or the login form. The answer sets an HttpOnly cookie
+holding a random session id, never the token, and redirects to a URL without the token.
+The pages read the API through ``/pages/api/...`` with that cookie (GET only).
+
+A run's W&B-style URL ``/<entity>/<project>/runs/<id>`` (what ``run.url`` says) redirects to
+its page, so the widget's link works without Jupyter's extension.
+"""
+
+from __future__ import annotations
+
+import html
+import importlib
+import inspect
+import re
+import secrets
+import threading
+import time
+import urllib.parse
+from typing import Any
+
+from nbtrack.jupyter import pages as shared
+from nbtrack.server import readapi
+from nbtrack.server.context import ServerContext
+
+ROOT = "/pages/"
+COOKIE = "nbtrack_session"
+SESSION_SECONDS = 7 * 24 * 3600
+MAX_SESSIONS = 1000
+MAX_FILE_BYTES = 256 * 1024 * 1024
+_RUN_URL = re.compile(r"^/([^/]+)/([^/]+)/runs/([^/]+)/?$")
+
+# session id -> (expires at, principal or None)
+_SESSIONS: dict[str, tuple[float, Any]] = {}
+_LOCK = threading.Lock()
+
+Reply = tuple[int, dict[str, str], bytes]
+
+
+def handles(path: str) -> bool:
+    return path == "/pages" or path.startswith(ROOT) or _RUN_URL.match(path) is not None
+
+
+def _principal_for(ctx: ServerContext, token: str) -> tuple[bool, Any]:
+    """(valid, principal) for a token typed at the login: the server token or a key."""
+    try:
+        auth = importlib.import_module("nbtrack.server.auth")
+    except ImportError:
+        auth = None
+    if auth is not None and hasattr(auth, "authenticate"):
+        principal = auth.authenticate(ctx.storage, token, ctx.token, ctx.entity)
+        return principal is not None, principal
+    import hmac
+
+    expected = getattr(ctx, "token", None) or ""
+    ok = bool(expected) and hmac.compare_digest(token.encode(), expected.encode())
+    return ok, None
+
+
+def _new_session(principal: Any) -> str:
+    sid = secrets.token_urlsafe(32)
+    now = time.time()
+    with _LOCK:
+        for k in [k for k, (exp, _) in _SESSIONS.items() if exp < now]:
+            del _SESSIONS[k]
+        while len(_SESSIONS) >= MAX_SESSIONS:
+            del _SESSIONS[next(iter(_SESSIONS))]
+        _SESSIONS[sid] = (now + SESSION_SECONDS, principal)
+    return sid
+
+
+def _session(cookie_header: str) -> tuple[bool, Any]:
+    for part in cookie_header.split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == COOKIE and value:
+            with _LOCK:
+                found = _SESSIONS.get(value)
+            if found is not None and found[0] > time.time():
+                return True, found[1]
+    return False, None
+
+
+def _safe_next(target: str | None) -> str:
+    if not target or not target.startswith(ROOT) or "//" in target or "\\" in target:
+        return ROOT
+    return target
+
+
+def _html(status: int, body: str, headers: dict[str, str] | None = None) -> Reply:
+    h = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store", **(headers or {})}
+    return status, h, body.encode()
+
+
+def _json(status: int, value: Any) -> Reply:
+    h = {"Content-Type": "application/json", "Cache-Control": "no-store"}
+    return status, h, readapi.dumps(value)
+
+
+def login_page(next_url: str, error: str = "") -> str:
+    err = f'<p class="nbt-error" role="alert">{html.escape(error)}</p>' if error else ""
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>nbtrack: log in</title>
+<meta name="referrer" content="no-referrer">
+<link rel="stylesheet" href="{ROOT}static/pages.css"></head>
+<body data-view="login"><header class="nbt-top"><span class="nbt-home">nbtrack</span></header>
+<main><h1>Log in to the run pages</h1>{err}
+<form method="post" action="{ROOT}login" class="nbt-login">
+<input type="hidden" name="next" value="{html.escape(next_url, quote=True)}">
+<label>Token or API key <input type="password" name="token" autocomplete="current-password"
+ autofocus></label> <button type="submit">Log in</button></form>
+<p>The token is in <code>&lt;NBTRACK_DIR&gt;/server/state.json</code>; <code>nbtrack server</code>
+prints a login link when it starts.</p></main></body></html>
+"""
+
+
+def _login(ctx: ServerContext, token: str | None, next_url: str) -> Reply:
+    if not token:
+        return _html(200, login_page(next_url))
+    ok, principal = _principal_for(ctx, token)
+    if not ok:
+        return _html(403, login_page(next_url, "That token is not valid."))
+    sid = _new_session(principal)
+    cookie = f"{COOKIE}={sid}; Path={ROOT}; HttpOnly; SameSite=Lax; Max-Age={SESSION_SECONDS}"
+    return 302, {"Location": next_url, "Set-Cookie": cookie, "Cache-Control": "no-store"}, b""
+
+
+def get(ctx: ServerContext, path: str, query: str, cookie: str) -> Reply:
+    """Answer a GET (or HEAD) below ``/pages/`` or a run URL."""
+    m = None if path.startswith(ROOT) else _RUN_URL.match(path)
+    if m is not None:
+        target = ROOT + "runs/" + "/".join(m.groups())
+        return 302, {"Location": target}, b""
+    if path == "/pages":
+        return 302, {"Location": ROOT}, b""
+    rest = path[len(ROOT) :]
+    params = urllib.parse.parse_qs(query)
+    if rest == "login":
+        return _login(ctx, params.get("token", [None])[0], _safe_next(params.get("next", [""])[0]))
+    if rest == "static/pages.css":  # the login page's style is public (no data in it)
+        found = shared.static_file("pages.css")
+        assert found is not None
+        return 200, {"Content-Type": found[1]}, found[0].read_bytes()
+    ok, principal = _session(cookie)
+    if not ok:
+        if rest.startswith("api/"):
+            return _json(403, {"error": "log in first", "login": ROOT + "login"})
+        next_url = urllib.parse.quote(path + (f"?{query}" if query else ""), safe="/")
+        return 302, {"Location": f"{ROOT}login?next={next_url}", "Cache-Control": "no-store"}, b""
+    if rest.startswith("static/"):
+        asset = shared.static_file(rest[len("static/") :])
+        if asset is None:
+            return _json(404, {"error": "not found"})
+        return 200, {"Content-Type": asset[1], "Cache-Control": "no-cache"}, asset[0].read_bytes()
+    if rest.startswith("api/"):
+        api = shared.api_path(rest[len("api/") :])
+        if api is None:
+            return _json(400, {"error": "not a readable nbtrack path"})
+        q = shared.api_query(params)
+        kwargs = {}
+        if "principal" in inspect.signature(readapi.handle).parameters:
+            kwargs["principal"] = principal
+        status, value = readapi.handle(ctx, api, q, **kwargs)
+        if hasattr(value, "read_bytes"):  # a stored file
+            if value.stat().st_size > MAX_FILE_BYTES:
+                return _json(413, {"error": "the file is too large to download here"})
+            name = re.sub(r"[^A-Za-z0-9._-]", "_", value.name) or "file"
+            return 200, {
+                "Content-Type": "application/octet-stream",
+                "Content-Disposition": f'attachment; filename="{name}"',
+            }, value.read_bytes()
+        return _json(status, value)
+    view = shared.view_of(urllib.parse.unquote(rest))
+    if view is None:
+        return _json(404, {"error": "not found"})
+    return _html(200, shared.shell(ROOT, view))
+
+
+def post(ctx: ServerContext, path: str, body: bytes) -> Reply:
+    """``POST /pages/login`` (the form); every other POST below ``/pages/`` is refused."""
+    if path != ROOT + "login":
+        return _json(405, {"error": "the pages are read-only"})
+    form = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
+    return _login(ctx, form.get("token", [""])[0], _safe_next(form.get("next", [""])[0]))
+
+
+def login_url(server_url: str, token: str) -> str:
+    """The one link that logs a browser in (printed by ``nbtrack server``)."""
+    return f"{server_url.rstrip('/')}{ROOT}login?token={urllib.parse.quote(token, safe='')}"

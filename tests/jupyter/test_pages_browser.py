@@ -1,0 +1,224 @@
+"""The run pages in a real browser, served by a real Jupyter server under ``/user/alice/``.
+
+Two runs: one logged from a notebook executed in a real kernel (nbclient), one from
+``nbtrack.init`` in this process (left running, so the table must refresh it live). The
+browser (Debian's Chromium through Playwright, per /work/shared/recipes/notebook-testing.md)
+logs in with Jupyter's token, opens ``<base_url>nbtrack/``, checks states and last steps,
+opens a run page and compares the chart's points with the API's answer (also after a zoom),
+then selects both runs and checks the compare view's two series. Screenshots go to
+``docs/img/pages-*.png``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+import requests
+from conftest import TOKEN, start_jupyter
+from nbclient import NotebookClient
+
+pytestmark = pytest.mark.timeout(300)
+
+ROOT = Path(__file__).resolve().parents[2]
+IMG = ROOT / "docs" / "img"
+CHROMIUM = Path(os.environ.get("NBTRACK_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+NB_STEPS = 600
+TEST_STEPS = 300
+
+NOTEBOOK_SOURCE = f"""
+import math
+import nbtrack
+run = nbtrack.init(project="pages", name="from-notebook",
+                   config={{"lr": 0.01, "optimizer": "adam", "layers": 4}})
+for i in range({NB_STEPS}):
+    run.log({{"loss": 2.0 / (1 + 0.02 * i) + 0.05 * math.sin(i / 7),
+             "acc": min(0.99, 0.1 + 0.002 * i)}})
+run.finish(quiet=True)
+print(run.entity, run.id)
+"""
+
+
+def _run_notebook(tmp: Path) -> tuple[str, str]:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(NOTEBOOK_SOURCE)]
+    NotebookClient(nb, timeout=180, kernel_name="python3", resources={
+        "metadata": {"path": str(tmp)}}).execute()
+    out = "".join(o.get("text", "") for o in nb.cells[0].outputs if o.get("name") == "stdout")
+    entity, run_id = out.strip().splitlines()[-1].split()
+    return entity, run_id
+
+
+def _server() -> tuple[str, tuple[str, str]]:
+    from nbtrack.launcher import _live, _read_state
+
+    info = _live(_read_state(Path(os.environ["NBTRACK_DIR"]) / "server" / "state.json"))
+    assert info is not None
+    return info.url, ("api", info.token)
+
+
+def _wait_last_step(path: str, step: int) -> None:
+    import time
+
+    url, auth = _server()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        run = requests.get(f"{url}/api/v1/runs/{path}", auth=auth, timeout=5).json()
+        if run.get("last_step") == step:
+            return
+        time.sleep(0.2)
+    pytest.fail(f"run {path} did not reach step {step}")
+
+
+def _api_points(path: str, key: str, lo: int | None = None, hi: int | None = None
+                ) -> tuple[list[int], list[float]]:
+    url, auth = _server()
+    q = f"{url}/api/v1/runs/{path}/history?samples=1000&keys=acc,loss"
+    if lo is not None:
+        q += f"&min_step={lo}&max_step={hi}"
+    rows = requests.get(q, auth=auth, timeout=10).json()["rows"]
+    pts = [(r["_step"], r[key]) for r in rows if key in r]
+    return [p[0] for p in pts], [p[1] for p in pts]
+
+
+def test_pages_in_browser(nbtrack_home: Path, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    import nbtrack
+
+    assert CHROMIUM.exists(), f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
+    entity, nb_id = _run_notebook(tmp_path)
+    run = nbtrack.init(project="pages", name="from-test",
+                       config={"lr": 0.1, "optimizer": "adam", "layers": 2})
+    try:
+        for i in range(TEST_STEPS):
+            run.log({"loss": 3.0 / (1 + 0.01 * i), "acc": 0.05 + 0.001 * i})
+        nb_path, test_path = f"{entity}/pages/{nb_id}", f"{run.entity}/pages/{run.id}"
+        _wait_last_step(test_path, TEST_STEPS - 1)
+        with start_jupyter(tmp_path / "jupyter", nbtrack_home) as jup, sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+            errors: list[str] = []
+            try:
+                page = browser.new_page(viewport={"width": 1300, "height": 900})
+                page.on("pageerror", lambda e: errors.append(str(e)))
+                page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+                # Jupyter's token login sets its cookie; later pages need no token
+                page.goto(f"{jup.base}nbtrack/?token={TOKEN}")
+                page.goto(f"{jup.base}nbtrack/")
+                _check_table(page, nb_path, test_path)
+                # the running run refreshes live
+                for i in range(TEST_STEPS, TEST_STEPS + 50):
+                    run.log({"loss": 3.0 / (1 + 0.01 * i), "acc": 0.05 + 0.001 * i})
+                page.wait_for_function(
+                    "s => document.querySelector(`tr[data-run='${s}'] td[data-col=last_step]`)"
+                    f"?.textContent === '{TEST_STEPS + 49}'", arg=test_path, timeout=20000)
+                IMG.mkdir(parents=True, exist_ok=True)
+                page.locator("main").screenshot(path=str(IMG / "pages-runs.png"))
+
+                page.click(f"tr[data-run='{nb_path}'] td[data-col=name] a")
+                _check_run_page(page, nb_path)
+                page.select_option(".nbt-xaxis", "step")
+                page.uncheck(".nbt-log")
+                page.wait_for_selector(".nbt-chart[data-key=loss] canvas")
+                page.screenshot(path=str(IMG / "pages-run.png"), full_page=True)
+
+                page.goto(f"{jup.base}nbtrack/")
+                page.wait_for_selector(f"tr[data-run='{test_path}']")
+                page.check(f"tr[data-run='{nb_path}'] input.nbt-select")
+                page.check(f"tr[data-run='{test_path}'] input.nbt-select")
+                page.click(".nbt-compare-button")
+                _check_compare(page, nb_path, test_path)
+                page.locator("main").screenshot(path=str(IMG / "pages-compare.png"))
+            finally:
+                browser.close()
+            assert not errors, errors
+            log = jup.log.read_text()
+            assert "Traceback" not in log, log[-3000:]
+    finally:
+        run.finish(quiet=True)
+
+
+def _check_table(page: Any, nb_path: str, test_path: str) -> None:
+    page.wait_for_selector(f"tr[data-run='{nb_path}']", timeout=20000)
+    page.wait_for_selector(f"tr[data-run='{test_path}']")
+    cell = page.locator(f"tr[data-run='{nb_path}'] td[data-col=state] .nbt-badge")
+    assert cell.get_attribute("data-state") == "finished"
+    assert page.locator(f"tr[data-run='{nb_path}'] td[data-col=last_step]").inner_text() == str(
+        NB_STEPS - 1)
+    assert page.locator(
+        f"tr[data-run='{test_path}'] td[data-col=state] .nbt-badge").inner_text() == "running"
+    assert page.locator(f"tr[data-run='{test_path}'] td[data-col=last_step]").inner_text() == str(
+        TEST_STEPS - 1)
+    # filter by state, then by text
+    page.select_option(".nbt-filter-state", "running")
+    assert page.locator("tbody tr").count() == 1
+    page.select_option(".nbt-filter-state", "")
+    page.fill(".nbt-filter-text", "from-notebook")
+    assert page.locator("tbody tr").count() == 1
+    page.fill(".nbt-filter-text", "")
+    # a summary column picked by the user
+    page.click(".nbt-columns-button")
+    page.check(".nbt-columns-list input[value=loss]")
+    page.click(".nbt-columns-button")
+    assert page.locator(f"tr[data-run='{nb_path}'] td[data-col='s:loss']").inner_text() != ""
+
+
+def _chart(page: Any, key: str) -> dict[str, list[float]]:
+    return page.evaluate(f"window.nbtrackPages.charts[{key!r}]")  # type: ignore[no-any-return]
+
+
+def _check_run_page(page: Any, nb_path: str) -> None:
+    page.wait_for_selector(".nbt-chart[data-key=loss][data-drawn]", timeout=20000)
+    assert page.locator(".nbt-run-head .nbt-badge").inner_text() == "finished"
+    assert page.locator(".nbt-config tr[data-key=lr]").inner_text().split() == ["lr", "0.01"]
+    steps, values = _api_points(nb_path, "loss")
+    drawn = _chart(page, "loss")
+    assert drawn["steps"] == steps
+    assert drawn["values"] == pytest.approx(values)
+    box = page.locator(".nbt-chart[data-key=loss]")
+    assert box.get_attribute("data-drawn") == str(len(steps))
+    assert box.locator("canvas").count() == 1
+    # zoom by dragging across the plot: the page asks for min_step/max_step
+    over = box.locator(".u-over").bounding_box()
+    y = over["y"] + over["height"] / 2
+    page.mouse.move(over["x"] + over["width"] * 0.3, y)
+    page.mouse.down()
+    page.mouse.move(over["x"] + over["width"] * 0.5, y, steps=5)
+    page.mouse.up()
+    page.wait_for_function("document.querySelector('.nbt-metrics').dataset.zoom")
+    page.wait_for_selector(".nbt-chart[data-key=loss][data-drawn]")
+    lo, hi = (int(x) for x in page.locator(".nbt-metrics").get_attribute("data-zoom").split(","))
+    assert 0 < lo < hi < NB_STEPS - 1
+    zsteps, zvalues = _api_points(nb_path, "loss", lo, hi)
+    zoomed = _chart(page, "loss")
+    assert zoomed["steps"] == zsteps and all(lo <= s <= hi for s in zsteps)
+    assert zoomed["values"] == pytest.approx(zvalues)
+    # x axis by runtime and a log scale redraw without errors
+    page.select_option(".nbt-xaxis", "runtime")
+    page.check(".nbt-log")
+    page.wait_for_selector(".nbt-chart[data-key=acc] canvas")
+    page.click(".nbt-reset")
+    page.wait_for_function("!document.querySelector('.nbt-metrics').dataset.zoom")
+
+
+def _check_compare(page: Any, nb_path: str, test_path: str) -> None:
+    chart = page.wait_for_selector(".nbt-compare-chart[data-series='2']", timeout=20000)
+    assert chart is not None
+    page.select_option(".nbt-compare-metric", "loss")
+    page.wait_for_selector(".nbt-compare-chart[data-metric=loss] canvas")
+    # uPlot's legend: the x series and one per run
+    assert page.locator(".nbt-compare-chart .u-legend .u-series").count() == 3
+    legend = page.locator(".nbt-legend span")
+    assert sorted(legend.evaluate_all("els => els.map(e => e.dataset.run)")) == sorted(
+        [nb_path, test_path])
+    points = page.locator(".nbt-compare-chart").get_attribute("data-points").split(",")
+    assert all(int(n) > 0 for n in points)
+    diff = page.locator(".nbt-diff tr[data-key]")
+    assert sorted(diff.evaluate_all("els => els.map(e => e.dataset.key)")) == ["layers", "lr"]
