@@ -467,14 +467,34 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--reps", type=int, help="repetitions (default 3, quick 1)")
     ap.add_argument("--out", type=Path, default=RESULTS, help="directory for the JSON result")
     ap.add_argument("--timeout", type=float, default=1800.0, help="per measurement, seconds")
+    ap.add_argument("--report", type=Path, metavar="JSON",
+                    help="only print the table and targets of a result file (or partial.json)")
     ap.add_argument("--source", choices=("head", "worktree"), default="head",
                     help="nbtrack code: a snapshot of the committed HEAD (default; others may "
                     "be editing kernel/) or the work tree as it is")
     return ap.parse_args(argv)
 
 
+def report(path: Path) -> int:
+    doc = json.loads(path.read_text())
+    results = doc["results"]
+    tools = [t for t in ALL_TOOLS if any(r["tool"] == t for r in results)]
+    med = medians(results)
+    reps = sorted({r["rep"] for r in results})
+    _say(f"{path}: {len(results)} measurements, repetitions {[r + 1 for r in reps]}, "
+         f"versions {doc.get('versions')}\n")
+    _say(table(med, tools))
+    for t in targets(med):
+        mark = "n/a" if t["met"] is None else ("MET" if t["met"] else "MISSED")
+        _say(f"  {mark:6} {t['target']}: {t['value']} (limit {t['limit']})")
+    _say(f"verification: {verification(results)}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     a = parse(argv)
+    if a.report:
+        return report(a.report)
     tools = a.tools.split(",") if a.tools else (["nbtrack", "floor"] if a.quick else ALL_TOOLS)
     workloads = a.workloads.split(",") if a.workloads else ALL_WORKLOADS
     bad = [t for t in tools if t not in ALL_TOOLS] + [w for w in workloads
