@@ -41,6 +41,9 @@ def test_log_config_summary_and_files(wandb_client: WandbClient) -> None:
     run = _api(wandb_client.server).run(f"{out['entity']}/official/{out['id']}")
 
     assert run.state == "finished" and run.data["exit_code"] == 0
+    assert run.name == "compat-run" and run.tags == ["compat", "official"]
+    assert (run.data["notes"], run.data["group"], run.data["job_type"]) == (
+        "from wandb", "g1", "train")
     rows = run.history()
     assert len(rows) == STEPS
     assert [r["_step"] for r in rows] == list(range(STEPS))
@@ -59,6 +62,9 @@ def test_log_config_summary_and_files(wandb_client: WandbClient) -> None:
     assert run.summary["wave"] == pytest.approx(math.sin((STEPS - 1) / 10))
     assert run.summary["note"] == "done"
     assert run.summary["_step"] == STEPS - 1
+
+    alerts = run.alerts()
+    assert [(a.get("title"), a.get("text")) for a in alerts] == [("halfway", "the loss went down")]
 
     files = {f["name"]: f["size"] for f in run.files()}
     assert files.get("notes.txt") == saved.stat().st_size, files

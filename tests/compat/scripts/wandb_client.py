@@ -19,7 +19,9 @@ import wandb
 
 def log(project: str, steps: int, save_file: str) -> None:
     run = wandb.init(project=project, config={"lr": 0.001, "batch": 64,
-                                              "model": {"layers": 4, "act": "gelu"}})
+                                              "model": {"layers": 4, "act": "gelu"}},
+                     name="compat-run", tags=["compat", "official"], notes="from wandb",
+                     group="g1", job_type="train")
     run.define_metric("loss", summary="min")
     run.define_metric("acc", summary="max")
     for i in range(steps):
@@ -28,6 +30,7 @@ def log(project: str, steps: int, save_file: str) -> None:
     run.config.update({"added_later": True})
     run.summary["note"] = "done"
     run.save(save_file, base_path=os.path.dirname(save_file), policy="now")
+    run.alert(title="halfway", text="the loss went down")
     run_id = run.id
     run.finish()
     print("RESULT " + json.dumps({"id": run_id, "entity": run.entity}), flush=True)
