@@ -123,14 +123,29 @@ def state_of(server: RunningServer) -> dict[str, Any]:
 
 
 @pytest.fixture
-def server_factory(tmp_path: Path) -> Iterator[Callable[..., RunningServer]]:
-    """``start(dir=None, **options)``; every server started is stopped at teardown."""
+def server_backend() -> str:
+    """The storage the servers of ``server_factory`` use: ``sqlite`` here; ``tests/server``
+    overrides this fixture with params ``["sqlite", "postgres"]`` to run on both."""
+    return "sqlite"
+
+
+@pytest.fixture
+def server_factory(
+    tmp_path: Path, server_backend: str, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., RunningServer]]:
+    """``start(dir=None, **options)``; every server started is stopped at teardown.
+
+    With the ``postgres`` backend every server gets a fresh database on the session's
+    private PostgreSQL (unless ``db=`` is given), kept across ``restart()``.
+    """
     started: list[RunningServer] = []
     counter = iter(range(1_000_000))
 
     def start(dir: Path | None = None, **options: Any) -> RunningServer:
         d = Path(dir) if dir is not None else tmp_path / f"server-{next(counter)}"
         d.mkdir(parents=True, exist_ok=True)
+        if server_backend == "postgres" and "db" not in options:
+            options["db"] = request.getfixturevalue("postgres_cluster").create_database()
         srv = start_server(d, **options)
         started.append(srv)
         return srv

@@ -63,4 +63,6 @@ def test_open_storage_urls(tmp_path: Path) -> None:
     assert open_storage(f"sqlite:///{tmp_path}/a.db").path == tmp_path / "a.db"
     assert open_storage(str(tmp_path / "b.db")).path == tmp_path / "b.db"
     with pytest.raises(ValueError, match="unsupported"):
-        open_storage("postgresql://x/y")
+        open_storage("mysql://x/y")
+    with pytest.raises(RuntimeError, match="PostgreSQL"):
+        open_storage("postgresql://nobody@127.0.0.1:1/none")

@@ -7,8 +7,6 @@ the next request.
 
 from __future__ import annotations
 
-import base64
-import hmac
 import json
 import os
 import re
@@ -20,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from nbtrack.server import filestream, pages, readapi, resolvers, uploads
+from nbtrack.server import auth, filestream, pages, readapi, resolvers, uploads
 from nbtrack.server.context import ServerContext, log
 
 # W&B clients post OpenTelemetry metrics/logs here, without credentials: accepted, dropped
@@ -58,6 +56,7 @@ class Handler(BaseHTTPRequestHandler):
     timeout = 600  # seconds a silent connection may hold its thread (keep-alive idles included)
     server_version = "nbtrack"
     server: Server
+    principal: auth.Principal | None = None
 
     # ---------------------------------------------------------------- plumbing
 
@@ -100,16 +99,15 @@ class Handler(BaseHTTPRequestHandler):
         self._json(status, {"error": message}, headers)
 
     def _authorized(self) -> bool:
-        header = self.headers.get("Authorization", "")
-        scheme, _, value = header.partition(" ")
-        if scheme.lower() != "basic":
+        """Authenticate HTTP Basic ``api:<key>``; the caller is kept in ``self.principal``."""
+        self.principal = None
+        password = auth.password_of(self.headers.get("Authorization", ""))
+        if password is None:
             return False
-        try:
-            decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-        except (ValueError, UnicodeDecodeError):
-            return False
-        _, _, password = decoded.partition(":")
-        return hmac.compare_digest(password.encode(), self.ctx.token.encode())
+        self.principal = auth.authenticate(
+            self.ctx.storage, password, self.ctx.token, self.ctx.entity
+        )
+        return self.principal is not None
 
     def _require_auth(self) -> bool:
         if self._authorized():
@@ -167,7 +165,9 @@ class Handler(BaseHTTPRequestHandler):
         if not self._require_auth():
             return
         if path.startswith("/api/v1/"):
-            status, value = readapi.handle(self.ctx, path[len("/api/v1/") :], query)
+            status, value = readapi.handle(
+                self.ctx, path[len("/api/v1/") :], query, principal=self.principal
+            )
             if isinstance(value, Path):
                 self._send_file(value)
             else:
@@ -206,12 +206,16 @@ class Handler(BaseHTTPRequestHandler):
         if not ok:
             return
         if path == "/graphql":
-            req = resolvers.Request(self.ctx, self._base_url())
-            self._json(200, resolvers.execute(req, body))
+            req = resolvers.Request(self.ctx, self._base_url(), self.principal)
+            answer = resolvers.execute(req, body)
+            self._json(403 if resolvers.denied(answer) else 200, answer)
             return
         m = _FILE_STREAM.match(path)
         assert m is not None
         entity, project, run = (urllib.parse.unquote(g) for g in m.groups())
+        if self.principal is not None and not self.principal.can(entity):
+            self._json(403, {"error": f"permission denied: entity {entity!r} is not yours"})
+            return
         status, answer = filestream.handle(self.ctx, entity, project, run, body)
         self._json(status, answer)
 
@@ -232,7 +236,8 @@ class Handler(BaseHTTPRequestHandler):
         if not raw_path.startswith(uploads.UPLOAD_PREFIX):
             self._refuse(404, "not found")
             return
-        if not uploads.verify(self.ctx.upload_secret, raw_path, query) and not self._authorized():
+        signed = uploads.verify(self.ctx.upload_secret, raw_path, query)
+        if not signed and not self._authorized():
             self._refuse(403, "invalid or expired upload signature")
             return
         parsed = uploads.split_upload_path(raw_path)
@@ -240,6 +245,9 @@ class Handler(BaseHTTPRequestHandler):
             self._refuse(400, "invalid file path")
             return
         entity, project, run_name, name = parsed
+        if not signed and self.principal is not None and not self.principal.can(entity):
+            self._refuse(403, f"permission denied: entity {entity!r} is not yours")
+            return
         run = self.ctx.storage.get_run(entity, project, run_name)
         target = uploads.target(self.ctx.files_dir, entity, project, run_name, name)
         if target is None:

@@ -21,8 +21,8 @@ DEFAULT_PROJECT = "uncategorized"
 @dataclass
 class ServerContext:
     storage: Storage
-    entity: str
-    token: str
+    entity: str  # the embedded server's single user (the admin token's identity)
+    token: str | None  # the admin key; None on a team server started without one
     upload_secret: bytes
     files_dir: Path
     heartbeat_timeout: float = 120.0

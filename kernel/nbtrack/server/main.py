@@ -18,10 +18,11 @@ import time
 from pathlib import Path
 from types import FrameType
 
+from nbtrack.server import auth
 from nbtrack.server.app import Server
 from nbtrack.server.context import ServerContext, log
 from nbtrack.server.statefile import read_state, remove_if_own, write_state
-from nbtrack.server.storage import open_storage
+from nbtrack.server.storage import open_storage, redact
 
 try:
     from nbtrack.version import __version__
@@ -46,8 +47,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--host", default="127.0.0.1", help="interface to bind (default: loopback only)")
     p.add_argument("--port", type=int, default=0, help="port (0: any free port)")
     p.add_argument("--dir", type=Path, help="data directory (db, files, state file under server/)")
-    p.add_argument("--db", help="sqlite:///path or a file path (default: DIR/server/nbtrack.db)")
-    p.add_argument("--token", help="API key (default: $NBTRACK_SERVER_TOKEN or a random one)")
+    p.add_argument(
+        "--db",
+        help="sqlite:///path, a file path, or postgresql://user@host/db"
+        " (default: DIR/server/nbtrack.db); also $NBTRACK_SERVER_DB",
+    )
+    p.add_argument(
+        "--token",
+        help="the admin API key, allowed on every entity (default: $NBTRACK_SERVER_TOKEN, or a"
+        " random one written to the state file; none with --no-state-file)",
+    )
+    p.add_argument("--pool-size", type=int, default=16, help="PostgreSQL connections at most")
     p.add_argument(
         "--state-file", type=Path, help="where to write the state (default: DIR/server/state.json)"
     )
@@ -64,7 +74,61 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--max-upload-bytes", type=int, default=1024 * 1024 * 1024)
     p.add_argument("--entity", help="the user/entity name (default: the OS user)")
     p.add_argument("--log-level", default="INFO")
+    sub = p.add_subparsers(dest="command", metavar="{user,key}", help="manage accounts")
+    user = sub.add_parser("user", help="users and their teams").add_subparsers(
+        dest="action", required=True
+    )
+    add = user.add_parser("add", help="create a user (or add it to more teams)")
+    add.add_argument("name")
+    add.add_argument("--team", action="append", default=[], help="a team entity to join")
+    user.add_parser("list", help="users and their teams")
+    key = sub.add_parser("key", help="API keys").add_subparsers(dest="action", required=True)
+    create = key.add_parser("create", help="create a key for a user and print it once")
+    create.add_argument("user")
+    revoke = key.add_parser("revoke", help="revoke a key by its id")
+    revoke.add_argument("key_id")
+    lst = key.add_parser("list", help="key ids (never the keys)")
+    lst.add_argument("user", nargs="?")
     return p.parse_args(argv)
+
+
+def _db_url(args: argparse.Namespace, server_dir: Path) -> str:
+    return str(args.db or os.environ.get("NBTRACK_SERVER_DB") or server_dir / "nbtrack.db")
+
+
+def accounts(args: argparse.Namespace) -> int:
+    """``user add|list``, ``key create|revoke|list`` on the server's database."""
+    base = args.dir if args.dir is not None else _default_dir()
+    storage = open_storage(_db_url(args, base / "server"), pool_size=2)
+    try:
+        if args.command == "user" and args.action == "add":
+            created = auth.add_user(storage, args.name, list(args.team))
+            teams = storage.teams_of(args.name)
+            print(f"{'created' if created else 'updated'} user {args.name}"
+                  + (f" (teams: {', '.join(teams)})" if teams else ""))
+        elif args.command == "user":
+            for u in storage.list_users():
+                print(f"{u['name']}\t{','.join(u['teams'])}")
+        elif args.action == "create":
+            key_id, key = auth.create_key(storage, args.user)
+            print(f"key id: {key_id}", file=sys.stderr)
+            print("the key is shown once; store it now (e.g. NBTRACK_API_KEY):", file=sys.stderr)
+            print(key)
+        elif args.action == "revoke":
+            if not storage.revoke_key(args.key_id):
+                print(f"no active key {args.key_id}", file=sys.stderr)
+                return 1
+            print(f"revoked {args.key_id}")
+        else:
+            for k in storage.list_keys(args.user):
+                state = "revoked" if k["revoked_at"] is not None else "active"
+                print(f"{k['key_id']}\t{k['user_name']}\t{state}")
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    finally:
+        storage.close()
+    return 0
 
 
 def _default_dir() -> Path:
@@ -94,16 +158,22 @@ def serve(args: argparse.Namespace) -> int:
     base = args.dir if args.dir is not None else _default_dir()
     server_dir = base / "server"
     server_dir.mkdir(parents=True, exist_ok=True)
-    token = args.token or os.environ.get("NBTRACK_SERVER_TOKEN") or secrets.token_hex(20)
+    token: str | None = args.token or os.environ.get("NBTRACK_SERVER_TOKEN")
+    if token is None and not args.no_state_file:
+        token = secrets.token_hex(20)  # the embedded server's key, shared via the state file
     state_file: Path | None = None if args.no_state_file else args.state_file
     if state_file is None and not args.no_state_file:
         state_file = server_dir / "state.json"
-    storage = open_storage(args.db or str(server_dir / "nbtrack.db"))
+    db_url = _db_url(args, server_dir)
+    storage = open_storage(db_url, pool_size=args.pool_size)
+    log.info("storage: %s (schema %d)", redact(db_url), storage.schema_version)
     ctx = ServerContext(
         storage=storage,
         entity=args.entity or default_entity(),
         token=token,
-        upload_secret=hmac.new(token.encode(), b"nbtrack-upload-urls", hashlib.sha256).digest(),
+        upload_secret=hmac.new(token.encode(), b"nbtrack-upload-urls", hashlib.sha256).digest()
+        if token
+        else secrets.token_bytes(32),
         files_dir=server_dir / "files",
         heartbeat_timeout=args.heartbeat_timeout,
         max_body_bytes=args.max_body_bytes,
@@ -115,7 +185,7 @@ def serve(args: argparse.Namespace) -> int:
     if state_file is not None and _owned_by_other(state_file, pid):
         log.warning("%s belongs to another live server: not overwriting it", state_file)
         state_file = None
-    if state_file is not None:
+    if state_file is not None and token is not None:
         write_state(
             state_file,
             {
@@ -141,7 +211,7 @@ def serve(args: argparse.Namespace) -> int:
     finally:
         server.server_close()
         storage.close()
-        if state_file is not None:
+        if state_file is not None and token is not None:
             remove_if_own(state_file, pid, token)
         log.info("nbtrack server stopped")
     return 0
@@ -154,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
+        if args.command is not None:
+            return accounts(args)
         return serve(args)
     except (OSError, sqlite3.Error, ValueError, RuntimeError) as e:
         log.error("cannot start: %s", e)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from nbtrack.server import histindex, runextras, uploads
+from nbtrack.server.auth import Principal
 from nbtrack.server.context import ServerContext, iso, loads, unwrap_config
 from nbtrack.server.downsample import downsample
 
@@ -44,8 +45,14 @@ def run_view(ctx: ServerContext, run: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def viewer(ctx: ServerContext) -> dict[str, Any]:
-    return {"entity": ctx.entity, "username": ctx.entity, "version": ctx.version}
+def viewer(ctx: ServerContext, principal: Principal | None = None) -> dict[str, Any]:
+    name = principal.user if principal is not None else ctx.entity
+    teams = list(principal.teams) if principal is not None else []
+    return {"entity": name, "username": name, "teams": teams, "version": ctx.version}
+
+
+def _denied(entity: str) -> Answer:
+    return 403, {"error": f"permission denied: entity {entity!r} is not yours"}
 
 
 def _int(params: dict[str, list[str]], name: str) -> int | None:
@@ -133,19 +140,27 @@ class RawJSON(bytes):
     """An already-encoded JSON answer."""
 
 
-def handle(ctx: ServerContext, path: str, query: str) -> Answer:
-    """GET ``/api/v1/<path>``."""
+def handle(
+    ctx: ServerContext, path: str, query: str, principal: Principal | None = None
+) -> Answer:
+    """GET ``/api/v1/<path>``; ``principal`` sees only its own entities' runs."""
     parts = [urllib.parse.unquote(p) for p in path.strip("/").split("/")]
     params = urllib.parse.parse_qs(query)
     if parts == ["viewer"]:
-        return 200, viewer(ctx)
+        return 200, viewer(ctx, principal)
+    mine = principal.entities if principal is not None else None
     if parts == ["runs"]:
         entity = params.get("entity", [None])[0]
         project = params.get("project", [None])[0]
-        return 200, {"runs": [run_view(ctx, r) for r in ctx.storage.list_runs(entity, project)]}
+        if entity and principal is not None and not principal.can(entity):
+            return _denied(entity)
+        runs = ctx.storage.list_runs(entity, project, mine)
+        return 200, {"runs": [run_view(ctx, r) for r in runs]}
     if len(parts) < 4 or parts[0] != "runs":
         return 404, {"error": "not found"}
     entity, project, name, rest = parts[1], parts[2], parts[3], parts[4:]
+    if principal is not None and not principal.can(entity):
+        return _denied(entity)
     run = ctx.storage.get_run(entity, project, name)
     if run is None:
         return 404, {"error": f"run {entity}/{project}/{name} not found"}
@@ -176,11 +191,13 @@ def handle(ctx: ServerContext, path: str, query: str) -> Answer:
     return 404, {"error": "not found"}
 
 
-def post(ctx: ServerContext, path: str) -> Answer:
+def post(ctx: ServerContext, path: str, principal: Principal | None = None) -> Answer:
     """POST ``/api/v1/runs/<e>/<p>/<id>/stop``: ask the run to stop (it polls for it)."""
     parts = [urllib.parse.unquote(p) for p in path.strip("/").split("/")]
     if len(parts) != 5 or parts[0] != "runs" or parts[4] != "stop":
         return 404, {"error": "not found"}
+    if principal is not None and not principal.can(parts[1]):
+        return _denied(parts[1])
     run = ctx.storage.get_run(parts[1], parts[2], parts[3])
     if run is None:
         return 404, {"error": f"run {parts[1]}/{parts[2]}/{parts[3]} not found"}

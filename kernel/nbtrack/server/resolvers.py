@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nbtrack.server import runextras, uploads
+from nbtrack.server.auth import Principal
 from nbtrack.server.context import DEFAULT_PROJECT, ServerContext, gid, iso, loads, log
 from nbtrack.server.graphql import (
     GraphQLError,
@@ -32,6 +33,30 @@ class Request:
 
     ctx: ServerContext
     base_url: str
+    principal: Principal | None = None  # None: the embedded server's single user
+
+    @property
+    def user(self) -> str:
+        return self.principal.user if self.principal is not None else self.ctx.entity
+
+    def entity_or_default(self, entity: Any) -> str:
+        """The named entity (checked: the caller's own or a team of theirs) or the caller's."""
+        name = entity if isinstance(entity, str) and entity else self.user
+        if self.principal is not None and not self.principal.can(name):
+            raise PermissionDenied(f"permission denied: entity {name!r} is not yours")
+        return name
+
+
+class PermissionDenied(GraphQLError):
+    """Another entity's runs: answered with HTTP 403 and an error coded PERMISSION_DENIED."""
+
+
+def denied(answer: dict[str, Any]) -> bool:
+    """True when a GraphQL answer carries a permission error (the HTTP status is 403)."""
+    return any(
+        (e.get("extensions") or {}).get("code") == "PERMISSION_DENIED"
+        for e in answer.get("errors") or []
+    )
 
 
 Resolver = Callable[[Request, dict[str, Any]], Any]
@@ -111,7 +136,8 @@ def bucket_view(req: Request, run: dict[str, Any]) -> dict[str, Any]:
 
 
 def viewer(req: Request, args: dict[str, Any]) -> dict[str, Any]:
-    name = req.ctx.entity
+    name = req.user
+    teams = req.principal.teams if req.principal is not None else ()
     return {
         "id": gid("User", name),
         "entity": name,
@@ -120,13 +146,14 @@ def viewer(req: Request, args: dict[str, Any]) -> dict[str, Any]:
         "email": f"{name}@localhost",
         "flags": "{}",
         "admin": False,
-        "teams": {"edges": []},
+        "teams": {"edges": [{"node": {"name": t, "id": gid("Entity", t)}} for t in teams]},
         "__typename": "User",
     }
 
 
 def entity(req: Request, args: dict[str, Any]) -> dict[str, Any]:
-    name = req.ctx.entity_or_default(args.get("name"))
+    given = args.get("name")
+    name = given if isinstance(given, str) and given else req.user
     return {**_entity(req, name), "isTeam": False, "organization": None, "defaultAccess": "PRIVATE"}
 
 
@@ -156,7 +183,7 @@ def upsert_bucket(req: Request, args: dict[str, Any]) -> dict[str, Any]:
         raise GraphQLError("upsertBucket needs an input object")
     name = inp.get("name") or secrets.token_hex(4)
     project = inp.get("modelName") or DEFAULT_PROJECT
-    entity = req.ctx.entity_or_default(inp.get("entityName"))
+    entity = req.entity_or_default(inp.get("entityName"))
     for label, value in (("name", name), ("modelName", project), ("entityName", entity)):
         if not isinstance(value, str) or uploads.safe_name(value) != value or "/" in value:
             raise GraphQLError(f"invalid {label}: {value!r}")
@@ -188,14 +215,14 @@ def model(req: Request, args: dict[str, Any]) -> dict[str, Any] | None:
     name = args.get("name") or DEFAULT_PROJECT
     if not isinstance(name, str):
         raise GraphQLError("model(name:) must be a string")
-    return project_view(req, req.ctx.entity_or_default(args.get("entityName")), name)
+    return project_view(req, req.entity_or_default(args.get("entityName")), name)
 
 
 def create_run_files(req: Request, args: dict[str, Any]) -> dict[str, Any]:
     inp = args.get("input")
     if not isinstance(inp, dict):
         raise GraphQLError("createRunFiles needs an input object")
-    entity = req.ctx.entity_or_default(inp.get("entityName"))
+    entity = req.entity_or_default(inp.get("entityName"))
     project = inp.get("projectName") or DEFAULT_PROJECT
     name = inp.get("runName")
     files = inp.get("files")
@@ -252,9 +279,7 @@ def notify_alert(req: Request, args: dict[str, Any]) -> dict[str, Any]:
     inp = args.get("input")
     if not isinstance(inp, dict):
         raise GraphQLError("notifyScriptableRunAlert needs an input object")
-    # with accounts the request checks the entity is the caller's
-    check = getattr(req, "entity_or_default", None) or req.ctx.entity_or_default
-    entity = check(inp.get("entityName"))
+    entity = req.entity_or_default(inp.get("entityName"))
     project = inp.get("projectName") or DEFAULT_PROJECT
     run = req.ctx.storage.get_run(entity, project, str(inp.get("runName") or ""))
     if run is None:
@@ -313,6 +338,8 @@ def execute(req: Request, body: Any) -> dict[str, Any]:
             data[f.key] = project(value, f.selections, doc, variables, missing.append)
         except GraphQLError as e:
             errors.append({"message": str(e), "path": [f.key]})
+            if isinstance(e, PermissionDenied):
+                errors[-1]["extensions"] = {"code": "PERMISSION_DENIED"}
             data[f.key] = None
         if missing:
             log.info(

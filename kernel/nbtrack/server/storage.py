@@ -1,23 +1,25 @@
-"""Run storage behind a small interface; SQLite now, PostgreSQL can implement it later.
+"""Run storage behind one small interface, with two implementations chosen by URL.
 
-SQLite runs in WAL mode with ONE writer connection guarded by a lock (SQLite allows one
-writer at a time anyway; a lock in Python avoids busy-timeouts) and one reader connection
-per thread, so reads never wait for writes.
+- :class:`~nbtrack.server.storage_sqlite.SqliteStorage` (``storage_sqlite.py``): the
+  embedded default, one SQLite file in WAL mode with one writer.
+- :class:`~nbtrack.server.storage_postgres.PostgresStorage` (``storage_postgres.py``): the
+  team server, ``postgresql://...``, psycopg 3 with a connection pool (optional extra
+  ``nbtrack[team]``, imported only when such a URL is used).
+
+Both upgrade an existing database in place: each has a versioned list of migrations
+(``MIGRATIONS``); the version applied last is kept in ``schema_version``; at open the
+missing ones are applied in order, each in its own transaction.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import sqlite3
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any, Protocol
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # the number of migrations each implementation has
 
 # run columns settable through upsert (storage name -> kind)
 RUN_FIELDS = (
@@ -38,49 +40,20 @@ LINE_TABLES = {
     "output.log": "output",
 }
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS runs (
-    rid INTEGER PRIMARY KEY AUTOINCREMENT,
-    entity TEXT NOT NULL, project TEXT NOT NULL, name TEXT NOT NULL,
-    display_name TEXT, description TEXT, notes TEXT, group_name TEXT, job_type TEXT,
-    tags TEXT NOT NULL DEFAULT '[]', host TEXT, sweep_name TEXT,
-    config TEXT NOT NULL DEFAULT '{}', summary TEXT NOT NULL DEFAULT '{}',
-    state TEXT NOT NULL DEFAULT 'running', exit_code INTEGER,
-    created_at REAL NOT NULL, updated_at REAL NOT NULL, heartbeat_at REAL NOT NULL,
-    history_line_count INTEGER NOT NULL DEFAULT 0,
-    events_line_count INTEGER NOT NULL DEFAULT 0,
-    log_line_count INTEGER NOT NULL DEFAULT 0,
-    last_step INTEGER,
-    UNIQUE (entity, project, name)
-);
-CREATE TABLE IF NOT EXISTS history (
-    rid INTEGER NOT NULL, line INTEGER NOT NULL, step INTEGER, data TEXT NOT NULL,
-    PRIMARY KEY (rid, line)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS history_step ON history (rid, step);
-CREATE TABLE IF NOT EXISTS events (
-    rid INTEGER NOT NULL, line INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (rid, line)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS output (
-    rid INTEGER NOT NULL, line INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (rid, line)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS lines (
-    rid INTEGER NOT NULL, file TEXT NOT NULL, line INTEGER NOT NULL, data TEXT NOT NULL,
-    PRIMARY KEY (rid, file, line)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS files (
-    rid INTEGER NOT NULL, name TEXT NOT NULL, size INTEGER NOT NULL, updated_at REAL NOT NULL,
-    PRIMARY KEY (rid, name)
-) WITHOUT ROWID;
-"""
-
 
 class Storage(Protocol):
-    """What the server needs from a database. Runs are dicts of the ``runs`` columns."""
+    """What the server needs from a database. Runs are dicts of the ``runs`` columns.
+
+    Accounts (users, team memberships, API keys) live in the same database; key hashes
+    only, never keys.
+    """
+
+    schema_version: int
 
     def get_run(self, entity: str, project: str, name: str) -> dict[str, Any] | None: ...
-    def list_runs(self, entity: str | None, project: str | None) -> list[dict[str, Any]]: ...
+    def list_runs(
+        self, entity: str | None, project: str | None, entities: Collection[str] | None = None
+    ) -> list[dict[str, Any]]: ...
     def upsert_run(
         self, entity: str, project: str, name: str, fields: dict[str, Any], state: str | None
     ) -> tuple[dict[str, Any], bool]: ...
@@ -93,6 +66,18 @@ class Storage(Protocol):
     def lines(self, rid: int, file: str) -> list[str]: ...
     def record_file(self, rid: int, name: str, size: int) -> None: ...
     def list_files(self, rid: int) -> list[dict[str, Any]]: ...
+
+    # accounts
+    def add_user(self, name: str) -> bool: ...
+    def get_user(self, name: str) -> dict[str, Any] | None: ...
+    def list_users(self) -> list[dict[str, Any]]: ...
+    def add_member(self, team: str, user: str) -> None: ...
+    def teams_of(self, user: str) -> list[str]: ...
+    def add_key(self, key_id: str, user: str, key_hash: str) -> None: ...
+    def find_key(self, key_id: str) -> dict[str, Any] | None: ...
+    def list_keys(self, user: str | None) -> list[dict[str, Any]]: ...
+    def revoke_key(self, key_id: str) -> bool: ...
+
     def close(self) -> None: ...
 
 
@@ -122,221 +107,35 @@ def _step_of(line: str) -> int | None:
         return None
 
 
-class SqliteStorage:
-    """The default storage: one SQLite file in WAL mode."""
+def open_storage(url: str, *, pool_size: int = 16) -> Storage:
+    """Storage from a URL: ``sqlite:///path``, a plain path, or ``postgresql://...``."""
+    if url.startswith(("postgresql://", "postgres://")):
+        try:
+            from nbtrack.server.storage_postgres import PostgresStorage
+        except ImportError as e:  # psycopg is the optional extra nbtrack[team]
+            raise RuntimeError(
+                f"PostgreSQL needs psycopg 3: pip install 'nbtrack[team]' ({e})"
+            ) from None
+        return PostgresStorage(url, max_size=pool_size)
+    from nbtrack.server.storage_sqlite import SqliteStorage
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._local = threading.local()
-        self._writer = self._connect()
-        self._writer.execute("PRAGMA journal_mode=WAL")
-        self._writer.executescript(_SCHEMA)  # idempotent DDL; executescript commits itself
-        with self._write() as db:
-            row = db.execute("SELECT version FROM schema_version").fetchone()
-            if row is None:
-                db.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
-            elif row[0] > SCHEMA_VERSION:
-                raise RuntimeError(
-                    f"database schema {row[0]} is newer than this server ({SCHEMA_VERSION})"
-                )
-
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
-        db.row_factory = sqlite3.Row
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.execute("PRAGMA busy_timeout=5000")
-        return db
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._writer.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._writer
-            except BaseException:
-                self._writer.execute("ROLLBACK")
-                raise
-            self._writer.execute("COMMIT")
-
-    def _reader(self) -> sqlite3.Connection:
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
-            db = self._connect()
-            self._local.db = db
-        return db
-
-    # ------------------------------------------------------------------ runs
-
-    def get_run(self, entity: str, project: str, name: str) -> dict[str, Any] | None:
-        row = (
-            self._reader()
-            .execute(
-                "SELECT * FROM runs WHERE entity=? AND project=? AND name=?",
-                (entity, project, name),
-            )
-            .fetchone()
-        )
-        return dict(row) if row else None
-
-    def list_runs(self, entity: str | None, project: str | None) -> list[dict[str, Any]]:
-        sql, params = "SELECT * FROM runs WHERE 1=1", list[Any]()
-        if entity:
-            sql, params = sql + " AND entity=?", [*params, entity]
-        if project:
-            sql, params = sql + " AND project=?", [*params, project]
-        rows = self._reader().execute(sql + " ORDER BY created_at DESC, rid DESC", params)
-        return [dict(r) for r in rows]
-
-    def upsert_run(
-        self, entity: str, project: str, name: str, fields: dict[str, Any], state: str | None
-    ) -> tuple[dict[str, Any], bool]:
-        """Create or update a run; ``state`` None keeps it (but a resumed finished run runs)."""
-        now = time.time()
-        cols = {k: v for k, v in fields.items() if k in RUN_FIELDS and v is not None}
-        with self._write() as db:
-            row = db.execute(
-                "SELECT rid, state FROM runs WHERE entity=? AND project=? AND name=?",
-                (entity, project, name),
-            ).fetchone()
-            inserted = row is None
-            if inserted:
-                cols.update(
-                    state=state or "running",
-                    created_at=now,
-                    updated_at=now,
-                    heartbeat_at=now,
-                    entity=entity,
-                    project=project,
-                    name=name,
-                )
-                names = ", ".join(cols)
-                marks = ", ".join("?" for _ in cols)
-                db.execute(f"INSERT INTO runs ({names}) VALUES ({marks})", list(cols.values()))
-            else:
-                if state is not None and state != "running":
-                    cols["state"] = state
-                    if state == "crashed":
-                        cols["exit_code"] = None
-                elif row["state"] != "running":
-                    cols.update(state="running", exit_code=None)
-                cols.update(updated_at=now, heartbeat_at=now)
-                sets = ", ".join(f"{k}=?" for k in cols)
-                db.execute(f"UPDATE runs SET {sets} WHERE rid=?", [*cols.values(), row["rid"]])
-            out = db.execute(
-                "SELECT * FROM runs WHERE entity=? AND project=? AND name=?",
-                (entity, project, name),
-            ).fetchone()
-        return dict(out), inserted
-
-    def heartbeat(self, rid: int) -> None:
-        with self._write() as db:
-            db.execute("UPDATE runs SET heartbeat_at=? WHERE rid=?", (time.time(), rid))
-
-    def set_summary(self, rid: int, summary_json: str) -> None:
-        with self._write() as db:
-            now = time.time()
-            db.execute(
-                "UPDATE runs SET summary=?, updated_at=?, heartbeat_at=? WHERE rid=?",
-                (summary_json, now, now, rid),
-            )
-
-    def finish_run(self, rid: int, exit_code: int | None) -> None:
-        state = "finished" if exit_code in (0, None) else "failed"
-        with self._write() as db:
-            now = time.time()
-            db.execute(
-                "UPDATE runs SET state=?, exit_code=?, updated_at=?, heartbeat_at=? WHERE rid=?",
-                (state, exit_code if exit_code is not None else 0, now, now, rid),
-            )
-
-    # ------------------------------------------------------------------ lines
-
-    def append_lines(self, rid: int, file: str, offset: int, lines: list[str]) -> None:
-        """Store lines ``offset + i``; lines already stored are kept (idempotent re-sends)."""
-        if not lines:
-            return
-        end = offset + len(lines)
-        table = LINE_TABLES.get(file)
-        with self._write() as db:
-            if table == "history":
-                steps = [_step_of(s) for s in lines]
-                db.executemany(
-                    "INSERT OR IGNORE INTO history (rid, line, step, data) VALUES (?, ?, ?, ?)",
-                    [(rid, offset + i, steps[i], s) for i, s in enumerate(lines)],
-                )
-                # from what is stored: a re-sent line that was ignored must not count
-                db.execute(
-                    "UPDATE runs SET history_line_count=MAX(history_line_count, ?),"
-                    " last_step=(SELECT MAX(step) FROM history WHERE rid=?) WHERE rid=?",
-                    (end, rid, rid),
-                )
-            elif table is not None:
-                db.executemany(
-                    f"INSERT OR IGNORE INTO {table} (rid, line, data) VALUES (?, ?, ?)",
-                    [(rid, offset + i, s) for i, s in enumerate(lines)],
-                )
-                col = "events_line_count" if table == "events" else "log_line_count"
-                db.execute(f"UPDATE runs SET {col}=MAX({col}, ?) WHERE rid=?", (end, rid))
-            else:
-                db.executemany(
-                    "INSERT OR IGNORE INTO lines (rid, file, line, data) VALUES (?, ?, ?, ?)",
-                    [(rid, file, offset + i, s) for i, s in enumerate(lines)],
-                )
-            now = time.time()
-            db.execute("UPDATE runs SET heartbeat_at=?, updated_at=? WHERE rid=?", (now, now, rid))
-
-    def history(self, rid: int, min_step: int | None, max_step: int | None) -> list[str]:
-        """History lines in step order (lines without a step last, in line order)."""
-        sql, params = "SELECT data FROM history WHERE rid=?", list[Any]([rid])
-        if min_step is not None:
-            sql, params = sql + " AND step>=?", [*params, min_step]
-        if max_step is not None:
-            sql, params = sql + " AND step<=?", [*params, max_step]
-        rows = self._reader().execute(sql + " ORDER BY step IS NULL, step, line", params)
-        return [r[0] for r in rows]
-
-    def _select(self, file: str) -> tuple[str, tuple[Any, ...]]:
-        table = LINE_TABLES.get(file)
-        if table:
-            return f"SELECT data FROM {table} WHERE rid=?", ()
-        return "SELECT data FROM lines WHERE rid=? AND file=?", (file,)
-
-    def tail(self, rid: int, file: str, n: int) -> list[str]:
-        sql, extra = self._select(file)
-        rows = self._reader().execute(f"{sql} ORDER BY line DESC LIMIT ?", (rid, *extra, n))
-        return [r[0] for r in rows][::-1]
-
-    def lines(self, rid: int, file: str) -> list[str]:
-        sql, extra = self._select(file)
-        return [r[0] for r in self._reader().execute(f"{sql} ORDER BY line", (rid, *extra))]
-
-    # ------------------------------------------------------------------ files
-
-    def record_file(self, rid: int, name: str, size: int) -> None:
-        with self._write() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO files (rid, name, size, updated_at) VALUES (?, ?, ?, ?)",
-                (rid, name, size, time.time()),
-            )
-
-    def list_files(self, rid: int) -> list[dict[str, Any]]:
-        rows = self._reader().execute(
-            "SELECT name, size, updated_at FROM files WHERE rid=? ORDER BY name", (rid,)
-        )
-        return [dict(r) for r in rows]
-
-    def close(self) -> None:
-        with self._lock:
-            self._writer.close()
-
-
-def open_storage(url: str) -> SqliteStorage:
-    """Storage from a URL: ``sqlite:///path`` or a plain path."""
     if url.startswith("sqlite:///"):
         # SQLAlchemy's convention: sqlite:///relative.db, sqlite:////absolute.db
         return SqliteStorage(Path(url[len("sqlite:///") :]))
     if "://" in url:
         raise ValueError(f"unsupported database URL scheme: {url.split('://', 1)[0]}")
     return SqliteStorage(Path(url))
+
+
+def redact(url: str) -> str:
+    """A database URL without its password, for logs."""
+    return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", url)
+
+
+def __getattr__(name: str) -> Any:
+    """``storage.SqliteStorage`` still works (the class lives in ``storage_sqlite``)."""
+    if name == "SqliteStorage":
+        from nbtrack.server.storage_sqlite import SqliteStorage
+
+        return SqliteStorage
+    raise AttributeError(name)

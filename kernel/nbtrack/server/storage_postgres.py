@@ -1,0 +1,386 @@
+"""The team server's storage: PostgreSQL through psycopg 3 and its connection pool.
+
+Every method borrows a connection from a :class:`psycopg_pool.ConnectionPool` for one
+transaction (the pool commits when the block ends, rolls back on an exception), so
+requests for different runs write in parallel; rows of one run serialize on its
+``runs`` row. Lines are inserted in one statement per post (``unnest`` of arrays) with
+``ON CONFLICT DO NOTHING``, so a re-sent chunk never duplicates a row, and ``last_step``
+is raised from the rows actually inserted (``RETURNING step``).
+
+Needs the optional extra ``nbtrack[team]`` (``psycopg[binary]``, ``psycopg-pool``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Collection
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+from nbtrack.server.storage import LINE_TABLES, RUN_FIELDS, _step_of
+
+# Versioned migrations: MIGRATIONS[i] brings the schema to version i + 1. Append only.
+MIGRATIONS: list[list[str]] = [
+    # 1: runs and their lines and files
+    [
+        """CREATE TABLE runs (
+            rid BIGSERIAL PRIMARY KEY,
+            entity TEXT NOT NULL, project TEXT NOT NULL, name TEXT NOT NULL,
+            display_name TEXT, description TEXT, notes TEXT, group_name TEXT, job_type TEXT,
+            tags TEXT NOT NULL DEFAULT '[]', host TEXT, sweep_name TEXT,
+            config TEXT NOT NULL DEFAULT '{}', summary TEXT NOT NULL DEFAULT '{}',
+            state TEXT NOT NULL DEFAULT 'running', exit_code INTEGER,
+            created_at DOUBLE PRECISION NOT NULL, updated_at DOUBLE PRECISION NOT NULL,
+            heartbeat_at DOUBLE PRECISION NOT NULL,
+            history_line_count BIGINT NOT NULL DEFAULT 0,
+            events_line_count BIGINT NOT NULL DEFAULT 0,
+            log_line_count BIGINT NOT NULL DEFAULT 0,
+            last_step BIGINT,
+            UNIQUE (entity, project, name)
+        )""",
+        """CREATE TABLE history (
+            rid BIGINT NOT NULL, line BIGINT NOT NULL, step BIGINT, data TEXT NOT NULL,
+            PRIMARY KEY (rid, line)
+        )""",
+        "CREATE INDEX history_step ON history (rid, step)",
+        """CREATE TABLE events (
+            rid BIGINT NOT NULL, line BIGINT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (rid, line)
+        )""",
+        """CREATE TABLE output (
+            rid BIGINT NOT NULL, line BIGINT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (rid, line)
+        )""",
+        """CREATE TABLE lines (
+            rid BIGINT NOT NULL, file TEXT NOT NULL, line BIGINT NOT NULL, data TEXT NOT NULL,
+            PRIMARY KEY (rid, file, line)
+        )""",
+        """CREATE TABLE files (
+            rid BIGINT NOT NULL, name TEXT NOT NULL, size BIGINT NOT NULL,
+            updated_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (rid, name)
+        )""",
+    ],
+    # 2: accounts: users, team memberships, API keys (hashes only)
+    [
+        """CREATE TABLE users (
+            name TEXT PRIMARY KEY, created_at DOUBLE PRECISION NOT NULL
+        )""",
+        """CREATE TABLE members (
+            team TEXT NOT NULL, user_name TEXT NOT NULL REFERENCES users (name),
+            PRIMARY KEY (team, user_name)
+        )""",
+        """CREATE TABLE api_keys (
+            key_id TEXT PRIMARY KEY, user_name TEXT NOT NULL REFERENCES users (name),
+            key_hash TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL,
+            revoked_at DOUBLE PRECISION
+        )""",
+        "CREATE INDEX api_keys_user ON api_keys (user_name)",
+    ],
+]
+
+_MIGRATION_LOCK = 0x6E62_7472  # pg_advisory_xact_lock key: one migrating server at a time
+
+
+def migrate(conn: psycopg.Connection[Any], upto: int | None = None) -> int:
+    """Apply the missing migrations (up to version ``upto``); returns the version now.
+
+    Each migration and its version bump commit together; an advisory lock keeps two
+    servers starting at once from applying the same migration twice.
+    """
+    target = len(MIGRATIONS) if upto is None else upto
+    version = 0
+    while True:
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            row = conn.execute("SELECT version FROM schema_version").fetchone()
+            version = 0 if row is None else int(row[0])
+            if version > len(MIGRATIONS):
+                raise RuntimeError(
+                    f"database schema {version} is newer than this server ({len(MIGRATIONS)})"
+                )
+            if version >= target:
+                return version
+            for stmt in MIGRATIONS[version]:
+                conn.execute(stmt)
+            if row is None:
+                conn.execute("INSERT INTO schema_version VALUES (%s)", (version + 1,))
+            else:
+                conn.execute("UPDATE schema_version SET version=%s", (version + 1,))
+
+
+def _text(s: str) -> str:
+    """PostgreSQL text cannot hold NUL characters (JSON lines escape them anyway)."""
+    return s.replace("\x00", "\ufffd") if "\x00" in s else s
+
+
+class PostgresStorage:
+    """Storage in a PostgreSQL database (``postgresql://user:pw@host:port/db``)."""
+
+    def __init__(self, url: str, *, min_size: int = 2, max_size: int = 16) -> None:
+        self.url = url
+        try:
+            with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+                self.schema_version = migrate(conn)
+        except psycopg.Error as e:
+            raise RuntimeError(f"PostgreSQL: {e}") from None
+        self._pool: ConnectionPool[psycopg.Connection[dict[str, Any]]] = ConnectionPool(
+            url,
+            min_size=min_size,
+            max_size=max_size,
+            kwargs={"row_factory": dict_row, "connect_timeout": 10},
+            timeout=60.0,
+            open=False,
+            name="nbtrack",
+        )
+        self._pool.open(wait=True, timeout=30.0)
+
+    # ------------------------------------------------------------------ runs
+
+    def get_run(self, entity: str, project: str, name: str) -> dict[str, Any] | None:
+        with self._pool.connection() as db:
+            return db.execute(
+                "SELECT * FROM runs WHERE entity=%s AND project=%s AND name=%s",
+                (entity, project, name),
+            ).fetchone()
+
+    def list_runs(
+        self, entity: str | None, project: str | None, entities: Collection[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Runs, newest first; ``entities`` (when not None) limits them to those entities."""
+        sql, params = "SELECT * FROM runs WHERE true", list[Any]()
+        if entities is not None:
+            sql, params = sql + " AND entity = ANY(%s)", [*params, sorted(entities)]
+        if entity:
+            sql, params = sql + " AND entity=%s", [*params, entity]
+        if project:
+            sql, params = sql + " AND project=%s", [*params, project]
+        with self._pool.connection() as db:
+            return db.execute(sql + " ORDER BY created_at DESC, rid DESC", params).fetchall()
+
+    def upsert_run(
+        self, entity: str, project: str, name: str, fields: dict[str, Any], state: str | None
+    ) -> tuple[dict[str, Any], bool]:
+        """Create or update a run; ``state`` None keeps it (but a resumed finished run runs)."""
+        now = time.time()
+        cols = {k: v for k, v in fields.items() if k in RUN_FIELDS and v is not None}
+        key = (entity, project, name)
+        with self._pool.connection() as db:
+            ins = {
+                **cols,
+                "state": state or "running",
+                "created_at": now,
+                "updated_at": now,
+                "heartbeat_at": now,
+                "entity": entity,
+                "project": project,
+                "name": name,
+            }
+            names = ", ".join(ins)
+            marks = ", ".join("%s" for _ in ins)
+            row = db.execute(
+                f"INSERT INTO runs ({names}) VALUES ({marks})"
+                " ON CONFLICT (entity, project, name) DO NOTHING RETURNING *",
+                list(ins.values()),
+            ).fetchone()
+            if row is not None:
+                return row, True
+            old = db.execute(
+                "SELECT rid, state FROM runs WHERE entity=%s AND project=%s AND name=%s FOR UPDATE",
+                key,
+            ).fetchone()
+            assert old is not None  # runs are never deleted
+            if state is not None and state != "running":
+                cols["state"] = state
+                if state == "crashed":
+                    cols["exit_code"] = None
+            elif old["state"] != "running":
+                cols.update(state="running", exit_code=None)
+            cols.update(updated_at=now, heartbeat_at=now)
+            sets = ", ".join(f"{k}=%s" for k in cols)
+            out = db.execute(
+                f"UPDATE runs SET {sets} WHERE rid=%s RETURNING *",
+                [*cols.values(), old["rid"]],
+            ).fetchone()
+            assert out is not None
+            return out, False
+
+    def heartbeat(self, rid: int) -> None:
+        with self._pool.connection() as db:
+            db.execute("UPDATE runs SET heartbeat_at=%s WHERE rid=%s", (time.time(), rid))
+
+    def set_summary(self, rid: int, summary_json: str) -> None:
+        now = time.time()
+        with self._pool.connection() as db:
+            db.execute(
+                "UPDATE runs SET summary=%s, updated_at=%s, heartbeat_at=%s WHERE rid=%s",
+                (_text(summary_json), now, now, rid),
+            )
+
+    def finish_run(self, rid: int, exit_code: int | None) -> None:
+        state = "finished" if exit_code in (0, None) else "failed"
+        now = time.time()
+        with self._pool.connection() as db:
+            db.execute(
+                "UPDATE runs SET state=%s, exit_code=%s, updated_at=%s, heartbeat_at=%s"
+                " WHERE rid=%s",
+                (state, exit_code if exit_code is not None else 0, now, now, rid),
+            )
+
+    # ------------------------------------------------------------------ lines
+
+    def append_lines(self, rid: int, file: str, offset: int, lines: list[str]) -> None:
+        """Store lines ``offset + i``; lines already stored are kept (idempotent re-sends)."""
+        if not lines:
+            return
+        end = offset + len(lines)
+        now = time.time()
+        numbers = list(range(offset, end))
+        data = [_text(s) for s in lines]
+        table = LINE_TABLES.get(file)
+        with self._pool.connection() as db:
+            if table == "history":
+                steps = [_step_of(s) for s in lines]
+                # one statement: insert what is new, then count only what was inserted
+                db.execute(
+                    "WITH ins AS ("
+                    " INSERT INTO history (rid, line, step, data)"
+                    " SELECT %s, * FROM unnest(%s::bigint[], %s::bigint[], %s::text[])"
+                    " ON CONFLICT DO NOTHING RETURNING step)"
+                    " UPDATE runs SET history_line_count=GREATEST(history_line_count, %s),"
+                    " last_step=GREATEST(last_step, (SELECT MAX(step) FROM ins)),"
+                    " heartbeat_at=%s, updated_at=%s WHERE rid=%s",
+                    (rid, numbers, steps, data, end, now, now, rid),
+                )
+            elif table is not None:
+                col = "events_line_count" if table == "events" else "log_line_count"
+                db.execute(
+                    f"INSERT INTO {table} (rid, line, data)"
+                    " SELECT %s, * FROM unnest(%s::bigint[], %s::text[]) ON CONFLICT DO NOTHING",
+                    (rid, numbers, data),
+                )
+                db.execute(
+                    f"UPDATE runs SET {col}=GREATEST({col}, %s),"
+                    " heartbeat_at=%s, updated_at=%s WHERE rid=%s",
+                    (end, now, now, rid),
+                )
+            else:
+                db.execute(
+                    "INSERT INTO lines (rid, file, line, data)"
+                    " SELECT %s, %s, * FROM unnest(%s::bigint[], %s::text[])"
+                    " ON CONFLICT DO NOTHING",
+                    (rid, file, numbers, data),
+                )
+                db.execute(
+                    "UPDATE runs SET heartbeat_at=%s, updated_at=%s WHERE rid=%s", (now, now, rid)
+                )
+
+    def history(self, rid: int, min_step: int | None, max_step: int | None) -> list[str]:
+        """History lines in step order (lines without a step last, in line order)."""
+        sql, params = "SELECT data FROM history WHERE rid=%s", list[Any]([rid])
+        if min_step is not None:
+            sql, params = sql + " AND step>=%s", [*params, min_step]
+        if max_step is not None:
+            sql, params = sql + " AND step<=%s", [*params, max_step]
+        with self._pool.connection() as db, db.cursor(row_factory=psycopg.rows.tuple_row) as cur:
+            cur.execute(sql + " ORDER BY step IS NULL, step, line", params)
+            return [r[0] for r in cur]
+
+    def _select(self, file: str) -> tuple[str, tuple[Any, ...]]:
+        table = LINE_TABLES.get(file)
+        if table:
+            return f"SELECT data FROM {table} WHERE rid=%s", ()
+        return "SELECT data FROM lines WHERE rid=%s AND file=%s", (file,)
+
+    def _strings(self, sql: str, params: tuple[Any, ...]) -> list[str]:
+        with self._pool.connection() as db, db.cursor(row_factory=psycopg.rows.tuple_row) as cur:
+            cur.execute(sql, params)
+            return [r[0] for r in cur]
+
+    def tail(self, rid: int, file: str, n: int) -> list[str]:
+        sql, extra = self._select(file)
+        return self._strings(f"{sql} ORDER BY line DESC LIMIT %s", (rid, *extra, n))[::-1]
+
+    def lines(self, rid: int, file: str) -> list[str]:
+        sql, extra = self._select(file)
+        return self._strings(f"{sql} ORDER BY line", (rid, *extra))
+
+    # ------------------------------------------------------------------ files
+
+    def record_file(self, rid: int, name: str, size: int) -> None:
+        with self._pool.connection() as db:
+            db.execute(
+                "INSERT INTO files (rid, name, size, updated_at) VALUES (%s, %s, %s, %s)"
+                " ON CONFLICT (rid, name) DO UPDATE SET size=excluded.size,"
+                " updated_at=excluded.updated_at",
+                (rid, name, size, time.time()),
+            )
+
+    def list_files(self, rid: int) -> list[dict[str, Any]]:
+        with self._pool.connection() as db:
+            return db.execute(
+                "SELECT name, size, updated_at FROM files WHERE rid=%s ORDER BY name", (rid,)
+            ).fetchall()
+
+    # ------------------------------------------------------------------ accounts
+
+    def add_user(self, name: str) -> bool:
+        with self._pool.connection() as db:
+            cur = db.execute(
+                "INSERT INTO users (name, created_at) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                (name, time.time()),
+            )
+            return cur.rowcount == 1
+
+    def get_user(self, name: str) -> dict[str, Any] | None:
+        with self._pool.connection() as db:
+            return db.execute("SELECT * FROM users WHERE name=%s", (name,)).fetchone()
+
+    def list_users(self) -> list[dict[str, Any]]:
+        with self._pool.connection() as db:
+            rows = db.execute("SELECT * FROM users ORDER BY name").fetchall()
+        return [{**r, "teams": self.teams_of(r["name"])} for r in rows]
+
+    def add_member(self, team: str, user: str) -> None:
+        with self._pool.connection() as db:
+            db.execute(
+                "INSERT INTO members (team, user_name) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                (team, user),
+            )
+
+    def teams_of(self, user: str) -> list[str]:
+        return self._strings("SELECT team FROM members WHERE user_name=%s ORDER BY team", (user,))
+
+    def add_key(self, key_id: str, user: str, key_hash: str) -> None:
+        with self._pool.connection() as db:
+            db.execute(
+                "INSERT INTO api_keys (key_id, user_name, key_hash, created_at)"
+                " VALUES (%s, %s, %s, %s)",
+                (key_id, user, key_hash, time.time()),
+            )
+
+    def find_key(self, key_id: str) -> dict[str, Any] | None:
+        with self._pool.connection() as db:
+            return db.execute("SELECT * FROM api_keys WHERE key_id=%s", (key_id,)).fetchone()
+
+    def list_keys(self, user: str | None) -> list[dict[str, Any]]:
+        sql = "SELECT key_id, user_name, created_at, revoked_at FROM api_keys"
+        with self._pool.connection() as db:
+            if user is None:
+                return db.execute(sql + " ORDER BY user_name, created_at").fetchall()
+            return db.execute(
+                sql + " WHERE user_name=%s ORDER BY created_at",
+                (user,),
+            ).fetchall()
+
+    def revoke_key(self, key_id: str) -> bool:
+        with self._pool.connection() as db:
+            cur = db.execute(
+                "UPDATE api_keys SET revoked_at=%s WHERE key_id=%s AND revoked_at IS NULL",
+                (time.time(), key_id),
+            )
+            return cur.rowcount == 1
+
+    def close(self) -> None:
+        self._pool.close()

@@ -1,0 +1,376 @@
+"""The embedded default storage: one SQLite file in WAL mode.
+
+ONE writer connection guarded by a lock (SQLite allows one writer at a time anyway; a
+lock in Python avoids busy-timeouts) and one reader connection per thread, so reads
+never wait for writes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from nbtrack.server.storage import LINE_TABLES, RUN_FIELDS, _step_of
+
+# Versioned migrations: MIGRATIONS[i] brings the schema to version i + 1. Append only.
+MIGRATIONS: list[list[str]] = [
+    # 1: runs and their lines and files
+    [
+        """CREATE TABLE IF NOT EXISTS runs (
+            rid INTEGER PRIMARY KEY AUTOINCREMENT,
+            entity TEXT NOT NULL, project TEXT NOT NULL, name TEXT NOT NULL,
+            display_name TEXT, description TEXT, notes TEXT, group_name TEXT, job_type TEXT,
+            tags TEXT NOT NULL DEFAULT '[]', host TEXT, sweep_name TEXT,
+            config TEXT NOT NULL DEFAULT '{}', summary TEXT NOT NULL DEFAULT '{}',
+            state TEXT NOT NULL DEFAULT 'running', exit_code INTEGER,
+            created_at REAL NOT NULL, updated_at REAL NOT NULL, heartbeat_at REAL NOT NULL,
+            history_line_count INTEGER NOT NULL DEFAULT 0,
+            events_line_count INTEGER NOT NULL DEFAULT 0,
+            log_line_count INTEGER NOT NULL DEFAULT 0,
+            last_step INTEGER,
+            UNIQUE (entity, project, name)
+        )""",
+        """CREATE TABLE IF NOT EXISTS history (
+            rid INTEGER NOT NULL, line INTEGER NOT NULL, step INTEGER, data TEXT NOT NULL,
+            PRIMARY KEY (rid, line)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX IF NOT EXISTS history_step ON history (rid, step)",
+        """CREATE TABLE IF NOT EXISTS events (
+            rid INTEGER NOT NULL, line INTEGER NOT NULL, data TEXT NOT NULL,
+            PRIMARY KEY (rid, line)
+        ) WITHOUT ROWID""",
+        """CREATE TABLE IF NOT EXISTS output (
+            rid INTEGER NOT NULL, line INTEGER NOT NULL, data TEXT NOT NULL,
+            PRIMARY KEY (rid, line)
+        ) WITHOUT ROWID""",
+        """CREATE TABLE IF NOT EXISTS lines (
+            rid INTEGER NOT NULL, file TEXT NOT NULL, line INTEGER NOT NULL, data TEXT NOT NULL,
+            PRIMARY KEY (rid, file, line)
+        ) WITHOUT ROWID""",
+        """CREATE TABLE IF NOT EXISTS files (
+            rid INTEGER NOT NULL, name TEXT NOT NULL, size INTEGER NOT NULL,
+            updated_at REAL NOT NULL, PRIMARY KEY (rid, name)
+        ) WITHOUT ROWID""",
+    ],
+    # 2: accounts: users, team memberships, API keys (hashes only)
+    [
+        """CREATE TABLE users (
+            name TEXT PRIMARY KEY, created_at REAL NOT NULL
+        )""",
+        """CREATE TABLE members (
+            team TEXT NOT NULL, user_name TEXT NOT NULL REFERENCES users (name),
+            PRIMARY KEY (team, user_name)
+        )""",
+        """CREATE TABLE api_keys (
+            key_id TEXT PRIMARY KEY, user_name TEXT NOT NULL REFERENCES users (name),
+            key_hash TEXT NOT NULL, created_at REAL NOT NULL, revoked_at REAL
+        )""",
+        "CREATE INDEX api_keys_user ON api_keys (user_name)",
+    ],
+]
+
+
+def migrate(db: sqlite3.Connection, upto: int | None = None) -> int:
+    """Apply the missing migrations (up to version ``upto``); returns the version now.
+
+    ``db`` must be in autocommit mode (``isolation_level=None``): each migration runs in
+    its own ``BEGIN IMMEDIATE`` transaction together with the version bump.
+    """
+    target = len(MIGRATIONS) if upto is None else upto
+    db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    row = db.execute("SELECT version FROM schema_version").fetchone()
+    version = 0 if row is None else int(row[0])
+    if version > len(MIGRATIONS):
+        raise RuntimeError(
+            f"database schema {version} is newer than this server ({len(MIGRATIONS)})"
+        )
+    while version < target:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            row = db.execute("SELECT version FROM schema_version").fetchone()
+            current = 0 if row is None else int(row[0])
+            if current == version:  # not applied meanwhile by another process
+                for stmt in MIGRATIONS[version]:
+                    db.execute(stmt)
+                if row is None:
+                    db.execute("INSERT INTO schema_version VALUES (?)", (version + 1,))
+                else:
+                    db.execute("UPDATE schema_version SET version=?", (version + 1,))
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        version = max(version + 1, current)
+    return version
+
+
+class SqliteStorage:
+    """The default storage: one SQLite file in WAL mode."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._writer = self._connect()
+        self._writer.execute("PRAGMA journal_mode=WAL")
+        with self._lock:
+            self.schema_version = migrate(self._writer)
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA busy_timeout=5000")
+        return db
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._writer
+            except BaseException:
+                self._writer.execute("ROLLBACK")
+                raise
+            self._writer.execute("COMMIT")
+
+    def _reader(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = self._connect()
+            self._local.db = db
+        return db
+
+    # ------------------------------------------------------------------ runs
+
+    def get_run(self, entity: str, project: str, name: str) -> dict[str, Any] | None:
+        row = (
+            self._reader()
+            .execute(
+                "SELECT * FROM runs WHERE entity=? AND project=? AND name=?",
+                (entity, project, name),
+            )
+            .fetchone()
+        )
+        return dict(row) if row else None
+
+    def list_runs(
+        self, entity: str | None, project: str | None, entities: Collection[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Runs, newest first; ``entities`` (when not None) limits them to those entities."""
+        sql, params = "SELECT * FROM runs WHERE 1=1", list[Any]()
+        if entities is not None:
+            ents = sorted(entities)
+            sql += f" AND entity IN ({', '.join('?' for _ in ents) or 'NULL'})"
+            params += ents
+        if entity:
+            sql, params = sql + " AND entity=?", [*params, entity]
+        if project:
+            sql, params = sql + " AND project=?", [*params, project]
+        rows = self._reader().execute(sql + " ORDER BY created_at DESC, rid DESC", params)
+        return [dict(r) for r in rows]
+
+    def upsert_run(
+        self, entity: str, project: str, name: str, fields: dict[str, Any], state: str | None
+    ) -> tuple[dict[str, Any], bool]:
+        """Create or update a run; ``state`` None keeps it (but a resumed finished run runs)."""
+        now = time.time()
+        cols = {k: v for k, v in fields.items() if k in RUN_FIELDS and v is not None}
+        with self._write() as db:
+            row = db.execute(
+                "SELECT rid, state FROM runs WHERE entity=? AND project=? AND name=?",
+                (entity, project, name),
+            ).fetchone()
+            inserted = row is None
+            if inserted:
+                cols.update(
+                    state=state or "running",
+                    created_at=now,
+                    updated_at=now,
+                    heartbeat_at=now,
+                    entity=entity,
+                    project=project,
+                    name=name,
+                )
+                names = ", ".join(cols)
+                marks = ", ".join("?" for _ in cols)
+                db.execute(f"INSERT INTO runs ({names}) VALUES ({marks})", list(cols.values()))
+            else:
+                if state is not None and state != "running":
+                    cols["state"] = state
+                    if state == "crashed":
+                        cols["exit_code"] = None
+                elif row["state"] != "running":
+                    cols.update(state="running", exit_code=None)
+                cols.update(updated_at=now, heartbeat_at=now)
+                sets = ", ".join(f"{k}=?" for k in cols)
+                db.execute(f"UPDATE runs SET {sets} WHERE rid=?", [*cols.values(), row["rid"]])
+            out = db.execute(
+                "SELECT * FROM runs WHERE entity=? AND project=? AND name=?",
+                (entity, project, name),
+            ).fetchone()
+        return dict(out), inserted
+
+    def heartbeat(self, rid: int) -> None:
+        with self._write() as db:
+            db.execute("UPDATE runs SET heartbeat_at=? WHERE rid=?", (time.time(), rid))
+
+    def set_summary(self, rid: int, summary_json: str) -> None:
+        with self._write() as db:
+            now = time.time()
+            db.execute(
+                "UPDATE runs SET summary=?, updated_at=?, heartbeat_at=? WHERE rid=?",
+                (summary_json, now, now, rid),
+            )
+
+    def finish_run(self, rid: int, exit_code: int | None) -> None:
+        state = "finished" if exit_code in (0, None) else "failed"
+        with self._write() as db:
+            now = time.time()
+            db.execute(
+                "UPDATE runs SET state=?, exit_code=?, updated_at=?, heartbeat_at=? WHERE rid=?",
+                (state, exit_code if exit_code is not None else 0, now, now, rid),
+            )
+
+    # ------------------------------------------------------------------ lines
+
+    def append_lines(self, rid: int, file: str, offset: int, lines: list[str]) -> None:
+        """Store lines ``offset + i``; lines already stored are kept (idempotent re-sends)."""
+        if not lines:
+            return
+        end = offset + len(lines)
+        table = LINE_TABLES.get(file)
+        with self._write() as db:
+            if table == "history":
+                steps = [_step_of(s) for s in lines]
+                db.executemany(
+                    "INSERT OR IGNORE INTO history (rid, line, step, data) VALUES (?, ?, ?, ?)",
+                    [(rid, offset + i, steps[i], s) for i, s in enumerate(lines)],
+                )
+                # from what is stored: a re-sent line that was ignored must not count
+                db.execute(
+                    "UPDATE runs SET history_line_count=MAX(history_line_count, ?),"
+                    " last_step=(SELECT MAX(step) FROM history WHERE rid=?) WHERE rid=?",
+                    (end, rid, rid),
+                )
+            elif table is not None:
+                db.executemany(
+                    f"INSERT OR IGNORE INTO {table} (rid, line, data) VALUES (?, ?, ?)",
+                    [(rid, offset + i, s) for i, s in enumerate(lines)],
+                )
+                col = "events_line_count" if table == "events" else "log_line_count"
+                db.execute(f"UPDATE runs SET {col}=MAX({col}, ?) WHERE rid=?", (end, rid))
+            else:
+                db.executemany(
+                    "INSERT OR IGNORE INTO lines (rid, file, line, data) VALUES (?, ?, ?, ?)",
+                    [(rid, file, offset + i, s) for i, s in enumerate(lines)],
+                )
+            now = time.time()
+            db.execute("UPDATE runs SET heartbeat_at=?, updated_at=? WHERE rid=?", (now, now, rid))
+
+    def history(self, rid: int, min_step: int | None, max_step: int | None) -> list[str]:
+        """History lines in step order (lines without a step last, in line order)."""
+        sql, params = "SELECT data FROM history WHERE rid=?", list[Any]([rid])
+        if min_step is not None:
+            sql, params = sql + " AND step>=?", [*params, min_step]
+        if max_step is not None:
+            sql, params = sql + " AND step<=?", [*params, max_step]
+        rows = self._reader().execute(sql + " ORDER BY step IS NULL, step, line", params)
+        return [r[0] for r in rows]
+
+    def _select(self, file: str) -> tuple[str, tuple[Any, ...]]:
+        table = LINE_TABLES.get(file)
+        if table:
+            return f"SELECT data FROM {table} WHERE rid=?", ()
+        return "SELECT data FROM lines WHERE rid=? AND file=?", (file,)
+
+    def tail(self, rid: int, file: str, n: int) -> list[str]:
+        sql, extra = self._select(file)
+        rows = self._reader().execute(f"{sql} ORDER BY line DESC LIMIT ?", (rid, *extra, n))
+        return [r[0] for r in rows][::-1]
+
+    def lines(self, rid: int, file: str) -> list[str]:
+        sql, extra = self._select(file)
+        return [r[0] for r in self._reader().execute(f"{sql} ORDER BY line", (rid, *extra))]
+
+    # ------------------------------------------------------------------ files
+
+    def record_file(self, rid: int, name: str, size: int) -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO files (rid, name, size, updated_at) VALUES (?, ?, ?, ?)",
+                (rid, name, size, time.time()),
+            )
+
+    def list_files(self, rid: int) -> list[dict[str, Any]]:
+        rows = self._reader().execute(
+            "SELECT name, size, updated_at FROM files WHERE rid=? ORDER BY name", (rid,)
+        )
+        return [dict(r) for r in rows]
+
+    # ------------------------------------------------------------------ accounts
+
+    def add_user(self, name: str) -> bool:
+        with self._write() as db:
+            cur = db.execute(
+                "INSERT OR IGNORE INTO users (name, created_at) VALUES (?, ?)", (name, time.time())
+            )
+            return cur.rowcount == 1
+
+    def get_user(self, name: str) -> dict[str, Any] | None:
+        row = self._reader().execute("SELECT * FROM users WHERE name=?", (name,)).fetchone()
+        return dict(row) if row else None
+
+    def list_users(self) -> list[dict[str, Any]]:
+        rows = self._reader().execute("SELECT * FROM users ORDER BY name").fetchall()
+        return [{**dict(r), "teams": self.teams_of(r["name"])} for r in rows]
+
+    def add_member(self, team: str, user: str) -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO members (team, user_name) VALUES (?, ?)", (team, user)
+            )
+
+    def teams_of(self, user: str) -> list[str]:
+        rows = self._reader().execute(
+            "SELECT team FROM members WHERE user_name=? ORDER BY team", (user,)
+        )
+        return [r[0] for r in rows]
+
+    def add_key(self, key_id: str, user: str, key_hash: str) -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO api_keys (key_id, user_name, key_hash, created_at)"
+                " VALUES (?, ?, ?, ?)",
+                (key_id, user, key_hash, time.time()),
+            )
+
+    def find_key(self, key_id: str) -> dict[str, Any] | None:
+        row = self._reader().execute("SELECT * FROM api_keys WHERE key_id=?", (key_id,)).fetchone()
+        return dict(row) if row else None
+
+    def list_keys(self, user: str | None) -> list[dict[str, Any]]:
+        sql = "SELECT key_id, user_name, created_at, revoked_at FROM api_keys"
+        if user is None:
+            rows = self._reader().execute(sql + " ORDER BY user_name, created_at")
+        else:
+            rows = self._reader().execute(sql + " WHERE user_name=? ORDER BY created_at", (user,))
+        return [dict(r) for r in rows]
+
+    def revoke_key(self, key_id: str) -> bool:
+        with self._write() as db:
+            cur = db.execute(
+                "UPDATE api_keys SET revoked_at=? WHERE key_id=? AND revoked_at IS NULL",
+                (time.time(), key_id),
+            )
+            return cur.rowcount == 1
+
+    def close(self) -> None:
+        with self._lock:
+            self._writer.close()
