@@ -28,6 +28,32 @@ const TRAITS = [
 // the first ten metrics never share a color and a metric keeps its color for the run.
 const COLORS = new WeakMap();
 
+// The run page through Jupyter when nbtrack's server extension answers, under the page's own
+// base URL (right behind a hub); otherwise the link stays info.url (the tracking server's
+// copy of the pages). One probe per page load.
+let PAGES_PROBE = null;
+function jupyterBaseUrl() {
+  let base = null;
+  try {
+    const cfg = document.getElementById('jupyter-config-data');
+    base = cfg ? JSON.parse(cfg.textContent).baseUrl : null;
+  } catch (e) { base = null; }
+  base = base || (document.body && document.body.dataset.baseUrl) || null;
+  return base ? (base.endsWith('/') ? base : base + '/') : null;
+}
+function probePages() {
+  if (PAGES_PROBE) return PAGES_PROBE;
+  const base = jupyterBaseUrl();
+  PAGES_PROBE = !base || typeof fetch !== 'function' ? Promise.resolve(null)
+    : fetch(base + 'nbtrack/ping', { credentials: 'same-origin' })
+      .then((r) => (r.ok ? base + 'nbtrack/' : null)).catch(() => null);
+  return PAGES_PROBE;
+}
+function pagesLink(root, info) {
+  if (!root || !info.entity || !info.project || !info.id) return null;
+  return root + 'runs/' + [info.entity, info.project, info.id].map(encodeURIComponent).join('/');
+}
+
 function colorFor(model, key) {
   let m = COLORS.get(model);
   if (!m) {
@@ -182,6 +208,10 @@ function render({ model, el: host }) {
       setText(linkEl, 'open ↗');
       linkEl.title = info.url;
       linkEl.hidden = false;
+      probePages().then((root) => {
+        const link = pagesLink(root, getObj(model, 'info'));
+        if (link) { linkEl.href = link; linkEl.title = link; linkEl.dataset.pages = 'jupyter'; }
+      });
     } else {
       linkEl.hidden = true;
     }

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import html
 import math
+import os
+import urllib.parse
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -74,12 +76,25 @@ def summary_html(summary: Any) -> str:
     return f'<table class="nbtrack-summary">{rows}</table>' if rows else ""
 
 
+def page_url(run: Any) -> str | None:
+    """Where a person opens the run: its page through Jupyter when nbtrack's server extension
+    runs in the Jupyter server that started this kernel (it sets ``NBTRACK_JUPYTER_PAGES`` to
+    ``<base_url>nbtrack/``, so the link is right behind a hub), else the run's own URL (the
+    tracking server's copy of the pages). None when the run has no server."""
+    url = getattr(run, "url", None)
+    root = os.environ.get("NBTRACK_JUPYTER_PAGES")
+    parts = [getattr(run, name, None) for name in ("entity", "project", "id")]
+    if not url or not root or not all(isinstance(p, str) and p for p in parts):
+        return str(url) if url else None
+    return root + "runs/" + "/".join(urllib.parse.quote(str(p), safe="") for p in parts)
+
+
 def run_html(run: Any, summary: Any = None) -> str:
     """A static card for front ends without widgets; same classes as the live widget."""
     state = str(getattr(run, "state", "?"))
     name = html.escape(str(getattr(run, "name", None) or getattr(run, "id", "?")))
     project = html.escape(str(getattr(run, "project", "?")))
-    url = getattr(run, "url", None)
+    url = page_url(run)
     link = f' <a href="{html.escape(str(url))}" target="_blank">open</a>' if url else ""
     sync = getattr(run, "sync_command", None)
     sync_html = f"<div>sync with: <code>{html.escape(str(sync))}</code></div>" if sync else ""

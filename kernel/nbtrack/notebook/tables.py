@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from nbtrack.notebook.display import format_value, run_title
+from nbtrack.notebook.display import format_value, page_url, run_title
 
 MAX_AUTO_METRICS = 5
 _AGGREGATE_ORDER = ("last", "best", "min", "max", "mean", "first")
@@ -128,6 +128,9 @@ def status_lines(run: Any, history: Mapping[str, Any] | None) -> list[str]:
                      f"({history.get('rows', 0)} rows logged)")
     if getattr(run, "url", None):
         lines.append(f"  url:       {run.url}")
+    page = page_url(run)
+    if page and page != getattr(run, "url", None):
+        lines.append(f"  page:      {page}")
     lines.append(f"  log:       {getattr(run, 'log_path', getattr(run, 'dir', ''))}")
     if getattr(run, "exit_code", None) is not None:
         lines.append(f"  exit code: {run.exit_code}")

@@ -186,6 +186,21 @@ class RunIndex:
                     continue
                 L = levels[lvl]
                 n = len(L.minv)
+                if lvl == level and k > 1:
+                    # whole output buckets: min / max over k blocks at C speed
+                    g = a
+                    while g <= b and g < n:
+                        end = min((g // k + 1) * k, b + 1, n)
+                        mv = min(L.minv[g:end])
+                        if mv != _INF:
+                            j = L.minv.index(mv, g, end)
+                            take(name, L.mins[j], mv)
+                        xv = max(L.maxv[g:end])
+                        if xv != -_INF:
+                            j = L.maxv.index(xv, g, end)
+                            take(name, L.maxs[j], xv)
+                        g = end
+                    continue
                 for j in range(a, min(b + 1, n)):
                     if L.mins[j] != EMPTY:
                         take(name, L.mins[j], L.minv[j])

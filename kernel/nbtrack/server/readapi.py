@@ -73,7 +73,7 @@ _CACHE_LOCK = threading.Lock()
 def _sampled(
     ctx: ServerContext,
     run: dict[str, Any],
-    lines: list[str],
+    lines: list[str] | None,
     keys: list[str] | None,
     samples: int,
     lo: int | None,
@@ -98,6 +98,8 @@ def _sampled(
         if hit is not None:
             _CACHE.move_to_end(key)
             return hit
+    if lines is None:  # read only on a cache miss
+        lines = ctx.storage.history(int(run["rid"]), lo, hi)
     rows = [r for r in (loads(s, None) for s in lines) if isinstance(r, dict)]
     out = downsample(rows, keys, samples)
     with _CACHE_LOCK:
@@ -125,8 +127,7 @@ def history(ctx: ServerContext, run: dict[str, Any], params: dict[str, list[str]
         fast = histindex.query(id(ctx), ctx.storage, run, keys, samples, lo, hi)
         if fast is not None:
             return 200, {"rows": fast}
-        lines = ctx.storage.history(int(run["rid"]), lo, hi)
-        return 200, {"rows": _sampled(ctx, run, lines, keys, samples, lo, hi)}
+        return 200, {"rows": _sampled(ctx, run, None, keys, samples, lo, hi)}
     lines = ctx.storage.history(int(run["rid"]), lo, hi)
     if keys is None:
         return 200, RawJSON(b'{"rows": [' + ",".join(lines).encode() + b"]}")
