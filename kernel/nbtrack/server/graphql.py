@@ -140,10 +140,19 @@ def _tokenize(text: str) -> list[tuple[str, Any]]:
     return tokens
 
 
+MAX_NESTING = 64  # selection sets, lists and objects: deeper is refused, not a RecursionError
+
+
 class _Parser:
     def __init__(self, text: str) -> None:
         self.tokens = _tokenize(text)
         self.i = 0
+        self.depth = 0
+
+    def _nest(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise GraphQLError(f"the query is nested deeper than {MAX_NESTING} levels")
 
     def peek(self, kind: str, value: str | None = None) -> bool:
         k, v = self.tokens[self.i]
@@ -205,19 +214,23 @@ class _Parser:
 
     def type_ref(self) -> None:
         if self.skip("punct", "["):
+            self._nest()
             self.type_ref()
             self.take("punct", "]")
+            self.depth -= 1
         else:
             self.take("name")
         self.skip("punct", "!")
 
     def selection_set(self) -> list[Selection]:
         self.take("punct", "{")
+        self._nest()
         out: list[Selection] = []
         while not self.skip("punct", "}"):
             out.append(self.selection())
         if not out:
             raise GraphQLError("empty selection set")
+        self.depth -= 1
         return out
 
     def selection(self) -> Selection:
@@ -264,17 +277,21 @@ class _Parser:
             return Variable(self.take("name"))
         if kind == "punct" and v == "[":
             self.i += 1
+            self._nest()
             items = []
             while not self.skip("punct", "]"):
                 items.append(self.value(const))
+            self.depth -= 1
             return items
         if kind == "punct" and v == "{":
             self.i += 1
+            self._nest()
             obj: dict[str, Any] = {}
             while not self.skip("punct", "}"):
                 key = self.take("name")
                 self.take("punct", ":")
                 obj[key] = self.value(const)
+            self.depth -= 1
             return obj
         if kind == "name":
             self.i += 1
