@@ -18,6 +18,11 @@ class BadRequest(Exception):
     """The body is not a valid file_stream post (answered with 400)."""
 
 
+# A file never holds more lines than this; larger offsets are refused (SQLite's integers
+# end at 2**63, and no run logs a trillion lines).
+MAX_LINES = 2**40
+
+
 def _validate(body: Any) -> dict[str, tuple[int, list[str]]]:
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object")
@@ -36,6 +41,8 @@ def _validate(body: Any) -> dict[str, tuple[int, list[str]]]:
         content = chunk.get("content", [])
         if not isinstance(content, list) or not all(isinstance(s, str) for s in content):
             raise BadRequest(f"files[{name!r}].content must be a list of strings")
+        if offset + len(content) > MAX_LINES:
+            raise BadRequest(f"files[{name!r}].offset {offset} is beyond {MAX_LINES} lines")
         out[name] = (offset, content)
     exitcode = body.get("exitcode")
     if exitcode is not None and (isinstance(exitcode, bool) or not isinstance(exitcode, int)):
