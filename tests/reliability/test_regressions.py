@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -30,3 +31,33 @@ def test_longdouble_round_trip_through_the_server(nbtrack_dir: Path, live_server
     stored = nbtrack.Api(live_server.url, live_server.token).run(run.path)
     assert stored.history()[0]["x"] == 1.25
     assert stored.config["eps"] == 0.5
+
+
+def test_deeply_nested_graphql_is_an_error_not_a_dropped_connection(live_server: Any) -> None:
+    """The parser recursed without a limit: 500 nested selection sets (or lists) raised
+    RecursionError and the server closed the connection without an answer.
+    Found by test_server_fuzz::test_graphql_fuzz_never_5xx."""
+    import requests
+
+    for query in ("{ viewer { " + "a { " * 500 + "id" + " }" * 500 + " } }",
+                  "mutation { upsertBucket(input: {tags: " + "[" * 500 + "]" * 500
+                  + "}) { bucket { id } } }"):
+        r = requests.post(f"{live_server.url}/graphql", json={"query": query},
+                          auth=live_server.auth, timeout=10)
+        assert r.status_code in (200, 400), r.status_code
+        assert "nested deeper" in json.dumps(r.json())
+
+
+def test_file_stream_offset_beyond_sqlite_integers_is_refused(live_server: Any) -> None:
+    """offset 2**63 overflowed SQLite's integer inside the handler: the connection was
+    dropped with no answer (and the client would retry forever). Now 400.
+    Found by test_server_fuzz::test_file_stream_wrong_types_and_absurd_offsets."""
+    from helpers.server import stream, upsert
+
+    upsert(live_server, "big", "regress")
+    for offset in (2**63, 2**64, 10**15):
+        r = stream(live_server, "root/regress/big", {"wandb-history.jsonl": (offset, ["{}"])})
+        assert r.status_code == 400, (offset, r.status_code)
+        assert "offset" in r.json()["error"]
+    ok = stream(live_server, "root/regress/big", {"wandb-history.jsonl": (0, ['{"_step": 0}'])})
+    assert ok.status_code == 200
