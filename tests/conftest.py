@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.server import live_server, server_factory  # noqa: F401  (fixtures)
+from helpers.server import live_server, server_backend, server_factory  # noqa: F401  (fixtures)
 
 
 @pytest.fixture
