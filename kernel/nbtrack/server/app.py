@@ -261,7 +261,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         start = time.monotonic()
         try:
-            size = uploads.store(self.rfile, length, target)
+            size = self.ctx.files.write(entity, project, run_name, name, self.rfile, length)
         except (ConnectionError, OSError) as e:
             log.warning("upload of %s failed: %s", name, e)
             self._refuse(400 if isinstance(e, ConnectionError) else 500, "upload failed")

@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from nbtrack.server.filestore import FileStore, LocalFileStore
 from nbtrack.server.storage import Storage
 
 log = logging.getLogger("nbtrack.server")
@@ -29,6 +30,11 @@ class ServerContext:
     max_body_bytes: int = 32 * 1024 * 1024
     max_upload_bytes: int = 1024 * 1024 * 1024
     version: str = "0"
+
+    @property
+    def files(self) -> FileStore:
+        """Uploaded run files, one directory per entity/project/run under ``files_dir``."""
+        return LocalFileStore(self.files_dir)
 
     def entity_or_default(self, entity: Any) -> str:
         return entity if isinstance(entity, str) and entity else self.entity
