@@ -9,11 +9,6 @@ import pytest
 
 import nbtrack
 
-try:  # the storage backend the test servers use (sqlite unless a conftest says otherwise)
-    from helpers.server import server_backend  # noqa: F401  (fixture)
-except ImportError:  # pragma: no cover - older helpers
-    pass
-
 
 @pytest.fixture
 def online(nbtrack_dir: Any, live_server: Any, monkeypatch: pytest.MonkeyPatch

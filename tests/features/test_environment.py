@@ -1,4 +1,4 @@
-"""Environment capture: metadata and requirements as run files; nothing secret reaches the server."""
+"""Environment capture: metadata and requirements as run files; no secret reaches the server."""
 
 from __future__ import annotations
 

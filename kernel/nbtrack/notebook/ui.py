@@ -22,6 +22,21 @@ log = logging.getLogger("nbtrack.ui")
 
 MIN_INTERVAL = 0.25  # at most 4 updates a second
 NETWORK_FIELDS = ("state", "status_code", "retry_count", "error", "since")
+# system metrics shown as small charts (GPU keys are added when present)
+SYSTEM_KEYS = ("system.cpu", "system.memory", "system.proc.cpu.percent",
+               "system.proc.memory.rssMB")
+_GPU_SUFFIXES = (".gpu", ".memoryAllocated")
+
+
+def system_view(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The widget's ``system`` trait from ``run.system_metrics()``: a few keys, last 120 points."""
+    keys = [k for k in SYSTEM_KEYS if k in metrics]
+    keys += sorted(k for k in metrics if k.startswith("system.gpu.") and k.endswith(_GPU_SUFFIXES))
+    out: dict[str, Any] = {}
+    for k in keys:
+        t, v = metrics[k]["t"][-120:], metrics[k]["v"][-120:]
+        out[k] = encode_json({"t": t, "v": v, "last": v[-1] if v else None})
+    return out
 
 
 def widget_state(run_state: str, mode: str, network_state: str | None) -> str:
@@ -90,6 +105,9 @@ class RunUpdater:
         self._series_full: dict[str, Any] = {}
         self._rate = StepRate()
         self._started = False
+        self._notes: list[str] = []  # alerts, in order (the latest-per-kind events lose some)
+        self._system_sig: tuple[Any, ...] | None = None
+        self._stop_said = False
 
     # ---- control -------------------------------------------------------------------------
 
@@ -123,7 +141,12 @@ class RunUpdater:
         """Run listener: store the newest payload per kind, wake the thread. Cheap, no raise."""
         try:
             with self._lock:
-                self._events[str(kind)] = dict(payload or {})
+                if kind == "alert":
+                    p = payload or {}
+                    self._notes.append(f"{p.get('level', 'INFO')} alert: {p.get('title', '')}: "
+                                       f"{p.get('text', '')}")
+                else:
+                    self._events[str(kind)] = dict(payload or {})
             self._wake.set()
         except Exception:
             log.debug("listener failed", exc_info=True)
@@ -166,6 +189,13 @@ class RunUpdater:
         """Gather news, send one batched message; True once the run's end has been shown."""
         with self._lock:
             events, self._events = self._events, {}
+            notes, self._notes = self._notes, []
+        for note in notes:
+            self.widget.add_message(note)
+        if not self._stop_said and (events.get("stop_requested") is not None
+                                    or getattr(self.run, "stop_requested", False) is True):
+            self._stop_said = True
+            self.widget.add_message("stop requested: the run stops at its next log()")
         finished = events.get("finished")
         timeout = 0.2 if finished is not None else self.poll_timeout
         changes: dict[str, Any] = {}
@@ -175,6 +205,7 @@ class RunUpdater:
         if finished is None:
             network = _call(getattr(self.run, "network_status", None), timeout=timeout)
             self._network_changes(network, changes)
+        self._system_changes(changes)
         progress = events.get("finish_progress")
         if progress is not None:
             self._set(changes, "finish", encode_json(progress))
@@ -220,6 +251,16 @@ class RunUpdater:
         changes["series_rev"] = int(self._sent.get("series_rev", 0)) + 1
         self._sent["series_rev"] = changes["series_rev"]
         return delta
+
+    def _system_changes(self, changes: dict[str, Any]) -> None:
+        metrics = _call(getattr(self.run, "system_metrics", None))
+        if not metrics:
+            return
+        cpu = metrics.get("system.cpu") or {}
+        sig = (len(metrics), len(cpu.get("t", [])), (cpu.get("t") or [None])[-1])
+        if sig != self._system_sig:
+            self._system_sig = sig
+            self._set(changes, "system", system_view(metrics))
 
     def _network_changes(self, network: dict[str, Any] | None, changes: dict[str, Any]) -> None:
         if not network:

@@ -80,6 +80,8 @@ class RunWidget(anywidget.AnyWidget):
     sync_command = traitlets.Unicode("").tag(sync=True)
     selected = traitlets.List(traitlets.Unicode()).tag(sync=True)
     messages = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    # system metrics: {key: {"t": [runtime s...], "v": [...], "last": x}} (a few keys)
+    system = traitlets.Dict().tag(sync=True)
 
     def __init__(self, run: Any = None, *, start: bool = True, interval: float | None = None,
                  **kwargs: Any) -> None:

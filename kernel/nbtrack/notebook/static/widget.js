@@ -544,7 +544,7 @@ function sparklinePath(values, w, h, maxPoints = 64) {
 //
 // Traits (docs/contracts.md, "Notebook layer"): info, state, network, progress,
 // series (+ series_rev), finish, summary, sync_command, selected (JS → Python too),
-// messages. Redraws are coalesced to at most one per animation frame.
+// messages, system (system metrics: {key: {t, v, last}}). Redraws are coalesced to at most one per animation frame.
 //
 // scripts/build_js.py inlines the helper modules imported below into one file
 // (kernel/nbtrack/notebook/static/widget.js); imports must stay one per line in the
@@ -561,8 +561,14 @@ const SERIES_CACHE = new WeakMap();
 const LIVE_STATES = new Set(['running', 'retrying', 'offline']);
 const TRAITS = [
   'info', 'state', 'network', 'progress', 'series', 'finish', 'summary',
-  'sync_command', 'selected', 'messages',
+  'sync_command', 'selected', 'messages', 'system',
 ];
+const SYSTEM_LABELS = {
+  'system.cpu': 'CPU % (machine)',
+  'system.memory': 'memory % (machine)',
+  'system.proc.cpu.percent': 'CPU % (process)',
+  'system.proc.memory.rssMB': 'RSS MB (process)',
+};
 
 // Colors are given in order of first appearance (per model, shared by its views), so
 // the first ten metrics never share a color and a metric keeps its color for the run.
@@ -678,13 +684,17 @@ function render({ model, el: host }) {
       el('th', { text: 'metric' }), el('th', { text: 'value' }), el('th', { text: 'history' }))),
     summaryBody);
 
+  const sysGrid = el('div', { class: 'nbtrack-system-grid' });
+  const system = el('div', { class: 'nbtrack-system', hidden: true },
+    el('div', { class: 'nbtrack-system-title', text: 'System' }), sysGrid);
+
   const msgList = el('ul', { class: 'nbtrack-messages', hidden: true });
   const syncCode = el('code');
   const copyBtn = el('button', { class: 'nbtrack-copy', type: 'button', text: 'copy' });
   const sync = el('div', { class: 'nbtrack-sync', hidden: true },
     el('span', { class: 'nbtrack-sync-label', text: 'Sync later with' }), syncCode, copyBtn);
 
-  root.append(header, stats, netEl, picker, grid, emptyEl, progress, summary, msgList, sync);
+  root.append(header, stats, netEl, picker, grid, emptyEl, system, progress, summary, msgList, sync);
   host.appendChild(root);
 
   // ---- state ------------------------------------------------------------------------
@@ -1025,6 +1035,23 @@ function render({ model, el: host }) {
     msgList.replaceChildren(...msgs.map((m) => el('li', { text: String(m) })));
   }
 
+  function drawSystem() {
+    const data = getObj(model, 'system');
+    const keys = Object.keys(data);
+    system.hidden = keys.length === 0;
+    sysGrid.replaceChildren(...keys.map((k) => {
+      const entry = data[k] || {};
+      const values = (Array.isArray(entry.v) ? entry.v : []).map(toNumber);
+      const spark = sv('svg', { class: 'nbtrack-system-spark', width: 120, height: 28, viewBox: '0 0 120 28' });
+      if (values.length > 1) spark.append(sv('path', { d: sparklinePath(values, 120, 28) }));
+      const label = SYSTEM_LABELS[k] || k.replace(/^system\./, '');
+      return el('div', { class: 'nbtrack-system-card', 'data-key': k, 'data-points': String(values.length) },
+        el('span', { class: 'nbtrack-system-key', text: label, title: k }),
+        el('span', { class: 'nbtrack-system-last', text: formatNumber(toNumber(entry.last)) }),
+        spark);
+    }));
+  }
+
   function drawSync() {
     const cmd = model.get('sync_command');
     sync.hidden = !cmd;
@@ -1040,6 +1067,7 @@ function render({ model, el: host }) {
     if (any('finish', 'state')) drawProgress();
     if (any('summary', 'series')) drawSummary();
     if (any('messages')) drawMessages();
+    if (any('system')) drawSystem();
     if (any('sync_command')) drawSync();
   }
 
