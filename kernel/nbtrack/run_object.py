@@ -129,8 +129,14 @@ class Run:
         return run_mimebundle(self, include, exclude)
 
     # ------------------------------------------------------------ logging
-    def log(self, data: dict[str, Any], step: int | None = None, commit: bool = True) -> None:
-        """Log one row of metrics. Atomic: a bad key raises and nothing of the call is logged."""
+    def log(self, data: dict[str, Any], step: int | None = None,
+            commit: bool | None = None) -> None:
+        """Log metrics at the current step. Atomic: a bad key raises, nothing of the call is logged.
+
+        As in W&B: without ``step`` each call commits a row and advances the step; with
+        ``step=s`` the row at ``s`` stays open so later calls at ``s`` merge into it, and
+        it is committed by a call at a higher step, by ``commit=True`` or at finish.
+        """
         if self._warnings:
             self._raise_warnings()
         if (self._stream is not None and (self._stop_seen or self._state == "running")
@@ -140,12 +146,17 @@ class Run:
             raise RunFinishedError(f"run {self.name} is {self._state}; start a new one with "
                                    "nbtrack.init() to log more")
         if type(data) is not dict or not is_plain(data, self._known_keys):
-            data = normalize(data)
+            try:
+                data = normalize(data)
+            except (TypeError, ValueError) as exc:
+                raise type(exc)(f"{exc} (nothing of this log call was logged)") from None
             remember_keys(data, self._known_keys)
         else:
             data = data.copy()
         if step is not None:
             step = _check_step(step)
+        if commit is None:
+            commit = step is None
         if self._iface is not None:
             self._iface.publish_log(data, step, bool(commit))
 

@@ -183,7 +183,7 @@ def _program_name() -> str:
     return Path(path).name if path else "<notebook>"
 
 
-def log(data: dict[str, Any], step: int | None = None, commit: bool = True) -> None:
+def log(data: dict[str, Any], step: int | None = None, commit: bool | None = None) -> None:
     """Log to the current run (``nbtrack.init`` first)."""
     run = _current
     if run is None:

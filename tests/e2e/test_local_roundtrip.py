@@ -92,20 +92,23 @@ def test_bad_value_names_the_key_and_loses_nothing(local_home: Path) -> None:
     assert [(r["_step"], r.get("x"), r.get("y")) for r in rows] == [(0, 1.0, None), (1, 3.0, None)]
 
 
-def test_lower_step_is_refused_with_a_warning(local_home: Path) -> None:
+def test_explicit_steps_merge_like_wandb_and_lower_steps_are_refused(local_home: Path) -> None:
     import warnings
 
     run = nbtrack.init(project="e2e", name="steps")
-    run.log({"a": 1}, step=5)
+    run.log({"train": 1.0}, step=5)
+    run.log({"val": 2.0}, step=5)
     run.log({"a": 2}, step=3)
     run.flush()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        run.log({"a": 3})
+        run.log({"a": 3}, step=6)
     assert any("step 3" in str(w.message) for w in caught), [str(w.message) for w in caught]
+    run.log({"b": 4})
     run.finish(quiet=True)
     rows = nbtrack.Api().run(run.path).history()
-    assert [(r["_step"], r["a"]) for r in rows] == [(5, 1), (6, 3)]
+    assert [(r["_step"], r.get("train"), r.get("val"), r.get("a"), r.get("b")) for r in rows] == [
+        (5, 1.0, 2.0, None, None), (6, None, None, 3, 4)]
 
 
 def test_disabled_mode_has_the_same_api_and_touches_nothing(local_home: Path) -> None:

@@ -122,7 +122,7 @@ def log_to(run: Any, data: dict[str, Any], step: int | None, magic: str) -> None
     from nbtrack.run_object import RunFinishedError
 
     try:
-        run.log(data, step=step)
+        run.log(data, step=step, commit=True)
     except (TypeError, ValueError, RunFinishedError) as exc:
         raise UsageError(f"{magic}: {exc}") from None
 
