@@ -7,6 +7,7 @@ Short: 5 seeds; long: 100 seeds with three rounds of every fault kind each.
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,8 @@ import nbtrack
 
 from helpers.faults import FAULT_KINDS, ChaosProxy, make_schedule
 
-SEEDS = pick(list(range(5)), list(range(100)))
-ROUNDS = pick(1, 3)
+SEEDS = list(range(int(os.environ.get("NBTRACK_SEEDS") or pick(5, 100))))
+ROUNDS = int(os.environ.get("NBTRACK_ROUNDS") or pick(1, 3))
 STEPS = pick(3_000, 10_000)
 
 

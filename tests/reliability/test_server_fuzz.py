@@ -5,6 +5,7 @@ offsets, path traversal, missing or wrong credentials. The server answers 4xx (n
 from __future__ import annotations
 
 import json
+import os
 import socket
 import time
 from typing import Any
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 
 from helpers.server import api, stream, upsert
 
-FUZZ = pick(60, 2000)
+FUZZ = int(os.environ.get("NBTRACK_FUZZ") or pick(60, 2000))
 HS = settings(max_examples=FUZZ, deadline=None, database=None,
               suppress_health_check=list(HealthCheck))
 
