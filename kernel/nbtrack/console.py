@@ -71,7 +71,9 @@ class _Tee:
         self._target.flush()
 
     def _record(self, s: str) -> None:
-        if self._capture.reentrant():
+        # nbtrack's own threads (a logging warning of the sender) are not the user's output,
+        # and a stage blocked on its own queue through the tee could deadlock the pipeline
+        if self._capture.reentrant() or threading.current_thread().name.startswith("nbtrack-"):
             return
         with self._lock:
             text = self._partial + s

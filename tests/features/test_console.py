@@ -107,3 +107,13 @@ def test_line_count_bound() -> None:
     finally:
         sys.stdout = real
     assert got[:4] == ["0", "1", "2", "3"] and "truncated" in got[4] and len(got) == 5
+
+
+def test_nbtrack_threads_are_not_recorded(online: Any, api: Any) -> None:
+    run = online()
+    t = threading.Thread(target=lambda: print("pipeline chatter"), name="nbtrack-sender")
+    t.start()
+    t.join()
+    print("user line")
+    run.finish(quiet=True)
+    assert [t for _, t in _texts(api, run)] == ["user line"]
