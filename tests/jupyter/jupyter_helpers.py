@@ -1,5 +1,6 @@
-"""A real Jupyter server with nbtrack's extension, under a hub-like base_url, and a tracking
-server found the way kernels find it (``<NBTRACK_DIR>/server/state.json``).
+"""Helpers for tests/jupyter: a real Jupyter server with nbtrack's extension, under a
+hub-like base_url, and a tracking server found the way kernels find it
+(``<NBTRACK_DIR>/server/state.json``).
 
 The extension is enabled the way ``pip install`` enables it: ``nbext/``'s
 ``jupyter_server_config.d/nbtrack.json`` copied into the (isolated) Jupyter config dir.

@@ -18,7 +18,7 @@ from typing import Any
 import nbformat
 import pytest
 import requests
-from conftest import TOKEN, start_jupyter
+from jupyter_helpers import TOKEN, start_jupyter
 from nbclient import NotebookClient
 
 pytestmark = pytest.mark.timeout(300)

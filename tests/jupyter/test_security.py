@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import BASE_URL, TOKEN, Jupyter, start_jupyter
+from jupyter_helpers import BASE_URL, TOKEN, Jupyter, start_jupyter
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from nbtrack.server import histindex
 from nbtrack.server.context import ServerContext, log
 
 SUMMARY_FILE = "wandb-summary.json"
@@ -68,6 +69,8 @@ def handle(ctx: ServerContext, entity: str, project: str, name: str, body: Any) 
                 ctx.storage.set_summary(rid, content[-1])
         else:
             ctx.storage.append_lines(rid, fname, offset, content)
+            if fname == "wandb-history.jsonl" and content:  # long runs: levels for the pages
+                histindex.warm_later(ctx, {**run, "history_line_count": offset + len(content)})
     if body.get("complete"):
         exitcode = body.get("exitcode")
         ctx.storage.finish_run(rid, exitcode)

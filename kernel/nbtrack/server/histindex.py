@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from array import array
 from collections import OrderedDict
 from typing import Any
@@ -80,6 +81,9 @@ class RunIndex:
     # ---------------------------------------------------------------- building
 
     def add_rows(self, rows: list[dict[str, Any]]) -> None:
+        """Index rows in step order (rows at or below the highest indexed step are skipped)."""
+        fresh: list[tuple[int, dict[str, Any]]] = []
+        top = self.last_step
         for row in rows:
             step = row.get("_step")
             if type(step) is not int:
@@ -87,29 +91,47 @@ class RunIndex:
                     step = int(step)
                 else:
                     continue
-            if self.last_step is not None and step <= self.last_step:
-                continue  # steps only grow; an older step is already indexed
-            if self.base is None:
-                self.base = step - step % BASE
-                self.first = step
-            self.last_step = step
-            b = (step - self.base) // BASE
+            if top is None or step > top:
+                fresh.append((step, row))
+                top = step
+        if not fresh:
+            return
+        if self.base is None:
+            first = fresh[0][0]
+            self.base, self.first = first - first % BASE, first
+        base = self.base
+        self.last_step = top
+        assert top is not None
+        nblocks = (top - base) // BASE + 1
+        cols: dict[str, tuple[array[float], array[int], array[float], array[int]]] = {}
+        last_row: dict[str, tuple[int, dict[str, Any]]] = {}
+        for step, row in fresh:
+            b = (step - base) // BASE
             for key, v in row.items():
-                if key == "_step" or (type(v) is not float and type(v) is not int) or v != v:
+                t = type(v)
+                if (t is not float and t is not int) or v != v or key == "_step":
                     continue
-                s = self.series.get(key)
-                if s is None:
-                    s = self.series[key] = Series()
-                lv = s.levels[0]
-                if b >= len(lv.minv):
-                    lv.grow(b + 1)
-                if v < lv.minv[b]:
-                    lv.minv[b], lv.mins[b] = v, step
-                if v > lv.maxv[b]:
-                    lv.maxv[b], lv.maxs[b] = v, step
-                s.last = (step, float(v))
-                if s.dirty_from is None:
-                    s.dirty_from = b
+                c = cols.get(key)
+                if c is None:
+                    s = self.series.get(key)
+                    if s is None:
+                        s = self.series[key] = Series()
+                    lv = s.levels[0]
+                    lv.grow(nblocks)
+                    c = cols[key] = (lv.minv, lv.mins, lv.maxv, lv.maxs)
+                if v < c[0][b]:
+                    c[0][b] = v
+                    c[1][b] = step
+                if v > c[2][b]:
+                    c[2][b] = v
+                    c[3][b] = step
+                last_row[key] = (step, row)
+        first_block = (fresh[0][0] - base) // BASE
+        for key, (step, row) in last_row.items():
+            s = self.series[key]
+            s.last = (step, float(row[key]))
+            if s.dirty_from is None or first_block < s.dirty_from:
+                s.dirty_from = first_block
 
     def rebuild(self) -> None:
         """Recompute the coarser levels over the blocks changed since the last rebuild."""
@@ -309,19 +331,67 @@ def _index_for(ctx_id: int, storage: Storage, run: dict[str, Any]) -> RunIndex:
                 end = None if top is None else start + _BUILD_WINDOW - 1
                 if end is not None and top is not None and end >= top:
                     end = None
-                lines = storage.history(int(run["rid"]), start, end)
-                rows = []
-                for line in lines:
-                    try:
-                        row = json.loads(line)
-                    except ValueError:
-                        continue
-                    if isinstance(row, dict):
-                        rows.append(row)
-                idx.add_rows(rows)
+                idx.add_rows(_parse(storage.history(int(run["rid"]), start, end)))
                 if end is None:
                     break
                 start = end + 1
             idx.rebuild()
             idx.lines_seen = count
     return idx
+
+
+def _parse(lines: list[str]) -> list[dict[str, Any]]:
+    """Rows of stored lines: one C-level parse of the batch, line by line if one is broken."""
+    try:
+        rows = json.loads("[" + ",".join(lines) + "]")
+    except ValueError:
+        rows = []
+        for line in lines:
+            try:
+                rows.append(json.loads(line))
+            except ValueError:
+                continue
+    return [r for r in rows if isinstance(r, dict)]
+
+
+# ---------------------------------------------------------------- warming up at ingest
+
+WARM_MIN_LINES = 20_000  # shorter runs are answered from their rows quickly enough
+WARM_DELAY = 1.0  # seconds of quiet batching before a background update
+_pending: dict[tuple[int, int], tuple[Any, str, str, str]] = {}
+_wake = threading.Event()
+_worker: threading.Thread | None = None
+
+
+def warm_later(ctx: Any, run: dict[str, Any]) -> None:
+    """After history lines were stored: bring a long run's levels up to date in the
+    background, so the first page view does not pay for indexing the whole run."""
+    global _worker
+    if int(run.get("history_line_count") or 0) < WARM_MIN_LINES:
+        return
+    with _LOCK:
+        _pending[(id(ctx), int(run["rid"]))] = (ctx, run["entity"], run["project"], run["name"])
+        if _worker is None or not _worker.is_alive():
+            _worker = threading.Thread(target=_warm_loop, name="nbtrack-histindex", daemon=True)
+            _worker.start()
+    _wake.set()
+
+
+def _warm_loop() -> None:
+    import logging
+
+    log = logging.getLogger("nbtrack.server")
+    while True:
+        _wake.wait()
+        time.sleep(WARM_DELAY)
+        _wake.clear()
+        with _LOCK:
+            jobs = list(_pending.values())
+            _pending.clear()
+        for ctx, entity, project, name in jobs:
+            try:
+                run = ctx.storage.get_run(entity, project, name)
+                if run is not None:
+                    _index_for(id(ctx), ctx.storage, run)
+            except Exception:  # a background helper: never take the server down
+                log.exception("indexing the history of %s/%s/%s failed", entity, project, name)

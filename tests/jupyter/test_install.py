@@ -1,0 +1,121 @@
+"""``pip install .`` enables the extension; ``pip uninstall`` leaves no config entry behind.
+
+A fresh virtual environment under the pytest basetemp (``--system-site-packages`` so the
+dependencies need no download; ``--no-deps --no-build-isolation`` keeps it fast) gets a
+copy of the source tree installed (a copy, so the build leaves nothing in the repository).
+Then: ``jupyter server extension list`` (run as the venv's ``python -m jupyter_server
+extension list``) shows ``nbtrack.jupyter`` enabled and importable,
+JupyterLab starts from the venv with no error from the extension and serves
+``<base_url>nbtrack/ping``; after ``pip uninstall`` the config file is gone and the list no
+longer names the extension.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from jupyter_helpers import TOKEN, free_port
+
+pytestmark = pytest.mark.timeout(400)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _env(tmp: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("NBTRACK_", "JUPYTER", "PYTHONPATH", "PIP_"))}
+    for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTER_DATA_DIR",
+                 "JUPYTERLAB_SETTINGS_DIR", "JUPYTERLAB_WORKSPACES_DIR", "IPYTHONDIR"):
+        d = tmp / name.lower()
+        d.mkdir(parents=True, exist_ok=True)
+        env[name] = str(d)
+    env["NBTRACK_DIR"] = str(tmp / "nbtrack-home")
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    return env
+
+
+def _run(cmd: list[str], env: dict[str, str], cwd: Path) -> str:
+    out = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, f"{cmd} failed:\n{out.stdout}\n{out.stderr}"
+    return out.stdout + out.stderr
+
+
+def test_pip_install_enables_and_uninstall_cleans(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, src / name)
+    shutil.copytree(ROOT / "nbext", src / "nbext")
+    shutil.copytree(ROOT / "kernel", src / "kernel",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)],
+                   check=True, timeout=120)
+    py = str(venv / "bin" / "python")
+    env = _env(tmp_path)
+    work = tmp_path / "work"
+    work.mkdir()
+    # --ignore-installed: never touch the nbtrack the outer environment has
+    _run([py, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--ignore-installed",
+          "--no-input", "-q", str(src)], env, work)
+    conf = venv / "etc" / "jupyter" / "jupyter_server_config.d" / "nbtrack.json"
+    assert conf.is_file(), "the data file was not installed"
+    where = _run([py, "-c", "import nbtrack.jupyter, sys; print(nbtrack.jupyter.__file__)"],
+                 env, work)
+    assert where.strip().startswith(str(venv)), where
+
+    listing = _run([py, "-m", "jupyter_server", "extension", "list"], env, work)
+    line = next((ln for ln in listing.splitlines() if "nbtrack.jupyter" in ln), "")
+    assert "enabled" in line, listing
+    assert "nbtrack.jupyter" in listing and "OK" in listing.split("nbtrack.jupyter", 1)[1][:200]
+
+    # JupyterLab from the venv: the extension loads without an error and answers
+    port = free_port()
+    log = tmp_path / "lab.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [py, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
+             f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+             f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={work}"],
+            env=env, cwd=work, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 90
+        status = 0
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                req = urllib.request.Request(f"http://127.0.0.1:{port}/nbtrack/ping",
+                                             headers={"Authorization": f"token {TOKEN}"})
+                with urllib.request.urlopen(req, timeout=2) as resp:
+                    status = resp.status
+                    break
+            except OSError:
+                time.sleep(0.3)
+        assert status == 200, log.read_text()[-3000:]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    text = log.read_text()
+    assert "nbtrack: run pages at /nbtrack/" in text, text[-3000:]
+    bad = [ln for ln in text.splitlines()
+           if "nbtrack" in ln.lower() and ("[E " in ln or "Traceback" in ln or "[W " in ln)]
+    assert not bad, bad
+    assert "Traceback" not in text, text[-3000:]
+
+    _run([py, "-m", "pip", "uninstall", "-y", "nbtrack"], env, work)
+    assert not conf.exists()
+    leftovers = [p for p in (venv / "etc").rglob("*") if "nbtrack" in p.name]
+    assert not leftovers, leftovers
+    listing = _run([py, "-m", "jupyter_server", "extension", "list"], env, work)
+    assert "nbtrack.jupyter" not in listing, listing
