@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 import nbtrack
+from nbtrack.server import auth
+from nbtrack.server.storage import open_storage
 
 from helpers.postgres import PostgresCluster
 from helpers.server import RunningServer, start_server
-from nbtrack.server import auth
-from nbtrack.server.storage import open_storage
 
 
 @pytest.fixture
