@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -162,6 +163,16 @@ def test_tracking_server_pages_need_a_token_login(setup: tuple[Jupyter, dict[str
                 "/pages/api/runs/a/b/c/files/%2e%2e"]:
         status = s.get(url + bad, allow_redirects=False, timeout=10).status_code
         assert status in (400, 404), bad
+    # the one-time login link the server logged when it started works once
+    log_text = (setup[0].nbtrack_dir / "server" / "server.log").read_text()
+    links = re.findall(r"(http://\S+/pages/login\?once=[\w-]+)", log_text)
+    assert links, log_text[-2000:]
+    fresh = requests.Session()
+    r = fresh.get(links[-1], allow_redirects=False, timeout=10)
+    assert r.status_code == 302 and "HttpOnly" in r.headers["Set-Cookie"]
+    assert fresh.get(f"{url}/pages/api/runs", timeout=10).status_code == 200
+    r = requests.get(links[-1], allow_redirects=False, timeout=10)
+    assert r.status_code == 403
     # an open redirect through next= is refused
     r = requests.get(f"{url}/pages/login", params={"token": secret, "next": "//evil.example/"},
                      allow_redirects=False, timeout=10)

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from nbtrack.server import auth
+from nbtrack.server import auth, pages
 from nbtrack.server.app import Server
 from nbtrack.server.context import ServerContext, log
 from nbtrack.server.statefile import read_state, remove_if_own, write_state
@@ -206,6 +206,7 @@ def serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     log.info("nbtrack server %s listening on %s (pid %d)", __version__, server.url, pid)
+    log.info("run pages: %s (a one-time login link)", pages.login_url(server.url))
     try:
         server.serve_forever(poll_interval=0.2)
     finally:

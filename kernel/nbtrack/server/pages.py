@@ -1,8 +1,9 @@
 """The run pages on the tracking server itself (``/pages/...``), behind a token login.
 
 The same static pages the Jupyter extension serves (:mod:`nbtrack.jupyter.pages`). The
-browser logs in once with the server's token (or an account key): ``/pages/login?token=…``
-(the link ``nbtrack server`` prints) or the login form. The answer sets an HttpOnly cookie
+browser logs in with a one-time link (``/pages/login?once=…``, printed by ``nbtrack server``
+when it starts: it is not the token and works once), with the server's token (or an account
+key) in the login form, or ``/pages/login?token=…``. The answer sets an HttpOnly cookie
 holding a random session id, never the token, and redirects to a URL without the token.
 The pages read the API through ``/pages/api/...`` with that cookie (GET only).
 
@@ -60,6 +61,28 @@ def _principal_for(ctx: ServerContext, token: str) -> tuple[bool, Any]:
     return ok, None
 
 
+ONCE_SECONDS = 15 * 60
+_ONCE: dict[str, float] = {}  # one-time login code -> expires at
+
+
+def new_login_code() -> str:
+    """A login code that works once, within 15 minutes (safe to print: it is not the token
+    and is spent by the first login)."""
+    code = secrets.token_urlsafe(24)
+    now = time.time()
+    with _LOCK:
+        for k in [k for k, exp in _ONCE.items() if exp < now]:
+            del _ONCE[k]
+        _ONCE[code] = now + ONCE_SECONDS
+    return code
+
+
+def _spend_code(code: str) -> bool:
+    with _LOCK:
+        exp = _ONCE.pop(code, None)
+    return exp is not None and exp > time.time()
+
+
 def _new_session(principal: Any) -> str:
     sid = secrets.token_urlsafe(32)
     now = time.time()
@@ -112,14 +135,20 @@ def login_page(next_url: str, error: str = "") -> str:
 <label>Token or API key <input type="password" name="token" autocomplete="current-password"
  autofocus></label> <button type="submit">Log in</button></form>
 <p>The token is in <code>&lt;NBTRACK_DIR&gt;/server/state.json</code>; <code>nbtrack server</code>
-prints a login link when it starts.</p></main></body></html>
+prints a one-time login link when it starts.</p></main></body></html>
 """
 
 
-def _login(ctx: ServerContext, token: str | None, next_url: str) -> Reply:
-    if not token:
+def _login(ctx: ServerContext, token: str | None, next_url: str, once: str | None = None
+           ) -> Reply:
+    if once:
+        ok, principal = _spend_code(once), None
+        if not ok:
+            return _html(403, login_page(next_url, "That login link was used or has expired."))
+    elif not token:
         return _html(200, login_page(next_url))
-    ok, principal = _principal_for(ctx, token)
+    else:
+        ok, principal = _principal_for(ctx, token)
     if not ok:
         return _html(403, login_page(next_url, "That token is not valid."))
     sid = _new_session(principal)
@@ -138,7 +167,8 @@ def get(ctx: ServerContext, path: str, query: str, cookie: str) -> Reply:
     rest = path[len(ROOT) :]
     params = urllib.parse.parse_qs(query)
     if rest == "login":
-        return _login(ctx, params.get("token", [None])[0], _safe_next(params.get("next", [""])[0]))
+        return _login(ctx, params.get("token", [None])[0], _safe_next(params.get("next", [""])[0]),
+                      params.get("once", [None])[0])
     if rest == "static/pages.css":  # the login page's style is public (no data in it)
         found = shared.static_file("pages.css")
         assert found is not None
@@ -186,6 +216,6 @@ def post(ctx: ServerContext, path: str, body: bytes) -> Reply:
     return _login(ctx, form.get("token", [""])[0], _safe_next(form.get("next", [""])[0]))
 
 
-def login_url(server_url: str, token: str) -> str:
-    """The one link that logs a browser in (printed by ``nbtrack server``)."""
-    return f"{server_url.rstrip('/')}{ROOT}login?token={urllib.parse.quote(token, safe='')}"
+def login_url(server_url: str) -> str:
+    """A link that logs one browser in once (``nbtrack server`` prints one when it starts)."""
+    return f"{server_url.rstrip('/')}{ROOT}login?once={new_login_code()}"
