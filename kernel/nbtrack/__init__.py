@@ -17,7 +17,7 @@ from nbtrack.version import __version__
 if TYPE_CHECKING:
     from nbtrack import hooks
     from nbtrack.api import Api, ApiError, ApiRun
-    from nbtrack.run_object import Run, RunFinishedError
+    from nbtrack.run_object import Run, RunFinishedError, RunStopRequested
     from nbtrack.sdk import InitError, current_run, finish, init, log
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "InitError",
     "Run",
     "RunFinishedError",
+    "RunStopRequested",
     "__version__",
     "current_run",
     "finish",
@@ -41,6 +42,7 @@ __all__ = [
 _LAZY = {
     "Api": "nbtrack.api", "ApiError": "nbtrack.api", "ApiRun": "nbtrack.api",
     "Run": "nbtrack.run_object", "RunFinishedError": "nbtrack.run_object",
+    "RunStopRequested": "nbtrack.run_object",
     "InitError": "nbtrack.sdk", "current_run": "nbtrack.sdk", "finish": "nbtrack.sdk",
     "init": "nbtrack.sdk", "log": "nbtrack.sdk",
 }

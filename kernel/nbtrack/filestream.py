@@ -144,6 +144,14 @@ def encode_post(files: dict[str, Any], *, complete: bool, exit_code: int | None)
     return ('{"files": {' + ", ".join(parts) + "}" + tail + "}").encode()
 
 
+def output_line(line: str, stderr: bool, timestamp: float) -> str:
+    """An ``output.log`` line: ``[ERROR ]<UTC ISO time> <text>``."""
+    ts = datetime.datetime.fromtimestamp(
+        timestamp or time.time(), tz=datetime.timezone.utc
+    ).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    return f"{'ERROR ' if stderr else ''}{ts} {line.rstrip(chr(10))}"
+
+
 class FileStream:
     """Owns the run on the server: its upserts and its file_stream offsets."""
 
@@ -247,20 +255,7 @@ class FileStream:
         to be read back later; without one (or without a log) this blocks.
         """
         with self._cv:
-            if self._tail is not None and num > 0 and (
-                self._spill_from is not None
-                or (self._mem_bytes > 0 and self._mem_bytes + nbytes > self.max_pending_bytes)
-            ):
-                if self._spill_from is None:
-                    self._spill_from = num
-                    self.spills += 1
-                    log.info("file_stream: %d MiB not yet acknowledged; history rows are read "
-                             "back from the transaction log from record %d on",
-                             self.max_pending_bytes >> 20, num)
-                self._spill_upto = max(self._spill_upto, num)
-                self._spilled_lines += len(rows)
-                self.total_bytes += nbytes
-                self.pending_lines += len(rows)
+            if self._spilled(num, len(rows), nbytes):
                 return
             self._wait_for_room(nbytes)
             if not self._hist or self._hist_bytes + nbytes >= self.max_post_bytes:
@@ -271,18 +266,40 @@ class FileStream:
             self.total_bytes += nbytes
             self.pending_lines += len(rows)
 
-    def add_event(self, line: str) -> None:
+    def _spilled(self, num: int, nlines: int, nbytes: int) -> bool:
+        """Leave a record's lines in the transaction log when over budget (called under _cv).
+
+        Once spilling, every line record is left there until the worker caught up, so
+        each file's lines stay in order.
+        """
+        if self._tail is None or num <= 0:
+            return False
+        if self._spill_from is None:
+            if not (self._mem_bytes > 0 and self._mem_bytes + nbytes > self.max_pending_bytes):
+                return False
+            self._spill_from = num
+            self.spills += 1
+            log.info("file_stream: %d MiB not yet acknowledged; lines are read back from the "
+                     "transaction log from record %d on", self.max_pending_bytes >> 20, num)
+        self._spill_upto = max(self._spill_upto, num)
+        self._spilled_lines += nlines
+        self.total_bytes += nbytes
+        self.pending_lines += nlines
+        return True
+
+    def add_event(self, line: str, num: int = 0) -> None:
         with self._cv:
+            if self._spilled(num, 1, len(line)):
+                return
             self._wait_for_room(len(line))
             self._events.append(line)
             self._account(len(line))
 
-    def add_output(self, line: str, stderr: bool, timestamp: float) -> None:
-        ts = datetime.datetime.fromtimestamp(
-            timestamp or time.time(), tz=datetime.timezone.utc
-        ).strftime("%Y-%m-%dT%H:%M:%S.%f")
-        text = f"{'ERROR ' if stderr else ''}{ts} {line.rstrip(chr(10))}"
+    def add_output(self, line: str, stderr: bool, timestamp: float, num: int = 0) -> None:
+        text = output_line(line, stderr, timestamp)
         with self._cv:
+            if self._spilled(num, 1, len(text)):
+                return
             self._wait_for_room(len(text))
             self._output.append(text)
             self._account(len(text))
@@ -380,7 +397,7 @@ class FileStream:
                     or self._spill_from is not None)
 
     def _refill(self) -> None:
-        """Read spilled history records back from the log while there is room (worker only)."""
+        """Read spilled line records back from the log while there is room (worker only)."""
         tail = self._tail
         if tail is None:
             return
@@ -391,27 +408,42 @@ class FileStream:
             room = min(self.max_pending_bytes // 2, 2 * self.max_post_bytes) - self._hist_bytes
         if room <= 0:
             return
-        got: list[tuple[list[str], int]] = []
+        got: list[tuple[str, list[str], int]] = []
         last_num = lo - 1
         for rec, end in tail.records():
             if rec.num > hi:
                 break  # not handed to the sender yet: read it again later if needed
             tail.offset = end
-            if rec.num < lo or not rec.HasField("history"):
+            if rec.num < lo:
                 continue
-            rows = list(rec.history.rows)
-            nb = sum(map(len, rows))
-            got.append((rows, nb))
             last_num = rec.num
-            room -= nb
+            kind = rec.WhichOneof("record_type")
+            if kind == "history":
+                lines = list(rec.history.rows)
+            elif kind == "stats" and rec.stats.row_json:
+                lines = [rec.stats.row_json]
+            elif kind == "output":
+                o = rec.output
+                lines = [output_line(o.line, o.stderr, o.timestamp)]
+            else:
+                lines = []
+            if lines:
+                nb = sum(map(len, lines))
+                got.append((kind or "", lines, nb))
+                room -= nb
             if rec.num == hi or room <= 0:
                 break
         with self._cv:
-            for rows, nb in got:
-                self._hist.append((rows, nb))
-                self._hist_bytes += nb
+            for kind, lines, nb in got:
+                if kind == "history":
+                    self._hist.append((lines, nb))
+                    self._hist_bytes += nb
+                elif kind == "stats":
+                    self._events.extend(lines)
+                else:
+                    self._output.extend(lines)
                 self._mem_bytes += nb
-                self._spilled_lines -= len(rows)
+                self._spilled_lines -= len(lines)
             if last_num >= self._spill_upto:
                 self._spill_from = None  # caught up: new rows are kept in memory again
                 self._spilled_lines = 0

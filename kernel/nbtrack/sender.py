@@ -320,7 +320,7 @@ class Sender:
     def _on_output(self, record: pb.Record) -> None:
         if self._fs is not None:
             o = record.output
-            self._fs.add_output(o.line, o.stderr, o.timestamp)
+            self._fs.add_output(o.line, o.stderr, o.timestamp, record.num)
 
     def _on_alert(self, record: pb.Record) -> None:
         if self._fs is not None and not self._replay:
@@ -330,7 +330,7 @@ class Sender:
 
     def _on_stats(self, record: pb.Record) -> None:
         if self._fs is not None and record.stats.row_json:
-            self._fs.add_event(record.stats.row_json)
+            self._fs.add_event(record.stats.row_json, record.num)
 
     def _on_files(self, record: pb.Record) -> None:
         if self._fp is None:

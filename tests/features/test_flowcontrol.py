@@ -70,10 +70,45 @@ def test_spill_then_refill_in_order(tmp_path: Path) -> None:
     w.close()
 
 
+def test_spill_keeps_every_file_in_order(tmp_path: Path) -> None:
+    """History, system-metric and console lines all spill and come back in order."""
+    path = tmp_path / "run.nbtrack"
+    w = LogWriter(path)
+    fs = FileStream(_FakeTransport(), log_path=path, max_pending_bytes=200,  # type: ignore[arg-type]
+                    max_post_bytes=80)
+    for n in range(1, 31):
+        rec = pb.Record(num=n)
+        if n % 3 == 0:
+            rec.stats.row_json = json.dumps({"n": n})
+            fs.add_event(rec.stats.row_json, n)
+        elif n % 3 == 1:
+            rec.output.line = f"out {n}"
+            rec.output.timestamp = 1_700_000_000.0
+            fs.add_output(rec.output.line, False, rec.output.timestamp, n)
+        else:
+            rec.history.rows.append(json.dumps({"_step": n}))
+            fs.add_history(list(rec.history.rows), len(rec.history.rows[0]), n)
+        w.append(rec.SerializeToString())
+    w.flush()
+    assert fs.spills == 1 and fs.pending_bytes <= 200
+    got: dict[str, list[str]] = {}
+    while fs._has_pending():
+        files, _, nbytes = fs._take()
+        for name, f in files.items():
+            got.setdefault(name, []).extend(f["content"])
+        fs._mem_bytes -= nbytes
+    assert [json.loads(r)["_step"] for r in got["wandb-history.jsonl"]] == \
+        [n for n in range(1, 31) if n % 3 == 2]
+    assert [json.loads(r)["n"] for r in got["wandb-events.jsonl"]] == list(range(3, 31, 3))
+    assert [line.split(" ", 1)[1] for line in got["output.log"]] == \
+        [f"out {n}" for n in range(1, 31, 3)]
+    w.close()
+
+
 @pytest.mark.timeout(900)
 def test_million_rows_server_down_for_the_first_half(tmp_path: Path) -> None:
     env = {**os.environ, "NBTRACK_DIR": str(tmp_path / "home"), "NBTRACK_MAX_PENDING_MB": "16",
-           "NBTRACK_STATS_INTERVAL": "0", "NBTRACK_CAPTURE_ENV": "off"}
+           "NBTRACK_STATS_INTERVAL": "1", "NBTRACK_CAPTURE_ENV": "off"}
     proc = subprocess.Popen([sys.executable, str(SCRIPT), str(tmp_path), str(ROWS)],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
     try:
@@ -92,6 +127,14 @@ def test_million_rows_server_down_for_the_first_half(tmp_path: Path) -> None:
         rows = r.json()["rows"]
         assert len(rows) == ROWS
         assert all(row["_step"] == n and row["i"] == n for n, row in enumerate(rows))
+        auth = ("api", result["token"])
+        base = f"{result['url']}/api/v1/runs/{result['path']}"
+        out = requests.get(f"{base}/output", auth=auth, timeout=60).json()["lines"]
+        assert [line.split(" ", 2)[-1] for line in out] == [f"row {i}" for i in
+                                                            range(0, ROWS, 50_000)]
+        events = requests.get(f"{base}/events", auth=auth, timeout=60).json()["rows"]
+        runtimes = [e["_runtime"] for e in events]
+        assert len(events) >= 10 and runtimes == sorted(runtimes)
     finally:
         if proc.stdin is not None:
             proc.stdin.close()

@@ -9,8 +9,7 @@ import pytest
 import requests
 
 import nbtrack
-from nbtrack import cli
-from nbtrack.run_object import RunStopRequested
+from nbtrack import RunStopRequested, cli
 
 
 @pytest.fixture(autouse=True)

@@ -136,6 +136,7 @@ def test_pages_in_browser(nbtrack_home: Path, tmp_path: Path) -> None:
                 page.click(".nbt-compare-button")
                 _check_compare(page, nb_path, test_path)
                 page.locator("main").screenshot(path=str(IMG / "pages-compare.png"))
+                _check_server_pages(browser, nbtrack_home, nb_path)
             finally:
                 browser.close()
             assert not errors, errors
@@ -222,3 +223,26 @@ def _check_compare(page: Any, nb_path: str, test_path: str) -> None:
     assert all(int(n) > 0 for n in points)
     diff = page.locator(".nbt-diff tr[data-key]")
     assert sorted(diff.evaluate_all("els => els.map(e => e.dataset.key)")) == ["layers", "lr"]
+
+
+def _check_server_pages(browser: Any, nbtrack_home: Path, nb_path: str) -> None:
+    """The tracking server's own copy: the one-time link it logged logs a browser in, and a
+    run's W&B-style URL (the widget's link without the extension) opens its page."""
+    import re
+
+    log = (nbtrack_home / "server" / "server.log").read_text()
+    link = re.findall(r"(http://\S+/pages/login\?once=[\w-]+)", log)[-1]
+    origin = link.split("/pages/", 1)[0]
+    ctx = browser.new_context()
+    try:
+        page = ctx.new_page()
+        page.goto(f"{origin}/pages/")  # not logged in: the login form
+        assert page.locator("form.nbt-login").count() == 1
+        page.goto(link)
+        page.wait_for_selector(f"tr[data-run='{nb_path}']", timeout=20000)
+        e, p, i = nb_path.split("/")
+        page.goto(f"{origin}/{e}/{p}/runs/{i}")
+        page.wait_for_selector(".nbt-chart[data-key=loss][data-drawn]", timeout=20000)
+        assert page.url == f"{origin}/pages/runs/{nb_path}"
+    finally:
+        ctx.close()

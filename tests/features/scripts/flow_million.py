@@ -24,19 +24,23 @@ def main() -> None:
     server = start_server(base / "srv")
     try:
         run = nbtrack.init(project="flow", mode="online", base_url=server.url,
-                           api_key=server.token, dir=base / "runs", console="off")
+                           api_key=server.token, dir=base / "runs")
         fs = run._stream.sender._fs  # type: ignore[union-attr]
         rss_start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         server.stop()
         t0 = time.monotonic()
         half = rows // 2
         for i in range(half):
+            if i % 50_000 == 0:
+                print(f"row {i}", file=sys.stderr)  # console lines spill too
             run.log({"i": i, "a": i * 0.5, "b": i * 0.25, "c": -i * 1.5, "d": i % 97,
                      "e": 1.0 / (i + 1), "f": i * 3.0, "g": i * 7.0, "h": 0.125, "k": 42.0})
         down_s = time.monotonic() - t0
         spills_while_down = fs.spills
         server.restart()
         for i in range(half, rows):
+            if i % 50_000 == 0:
+                print(f"row {i}", file=sys.stderr)
             run.log({"i": i, "a": i * 0.5, "b": i * 0.25, "c": -i * 1.5, "d": i % 97,
                      "e": 1.0 / (i + 1), "f": i * 3.0, "g": i * 7.0, "h": 0.125, "k": 42.0})
         log_s = time.monotonic() - t0

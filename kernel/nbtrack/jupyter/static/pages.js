@@ -237,7 +237,9 @@
   }
   function chartWidth(box) { return Math.max(300, Math.floor(box.getBoundingClientRect().width) - 14); }
   function makePlot(box, opts, data) {
-    const plot = new uPlot(Object.assign({ width: chartWidth(box), height: 220 }, opts), data, box);
+    // a y axis wide enough for labels such as 120,000
+    const axes = opts.axes || [{}, { size: 70 }];
+    const plot = new uPlot(Object.assign({ width: chartWidth(box), height: 220, axes }, opts), data, box);
     return plot;
   }
 
