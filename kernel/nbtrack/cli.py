@@ -154,6 +154,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["server"]:  # everything after it is the server's (REMAINDER drops "--x")
+        return _server(argparse.Namespace(rest=argv[1:]))
     args = _parser().parse_args(argv)
     return COMMANDS[args.command](args)
 

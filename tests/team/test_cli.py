@@ -1,0 +1,28 @@
+"""``nbtrack server [server options] user|key ...`` through the ``nbtrack`` command."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+
+def test_nbtrack_server_passes_options_and_account_commands(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path}/a.db"
+
+    def nbtrack(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "nbtrack.cli", "server", "--db", db, *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    assert nbtrack("user", "add", "alice", "--team", "research").returncode == 0
+    assert nbtrack("user", "list").stdout == "alice\tresearch\n"
+    created = nbtrack("key", "create", "alice")
+    assert created.returncode == 0 and created.stdout.count("\n") == 1
+    key_id = created.stdout.split("-")[0]
+    assert nbtrack("key", "list").stdout.startswith(f"{key_id}\talice\tactive")
+    assert nbtrack("key", "revoke", key_id).returncode == 0
+    assert "revoked" in nbtrack("key", "list", "alice").stdout
