@@ -69,16 +69,21 @@ def jupyter_env(tmp: Path, nbtrack_dir: Path) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def start_jupyter(tmp: Path, nbtrack_dir: Path, env_extra: dict[str, str] | None = None
-                  ) -> Iterator[Jupyter]:
+def start_jupyter(tmp: Path, nbtrack_dir: Path, env_extra: dict[str, str] | None = None,
+                  app: str = "jupyter_server") -> Iterator[Jupyter]:
+    """``python -m <app>`` (``jupyter_server`` or ``jupyterlab``) under ``BASE_URL``."""
     home = tmp / "root"
     home.mkdir(parents=True, exist_ok=True)
     env = jupyter_env(tmp, nbtrack_dir)
+    settings = Path(env["JUPYTERLAB_SETTINGS_DIR"]) / "@jupyterlab"
+    (settings / "apputils-extension").mkdir(parents=True, exist_ok=True)
+    (settings / "apputils-extension" / "notification.jupyterlab-settings").write_text(
+        '{"fetchNews": "false", "checkForUpdates": false}')
     env.update(env_extra or {})
     port = free_port()
     log = tmp / "jupyter.log"
     cmd = [
-        sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root",
+        sys.executable, "-m", app, "--no-browser", "--allow-root",
         "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
         f"--ServerApp.base_url={BASE_URL}", f"--IdentityProvider.token={TOKEN}",
         f"--ServerApp.root_dir={home}", "--ServerApp.log_level=DEBUG",
