@@ -160,7 +160,7 @@ def bench(backend: str, db: str | None, args: argparse.Namespace) -> dict[str, A
     cluster = None
     with tempfile.TemporaryDirectory(prefix="nbtrack-load-") as tmp:
         if db is None and backend == "postgres":
-            cluster = PostgresCluster()
+            cluster = PostgresCluster(durable=not args.fast_pg)
             cluster.start()
             db = cluster.create_database()
         elif db is None:
@@ -175,7 +175,8 @@ def bench(backend: str, db: str | None, args: argparse.Namespace) -> dict[str, A
             srv.stop()
             if cluster is not None:
                 cluster.stop()
-    return {"backend": backend, **out}
+    durable = backend == "sqlite" or args.db is not None or not args.fast_pg
+    return {"backend": backend, "durable": durable, **out}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -187,6 +188,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=20_000)
     p.add_argument("--chunk", type=int, default=200, help="rows per file_stream post")
     p.add_argument("--json", type=Path, help="write the figures here")
+    p.add_argument(
+        "--fast-pg",
+        action="store_true",
+        help="the private PostgreSQL without fsync / synchronous commit (as in the tests)",
+    )
     args = p.parse_args(argv)
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     results = []

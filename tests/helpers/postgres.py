@@ -45,7 +45,9 @@ def _bindir() -> Path | None:
 class PostgresCluster:
     """``start()``, ``create_database() -> url``, ``stop()``."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False) -> None:
+        """``durable``: keep fsync and synchronous commit on (benchmarks); tests turn them off."""
+        self.durable = durable
         self.bindir = _bindir()
         self.dir = Path(tempfile.mkdtemp(prefix="nbtrack-pg-"))
         self.port = 0
@@ -97,10 +99,10 @@ class PostgresCluster:
             raise RuntimeError(f"initdb failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
         for attempt in range(3):
             self.port = free_port()
-            opts = (
-                f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
-                " -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
-            )
+            opts = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1"
+            opts += " -c max_connections=300"
+            if not self.durable:
+                opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
             out = self._run(
                 str(self.bindir / "pg_ctl"),
                 "-D",
