@@ -6,6 +6,7 @@ answer (or an overlapping chunk) never duplicates rows. Every post is a heartbea
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from nbtrack.server import histindex
@@ -22,6 +23,13 @@ class BadRequest(Exception):
 # A file never holds more lines than this; larger offsets are refused (SQLite's integers
 # end at 2**63, and no run logs a trillion lines).
 MAX_LINES = 2**40
+
+
+def _is_json_object(line: str) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except (ValueError, RecursionError):
+        return False
 
 
 def _validate(body: Any) -> dict[str, tuple[int, list[str]]]:
@@ -44,6 +52,12 @@ def _validate(body: Any) -> dict[str, tuple[int, list[str]]]:
             raise BadRequest(f"files[{name!r}].content must be a list of strings")
         if offset + len(content) > MAX_LINES:
             raise BadRequest(f"files[{name!r}].offset {offset} is beyond {MAX_LINES} lines")
+        if name.endswith(".jsonl") or name == SUMMARY_FILE:
+            # the read API splices these lines into its JSON answers: one bad line
+            # would make the whole history (or the run) unreadable
+            for i, line in enumerate(content):
+                if not _is_json_object(line):
+                    raise BadRequest(f"files[{name!r}] line {offset + i} is not a JSON object")
         out[name] = (offset, content)
     exitcode = body.get("exitcode")
     if exitcode is not None and (isinstance(exitcode, bool) or not isinstance(exitcode, int)):
