@@ -238,7 +238,9 @@ class ChaosProxy:
                     self.log.append(Event(kind, method, path, 0))
                     continue
                 if kind == "delay":
+                    self.log.append(Event(kind, method, path, 0))  # the client gives up now
                     time.sleep(self.delay_seconds)
+                    kind = "delayed-forward"
                 status, response = self._forward(head, body)
                 self.log.append(Event(kind, method, path, status))
                 if kind == "drop_response":

@@ -61,3 +61,22 @@ def test_file_stream_offset_beyond_sqlite_integers_is_refused(live_server: Any) 
         assert "offset" in r.json()["error"]
     ok = stream(live_server, "root/regress/big", {"wandb-history.jsonl": (0, ['{"_step": 0}'])})
     assert ok.status_code == 200
+
+
+def test_a_line_that_is_not_json_cannot_break_the_history(live_server: Any) -> None:
+    """file_stream stored any string as a history line and the read API spliced it into
+    its answer: one bad line made the run's whole history invalid JSON for every reader.
+    Found by test_server_fuzz::test_file_stream_wrong_types_and_absurd_offsets."""
+    from helpers.server import api, stream, upsert
+
+    upsert(live_server, "bad-lines", "regress")
+    path = "root/regress/bad-lines"
+    ok = stream(live_server, path, {"wandb-history.jsonl": (0, ['{"_step": 0, "a": 1}'])})
+    assert ok.status_code == 200
+    for line in ("not json", "[1, 2]", '"text"', "{", "", "null"):
+        r = stream(live_server, path, {"wandb-history.jsonl": (1, [line])})
+        assert r.status_code == 400, (line, r.status_code)
+        r = stream(live_server, path, {"wandb-summary.json": (0, [line])})
+        assert r.status_code == 400, (line, r.status_code)
+    assert api(live_server, f"runs/{path}/history").json()["rows"] == [{"_step": 0, "a": 1}]
+    assert api(live_server, f"runs/{path}").json()["summary"] == {}
