@@ -190,3 +190,23 @@ def test_no_server_page(tmp_path: Path) -> None:
         assert b"No nbtrack tracking server is running" in body and b"nbtrack server" in body
         status, _, body = raw(jup, "GET", "nbtrack/api/runs", AUTH)
         assert status == 503 and "nbtrack server" in json.loads(body)["hint"]
+
+
+def test_server_from_environment(setup: tuple[Jupyter, dict[str, str]], tmp_path: Path) -> None:
+    """``NBTRACK_BASE_URL`` + ``NBTRACK_API_KEY`` in Jupyter's environment name the server
+    (no state file needed); the key stays on the server side."""
+    _, facts = setup
+    empty = tmp_path / "no-state-home"
+    empty.mkdir()
+    env = {"NBTRACK_BASE_URL": facts["url"], "NBTRACK_API_KEY": facts["token"]}
+    with start_jupyter(tmp_path / "jup", empty, env_extra=env) as jup:
+        status, _, body = raw(jup, "GET", "nbtrack/api/runs", AUTH)
+        assert status == 200 and facts["path"].split("/")[2] in body.decode()
+        assert facts["token"].encode() not in body
+        status, _, body = raw(jup, "GET", "nbtrack/", AUTH)
+        assert status == 200 and facts["token"].encode() not in body
+    # a wrong key: a clear error, not the server's 401 passed through
+    env["NBTRACK_API_KEY"] = "wrong"
+    with start_jupyter(tmp_path / "jup2", empty, env_extra=env) as jup:
+        status, _, body = raw(jup, "GET", "nbtrack/api/runs", AUTH)
+        assert status == 502 and b"refused the key" in body
