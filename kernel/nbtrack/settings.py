@@ -80,7 +80,9 @@ def resolve(
     dir: str | os.PathLike[str] | None = None,
 ) -> Settings:
     """Validate the user's choices; raises ValueError naming the bad argument."""
-    chosen_mode = _pick(mode, "NBTRACK_MODE", "local")
+    url = _pick(base_url, "NBTRACK_BASE_URL")
+    # A server given by argument or environment means online, unless a mode says otherwise.
+    chosen_mode = _pick(mode, "NBTRACK_MODE", "online" if url else "local")
     assert chosen_mode is not None
     if chosen_mode not in MODES:
         raise ValueError(f"mode={chosen_mode!r}: expected one of {', '.join(MODES)}")
@@ -100,7 +102,6 @@ def resolve(
     chosen_entity = _pick(entity, "NBTRACK_ENTITY", "") or ""
     if chosen_entity and not _NAME_RE.match(chosen_entity):
         raise ValueError(f"entity={chosen_entity!r}: use 1-128 letters, digits, '_', '.' or '-'")
-    url = _pick(base_url, "NBTRACK_BASE_URL")
     if chosen_mode == "online" and not url:
         raise ValueError("mode='online' needs a server: pass base_url=... or set NBTRACK_BASE_URL")
     key = _pick(api_key, "NBTRACK_API_KEY")
