@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import sys
 import threading
 import time
 from typing import Any
@@ -52,3 +54,33 @@ def test_sample_cost() -> None:
     finally:
         s.stop()
     assert per < 0.02, per  # a few hundred µs here; generous for slow CI machines
+
+
+def test_gpu_keys_with_a_fake_nvml(monkeypatch: pytest.MonkeyPatch) -> None:
+    """GPU rows use W&B's names when pynvml imports (here a stand-in without a GPU)."""
+    import types
+
+    fake = types.ModuleType("pynvml")
+    fake.NVML_TEMPERATURE_GPU = 0  # type: ignore[attr-defined]
+    fake.nvmlInit = lambda: None  # type: ignore[attr-defined]
+    fake.nvmlShutdown = lambda: None  # type: ignore[attr-defined]
+    fake.nvmlDeviceGetCount = lambda: 2  # type: ignore[attr-defined]
+    fake.nvmlDeviceGetHandleByIndex = lambda i: i  # type: ignore[attr-defined]
+    fake.nvmlDeviceGetUtilizationRates = (  # type: ignore[attr-defined]
+        lambda h: types.SimpleNamespace(gpu=50 + h, memory=10))
+    fake.nvmlDeviceGetMemoryInfo = (  # type: ignore[attr-defined]
+        lambda h: types.SimpleNamespace(used=2 << 30, total=8 << 30))
+    fake.nvmlDeviceGetTemperature = lambda h, kind: 61  # type: ignore[attr-defined]
+    fake.nvmlDeviceGetPowerUsage = lambda h: 150_000  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "pynvml", fake)
+    rows: list[str] = []
+    s = SystemSampler(rows.append, interval=0.05)
+    s.start()
+    deadline = time.monotonic() + 5
+    while not rows and time.monotonic() < deadline:
+        time.sleep(0.02)
+    s.stop()
+    row = json.loads(rows[-1])
+    assert row["system.gpu.0.gpu"] == 50.0 and row["system.gpu.1.gpu"] == 51.0
+    assert row["system.gpu.0.memoryAllocated"] == 25.0
+    assert row["system.gpu.1.temp"] == 61.0 and row["system.gpu.0.powerWatts"] == 150.0

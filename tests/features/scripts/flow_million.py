@@ -25,7 +25,8 @@ def main() -> None:
     try:
         run = nbtrack.init(project="flow", mode="online", base_url=server.url,
                            api_key=server.token, dir=base / "runs")
-        fs = run._stream.sender._fs  # type: ignore[union-attr]
+        assert run._stream is not None and run._stream.sender._fs is not None
+        fs = run._stream.sender._fs
         rss_start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         server.stop()
         t0 = time.monotonic()
