@@ -55,12 +55,14 @@ class _Tee:
         return getattr(self._target, name)
 
     def write(self, s: str) -> int:
-        n = self._target.write(s)
-        if self.active and s:
-            try:
-                self._record(s)
-            except Exception:  # recording must never break the user's print
-                log.debug("console capture failed", exc_info=True)
+        try:
+            n = self._target.write(s)
+        finally:  # recorded even when the front end's stream fails (or drops thread output)
+            if self.active and s:
+                try:
+                    self._record(s)
+                except Exception:  # recording must never break the user's print
+                    log.debug("console capture failed", exc_info=True)
         return n if isinstance(n, int) else len(s)
 
     def writelines(self, lines: Any) -> None:
