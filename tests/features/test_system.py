@@ -84,3 +84,20 @@ def test_gpu_keys_with_a_fake_nvml(monkeypatch: pytest.MonkeyPatch) -> None:
     assert row["system.gpu.0.gpu"] == 50.0 and row["system.gpu.1.gpu"] == 51.0
     assert row["system.gpu.0.memoryAllocated"] == 25.0
     assert row["system.gpu.1.temp"] == 61.0 and row["system.gpu.0.powerWatts"] == 150.0
+
+
+def test_resumed_run_appends_and_continues_runtime(online: Any, api: Any,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NBTRACK_STATS_INTERVAL", "0.2")
+    run = online(id="sysres", console="off")
+    for i in range(3):
+        run.log({"i": i})
+        time.sleep(0.3)
+    run.finish(quiet=True)
+    first = api.run(run.path).system_metrics()
+    again = online(id="sysres", resume="allow", console="off")
+    time.sleep(0.5)
+    again.finish(quiet=True)
+    rows = api.run(run.path).system_metrics()
+    assert len(rows) > len(first) and rows[: len(first)] == first
+    assert rows[len(first)]["_runtime"] >= first[-1]["_runtime"] - 0.5
