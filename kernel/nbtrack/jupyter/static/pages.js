@@ -245,8 +245,11 @@
 
   // ------------------------------------------------------------------ run page
   async function runView() {
-    const path = decodeURIComponent(location.pathname).split('/runs/').pop().replace(/\/$/, '');
-    const [entity, project, id] = path.split('/');
+    // <root>runs/<entity>/<project>/<id>, each part percent-encoded (a project may be "runs")
+    const rel = location.pathname.startsWith(root) ? location.pathname.slice(root.length)
+      : location.pathname.slice(location.pathname.indexOf('/runs/') + 1);
+    const [entity, project, id] = rel.replace(/^runs\//, '').replace(/\/$/, '').split('/')
+      .map(decodeURIComponent);
     const base = 'runs/' + enc(`${entity}/${project}/${id}`);
     crumbs.replaceChildren(el('a', { href: root + '?project=' + encodeURIComponent(project), text: project }), ' / ', id);
     const st = { run: null, xaxis: 'step', log: false, zoom: null, plots: {}, times: null, history: null };
