@@ -5,7 +5,7 @@ dependencies need no download; ``--no-deps --no-build-isolation`` keeps it fast)
 copy of the source tree installed (a copy, so the build leaves nothing in the repository).
 Then: ``jupyter server extension list`` (run as the venv's ``python -m jupyter_server
 extension list``) shows ``nbtrack.jupyter`` enabled and importable,
-JupyterLab starts from the venv with no error from the extension and serves
+JupyterLab and Notebook 7 start from the venv with no error from the extension and serve
 ``<base_url>nbtrack/ping``; after ``pip uninstall`` the config file is gone and the list no
 longer names the extension.
 """
@@ -77,12 +77,23 @@ def test_pip_install_enables_and_uninstall_cleans(tmp_path: Path) -> None:
     assert "enabled" in line, listing
     assert "nbtrack.jupyter" in listing and "OK" in listing.split("nbtrack.jupyter", 1)[1][:200]
 
-    # JupyterLab from the venv: the extension loads without an error and answers
+    # JupyterLab and Notebook 7 from the venv: the extension loads without an error, answers
+    for app in ("jupyterlab", "notebook"):
+        _serve_and_ping(py, app, env, work, tmp_path / f"{app}.log")
+
+    _run([py, "-m", "pip", "uninstall", "-y", "nbtrack"], env, work)
+    assert not conf.exists()
+    leftovers = [p for p in (venv / "etc").rglob("*") if "nbtrack" in p.name]
+    assert not leftovers, leftovers
+    listing = _run([py, "-m", "jupyter_server", "extension", "list"], env, work)
+    assert "nbtrack.jupyter" not in listing, listing
+
+
+def _serve_and_ping(py: str, app: str, env: dict[str, str], work: Path, log: Path) -> None:
     port = free_port()
-    log = tmp_path / "lab.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [py, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
+            [py, "-m", app, "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
              f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
              f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={work}"],
             env=env, cwd=work, stdout=out, stderr=subprocess.STDOUT)
@@ -98,7 +109,7 @@ def test_pip_install_enables_and_uninstall_cleans(tmp_path: Path) -> None:
                     break
             except OSError:
                 time.sleep(0.3)
-        assert status == 200, log.read_text()[-3000:]
+        assert status == 200, (app, log.read_text()[-3000:])
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -107,15 +118,8 @@ def test_pip_install_enables_and_uninstall_cleans(tmp_path: Path) -> None:
             proc.kill()
             proc.wait()
     text = log.read_text()
-    assert "nbtrack: run pages at /nbtrack/" in text, text[-3000:]
+    assert "nbtrack: run pages at /nbtrack/" in text, (app, text[-3000:])
     bad = [ln for ln in text.splitlines()
            if "nbtrack" in ln.lower() and ("[E " in ln or "Traceback" in ln or "[W " in ln)]
-    assert not bad, bad
-    assert "Traceback" not in text, text[-3000:]
-
-    _run([py, "-m", "pip", "uninstall", "-y", "nbtrack"], env, work)
-    assert not conf.exists()
-    leftovers = [p for p in (venv / "etc").rglob("*") if "nbtrack" in p.name]
-    assert not leftovers, leftovers
-    listing = _run([py, "-m", "jupyter_server", "extension", "list"], env, work)
-    assert "nbtrack.jupyter" not in listing, listing
+    assert not bad, (app, bad)
+    assert "Traceback" not in text, (app, text[-3000:])
