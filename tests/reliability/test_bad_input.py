@@ -66,7 +66,12 @@ values = st.recursive(leaf, lambda inner: st.dictionaries(keys, inner, max_size=
 
 def expected(value: Any) -> Any:
     """An independent model of a stored value (not nbtrack's normalizer)."""
-    if isinstance(value, np.ndarray | np.generic):
+    if isinstance(value, np.generic):
+        plain = value.item()
+        if isinstance(plain, np.generic):  # np.longdouble.item() is itself
+            return float(plain)
+        return expected(plain)
+    if isinstance(value, np.ndarray):
         return expected(value.tolist())
     if isinstance(value, list | tuple):
         return [expected(v) for v in value]
