@@ -484,10 +484,19 @@ def report(path: Path) -> int:
     _say(f"{path}: {len(results)} measurements, repetitions {[r + 1 for r in reps]}, "
          f"versions {doc.get('versions')}\n")
     _say(table(med, tools))
+    _say("")
     for t in targets(med):
-        mark = "n/a" if t["met"] is None else ("MET" if t["met"] else "MISSED")
-        _say(f"  {mark:6} {t['target']}: {t['value']} (limit {t['limit']})")
-    _say(f"verification: {verification(results)}")
+        mark = "n/a" if t["met"] is None else ("**met**" if t["met"] else "**MISSED**")
+        _say(f"- {mark} {t['target']}: {t['value']} (limit {t['limit']})")
+    _say(f"\nverification: {verification(results)}")
+    m = doc.get("machine", {})
+    _say(f"machine: {m.get('cpu_model')}, {m.get('cores')} cores, Python {m.get('python')}, "
+         f"{m.get('os')}, protobuf {m.get('protobuf')} ({m.get('protobuf_impl')}); "
+         f"load average at start {m.get('loadavg_start')}, at end {doc.get('loadavg_end')}")
+    loads = [r["loadavg_1m"] for r in results if "loadavg_1m" in r]
+    if loads:
+        _say(f"1-min load average per measurement: min {min(loads):.1f}, median "
+             f"{statistics.median(loads):.1f}, max {max(loads):.1f}")
     return 0
 
 
