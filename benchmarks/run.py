@@ -1,6 +1,6 @@
 """nbtrack beside the floor and its peers, every workload, in one session.
 
-    python benchmarks/run.py                       # everything, 3 repetitions (~30-40 min)
+    python benchmarks/run.py                       # everything, 3 repetitions (~25-40 min)
     python benchmarks/run.py --quick               # smoke: nbtrack + floor, small N, 1 rep
     python benchmarks/run.py --tools nbtrack,floor,trackio --reps 5
     python benchmarks/run.py --workloads loop,latency --reps 3
