@@ -19,6 +19,8 @@ from typing import Any, TypeVar
 import pytest
 
 LONG = os.environ.get("NBTRACK_LONG", "") not in ("", "0")
+# read once: the tests' nbtrack_dir fixture clears every NBTRACK_* variable
+FIGURES = os.environ.get("NBTRACK_FIGURES", "")
 T = TypeVar("T")
 
 
@@ -28,7 +30,7 @@ def pick(short: T, long: T) -> T:
 
 def record_figure(name: str, **values: Any) -> None:
     """Keep a measured figure for the report (no-op unless NBTRACK_FIGURES is set)."""
-    target = os.environ.get("NBTRACK_FIGURES")
+    target = FIGURES
     print(f"FIGURE {name}: {json.dumps(values, default=str)}")
     if target:
         with open(target, "a", encoding="utf-8") as f:
