@@ -44,7 +44,7 @@ Emit = Callable[[Any, int], None]  # (pb.Record | END, nbytes); END with nbytes 
 Respond = Callable[[pb.Result], None]
 
 BATCH_ITEMS = 4096
-_IDLE_WAIT = 1.0
+_IDLE_WAIT = 0.05  # rows are queued without a wake-up: take them at least this often
 _HISTORY_OVERHEAD = 64
 
 _log = logging.getLogger("nbtrack.handler")

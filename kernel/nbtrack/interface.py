@@ -30,7 +30,7 @@ class Interface:
     # -- hot path
     def publish_log(self, data: dict[str, Any], step: int | None, commit: bool) -> None:
         self._q.put((data, step, commit, time.time()),
-                    _ROW_OVERHEAD + _ENTRY_BYTES * len(data), self._put_timeout)
+                    _ROW_OVERHEAD + _ENTRY_BYTES * len(data), self._put_timeout, wake=False)
 
     # -- records
     def publish(self, record: pb.Record) -> None:

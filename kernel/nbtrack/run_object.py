@@ -415,7 +415,8 @@ class Run:
             outcome = defer.walk(self._iface, deadline,
                                      lambda p: self._emit("finish_progress", p))
             final_summary = self._fetch_summary() if outcome.completed else None
-            self._final_history = self.sampled_history(timeout=2.0) if outcome.completed else None
+            if outcome.completed and self._listeners:  # a live view wants the final charts
+                self._final_history = self.sampled_history(timeout=2.0)
             self._stream.close(max(deadline - time.monotonic(), 2.0),
                                abort_network=not outcome.completed)
             if not outcome.completed:

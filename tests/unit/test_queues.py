@@ -70,3 +70,22 @@ def test_put_front_jumps_the_line_even_when_full() -> None:
     q.put("a", 10)
     q.put_front("urgent", 5)
     assert q.get_batch(10) == ["urgent", "a"]
+
+
+def test_lazy_put_does_not_wake_the_consumer_until_enough_items() -> None:
+    from nbtrack.queues import WAKE_ITEMS
+
+    q = ByteQueue(10**9)
+    got: list[list[object]] = []
+    t = threading.Thread(target=lambda: got.append(q.get_batch(10**6, timeout=2.0)))
+    t.start()
+    time.sleep(0.05)
+    start = time.monotonic()
+    q.put("row", 1, wake=False)
+    t.join(0.3)
+    assert t.is_alive(), "a lazy put must not wake the consumer"
+    for _ in range(WAKE_ITEMS):
+        q.put("row", 1, wake=False)
+    t.join(2.0)
+    assert not t.is_alive() and time.monotonic() - start < 1.5
+    assert len(got[0]) >= 1
