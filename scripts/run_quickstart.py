@@ -5,12 +5,22 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _created(run: object) -> float:
+    """The run's creation time in unix seconds (the read API gives ISO 8601, UTC)."""
+    text = str(getattr(run, "data", {}).get("created_at") or "")
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return 0.0
 
 
 def main() -> int:
@@ -32,12 +42,11 @@ def main() -> int:
     import nbtrack
 
     api = nbtrack.Api()
-    runs = [r for r in api.runs(project="quickstart")
-            if r.data.get("created_at", 0) >= started - 5]
+    runs = [r for r in api.runs(project="quickstart") if _created(r) >= started - 5]
     if not runs:
         print("the quickstart logged no run", file=sys.stderr)
         return 1
-    run = max(runs, key=lambda r: r.data.get("created_at", 0))
+    run = max(runs, key=_created)
     rows = len(run.history())
     print(f"\nThe quickstart's run went to {api.base_url}\n"
           f"  path:  {run.path}\n  state: {run.state}\n  rows:  {rows}\n"
