@@ -39,9 +39,12 @@ CHILD = textwrap.dedent("""
     stream = run._stream
     blocked = stream.record_q.blocked_seconds if stream is not None else 0.0
     run.finish(timeout=float(os.environ.get("FINISH_TIMEOUT", "600")), quiet=True)
-    import resource
+    # VmHWM: this process's own high-water mark (ru_maxrss would include the parent's,
+    # inherited across fork)
+    with open("/proc/self/status") as f:
+        hwm = [int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM")][0]
     print(json.dumps({"marks": marks, "loop_s": loop, "rss_end_of_loop": rss_loop,
-                      "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+                      "peak_rss": hwm,
                       "blocked_s": blocked, "state": run.state, "path": run.path}), flush=True)
 """)
 
