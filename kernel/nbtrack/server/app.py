@@ -199,6 +199,16 @@ class Handler(BaseHTTPRequestHandler):
             return
         if not self._require_auth():
             return
+        if path.startswith("/api/v1/"):
+            length = self._length(self.ctx.max_body_bytes)
+            if length is None:
+                return
+            self.rfile.read(length)  # the body, if any, is not needed
+            status, value = readapi.post(
+                self.ctx, path[len("/api/v1/") :], principal=self.principal
+            )
+            self._json(status, value)
+            return
         if path != "/graphql" and not _FILE_STREAM.match(path):
             self._refuse(404, "not found")
             return
