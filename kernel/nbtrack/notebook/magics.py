@@ -285,6 +285,8 @@ class NbtrackMagics(Magics):
         if run is None:
             print("nbtrack: no run in this kernel yet (start one with %%track_init)")
             return
+        if run.state == "running":
+            run.flush(timeout=2.0)  # the status counts every row logged before it
         history = run.sampled_history(timeout=2.0)
         print("\n".join(status_lines(run, history)))
 
