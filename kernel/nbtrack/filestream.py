@@ -162,7 +162,7 @@ class FileStream:
         replay: bool = False,
         post_interval: float = 1.0,
         max_post_bytes: int = 4 << 20,
-        max_pending_bytes: int = 64 << 20,
+        max_pending_bytes: int = 16 << 20,
         heartbeat_interval: float = 15.0,
         on_run_known: Callable[[RunIdentity | None], None] | None = None,
         log_path: Path | None = None,

@@ -77,14 +77,14 @@ class Sender:
         replay: bool = False,
         post_interval: float = 1.0,
         config_debounce: float = 1.0,
-        max_pending_bytes: int = 64 << 20,
+        max_pending_bytes: int = 16 << 20,
         max_post_bytes: int = 4 << 20,
         heartbeat_interval: float = 15.0,
         log_path: Path | None = None,
         stop_event: threading.Event | None = None,
     ) -> None:
         if os.environ.get("NBTRACK_MAX_PENDING_MB"):
-            max_pending_bytes = int(_env_float("NBTRACK_MAX_PENDING_MB", 64.0) * (1 << 20))
+            max_pending_bytes = int(_env_float("NBTRACK_MAX_PENDING_MB", 16.0) * (1 << 20))
         self._inq = inq
         self._stop_event = stop_event if stop_event is not None else threading.Event()
         self._respond = respond

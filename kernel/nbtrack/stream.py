@@ -25,9 +25,11 @@ from nbtrack.writer import Writer
 
 logger = logging.getLogger("nbtrack.stream")
 
-RECORD_Q_BYTES = 32 * 1024 * 1024
-WRITER_Q_BYTES = 32 * 1024 * 1024
-SENDER_Q_BYTES = 32 * 1024 * 1024
+# Bounds on what may wait between stages; past them log() waits (backpressure). The
+# sender spills what it can't send to the transaction log, so these stay small.
+RECORD_Q_BYTES = 16 * 1024 * 1024
+WRITER_Q_BYTES = 8 * 1024 * 1024
+SENDER_Q_BYTES = 8 * 1024 * 1024
 
 
 @dataclass
