@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from nbtrack import gql
 from nbtrack.filestream import RunIdentity
 from nbtrack.proto import nbtrack_pb2 as pb
+from nbtrack.stagethread import StageThread
 from nbtrack.transport import Transport, TransportError
 
 log = logging.getLogger("nbtrack.sender")
@@ -51,7 +52,7 @@ class FilePusher:
         self._q: collections.deque[_Item] = collections.deque()
         self._ident: RunIdentity | None = None
         self._run_failed = False
-        self._thread: threading.Thread | None = None
+        self._thread = StageThread(self._loop, "nbtrack-filepusher")
         # counters (guarded by _cv)
         self.total_files = 0
         self.uploaded_files = 0
@@ -61,9 +62,6 @@ class FilePusher:
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._thread = threading.Thread(target=self._loop, name="nbtrack-filepusher", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -72,11 +70,7 @@ class FilePusher:
             self._cv.notify_all()
 
     def join(self, timeout: float) -> bool:
-        t = self._thread
-        if t is None:
-            return True
-        t.join(max(timeout, 0.0))
-        return not t.is_alive()
+        return self._thread.join(timeout)
 
     # ------------------------------------------------------------------ sender thread side
     def set_run(self, ident: RunIdentity | None) -> None:

@@ -40,6 +40,7 @@ from typing import Any
 from nbtrack import gql
 from nbtrack.flowcontrol import LogTail
 from nbtrack.proto import nbtrack_pb2 as pb
+from nbtrack.stagethread import StageThread
 from nbtrack.transport import Transport, TransportError
 
 log = logging.getLogger("nbtrack.sender")
@@ -216,22 +217,15 @@ class FileStream:
         self._final_acked = False
         self._viewer_entity: str | None = None
         self._last_post = 0.0
-        self._thread: threading.Thread | None = None
+        self._thread = StageThread(self._loop, "nbtrack-filestream")
         self._stopped = threading.Event()
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._thread = threading.Thread(target=self._loop, name="nbtrack-filestream", daemon=True)
         self._thread.start()
 
     def join(self, timeout: float) -> bool:
-        t = self._thread
-        if t is None:
-            return True
-        t.join(max(timeout, 0.0))
-        return not t.is_alive()
+        return self._thread.join(timeout)
 
     @property
     def ok(self) -> bool:

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -36,6 +35,7 @@ from typing import Any
 from nbtrack.proto import nbtrack_pb2 as pb
 from nbtrack.queues import END, ByteQueue
 from nbtrack.sampling import HistorySampler, numeric_columns
+from nbtrack.stagethread import StageThread
 from nbtrack.summary import Summary
 
 __all__ = ["BATCH_ITEMS", "Emit", "Handler", "Respond"]
@@ -92,8 +92,7 @@ class Handler:
         self._respond = respond
         self._warn = warn
         self.summary_interval = summary_interval
-        self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
+        self._thread = StageThread(self._run, "nbtrack-handler")
 
         self.summary = Summary()
         self.sampler = HistorySampler()
@@ -164,19 +163,11 @@ class Handler:
     # ------------------------------------------------------------ thread
 
     def start(self) -> None:
-        with self._start_lock:
-            if self._thread is not None:
-                return
-            self._thread = threading.Thread(target=self._run, name="nbtrack-handler", daemon=True)
-            self._thread.start()
+        self._thread.start()
 
     def join(self, timeout: float) -> bool:
         """Wait up to ``timeout`` s for the thread to end; True when it has (or never started)."""
-        thread = self._thread
-        if thread is None:
-            return True
-        thread.join(max(timeout, 0.0))
-        return not thread.is_alive()
+        return self._thread.join(timeout)
 
     @property
     def ended(self) -> bool:

@@ -23,6 +23,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from nbtrack.stagethread import StageThread
+
 log = logging.getLogger("nbtrack.system")
 
 DEFAULT_INTERVAL = 10.0
@@ -103,28 +105,26 @@ class SystemSampler:
         self.sample_seconds = 0.0  # time spent sampling, for the cost figure
         self._proc = psutil.Process()
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._thread = StageThread(self._loop, "nbtrack-system")
         self._disk0 = self._net0 = None
         self._gpu: _Gpu | None = None
 
     def start(self) -> None:
-        if self._thread is not None or self.interval <= 0:
+        if self._thread.started or self.interval <= 0:
             return
         ps = self._psutil
         self._proc.cpu_percent(None)  # the first call primes the counters
         ps.cpu_percent(None)
         self._disk0 = _safe(ps.disk_io_counters)
         self._net0 = _safe(ps.net_io_counters)
-        self._thread = threading.Thread(target=self._loop, name="nbtrack-system", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 2.0) -> None:
         """Take one last sample (so short runs have one) and end the thread."""
-        t = self._thread
-        if t is None or self._stop.is_set():
+        if not self._thread.started or self._stop.is_set():
             return
         self._stop.set()
-        t.join(timeout)
+        self._thread.join(timeout)
         if self.samples == 0:
             self._sample_and_publish()
         if self._gpu is not None:

@@ -417,11 +417,7 @@ def test_end_propagates_and_thread_stops() -> None:
     assert h.handler.join(0.1)
     assert h.writer[-1] == (END, 0) and h.sender[-1] == (END, 0)
     assert user_rows(h.rows()) == [{"a": 1, "_step": 0}, {"b": 1, "_step": 1}]
-    assert not any(
-        t.name == "nbtrack-handler" and t.is_alive()
-        for t in threading.enumerate()
-        if t is h.handler._thread
-    )
+    assert not h.handler._thread.alive
 
 
 def test_join_false_while_emit_is_stuck() -> None:
@@ -442,8 +438,8 @@ def test_join_false_while_emit_is_stuck() -> None:
 
 
 def test_thread_name_and_daemon(h: Harness) -> None:
-    t = h.handler._thread
-    assert t is not None and t.name == "nbtrack-handler" and t.daemon
+    threads = [t for t in threading.enumerate() if t.name == "nbtrack-handler"]
+    assert h.handler._thread.alive and threads and all(t.daemon for t in threads)
 
 
 def test_exception_in_one_item_does_not_stop_the_loop(
