@@ -54,6 +54,7 @@ def main() -> None:
             "down_seconds": down_s, "log_seconds": log_s, "total_seconds": total_s,
             "state": run.state, "path": run.path, "url": server.url, "token": server.token,
             "log_bytes": run.log_path.stat().st_size,
+            "system_samples": run._system.samples if run._system is not None else 0,
         }), flush=True)
         # the parent reads the server; it stops it by its pid afterwards
         print(json.dumps({"pid": server.pid}), flush=True)
