@@ -53,6 +53,9 @@ class Server(ThreadingHTTPServer):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; with Nagle's algorithm on, a kept-alive
+    # connection waits for the client's delayed ACK (~40 ms) before each body.
+    disable_nagle_algorithm = True
     timeout = 600  # seconds a silent connection may hold its thread (keep-alive idles included)
     server_version = "nbtrack"
     server: Server
