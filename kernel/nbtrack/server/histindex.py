@@ -30,7 +30,7 @@ FACTOR = 4
 LEVELS = 9  # 16 … 16 * 4**8 = 1,048,576 steps per block
 EMPTY = -(2**62)
 _INF = float("inf")
-_BUILD_WINDOW = 100_000  # steps read per storage query while indexing
+_BUILD_WINDOW = 10_000  # steps read per storage query while indexing (bounds the parse peak)
 MAX_RUNS = 8
 
 
