@@ -37,9 +37,11 @@ def base_url() -> Iterator[str]:
 
 def test_system_section_and_messages(base_url: str) -> None:
     if not CHROMIUM.exists():
-        pytest.skip("chromium is not installed (apt-get install -y chromium)")
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as p:
+        pytest.fail(f"Chromium not found at {CHROMIUM}: apt-get install -y chromium "
+                    "(scripts/test.sh does this when run as root)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
         try:
             page = browser.new_page()

@@ -237,7 +237,6 @@ def test_track_status(ip: Any, capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_track_runs_table_from_server(ip: Any) -> None:
-    pytest.importorskip("nbtrack.launcher")
     for lr, loss in ((0.1, 0.5), (0.2, 0.3), (0.3, 0.9)):
         ip.run_cell_magic("track_init", "--project cmp --as r", f"lr: {lr}\n")
         ip.run_line_magic("track_log", f"loss={loss} acc={1 - loss}")

@@ -1,11 +1,10 @@
 """Reliability suites: short by default (CI), long with ``NBTRACK_LONG=1``.
 
-``pick(short, long)`` chooses a parameter by the mode; tests that need more than
-~20 s are marked ``@pytest.mark.long`` and only run when NBTRACK_LONG=1 (an explicit
-opt-in: ``bash scripts/reliability.sh`` or ``NBTRACK_LONG=1 python -m pytest
-tests/reliability``). Figures measured by the tests are appended as JSON lines to
-``$NBTRACK_FIGURES`` when set (``scripts/reliability.sh`` collects them for
-``docs/reliability.md``).
+``pick(short, long)`` chooses a parameter by the mode: every test runs in both, the long
+version (``bash scripts/reliability.sh`` or ``NBTRACK_LONG=1 python -m pytest
+tests/reliability``) with more seeds, rounds, steps and examples. Figures measured by the
+tests are appended as JSON lines to ``$NBTRACK_FIGURES`` when set
+(``scripts/reliability.sh`` collects them for ``docs/reliability.md``).
 """
 
 from __future__ import annotations
@@ -35,19 +34,6 @@ def record_figure(name: str, **values: Any) -> None:
     if target:
         with open(target, "a", encoding="utf-8") as f:
             f.write(json.dumps({"name": name, "long": LONG, **values}, default=str) + "\n")
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "long: part of the long reliability run (NBTRACK_LONG=1)")
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if LONG:
-        return
-    skip = pytest.mark.skip(reason="long version only: set NBTRACK_LONG=1")
-    for item in items:
-        if "long" in item.keywords:
-            item.add_marker(skip)
 
 
 @pytest.fixture

@@ -240,8 +240,9 @@ def _cli_cmd() -> list[str]:
 
 def test_kernel_restart_mid_loop(nbtrack_dir: Path, live_server: Any) -> None:
     """A real Jupyter kernel restarted (killed) mid-loop; its log syncs exactly once."""
-    jupyter_client = pytest.importorskip("jupyter_client")
     import os
+
+    import jupyter_client
 
     km = jupyter_client.KernelManager(kernel_name="python3")
     km.start_kernel(env=dict(os.environ, NBTRACK_DIR=str(nbtrack_dir),
