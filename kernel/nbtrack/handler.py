@@ -256,23 +256,10 @@ class Handler:
     def _log_call(
         self, data: dict[str, Any], step: int | None, commit: bool, timestamp: float
     ) -> None:
-        if commit and step is None and self._pending is None:  # the common case, inlined
+        if commit and step is None and self._pending is None:  # the common case
             cur = self._step
             self._step = cur + 1
-            start = self._start_time
-            if start is None:
-                start = self._start_time = timestamp
-            row = {
-                **data,
-                "_step": cur,
-                "_runtime": timestamp - start + self._runtime_offset,
-                "_timestamp": timestamp,
-            }
-            text = _dumps(row)
-            self._rows.append(row)
-            self._row_json.append(text)
-            self._row_steps.append(cur)
-            self._row_bytes += len(text)
+            self._commit(data, cur, timestamp)
             return
         cur = self._step
         if step is not None and step != cur:
