@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from nbtrack import gql
-from nbtrack.filestream import RunIdentity
+from nbtrack.filestream_wire import RunIdentity
 from nbtrack.proto import nbtrack_pb2 as pb
 from nbtrack.stagethread import StageThread
 from nbtrack.transport import Transport, TransportError

@@ -27,131 +27,39 @@ whether the run should stop (W&B's ``RunStoppedStatus`` query) and sets
 from __future__ import annotations
 
 import collections
-import datetime
 import json
 import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from nbtrack import gql
+from nbtrack.filestream_wire import (
+    EVENTS,
+    HISTORY,
+    OUTPUT,
+    SUMMARY,
+    AlertJob,
+    ConfigJob,
+    FlushJob,
+    Job,
+    OffsetsJob,
+    RunIdentity,
+    RunJob,
+    StopJob,
+    encode_post,
+    error_code,
+    error_info,
+    output_line,
+)
 from nbtrack.flowcontrol import LogTail
 from nbtrack.proto import nbtrack_pb2 as pb
 from nbtrack.stagethread import StageThread
 from nbtrack.transport import Transport, TransportError
 
 log = logging.getLogger("nbtrack.sender")
-
-HISTORY = "wandb-history.jsonl"
-SUMMARY = "wandb-summary.json"
-EVENTS = "wandb-events.jsonl"
-OUTPUT = "output.log"
-
-RespondRun = Callable[[pb.RunResult], None]
-Callback = Callable[[], None]
-
-
-@dataclass(frozen=True)
-class RunIdentity:
-    entity: str
-    project: str
-    run_id: str
-
-
-# ----------------------------------------------------------------------- jobs
-
-
-@dataclass
-class RunJob:
-    run: pb.RunRecord
-    respond: RespondRun | None  # None: from a replayed log, nobody waits
-    metrics: list[dict[str, Any]]
-
-
-@dataclass
-class ConfigJob:
-    config_json: str  # W&B format, already encoded
-
-
-@dataclass
-class OffsetsJob:
-    run: pb.RunRecord
-
-
-@dataclass
-class FlushJob:
-    exit_code: int | None  # None: no ExitRecord was seen
-    done: Callback
-
-
-@dataclass
-class StopJob:
-    pass
-
-
-@dataclass
-class AlertJob:
-    alert: pb.AlertRecord
-
-
-Job = RunJob | ConfigJob | OffsetsJob | FlushJob | StopJob | AlertJob
-
-
-def _error(code: int, message: str) -> pb.ErrorInfo:
-    return pb.ErrorInfo(code=code, message=message)  # type: ignore[arg-type]
-
-
-def _error_code(e: TransportError) -> int:
-    if e.status in (401, 403):
-        return pb.ErrorInfo.AUTHENTICATION
-    if e.status == 404:
-        return pb.ErrorInfo.NOT_FOUND
-    if e.status == 409:
-        return pb.ErrorInfo.CONFLICT
-    if e.status is not None and 400 <= e.status < 500:
-        return pb.ErrorInfo.USAGE
-    return pb.ErrorInfo.COMMUNICATION
-
-
-# Lines are JSON-encoded in slices: one json.dumps call holds the GIL for its whole
-# duration (~30 ms for a 4 MiB post); slices of 1,000 lines keep each hold near 1 ms
-# so the user's training loop is not stalled by a big post.
-_ENCODE_SLICE = 1000
-
-
-def _encode_lines(lines: list[str]) -> str:
-    if len(lines) <= _ENCODE_SLICE:
-        return json.dumps(lines)
-    parts = [
-        json.dumps(lines[i : i + _ENCODE_SLICE])[1:-1] for i in range(0, len(lines), _ENCODE_SLICE)
-    ]
-    return "[" + ",".join(parts) + "]"
-
-
-def encode_post(files: dict[str, Any], *, complete: bool, exit_code: int | None) -> bytes:
-    """The file_stream body, built once (retries re-send these bytes).
-
-    ``complete`` / ``exitcode`` are only present on the final post.
-    """
-    parts = [
-        f'{json.dumps(name)}: {{"offset": {int(f["offset"])}, '
-        f'"content": {_encode_lines(f["content"])}}}'
-        for name, f in files.items()
-    ]
-    tail = f', "complete": true, "exitcode": {json.dumps(exit_code)}' if complete else ""
-    return ('{"files": {' + ", ".join(parts) + "}" + tail + "}").encode()
-
-
-def output_line(line: str, stderr: bool, timestamp: float) -> str:
-    """An ``output.log`` line: ``[ERROR ]<UTC ISO time> <text>``."""
-    ts = datetime.datetime.fromtimestamp(
-        timestamp or time.time(), tz=datetime.timezone.utc
-    ).strftime("%Y-%m-%dT%H:%M:%S.%f")
-    return f"{'ERROR ' if stderr else ''}{ts} {line.rstrip(chr(10))}"
-
 
 class FileStream:
     """Owns the run on the server: its upserts and its file_stream offsets."""
@@ -524,7 +432,7 @@ class FileStream:
             )
             bucket = gql.parse_upsert(self._t.graphql(gql.UPSERT_BUCKET, variables))
         except TransportError as e:
-            err = _error(_error_code(e), str(e))
+            err = error_info(error_code(e), str(e))
             result.error.CopyFrom(err)
             result.run.CopyFrom(run)
             self._set_failed(str(e))
@@ -570,17 +478,17 @@ class FileStream:
     ) -> pb.ErrorInfo | None:
         where = f"{run.entity}/{run.project}/{run.run_id}".lstrip("/")
         if run.resume == "must" and status is None:
-            return _error(
+            return error_info(
                 pb.ErrorInfo.NOT_FOUND,
                 f"resume='must' but run {where} does not exist on the server",
             )
         if run.resume == "never" and status is not None:
-            return _error(
+            return error_info(
                 pb.ErrorInfo.CONFLICT,
                 f"resume='never' but run {where} already exists on the server",
             )
         if not run.resume and status is not None and status.history_line_count > 0:
-            return _error(
+            return error_info(
                 pb.ErrorInfo.CONFLICT,
                 f"run {where} already exists on the server with "
                 f"{status.history_line_count} history rows; pass resume='allow' to continue it "

@@ -34,10 +34,10 @@ from typing import Any
 
 from nbtrack import gql
 from nbtrack.filepusher import FilePusher
-from nbtrack.filestream import (
+from nbtrack.filestream import FileStream
+from nbtrack.filestream_wire import (
     AlertJob,
     ConfigJob,
-    FileStream,
     FlushJob,
     OffsetsJob,
     RunIdentity,

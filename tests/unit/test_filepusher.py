@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from test_transport import FakeWandb, make_transport
 
 from nbtrack.filepusher import FilePusher
-from nbtrack.filestream import RunIdentity
+from nbtrack.filestream_wire import RunIdentity
 from nbtrack.proto import nbtrack_pb2 as pb
 
 

@@ -15,11 +15,11 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from test_transport import FakeWandb, make_transport
 
-from nbtrack.filestream import (
+from nbtrack.filestream import FileStream
+from nbtrack.filestream_wire import (
     EVENTS,
     HISTORY,
     OUTPUT,
-    FileStream,
     FlushJob,
     OffsetsJob,
     RunJob,

@@ -15,7 +15,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from test_transport import FakeWandb, make_transport
 
-from nbtrack.filestream import HISTORY
+from nbtrack.filestream_wire import HISTORY
 from nbtrack.proto import nbtrack_pb2 as pb
 from nbtrack.queues import ByteQueue
 from nbtrack.sender import Sender
