@@ -4,12 +4,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-if [ "$(id -u)" = "0" ] && { [ ! -x /usr/bin/chromium ] || ! command -v node >/dev/null \
-        || ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; }; then
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq chromium nodejs npm postgresql >/dev/null
-fi
+bash "$ROOT/scripts/system_deps.sh"
 # shellcheck disable=SC1091
 source "$ROOT/scripts/setup_env.sh" test,notebook,browser,team
 echo "== ruff";  ruff check kernel tests scripts benchmarks
