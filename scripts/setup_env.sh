@@ -12,3 +12,7 @@ fi
 . "$VENV/bin/activate"
 python -m pip install -q --upgrade pip
 python -m pip install -q -e "$ROOT[$EXTRAS]"
+# An editable install does not install the wheel's data files, so the Jupyter server
+# extension would stay disabled; put the same config file where the wheel puts it.
+install -D -m 0644 "$ROOT/nbext/jupyter_server_config.d/nbtrack.json" \
+    "$VENV/etc/jupyter/jupyter_server_config.d/nbtrack.json"

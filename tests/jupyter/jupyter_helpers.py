@@ -51,7 +51,9 @@ class Jupyter:
         return self.origin + BASE_URL
 
 
-def jupyter_env(tmp: Path, nbtrack_dir: Path) -> dict[str, str]:
+def jupyter_env(tmp: Path, nbtrack_dir: Path, enable: bool = True) -> dict[str, str]:
+    """Isolated Jupyter directories; ``enable`` puts the extension's config file in the
+    isolated config dir (as ``pip install`` would), else the venv's own config must."""
     dirs = {name: tmp / name.lower() for name in (
         "JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTERLAB_SETTINGS_DIR",
         "JUPYTERLAB_WORKSPACES_DIR", "IPYTHONDIR", "JUPYTER_DATA_DIR")}
@@ -59,7 +61,9 @@ def jupyter_env(tmp: Path, nbtrack_dir: Path) -> dict[str, str]:
         d.mkdir(parents=True, exist_ok=True)
     conf = dirs["JUPYTER_CONFIG_DIR"] / "jupyter_server_config.d"
     conf.mkdir(exist_ok=True)
-    shutil.copy(ROOT / "nbext" / "jupyter_server_config.d" / "nbtrack.json", conf / "nbtrack.json")
+    if enable:
+        shutil.copy(ROOT / "nbext" / "jupyter_server_config.d" / "nbtrack.json",
+                    conf / "nbtrack.json")
     env = {k: v for k, v in os.environ.items() if not k.startswith("NBTRACK_")}
     env.update({k: str(v) for k, v in dirs.items()})
     env["NBTRACK_DIR"] = str(nbtrack_dir)
@@ -70,11 +74,11 @@ def jupyter_env(tmp: Path, nbtrack_dir: Path) -> dict[str, str]:
 
 @contextlib.contextmanager
 def start_jupyter(tmp: Path, nbtrack_dir: Path, env_extra: dict[str, str] | None = None,
-                  app: str = "jupyter_server") -> Iterator[Jupyter]:
+                  app: str = "jupyter_server", enable: bool = True) -> Iterator[Jupyter]:
     """``python -m <app>`` (``jupyter_server`` or ``jupyterlab``) under ``BASE_URL``."""
     home = tmp / "root"
     home.mkdir(parents=True, exist_ok=True)
-    env = jupyter_env(tmp, nbtrack_dir)
+    env = jupyter_env(tmp, nbtrack_dir, enable)
     settings = Path(env["JUPYTERLAB_SETTINGS_DIR"]) / "@jupyterlab"
     (settings / "apputils-extension").mkdir(parents=True, exist_ok=True)
     (settings / "apputils-extension" / "notification.jupyterlab-settings").write_text(

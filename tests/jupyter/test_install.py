@@ -1,13 +1,14 @@
-"""``pip install .`` enables the extension; ``pip uninstall`` leaves no config entry behind.
+"""A wheel built from the checkout enables the extension; ``pip uninstall`` leaves no config.
 
-A fresh virtual environment under the pytest basetemp (``--system-site-packages`` so the
-dependencies need no download; ``--no-deps --no-build-isolation`` keeps it fast) gets a
-copy of the source tree installed (a copy, so the build leaves nothing in the repository).
-Then: ``jupyter server extension list`` (run as the venv's ``python -m jupyter_server
-extension list``) shows ``nbtrack.jupyter`` enabled and importable,
-JupyterLab and Notebook 7 start from the venv with no error from the extension and serve
-``<base_url>nbtrack/ping``; after ``pip uninstall`` the config file is gone and the list no
-longer names the extension.
+Built and installed the way a user does: ``pip wheel`` with build isolation (the build
+dependencies declared in ``pyproject.toml`` are installed by pip into a throwaway build
+environment, so nothing is taken from the interpreter that runs the tests), then installed
+with its dependencies into a fresh venv that does not see the base interpreter's packages
+(``pip freeze`` of the test venv is the constraints file, so pip takes the same versions,
+mostly from its cache). Then: ``jupyter server extension list`` shows ``nbtrack.jupyter``
+enabled and importable, JupyterLab and Notebook 7 start from that venv with no error from
+the extension and serve ``<base_url>nbtrack/ping``; after ``pip uninstall`` the config file
+is gone and the list no longer names the extension.
 """
 
 from __future__ import annotations
@@ -56,16 +57,26 @@ def test_pip_install_enables_and_uninstall_cleans(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "nbext", src / "nbext")
     shutil.copytree(ROOT / "kernel", src / "kernel",
                     ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)],
-                   check=True, timeout=120)
-    py = str(venv / "bin" / "python")
+    dist = tmp_path / "dist"
     env = _env(tmp_path)
     work = tmp_path / "work"
     work.mkdir()
-    # --ignore-installed: never touch the nbtrack the outer environment has
-    _run([py, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--ignore-installed",
-          "--no-input", "-q", str(src)], env, work)
+    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-input", "-q", "-w", str(dist),
+          str(src)], env, work)
+    wheels = list(dist.glob("nbtrack-*.whl"))
+    assert len(wheels) == 1, wheels
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    py = str(venv / "bin" / "python")
+    seen = _run([py, "-c", "import sys; print(sys.path)"], env, work)
+    assert str(Path(sys.prefix)) not in seen, "the fresh venv must not see the test venv"
+    frozen = subprocess.run([sys.executable, "-m", "pip", "freeze", "--exclude-editable"],
+                            capture_output=True, text=True, check=True, timeout=120).stdout
+    constraints = tmp_path / "constraints.txt"
+    constraints.write_text("".join(ln + "\n" for ln in frozen.splitlines()
+                                   if ln and not ln.startswith(("nbtrack", "-e"))))
+    _run([py, "-m", "pip", "install", "--no-input", "-q", "-c", str(constraints),
+          f"{wheels[0]}[notebook]"], env, work)
     conf = venv / "etc" / "jupyter" / "jupyter_server_config.d" / "nbtrack.json"
     assert conf.is_file(), "the data file was not installed"
     where = _run([py, "-c", "import nbtrack.jupyter, sys; print(nbtrack.jupyter.__file__)"],
