@@ -14,9 +14,9 @@ import random
 import sys
 import time
 
-from nbtrack.handler import Handler
+from nbtrack.pipeline.handler.stage import Handler
+from nbtrack.pipeline.queues import ByteQueue
 from nbtrack.proto import nbtrack_pb2 as pb
-from nbtrack.queues import ByteQueue
 
 
 def main() -> None:

@@ -126,7 +126,7 @@ def main() -> int:
     kernel, desc = bench_source.prepare(a.source)
     env = dict(os.environ)
     env["NBTRACK_DIR"] = str(tmp / "nbtrack")
-    from nbtrack.launcher import ensure_local_server, stop_local_server
+    from nbtrack.client.localserver import ensure_local_server, stop_local_server
 
     info = ensure_local_server(tmp / "nbtrack")
     server_raw = out_dir / "server.txt"

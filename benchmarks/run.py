@@ -195,7 +195,7 @@ def machine_info() -> dict[str, Any]:
 
 
 def _launcher() -> Any:
-    import nbtrack.launcher as launcher
+    import nbtrack.client.localserver as launcher
 
     return launcher
 

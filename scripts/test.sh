@@ -9,6 +9,7 @@ bash "$ROOT/scripts/system_deps.sh"
 source "$ROOT/scripts/setup_env.sh" test,notebook,browser,team
 echo "== ruff";  ruff check kernel tests scripts benchmarks
 echo "== mypy";  mypy
+echo "== imports"; lint-imports --no-cache
 echo "== proto"; python scripts/gen_proto.py --check
 if [ -f js/package.json ]; then
     echo "== js";  (cd js && npm test --silent)

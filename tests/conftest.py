@@ -27,7 +27,7 @@ def nbtrack_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
 def _stop_detached_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Kernels and notebooks under test start detached local servers: stop them all."""
     yield
-    from nbtrack.launcher import stop_local_server
+    from nbtrack.client.localserver import stop_local_server
 
     base = tmp_path_factory.getbasetemp()
     for state in base.rglob("server/state.json"):

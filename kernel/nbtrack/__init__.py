@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 from nbtrack.version import __version__
 
 if TYPE_CHECKING:
-    from nbtrack import hooks
-    from nbtrack.api import Api, ApiError, ApiRun
-    from nbtrack.run_object import Run, RunFinishedError, RunStopRequested
-    from nbtrack.sdk import InitError, current_run, finish, init, log
+    from nbtrack.client.readapi import Api, ApiError, ApiRun
+    from nbtrack.sdk import hooks
+    from nbtrack.sdk.run import Run, RunFinishedError, RunStopRequested
+    from nbtrack.sdk.session import InitError, current_run, finish, init, log
 
 __all__ = [
     "Api",
@@ -40,19 +40,21 @@ __all__ = [
 
 # Imported on first use, so `import nbtrack` stays cheap and stages import alone.
 _LAZY = {
-    "Api": "nbtrack.api", "ApiError": "nbtrack.api", "ApiRun": "nbtrack.api",
-    "Run": "nbtrack.run_object", "RunFinishedError": "nbtrack.run_object",
-    "RunStopRequested": "nbtrack.run_object",
-    "InitError": "nbtrack.sdk", "current_run": "nbtrack.sdk", "finish": "nbtrack.sdk",
-    "init": "nbtrack.sdk", "log": "nbtrack.sdk",
+    "Api": "nbtrack.client.readapi", "ApiError": "nbtrack.client.readapi",
+    "ApiRun": "nbtrack.client.readapi",
+    "Run": "nbtrack.sdk.run", "RunFinishedError": "nbtrack.sdk.run",
+    "RunStopRequested": "nbtrack.sdk.run",
+    "InitError": "nbtrack.sdk.session", "current_run": "nbtrack.sdk.session",
+    "finish": "nbtrack.sdk.session",
+    "init": "nbtrack.sdk.session", "log": "nbtrack.sdk.session",
 }
 
 
 def __getattr__(name: str) -> Any:
     if name == "run":
-        return importlib.import_module("nbtrack.sdk").current_run()
+        return importlib.import_module("nbtrack.sdk.session").current_run()
     if name == "hooks":
-        return importlib.import_module("nbtrack.hooks")
+        return importlib.import_module("nbtrack.sdk.hooks")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'nbtrack' has no attribute {name!r}")

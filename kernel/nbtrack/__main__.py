@@ -1,3 +1,3 @@
-from nbtrack.cli import main
+from nbtrack.cli.main import main
 
 raise SystemExit(main())

@@ -12,6 +12,6 @@ import pytest
 def local_home(nbtrack_dir: Path) -> Iterator[Path]:
     """NBTRACK_DIR for mode='local'; the server the kernel side starts is stopped at teardown."""
     yield nbtrack_dir
-    from nbtrack.launcher import stop_local_server
+    from nbtrack.client.localserver import stop_local_server
 
     stop_local_server(nbtrack_dir)

@@ -52,7 +52,7 @@ def test_sigkill_mid_run_then_verify_and_sync(local_home: Path) -> None:
     assert verify.returncode in (0, 1), verify.stderr
     assert "history" in verify.stdout
 
-    from nbtrack.txlog import read_records
+    from nbtrack.txlog.format import read_records
 
     rows = [json.loads(r) for rec in read_records(Path(info["log"]))
             if rec.HasField("history") for r in rec.history.rows]

@@ -85,8 +85,8 @@ def test_server_that_never_returns_finish_is_bounded(
     finally:
         proxy.close()
     # The log kept everything: sync delivers it once the server is reachable.
-    from nbtrack.sync import sync_log
-    from nbtrack.transport import Transport
+    from nbtrack.client.transport import Transport
+    from nbtrack.sdk.sync import sync_log
 
     result = sync_log(run.log_path, Transport(live_server.url, live_server.token))
     assert result.ok, result.error

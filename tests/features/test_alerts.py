@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from nbtrack import cli
+from nbtrack.cli import main as cli
 
 
 def test_alerts_stored_rate_limited_and_listed(online: Any, api: Any, live_server: Any,

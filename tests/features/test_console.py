@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from nbtrack import console
+from nbtrack.capture import console
 
 
 def _texts(api: Any, run: Any) -> list[tuple[str, str]]:

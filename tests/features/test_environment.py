@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from nbtrack import environment
+from nbtrack.capture import environment
 
 SECRET = "s3cr3t-token-f4ke-0123456789abcdef"
 

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from nbtrack.filestream import FileStream
-from nbtrack.flowcontrol import LogTail
+from nbtrack.pipeline.sender.filestream import FileStream
+from nbtrack.pipeline.sender.flowcontrol import LogTail
 from nbtrack.proto import nbtrack_pb2 as pb
-from nbtrack.txlog import LogWriter
+from nbtrack.txlog.format import LogWriter
 
 ROWS = 1_000_000
 SCRIPT = Path(__file__).parent / "scripts" / "flow_million.py"

@@ -9,7 +9,8 @@ import pytest
 import requests
 
 import nbtrack
-from nbtrack import RunStopRequested, cli
+from nbtrack import RunStopRequested
+from nbtrack.cli import main as cli
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from nbtrack.system import SystemSampler
+from nbtrack.capture.system import SystemSampler
 
 
 def test_rows_reach_the_server(online: Any, api: Any, monkeypatch: pytest.MonkeyPatch) -> None:

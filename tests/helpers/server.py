@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import requests
 
-from nbtrack.launcher import server_command
+from nbtrack.client.localserver import server_command
 
 
 def free_port() -> int:

@@ -124,7 +124,7 @@ def start_jupyter(tmp: Path, nbtrack_dir: Path, env_extra: dict[str, str] | None
 @pytest.fixture(scope="module")
 def nbtrack_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """NBTRACK_DIR for this module's test process, its kernels and its Jupyter server."""
-    from nbtrack.launcher import stop_local_server
+    from nbtrack.client.localserver import stop_local_server
 
     home = tmp_path_factory.mktemp("nbtrack-home")
     old = {k: v for k, v in os.environ.items() if k.startswith("NBTRACK_")}

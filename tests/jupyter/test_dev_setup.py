@@ -43,7 +43,7 @@ def test_extension_enabled_in_the_dev_venv(tmp_path: Path) -> None:
 
 
 def test_dev_venv_jupyter_serves_the_runs_table(nbtrack_home: Path, tmp_path: Path) -> None:
-    from nbtrack.launcher import ensure_local_server
+    from nbtrack.client.localserver import ensure_local_server
 
     ensure_local_server(nbtrack_home)  # the runs table needs a tracking server to list
     with start_jupyter(tmp_path, nbtrack_home, enable=False) as server:

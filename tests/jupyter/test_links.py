@@ -6,8 +6,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from nbtrack.notebook.display import page_url, run_html
 from nbtrack.notebook.tables import status_lines
+from nbtrack.sdk.display import page_url, run_html
 
 
 def _run(**kw: object) -> SimpleNamespace:

@@ -57,7 +57,7 @@ def _run_notebook(tmp: Path) -> tuple[str, str]:
 
 
 def _server() -> tuple[str, tuple[str, str]]:
-    from nbtrack.launcher import _live, _read_state
+    from nbtrack.client.localserver import _live, _read_state
 
     info = _live(_read_state(Path(os.environ["NBTRACK_DIR"]) / "server" / "state.json"))
     assert info is not None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nbtrack.jupyter import pages
+from nbtrack.pages import shell as pages
 
 
 @pytest.mark.parametrize("raw, expected", [

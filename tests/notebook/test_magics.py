@@ -17,9 +17,9 @@ from IPython.core.error import UsageError
 from IPython.testing.globalipapp import start_ipython
 
 import nbtrack
-from nbtrack import hooks
 from nbtrack.notebook import extension, magics, widget
-from nbtrack.sdk import current_run
+from nbtrack.sdk import hooks
+from nbtrack.sdk.session import current_run
 
 OFFLINE = "--mode offline --project nbtests"
 

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from nbtrack.notebook.display import encode_json
 from nbtrack.notebook.ui import widget_state
 from nbtrack.notebook.widget import RunWidget
+from nbtrack.sdk.display import encode_json
 
 from fakes import FakeRun, RecordingComm
 

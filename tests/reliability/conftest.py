@@ -40,7 +40,7 @@ def record_figure(name: str, **values: Any) -> None:
 def short_client_timeout(monkeypatch: pytest.MonkeyPatch) -> Iterator[float]:
     """The sender's read timeout cut from 10 s to 1.5 s, so 'slower than the timeout'
     faults cost seconds, not minutes (the behaviour under test is the same)."""
-    from nbtrack.transport import Transport
+    from nbtrack.client.transport import Transport
 
     defaults = dict(Transport.__init__.__kwdefaults__ or {})
     monkeypatch.setattr(Transport.__init__, "__kwdefaults__", {**defaults, "timeout": 1.5})
@@ -51,6 +51,6 @@ def short_client_timeout(monkeypatch: pytest.MonkeyPatch) -> Iterator[float]:
 def home(nbtrack_dir: Path) -> Iterator[Path]:
     """NBTRACK_DIR; a local server the kernel side started there is stopped after."""
     yield nbtrack_dir
-    from nbtrack.launcher import stop_local_server
+    from nbtrack.client.localserver import stop_local_server
 
     stop_local_server(nbtrack_dir)

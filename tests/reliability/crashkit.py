@@ -10,7 +10,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from nbtrack.txlog import LogReader, read_records
+from nbtrack.txlog.format import LogReader, read_records
 
 # The child logs STEPS rows (forever when 0) in chunks of 200 with a short sleep, then
 # finishes. KILL_AT_DEFER=<STATE> is a tiny test hook living in this script (not in
@@ -19,7 +19,7 @@ from nbtrack.txlog import LogReader, read_records
 CHILD = textwrap.dedent("""
     import json, os, signal, sys, time
     import nbtrack
-    from nbtrack import interface
+    from nbtrack.pipeline import interface
     from nbtrack.proto import nbtrack_pb2 as pb
 
     target = os.environ.get("KILL_AT_DEFER")

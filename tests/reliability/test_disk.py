@@ -24,8 +24,8 @@ from hypothesis import strategies as st
 
 import nbtrack
 from nbtrack.proto import nbtrack_pb2 as pb
-from nbtrack.txlog import BLOCK_SIZE, LogReader, read_records
-from nbtrack.verify import format_report, verify
+from nbtrack.txlog.format import BLOCK_SIZE, LogReader, read_records
+from nbtrack.txlog.verify import format_report, verify
 
 
 @contextlib.contextmanager

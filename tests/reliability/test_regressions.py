@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import nbtrack
-from nbtrack.values import config_value, normalize
+from nbtrack.sdk.values import config_value, normalize
 
 
 def test_longdouble_is_logged_not_infinite_recursion() -> None:

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 import nbtrack
-from nbtrack.launcher import ensure_local_server
+from nbtrack.client.localserver import ensure_local_server
 
 from helpers.faults import ChaosProxy
 

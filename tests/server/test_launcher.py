@@ -1,4 +1,4 @@
-"""Finding or starting the local server from a kernel (nbtrack.launcher)."""
+"""Finding or starting the local server from a kernel (nbtrack.client.localserver)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from nbtrack.launcher import ServerInfo, ensure_local_server, stop_local_server
+from nbtrack.client.localserver import ServerInfo, ensure_local_server, stop_local_server
 
 
 @pytest.fixture
@@ -73,7 +73,8 @@ def test_stale_state_file_starts_a_new_server(home: Path, stale: str) -> None:
 
 def test_two_kernels_starting_at_once_share_one_server(home: Path) -> None:
     code = (
-        "import sys; from pathlib import Path; from nbtrack.launcher import ensure_local_server\n"
+        "import sys; from pathlib import Path\n"
+        "from nbtrack.client.localserver import ensure_local_server\n"
         "i = ensure_local_server(Path(sys.argv[1])); print(i.pid, i.url, flush=True)\n"
     )
     procs = [

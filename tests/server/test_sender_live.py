@@ -9,10 +9,10 @@ from typing import Any
 
 import requests
 
+from nbtrack.client.transport import Transport
+from nbtrack.pipeline.queues import ByteQueue
+from nbtrack.pipeline.sender.stage import Sender
 from nbtrack.proto import nbtrack_pb2 as pb
-from nbtrack.queues import ByteQueue
-from nbtrack.sender import Sender
-from nbtrack.transport import Transport
 
 D = pb.DeferRequest
 

@@ -12,7 +12,7 @@ def test_nbtrack_server_passes_options_and_account_commands(tmp_path: Path) -> N
 
     def nbtrack(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "nbtrack.cli", "server", "--db", db, *args],
+            [sys.executable, "-m", "nbtrack.cli.main", "server", "--db", db, *args],
             capture_output=True,
             text=True,
             timeout=60,

@@ -4,7 +4,7 @@ Enabled by ``etc/jupyter/jupyter_server_config.d/nbtrack.json`` (installed by ``
 install``). The routes live under ``<base_url>nbtrack/`` and need Jupyter's own login; the
 extension finds the tracking server like the kernel does and forwards read requests only,
 adding the server's token itself. This module stays importable without jupyter_server: the
-tracking server reuses :mod:`nbtrack.jupyter.pages` (the page shell and static files).
+tracking server reuses :mod:`nbtrack.pages.shell` (the page shell and static files).
 """
 
 from __future__ import annotations

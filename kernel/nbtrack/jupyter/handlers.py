@@ -23,7 +23,7 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
-from nbtrack.jupyter import pages
+from nbtrack.pages import shell as pages
 
 log = logging.getLogger("nbtrack.jupyter")
 
@@ -63,7 +63,7 @@ class Discovery:
         if url:
             self.detail = ""
             return Upstream(url.rstrip("/"), os.environ.get("NBTRACK_API_KEY", ""))
-        from nbtrack import launcher
+        from nbtrack.client import localserver as launcher
         from nbtrack.settings import default_root
 
         state_path = Path(default_root()) / "server" / "state.json"

@@ -40,7 +40,7 @@ def post_run_cell(*args: Any, **kwargs: Any) -> None:
         if not isinstance(error, KeyboardInterrupt):
             return
         from nbtrack.notebook.widget import widget_for
-        from nbtrack.sdk import current_run
+        from nbtrack.sdk.session import current_run
 
         run = current_run()
         widget = widget_for(run) if run is not None and run.state == "running" else None
@@ -56,8 +56,9 @@ _HOOKS = {"run_init": on_run_init}
 
 def load(ip: Any) -> None:
     """Register magics, IPython events and nbtrack hooks (idempotent)."""
-    from nbtrack import hooks
+    from nbtrack.notebook import widget
     from nbtrack.notebook.magics import NbtrackMagics
+    from nbtrack.sdk import hooks
 
     if _loaded.get("shell") is ip:
         return
@@ -68,6 +69,7 @@ def load(ip: Any) -> None:
         ip.events.register(event, fn)
     for name, fn in _HOOKS.items():
         hooks.register(name, fn)
+    hooks.set_live_view(widget.live_bundle)
     _loaded["shell"] = ip
 
 
@@ -84,12 +86,13 @@ def _unregister_magics(ip: Any) -> None:
 
 def unload(ip: Any) -> None:
     """Finish the open run, close widgets (their UI threads end), remove everything."""
-    from nbtrack import hooks
     from nbtrack.notebook import widget
-    from nbtrack.sdk import current_run
+    from nbtrack.sdk import hooks
+    from nbtrack.sdk.session import current_run
 
     for name, fn in _HOOKS.items():
         hooks.unregister(name, fn)
+    hooks.set_live_view(None)
     for event, fn in _EVENTS.items():
         with contextlib.suppress(ValueError):  # not registered (another shell)
             ip.events.unregister(event, fn)

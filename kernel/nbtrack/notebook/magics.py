@@ -103,7 +103,7 @@ def split_pairs(line: str) -> list[tuple[str, str]]:
 
 
 def _current_run() -> Any:
-    from nbtrack.sdk import current_run
+    from nbtrack.sdk.session import current_run
 
     return current_run()
 
@@ -119,7 +119,7 @@ def active_run(magic: str) -> Any:
 
 def log_to(run: Any, data: dict[str, Any], step: int | None, magic: str) -> None:
     """``run.log`` with its refusals (bad key, bad value, finished run) as UsageError."""
-    from nbtrack.run_object import RunFinishedError
+    from nbtrack.sdk.run import RunFinishedError
 
     try:
         run.log(data, step=step, commit=True)
@@ -164,7 +164,7 @@ class NbtrackMagics(Magics):
             raise UsageError(f"%%track_init: --as {args.as_var!r} is not a Python name")
         tags = [t for raw in args.tags or [] for t in raw.split(",") if t] or None
         import nbtrack
-        from nbtrack.sdk import InitError
+        from nbtrack.sdk.session import InitError
 
         try:
             run = nbtrack.init(project=args.project, name=args.name, config=config,

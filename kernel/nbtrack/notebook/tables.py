@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from nbtrack.notebook.display import format_value, page_url, run_title
+from nbtrack.sdk.display import format_value, page_url, run_title
 
 MAX_AUTO_METRICS = 5
 _AGGREGATE_ORDER = ("last", "best", "min", "max", "mean", "first")

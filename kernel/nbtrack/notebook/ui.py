@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from nbtrack.notebook.display import encode_json
+from nbtrack.sdk.display import encode_json
 
 log = logging.getLogger("nbtrack.ui")
 

@@ -15,7 +15,7 @@ from typing import Any
 import anywidget
 import traitlets
 
-from nbtrack.notebook import display
+from nbtrack.sdk import display
 
 _STATIC = Path(__file__).with_name("static")
 _FALLBACK_ESM = """
@@ -181,6 +181,12 @@ def widget_for(run: Any) -> RunWidget | None:
     with _LIVE_LOCK:
         found = [w for w in _LIVE if w.run is run or w.info.get("id") == run_id]
     return found[-1] if found and found[-1].comm is not None else None
+
+
+def live_bundle(run: Any) -> dict[str, Any] | None:
+    """The mime bundle of the widget showing ``run`` (the run's repr uses it), or None."""
+    live = widget_for(run)
+    return None if live is None else live.mimebundle()
 
 
 def live_widgets() -> list[RunWidget]:

@@ -1,6 +1,6 @@
 """The run pages on the tracking server itself (``/pages/...``), behind a token login.
 
-The same static pages the Jupyter extension serves (:mod:`nbtrack.jupyter.pages`). The
+The same static pages the Jupyter extension serves (:mod:`nbtrack.pages.shell`). The
 browser logs in with a one-time link (``/pages/login?once=…``, printed by ``nbtrack server``
 when it starts: it is not the token and works once), with the server's token (or an account
 key) in the login form, or ``/pages/login?token=…``. The answer sets an HttpOnly cookie
@@ -23,7 +23,7 @@ import time
 import urllib.parse
 from typing import Any
 
-from nbtrack.jupyter import pages as shared
+from nbtrack.pages import shell as shared
 from nbtrack.server import readapi
 from nbtrack.server.context import ServerContext
 

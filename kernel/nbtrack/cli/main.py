@@ -1,0 +1,165 @@
+"""The ``nbtrack`` command: server, sync, runs, verify, alerts, stop."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from nbtrack.settings import default_root
+from nbtrack.version import __version__
+
+
+def _server(args: argparse.Namespace) -> int:
+    from nbtrack.server.__main__ import main as server_main
+
+    return int(server_main(args.rest) or 0)
+
+
+def _connect(args: argparse.Namespace) -> tuple[str, str]:
+    url = args.base_url or os.environ.get("NBTRACK_BASE_URL")
+    key = args.api_key or os.environ.get("NBTRACK_API_KEY") or ""
+    if url:
+        return url.rstrip("/"), key
+    from nbtrack.client.localserver import ensure_local_server
+
+    info = ensure_local_server(default_root())
+    return info.url, info.token
+
+
+def _sync(args: argparse.Namespace) -> int:
+    from nbtrack.client.transport import Transport
+    from nbtrack.sdk.sync import find_logs, sync_log
+
+    logs = find_logs([Path(p) for p in args.paths])
+    if not logs:
+        print("nbtrack sync: no transaction logs (*.nbtrack) found", file=sys.stderr)
+        return 2
+    url, key = _connect(args)
+    failed = 0
+    for path in logs:
+        transport = Transport(url, key, max_retry_time=args.retry_time)
+        try:
+            result = sync_log(path, transport, timeout=args.timeout)
+        finally:
+            transport.close()
+        rows = result.counts.get("history_rows", 0)
+        torn = " (torn tail: the run was cut off; everything before it was sent)" \
+            if result.read and result.read.torn_tail else ""
+        if result.ok:
+            print(f"synced {path} → {url} run {result.run_path}: {rows} history rows{torn}")
+        else:
+            failed += 1
+            print(f"FAILED {path}: {result.error}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _runs(args: argparse.Namespace) -> int:
+    from nbtrack.client.readapi import Api
+
+    url, key = _connect(args)
+    runs = Api(url, key).runs(project=args.project)
+    header = f"{'PROJECT':<20} {'RUN':<12} {'NAME':<24} {'STATE':<9} {'STEPS':>8}"
+    print(header)
+    for r in runs:
+        steps = "" if r.last_step is None else str(r.last_step + 1)
+        print(f"{r.project[:20]:<20} {r.id[:12]:<12} {str(r.name)[:24]:<24} "
+              f"{r.state:<9} {steps:>8}")
+    if not runs:
+        print("(no runs)")
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from nbtrack.txlog.verify import format_report, verify
+
+    worst = 0
+    for p in args.logs:
+        try:
+            report = verify(Path(p))
+        except (OSError, ValueError) as exc:
+            print(f"{p}: {exc}", file=sys.stderr)
+            worst = 2
+            continue
+        print(format_report(report))
+        if report.damaged:
+            worst = max(worst, 1)
+    return worst
+
+
+def _alerts(args: argparse.Namespace) -> int:
+    from nbtrack.client.readapi import Api
+
+    url, key = _connect(args)
+    alerts = Api(url, key).run(args.run_path).alerts()
+    for a in alerts:
+        print(f"{a.get('time') or '':<27} {a.get('level', ''):<5} {a.get('title', '')}: "
+              f"{a.get('text', '')}")
+    if not alerts:
+        print("(no alerts)")
+    return 0
+
+
+def _stop(args: argparse.Namespace) -> int:
+    from nbtrack.client.readapi import Api
+
+    url, key = _connect(args)
+    run = Api(url, key).run(args.run_path)
+    run.stop()
+    print(f"stop requested for {run.path}; the run stops at its next log() after it polls "
+          "the server (within about 10 s)")
+    return 0
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "server": _server, "sync": _sync, "runs": _runs, "verify": _verify,
+    "alerts": _alerts, "stop": _stop,
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nbtrack",
+                                     description="Experiment tracking for notebooks.")
+    parser.add_argument("--version", action="version", version=f"nbtrack {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("server", help="run the tracking server in the foreground",
+                       add_help=False)
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+
+    def connection(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--base-url",
+                       help="server URL (default: NBTRACK_BASE_URL or the local server)")
+        p.add_argument("--api-key", help="API key (default: NBTRACK_API_KEY)")
+
+    p = sub.add_parser("sync", help="send offline or crashed runs' logs to a server")
+    p.add_argument("paths", nargs="+", help="*.nbtrack files or run directories")
+    p.add_argument("--timeout", type=float, default=300.0, help="seconds per log (default 300)")
+    p.add_argument("--retry-time", type=float, default=60.0,
+                   help="give up on an unreachable server after this many seconds")
+    connection(p)
+    p = sub.add_parser("runs", help="list runs")
+    p.add_argument("project", nargs="?")
+    connection(p)
+    p = sub.add_parser("alerts", help="list a run's alerts")
+    p.add_argument("run_path", help="entity/project/run_id (or project/run_id)")
+    connection(p)
+    p = sub.add_parser("stop", help="ask a running run to stop")
+    p.add_argument("run_path", help="entity/project/run_id (or project/run_id)")
+    connection(p)
+    p = sub.add_parser("verify", help="check transaction logs")
+    p.add_argument("logs", nargs="+")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["server"]:  # everything after it is the server's (REMAINDER drops "--x")
+        return _server(argparse.Namespace(rest=argv[1:]))
+    args = _parser().parse_args(argv)
+    return COMMANDS[args.command](args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The handler stage (its own thread): steps, summary, sampled history."""

@@ -1,0 +1,131 @@
+"""The user side of the pipeline: publishes records, delivers requests through the mailbox.
+
+``publish_log`` is the hot path of every ``run.log`` call: it only enqueues a
+tuple; steps, serialization and everything else happen in the handler thread.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from nbtrack.pipeline.mailbox import Mailbox, MailboxHandle
+from nbtrack.pipeline.queues import ByteQueue
+from nbtrack.proto import nbtrack_pb2 as pb
+
+# A rough per-entry cost so the byte bound of record_q tracks real memory use.
+_ROW_OVERHEAD = 200
+_ENTRY_BYTES = 100
+
+
+class Interface:
+    """Publishes to the handler's queue; the only object the user's thread touches."""
+
+    def __init__(self, record_q: ByteQueue, mailbox: Mailbox, put_timeout: float | None = None):
+        self._q = record_q
+        self._mailbox = mailbox
+        self._put_timeout = put_timeout
+
+    # -- hot path
+    def publish_log(self, data: dict[str, Any], step: int | None, commit: bool) -> None:
+        self._q.put((data, step, commit, time.time()),
+                    _ROW_OVERHEAD + _ENTRY_BYTES * len(data), self._put_timeout, wake=False)
+
+    # -- records
+    def publish(self, record: pb.Record) -> None:
+        self._q.put(record, record.ByteSize() + 64, self._put_timeout)
+
+    def deliver(self, record: pb.Record, *, urgent: bool = False) -> MailboxHandle:
+        """Publish a request and return the handle its answer arrives on.
+
+        ``urgent`` requests go to the front of the queue: only for read-only snapshots
+        that may be answered before rows already queued are processed.
+        """
+        handle = self._mailbox.reserve()
+        record.control.mailbox_slot = handle.slot
+        record.control.req_resp = True
+        if urgent:
+            self._q.put_front(record, record.ByteSize() + 64)
+        else:
+            self.publish(record)
+        return handle
+
+    def publish_config(self, update: dict[str, Any], remove: list[str] | None = None) -> None:
+        rec = pb.Record()
+        rec.config.update_json = json.dumps(update)
+        rec.config.remove.extend(remove or [])
+        self.publish(rec)
+
+    def publish_summary(self, update: dict[str, Any], remove: list[str] | None = None) -> None:
+        rec = pb.Record()
+        rec.summary.update_json = json.dumps(update)
+        rec.summary.remove.extend(remove or [])
+        self.publish(rec)
+
+    def publish_metric(self, metric: pb.MetricRecord) -> None:
+        rec = pb.Record()
+        rec.metric.CopyFrom(metric)
+        self.publish(rec)
+
+    def publish_files(self, items: list[pb.FileItem]) -> None:
+        rec = pb.Record()
+        rec.files.files.extend(items)
+        self.publish(rec)
+
+    def publish_exit(self, exit_code: int, runtime: float) -> None:
+        rec = pb.Record()
+        rec.exit.exit_code = exit_code
+        rec.exit.runtime = runtime
+        self.publish(rec)
+
+    def publish_telemetry(self, telemetry: pb.TelemetryRecord) -> None:
+        rec = pb.Record()
+        rec.telemetry.CopyFrom(telemetry)
+        self.publish(rec)
+
+    def publish_run(self, run: pb.RunRecord) -> None:
+        rec = pb.Record()
+        rec.run.CopyFrom(run)
+        self.publish(rec)
+
+    # -- requests
+    def deliver_run(self, run: pb.RunRecord) -> MailboxHandle:
+        rec = pb.Record()
+        rec.run.CopyFrom(run)
+        return self.deliver(rec)
+
+    def _request(self, field: str, message: Any = None, urgent: bool = False) -> MailboxHandle:
+        rec = pb.Record()
+        sub = getattr(rec.request, field)
+        if message is not None:
+            sub.CopyFrom(message)
+        else:
+            sub.SetInParent()
+        rec.control.local = True
+        return self.deliver(rec, urgent=urgent)
+
+    def deliver_run_start(self, run: pb.RunRecord) -> MailboxHandle:
+        return self._request("run_start", pb.RunStartRequest(run=run))
+
+    def deliver_defer(self, state: int) -> MailboxHandle:
+        return self._request("defer", pb.DeferRequest(state=state))  # type: ignore[arg-type]
+
+    def deliver_poll_exit(self) -> MailboxHandle:
+        return self._request("poll_exit")
+
+    def deliver_get_summary(self) -> MailboxHandle:
+        return self._request("get_summary")
+
+    def deliver_sampled_history(self, keys: list[str] | None = None) -> MailboxHandle:
+        return self._request("sampled_history", pb.SampledHistoryRequest(keys=keys or []),
+                             urgent=True)
+
+    def deliver_network_status(self) -> MailboxHandle:
+        return self._request("network_status", urgent=True)
+
+    def deliver_stop_status(self) -> MailboxHandle:
+        return self._request("stop_status")
+
+    def deliver_flush(self) -> MailboxHandle:
+        return self._request("flush")

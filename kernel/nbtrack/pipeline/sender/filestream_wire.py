@@ -1,0 +1,125 @@
+"""What the file-stream worker is asked to do, and the bytes it sends.
+
+The jobs the sender hands to ``filestream.FileStream``, the run's identity on the server,
+and the W&B ``file_stream`` wire format (file names, post bodies, ``output.log`` lines).
+Kept apart from the worker so the format can be read and tested without its thread.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from nbtrack.client.transport import TransportError
+from nbtrack.proto import nbtrack_pb2 as pb
+
+HISTORY = "wandb-history.jsonl"
+SUMMARY = "wandb-summary.json"
+EVENTS = "wandb-events.jsonl"
+OUTPUT = "output.log"
+
+RespondRun = Callable[[pb.RunResult], None]
+Callback = Callable[[], None]
+
+
+@dataclass(frozen=True)
+class RunIdentity:
+    entity: str
+    project: str
+    run_id: str
+
+
+# ----------------------------------------------------------------------- jobs
+
+
+@dataclass
+class RunJob:
+    run: pb.RunRecord
+    respond: RespondRun | None  # None: from a replayed log, nobody waits
+    metrics: list[dict[str, Any]]
+
+
+@dataclass
+class ConfigJob:
+    config_json: str  # W&B format, already encoded
+
+
+@dataclass
+class OffsetsJob:
+    run: pb.RunRecord
+
+
+@dataclass
+class FlushJob:
+    exit_code: int | None  # None: no ExitRecord was seen
+    done: Callback
+
+
+@dataclass
+class StopJob:
+    pass
+
+
+@dataclass
+class AlertJob:
+    alert: pb.AlertRecord
+
+
+Job = RunJob | ConfigJob | OffsetsJob | FlushJob | StopJob | AlertJob
+
+
+def error_info(code: int, message: str) -> pb.ErrorInfo:
+    return pb.ErrorInfo(code=code, message=message)  # type: ignore[arg-type]
+
+
+def error_code(e: TransportError) -> int:
+    if e.status in (401, 403):
+        return pb.ErrorInfo.AUTHENTICATION
+    if e.status == 404:
+        return pb.ErrorInfo.NOT_FOUND
+    if e.status == 409:
+        return pb.ErrorInfo.CONFLICT
+    if e.status is not None and 400 <= e.status < 500:
+        return pb.ErrorInfo.USAGE
+    return pb.ErrorInfo.COMMUNICATION
+
+
+# Lines are JSON-encoded in slices: one json.dumps call holds the GIL for its whole
+# duration (~30 ms for a 4 MiB post); slices of 1,000 lines keep each hold near 1 ms
+# so the user's training loop is not stalled by a big post.
+_ENCODE_SLICE = 1000
+
+
+def _encode_lines(lines: list[str]) -> str:
+    if len(lines) <= _ENCODE_SLICE:
+        return json.dumps(lines)
+    parts = [
+        json.dumps(lines[i : i + _ENCODE_SLICE])[1:-1] for i in range(0, len(lines), _ENCODE_SLICE)
+    ]
+    return "[" + ",".join(parts) + "]"
+
+
+def encode_post(files: dict[str, Any], *, complete: bool, exit_code: int | None) -> bytes:
+    """The file_stream body, built once (retries re-send these bytes).
+
+    ``complete`` / ``exitcode`` are only present on the final post.
+    """
+    parts = [
+        f'{json.dumps(name)}: {{"offset": {int(f["offset"])}, '
+        f'"content": {_encode_lines(f["content"])}}}'
+        for name, f in files.items()
+    ]
+    tail = f', "complete": true, "exitcode": {json.dumps(exit_code)}' if complete else ""
+    return ('{"files": {' + ", ".join(parts) + "}" + tail + "}").encode()
+
+
+def output_line(line: str, stderr: bool, timestamp: float) -> str:
+    """An ``output.log`` line: ``[ERROR ]<UTC ISO time> <text>``."""
+    ts = datetime.datetime.fromtimestamp(
+        timestamp or time.time(), tz=datetime.timezone.utc
+    ).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    return f"{'ERROR ' if stderr else ''}{ts} {line.rstrip(chr(10))}"

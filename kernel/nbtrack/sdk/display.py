@@ -1,0 +1,131 @@
+"""Display forms of a run: deterministic ``text/plain`` and static ``text/html``.
+
+Why: nbval, nbconvert, terminals and front ends without widgets see only these
+forms, so they must not contain memory addresses and must read well on their own.
+``run_mimebundle`` is what ``Run._repr_mimebundle_`` delegates to; the live widget's
+bundle comes from the notebook layer through :func:`nbtrack.sdk.hooks.live_view`, so this
+layer never imports the one above it.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import os
+import urllib.parse
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from nbtrack.sdk import hooks
+
+Bundle = dict[str, Any]
+
+_NONFINITE = {math.inf: "Infinity", -math.inf: "-Infinity"}
+
+
+def encode_number(value: Any) -> Any:
+    """NaN / ±inf as the strings of the widget contract; anything else unchanged."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else _NONFINITE[value]
+    return value
+
+
+def encode_json(value: Any) -> Any:
+    """A copy of ``value`` that strict JSON can carry (NaN / ±inf become strings)."""
+    if isinstance(value, float):
+        return encode_number(value)
+    if isinstance(value, Mapping):
+        return {str(k): encode_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [encode_json(v) for v in value]
+    return value
+
+
+def format_value(value: Any) -> str:
+    """A short, stable text for a metric value (summary dicts as ``k=v`` pairs)."""
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(encode_number(value))
+        return f"{value:.6g}"
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}={format_value(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return f"[{len(value)} values]"
+    return str(value)
+
+
+def run_title(run: Any) -> str:
+    """``nbtrack run <name> (<project>) — <state>``: the one-line text form of a run."""
+    name = getattr(run, "name", None) or getattr(run, "id", "?")
+    return f"nbtrack run {name} ({getattr(run, 'project', '?')}) — {getattr(run, 'state', '?')}"
+
+
+def _summary_items(summary: Any) -> list[tuple[str, Any]]:
+    try:
+        items = dict(summary or {}).items()
+    except (TypeError, ValueError):
+        return []
+    return sorted((str(k), v) for k, v in items if not str(k).startswith("_"))
+
+
+def summary_html(summary: Any) -> str:
+    """The summary as the contract's ``.nbtrack-summary`` table (rows ``tr[data-key]``)."""
+    rows = "".join(
+        f'<tr data-key="{html.escape(k)}"><td>{html.escape(k)}</td>'
+        f"<td>{html.escape(format_value(v))}</td></tr>"
+        for k, v in _summary_items(summary)
+    )
+    return f'<table class="nbtrack-summary">{rows}</table>' if rows else ""
+
+
+def page_url(run: Any) -> str | None:
+    """Where a person opens the run: its page through Jupyter when nbtrack's server extension
+    runs in the Jupyter server that started this kernel (it sets ``NBTRACK_JUPYTER_PAGES`` to
+    ``<base_url>nbtrack/``, so the link is right behind a hub), else the run's own URL (the
+    tracking server's copy of the pages). None when the run has no server."""
+    url = getattr(run, "url", None)
+    root = os.environ.get("NBTRACK_JUPYTER_PAGES")
+    parts = [getattr(run, name, None) for name in ("entity", "project", "id")]
+    if not url or not root or not all(isinstance(p, str) and p for p in parts):
+        return str(url) if url else None
+    return root + "runs/" + "/".join(urllib.parse.quote(str(p), safe="") for p in parts)
+
+
+def run_html(run: Any, summary: Any = None) -> str:
+    """A static card for front ends without widgets; same classes as the live widget."""
+    state = str(getattr(run, "state", "?"))
+    name = html.escape(str(getattr(run, "name", None) or getattr(run, "id", "?")))
+    project = html.escape(str(getattr(run, "project", "?")))
+    url = page_url(run)
+    link = f' <a href="{html.escape(str(url))}" target="_blank">open</a>' if url else ""
+    sync = getattr(run, "sync_command", None)
+    sync_html = f"<div>sync with: <code>{html.escape(str(sync))}</code></div>" if sync else ""
+    return (
+        f'<div class="nbtrack-widget nbtrack-static" data-run-id="'
+        f'{html.escape(str(getattr(run, "id", "")))}">'
+        f"<div><b>{name}</b> ({project}) "
+        f'<span class="nbtrack-badge" data-state="{html.escape(state)}">{html.escape(state)}'
+        f"</span>{link}</div>{sync_html}{summary_html(summary)}</div>"
+    )
+
+
+def filter_bundle(data: Bundle, include: Iterable[str] | None, exclude: Iterable[str] | None
+                  ) -> Bundle:
+    """Honour IPython's include / exclude mime-type filters."""
+    keep = set(include) if include else None
+    drop = set(exclude or ())
+    return {k: v for k, v in data.items() if (keep is None or k in keep) and k not in drop}
+
+
+def run_mimebundle(run: Any, include: Iterable[str] | None = None,
+                   exclude: Iterable[str] | None = None) -> Bundle:
+    """Everything ``Run._repr_mimebundle_`` returns: the live widget if one shows the run,
+    otherwise static text and HTML. Never raises: a repr must not break a cell."""
+    data = hooks.live_view(run)
+    summary = getattr(run, "summary", None) if getattr(run, "state", "") != "running" else None
+    # The run's own state, not the widget's (which lags by up to one UI tick).
+    static = {"text/plain": run_title(run), "text/html": run_html(run, summary)}
+    data = static if data is None else {**data, **static}
+    return filter_bundle(data, include, exclude)

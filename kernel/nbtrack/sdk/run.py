@@ -1,0 +1,473 @@
+"""The Run object: what the user holds between ``init`` and ``finish``."""
+
+from __future__ import annotations
+
+import collections
+import datetime
+import json
+import logging
+import shutil
+import sys
+import threading
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from nbtrack.pipeline.interface import Interface
+from nbtrack.pipeline.mailbox import MailboxClosed, MailboxHandle
+from nbtrack.pipeline.stream import Stream
+from nbtrack.proto import nbtrack_pb2 as pb
+from nbtrack.sdk import finish as defer
+from nbtrack.sdk import hooks
+from nbtrack.sdk.mappings import Config, Summary
+from nbtrack.sdk.values import is_plain, normalize, remember_keys
+from nbtrack.settings import Settings
+
+logger = logging.getLogger("nbtrack.sdk.run")
+
+Listener = Callable[[str, dict[str, Any]], None]
+_SUMMARY_AGGREGATES = ("min", "max", "mean", "first", "last", "best", "none")
+
+
+class RunFinishedError(RuntimeError):
+    """Raised by ``log`` on a run that has finished."""
+
+
+class RunStopRequested(RuntimeError):
+    """Raised by ``log`` once a stop was requested on the server (``nbtrack stop``).
+
+    The run is finished cleanly before this is raised; catch it to end the loop.
+    """
+
+
+class Run:
+    """A tracked run. Created by ``nbtrack.init``; ``log`` is safe from any thread."""
+
+    def __init__(self, settings: Settings, stream: Stream | None, record: pb.RunRecord,
+                 config: dict[str, Any], pending_warnings: collections.deque[str]) -> None:
+        self._settings = settings
+        self._stream = stream
+        self._iface: Interface | None = stream.interface if stream else None
+        self._record = record
+        self._known_keys: set[str] = set()
+        self._warnings = pending_warnings
+        self._listeners: list[Listener] = []
+        self._lock = threading.Lock()
+        self._state = "running"
+        self.exit_code: int | None = None
+        self.sync_command: str | None = None
+        self.start_time = record.start_time
+        self.config = Config(config, self._publish_config)
+        self.summary = Summary(self._fetch_summary, self._publish_summary)
+        if settings.mode == "offline":
+            self.sync_command = f"nbtrack sync {self.log_path}"
+        self._console: Any = None  # nbtrack.capture.console.ConsoleCapture
+        self._system: Any = None  # nbtrack.capture.system.SystemSampler
+        self._env_thread: threading.Thread | None = None
+        self._alert_last: dict[str, float] = {}
+        self._stop_callbacks: list[Callable[[Run], None]] = []
+        self._stop_seen = False
+
+    # ------------------------------------------------------------ identity
+    @property
+    def id(self) -> str:
+        return self._record.run_id
+
+    @property
+    def name(self) -> str:
+        return self._record.display_name or self._record.run_id
+
+    @property
+    def project(self) -> str:
+        return self._record.project
+
+    @property
+    def entity(self) -> str:
+        return self._record.entity
+
+    @property
+    def path(self) -> str:
+        return f"{self.entity}/{self.project}/{self.id}"
+
+    @property
+    def url(self) -> str:
+        return self._record.url
+
+    @property
+    def dir(self) -> Path:
+        return self._settings.run_dir
+
+    @property
+    def log_path(self) -> Path:
+        return self._settings.log_path
+
+    @property
+    def mode(self) -> str:
+        return self._settings.mode
+
+    @property
+    def state(self) -> str:
+        return self._state
+
+    @property
+    def resumed(self) -> bool:
+        return self._record.resumed
+
+    @property
+    def starting_step(self) -> int:
+        return self._record.starting_step
+
+    def __repr__(self) -> str:
+        return f"<nbtrack.Run name={self.name} project={self.project} state={self._state}>"
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        from nbtrack.sdk.display import run_mimebundle
+
+        return run_mimebundle(self, include, exclude)
+
+    # ------------------------------------------------------------ logging
+    def log(self, data: dict[str, Any], step: int | None = None,
+            commit: bool | None = None) -> None:
+        """Log metrics at the current step. Atomic: a bad key raises, nothing of the call is logged.
+
+        As in W&B: without ``step`` each call commits a row and advances the step; with
+        ``step=s`` the row at ``s`` stays open so later calls at ``s`` merge into it, and
+        it is committed by a call at a higher step, by ``commit=True`` or at finish.
+        """
+        if self._warnings:
+            self._raise_warnings()
+        if (self._stream is not None and (self._stop_seen or self._state == "running")
+                and self._stream.stop_requested.is_set() and self._on_stop_requested()):
+            return
+        if self._state != "running":
+            raise RunFinishedError(f"run {self.name} is {self._state}; start a new one with "
+                                   "nbtrack.init() to log more")
+        if type(data) is not dict or not is_plain(data, self._known_keys):
+            try:
+                data = normalize(data)
+            except (TypeError, ValueError) as exc:
+                raise type(exc)(f"{exc} (nothing of this log call was logged)") from None
+            remember_keys(data, self._known_keys)
+        else:
+            data = data.copy()
+        if step is not None:
+            step = _check_step(step)
+        if commit is None:
+            commit = step is None
+        if self._iface is not None:
+            self._iface.publish_log(data, step, bool(commit))
+
+    def define_metric(self, name: str, step_metric: str | None = None,
+                      summary: str | list[str] | tuple[str, ...] | None = None,
+                      goal: str | None = None,
+                      hidden: bool = False) -> None:
+        """Choose how ``name`` (may end with ``*``) is summarized: e.g. ``summary="min,max"``."""
+        if not isinstance(name, str) or not name:
+            raise ValueError("define_metric: name must be a non-empty string")
+        parts = summary.split(",") if isinstance(summary, str) else list(summary or ())
+        aggs = [str(a).strip() for a in parts if str(a).strip()]
+        for agg in aggs:
+            if agg not in _SUMMARY_AGGREGATES:
+                raise ValueError(f"define_metric({name!r}): unknown summary {agg!r}; "
+                                 f"expected some of {', '.join(_SUMMARY_AGGREGATES)}")
+        if goal not in (None, "minimize", "maximize"):
+            raise ValueError(f"define_metric({name!r}): goal must be 'minimize' or 'maximize'")
+        if "best" in aggs and goal is None:
+            raise ValueError(f"define_metric({name!r}): summary 'best' needs goal=")
+        if self._iface is not None:
+            self._iface.publish_metric(pb.MetricRecord(
+                name=name, step_metric=step_metric or "", summary=aggs, goal=goal or "",
+                hidden=hidden))
+
+    def save(self, path: str | Path, name: str | None = None) -> Path:
+        """Upload a file with the run; it is copied into the run directory first."""
+        source = Path(path).expanduser()
+        if not source.is_file():
+            raise FileNotFoundError(f"save({str(path)!r}): no such file")
+        target_name = name or source.name
+        if target_name.startswith("/") or ".." in Path(target_name).parts or "\\" in target_name:
+            raise ValueError(f"save(name={target_name!r}): must be a relative name without '..'")
+        files_dir = self.dir / "files"
+        target = files_dir / target_name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.resolve() != target.resolve():
+            shutil.copyfile(source, target)
+        if self._iface is not None:
+            self._iface.publish_files([pb.FileItem(path=str(target), name=target_name,
+                                                   policy="now")])
+        return target
+
+    # ------------------------------------------------------------ extras
+    def _start_extras(self, console: str | None = None) -> None:
+        """Console capture, system metrics and environment capture (see their modules)."""
+        if self._iface is None:
+            return
+        from nbtrack.capture import console as console_mod
+        from nbtrack.capture import environment, system
+
+        iface = self._iface
+        if console_mod.console_enabled(console):
+
+            def publish_output(lines: list[str], stderr: bool, ts: float) -> None:
+                for line in lines:
+                    rec = pb.Record()
+                    rec.output.line = line
+                    rec.output.stderr = stderr
+                    rec.output.timestamp = ts
+                    iface.publish(rec)
+
+            self._console = console_mod.ConsoleCapture(publish_output)
+            self._console.install()
+        interval = system.stats_interval()
+        if interval > 0:
+
+            def publish_stats(row_json: str) -> None:
+                rec = pb.Record()
+                rec.stats.row_json = row_json
+                iface.publish(rec)
+
+            try:
+                self._system = system.SystemSampler(
+                    publish_stats, interval=interval, start_time=self.start_time,
+                    runtime_offset=self._record.runtime_offset)
+                self._system.start()
+            except Exception:
+                logger.warning("system metrics are off: the sampler did not start",
+                               exc_info=True)
+                self._system = None
+        self._env_thread = environment.start_capture(self, iface)
+
+    def _stop_extras(self) -> None:
+        """Before the exit record: the last console line, the last stats row, the env files."""
+        if self._console is not None:
+            self._console.uninstall()
+        if self._system is not None:
+            self._system.stop()
+        if self._env_thread is not None:
+            self._env_thread.join(10.0)
+
+    def system_metrics(self) -> dict[str, dict[str, list[float]]]:
+        """Recent system metrics sampled in this kernel: ``{key: {"t": [...], "v": [...]}}``."""
+        return self._system.recent_series() if self._system is not None else {}
+
+    # ------------------------------------------------------------ alerts
+    def alert(self, title: str, text: str, level: str = "INFO",
+              wait_duration: float | datetime.timedelta = 0.0) -> bool:
+        """Send an alert with the run; one per ``title`` per ``wait_duration`` seconds.
+
+        Returns False when it was suppressed by the rate limit.
+        """
+        from nbtrack.sdk.alerts import check_alert
+
+        title, text, level, wait = check_alert(title, text, level, wait_duration)
+        if self._state != "running":
+            raise RunFinishedError(f"run {self.name} is {self._state}; alerts need a running run")
+        now = time.monotonic()
+        last = self._alert_last.get(title)
+        if last is not None and now - last < wait:
+            return False
+        self._alert_last[title] = now
+        if self._iface is not None:
+            rec = pb.Record()
+            rec.alert.title = title
+            rec.alert.text = text
+            rec.alert.level = level
+            rec.alert.timestamp = time.time()
+            self._iface.publish(rec)
+        self._emit("alert", {"title": title, "text": text, "level": level})
+        return True
+
+    # ------------------------------------------------------------ stop requests
+    def on_stop(self, fn: Callable[[Run], None]) -> None:
+        """Call ``fn(run)`` in the logging thread when a stop is requested (instead of raising)."""
+        self._stop_callbacks.append(fn)
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stream is not None and self._stream.stop_requested.is_set()
+
+    def _on_stop_requested(self) -> bool:
+        """Handle a stop request at a ``log`` call; True: the call is to be ignored."""
+        if self._stop_seen:
+            if self._stop_callbacks:
+                return True
+            raise RunStopRequested(f"run {self.name} was stopped (a stop was requested on "
+                                   "the server); it is finished")
+        self._stop_seen = True
+        self._emit("stop_requested", {})
+        for fn in list(self._stop_callbacks):
+            try:
+                fn(self)
+            except Exception:
+                logger.exception("on_stop callback failed")
+        self.finish(quiet=True)
+        if self._stop_callbacks:
+            return True
+        raise RunStopRequested(f"run {self.name} was stopped: a stop was requested on the "
+                               "server. The run is finished; start a new one with nbtrack.init().")
+
+    def _raise_warnings(self) -> None:
+        while self._warnings:
+            warnings.warn(f"nbtrack: {self._warnings.popleft()}", UserWarning, stacklevel=3)
+
+    def _publish_config(self, update: dict[str, Any], remove: list[str]) -> None:
+        if self._iface is not None:
+            self._iface.publish_config(update, remove)
+
+    def _publish_summary(self, update: dict[str, Any], remove: list[str]) -> None:
+        if self._iface is not None:
+            self._iface.publish_summary(update, remove)
+
+    # ------------------------------------------------------------ live views
+    def _ask(self, handle: MailboxHandle, timeout: float) -> pb.Result | None:
+        try:
+            result = handle.wait(timeout)
+        except MailboxClosed:
+            return None
+        if result is None:
+            handle.abandon()
+        return result
+
+    def _fetch_summary(self) -> dict[str, Any] | None:
+        if self._iface is None or self._stream is None or self._stream.closed:
+            return None
+        result = self._ask(self._iface.deliver_get_summary(), 10.0)
+        if result is None:
+            return None
+        return json.loads(result.get_summary.summary_json or "{}")
+
+    def sampled_history(self, keys: list[str] | None = None,
+                        timeout: float = 1.0) -> dict[str, Any] | None:
+        """The bounded, extremes-keeping history the handler samples, for live charts."""
+        if self._iface is None or self._stream is None or self._stream.closed:
+            return self._final_history
+        result = self._ask(self._iface.deliver_sampled_history(keys), timeout)
+        if result is None:
+            return None
+        return _history_dict(result.sampled_history)
+
+    _final_history: dict[str, Any] | None = None
+
+    def network_status(self, timeout: float = 1.0) -> dict[str, Any] | None:
+        if self._settings.mode == "offline":
+            return {"state": "offline", "status_code": 0, "retry_count": 0, "error": "",
+                    "since": 0.0, "pending_bytes": 0}
+        if self._iface is None or self._stream is None or self._stream.closed:
+            return None
+        result = self._ask(self._iface.deliver_network_status(), timeout)
+        if result is None:
+            return None
+        ns = result.network_status
+        return {"state": ns.state or "ok", "status_code": ns.last_status_code,
+                "retry_count": ns.retry_count, "error": ns.last_error, "since": ns.since,
+                "pending_bytes": ns.pending_bytes}
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until everything logged so far has passed the handler."""
+        if self._iface is None or self._stream is None or self._stream.closed:
+            return True
+        return self._ask(self._iface.deliver_flush(), timeout) is not None
+
+    def add_listener(self, fn: Listener) -> Callable[[], None]:
+        with self._lock:
+            self._listeners.append(fn)
+
+        def remove() -> None:
+            with self._lock:
+                if fn in self._listeners:
+                    self._listeners.remove(fn)
+
+        return remove
+
+    def _emit(self, event: str, payload: dict[str, Any]) -> None:
+        for fn in list(self._listeners):
+            try:
+                fn(event, payload)
+            except Exception:
+                logger.exception("nbtrack listener failed on %s", event)
+
+    def _set_state(self, state: str) -> None:
+        self._state = state
+        self._emit("state", {"state": state})
+
+    # ------------------------------------------------------------ finish
+    def finish(self, exit_code: int = 0, timeout: float | None = None,
+               quiet: bool = False) -> None:
+        """Flush everything, mark the run finished; bounded by ``timeout`` seconds."""
+        with self._lock:
+            if self._state != "running":
+                return
+            self._state = "finishing"
+        self._emit("state", {"state": "finishing"})
+        self.exit_code = int(exit_code)
+        budget = self._settings.finish_timeout if timeout is None else float(timeout)
+        deadline = time.monotonic() + max(budget, 0.0)
+        outcome = None
+        try:
+            self._stop_extras()
+        except Exception:
+            logger.exception("stopping console / system capture failed")
+        if self._iface is not None and self._stream is not None:
+            self._iface.publish_exit(self.exit_code, time.time() - self.start_time)
+            outcome = defer.walk(self._iface, deadline,
+                                     lambda p: self._emit("finish_progress", p))
+            final_summary = self._fetch_summary() if outcome.completed else None
+            if outcome.completed and self._listeners:  # a live view wants the final charts
+                self._final_history = self.sampled_history(timeout=2.0)
+            self._stream.close(max(deadline - time.monotonic(), 2.0),
+                               abort_network=not outcome.completed)
+            if not outcome.completed:
+                self.sync_command = f"nbtrack sync {self.log_path}"
+        else:
+            final_summary = {}
+        state = "finished" if self.exit_code == 0 else "failed"
+        if outcome is not None and not outcome.completed:
+            state = "detached"
+        self.summary._freeze(final_summary or {})
+        self.config._lock()
+        self._set_state(state)
+        self._emit("finished", {"state": state, "exit_code": self.exit_code,
+                                "summary": self.summary.as_dict(),
+                                "sync_command": self.sync_command})
+        if not quiet:
+            self._print_outcome(state, outcome, budget)
+        hooks.emit("run_finish", self)
+
+    def _print_outcome(self, state: str, outcome: defer.FinishOutcome | None,
+                       budget: float) -> None:
+        if state == "detached":
+            assert outcome is not None
+            print(f"nbtrack: finish of run {self.name} timed out after {budget:g}s "
+                  f"(waiting on {outcome.waited_on}). Nothing is lost: the run's log keeps "
+                  f"what was not sent. Send it with:\n    {self.sync_command}", file=sys.stderr)
+        elif self.mode == "offline":
+            print(f"nbtrack: offline run {self.name} saved to {self.log_path}\n"
+                  f"    send it with: {self.sync_command}")
+        elif self.mode != "disabled":
+            print(f"nbtrack: run {self.name} {state}: {self.url or self.path}")
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        self.finish(exit_code=0 if exc_type is None else 1)
+
+
+def _check_step(step: Any) -> int:
+    if isinstance(step, bool) or not hasattr(step, "__index__"):
+        raise TypeError(f"step must be an integer, not {type(step).__name__}")
+    value = int(step.__index__())
+    if value < 0:
+        raise ValueError(f"step must be >= 0, not {value}")
+    return value
+
+
+def _history_dict(resp: pb.SampledHistoryResponse) -> dict[str, Any]:
+    series = {}
+    for s in resp.series:
+        series[s.key] = {"steps": list(s.steps), "values": list(s.values), "min": s.min,
+                         "max": s.max, "last": s.last, "count": s.count}
+    return {"last_step": resp.last_step, "rows": resp.rows, "series": series}
+

@@ -1,0 +1,216 @@
+"""Module-level entry points: ``init``, ``log``, ``finish`` and the current run."""
+
+from __future__ import annotations
+
+import atexit
+import collections
+import json
+import logging
+import netrc
+import os
+import platform
+import socket
+import sys
+import threading
+import time
+import weakref
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from nbtrack.pipeline.stream import Stream
+from nbtrack.proto import nbtrack_pb2 as pb
+from nbtrack.sdk import hooks
+from nbtrack.sdk.run import Run
+from nbtrack.sdk.values import config_value
+from nbtrack.settings import Settings, resolve
+from nbtrack.version import __version__
+
+logger = logging.getLogger("nbtrack")
+
+AT_EXIT_TIMEOUT = 10.0
+
+_current: Run | None = None
+_open_runs: weakref.WeakSet[Run] = weakref.WeakSet()
+_lock = threading.RLock()
+_atexit_registered = False
+
+
+class InitError(RuntimeError):
+    """``init`` could not start the run; the message says why and what to do."""
+
+
+def current_run() -> Run | None:
+    return _current
+
+
+def init(project: str | None = None, name: str | None = None,
+         config: dict[str, Any] | None = None, mode: str | None = None, id: str | None = None,
+         resume: str | bool | None = None, entity: str | None = None,
+         tags: list[str] | tuple[str, ...] | None = None, notes: str | None = None,
+         group: str | None = None, job_type: str | None = None, base_url: str | None = None,
+         api_key: str | None = None, dir: str | os.PathLike[str] | None = None,
+         reinit: bool = True, console: str | None = None) -> Run:
+    """Start a run and return it; with ``reinit`` the previous run is finished first.
+
+    ``console="off"`` (or ``NBTRACK_CONSOLE=off``) leaves stdout / stderr alone.
+    """
+    global _current
+    settings = resolve(project=project, name=name, mode=mode, id=id, resume=resume,
+                       entity=entity, tags=tags, notes=notes, group=group, job_type=job_type,
+                       base_url=base_url, api_key=api_key, dir=dir)
+    if config is not None and not isinstance(config, dict):
+        config = dict(config)
+    checked = {str(k): config_value(str(k), v) for k, v in (config or {}).items()}
+    with _lock:
+        if reinit and _current is not None and _current.state == "running":
+            _current.finish()
+        run = _start(settings, checked)
+        try:
+            run._start_extras(console=console)
+        except Exception:
+            logger.exception("console / system / environment capture did not start")
+        _current = run
+        _open_runs.add(run)
+        _register_atexit()
+    hooks.emit("run_init", run)
+    return run
+
+
+def _run_record(settings: Settings, config: dict[str, Any]) -> pb.RunRecord:
+    return pb.RunRecord(
+        run_id=settings.run_id, entity=settings.entity, project=settings.project,
+        display_name=settings.name, notes=settings.notes, tags=list(settings.tags),
+        group=settings.group, job_type=settings.job_type, config_json=json.dumps(config),
+        start_time=time.time(), resume=settings.resume or "", host=socket.gethostname(),
+        program=_program_name())
+
+
+def _start(settings: Settings, config: dict[str, Any]) -> Run:
+    record = _run_record(settings, config)
+    pending: collections.deque[str] = collections.deque()
+    if settings.mode == "disabled":
+        return Run(settings, None, record, config, pending)
+    try:
+        settings.run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InitError(f"nbtrack: cannot create the run directory {settings.run_dir}: "
+                        f"{exc.strerror or exc}. Set NBTRACK_DIR (or dir=) to a writable "
+                        "directory.") from exc
+    transport = _transport(settings)
+    stream = Stream(settings.log_path, transport, pending.append)
+    try:
+        stream.start()
+    except OSError as exc:
+        if transport is not None:
+            transport.close()
+        raise InitError(f"nbtrack: cannot write the run's log {settings.log_path}: "
+                        f"{exc.strerror or exc}. Set NBTRACK_DIR (or dir=) to a writable "
+                        "directory with free space.") from exc
+    try:
+        record = _register_run(settings, stream, record)
+    except BaseException:
+        stream.close(5.0, abort_network=True)
+        raise
+    stream.interface.publish_telemetry(pb.TelemetryRecord(
+        nbtrack_version=__version__, python_version=platform.python_version(),
+        platform=platform.platform()))
+    return Run(settings, stream, record, config, pending)
+
+
+def _register_run(settings: Settings, stream: Stream, record: pb.RunRecord) -> pb.RunRecord:
+    """Send the run to the server and wait for its answer (resume offsets, entity, url)."""
+    handle = stream.interface.deliver_run(record)
+    result = handle.wait(settings.init_timeout)
+    if result is None:
+        handle.abandon()
+        if settings.resume:
+            raise InitError(f"nbtrack: the server at {settings.base_url} did not answer within "
+                            f"{settings.init_timeout:g}s; cannot resume run {settings.run_id}")
+        logger.warning("server did not answer within %ss; the run goes on and is sent later",
+                       settings.init_timeout)
+    else:
+        answer = result.run_result
+        if answer.error.code != pb.ErrorInfo.NONE:
+            raise InitError(f"nbtrack: {answer.error.message}")
+        if answer.HasField("run"):
+            record = answer.run
+    record.offsets_known = True
+    stream.interface.publish_run(record)
+    started = stream.interface.deliver_run_start(record)
+    if started.wait(settings.init_timeout) is None:
+        started.abandon()
+    return record
+
+
+def _transport(settings: Settings) -> Any:
+    if settings.mode == "offline":
+        return None
+    from nbtrack.client.transport import Transport
+
+    if settings.mode == "local":
+        from nbtrack.client.localserver import ensure_local_server
+
+        try:
+            info = ensure_local_server(settings.root)
+        except (OSError, RuntimeError) as exc:
+            raise InitError(f"nbtrack: could not start the local server under {settings.root}: "
+                            f"{exc}. Use mode='offline' to log without a server.") from exc
+        settings.base_url = info.url
+        settings.api_key = info.token
+        return Transport(info.url, info.token)
+    assert settings.base_url is not None
+    key = settings.api_key or _netrc_key(settings.base_url)
+    if not key:
+        raise InitError(f"nbtrack: no API key for {settings.base_url}: pass api_key=..., set "
+                        "NBTRACK_API_KEY or add the host to ~/.netrc")
+    settings.api_key = key
+    return Transport(settings.base_url, key)
+
+
+def _netrc_key(base_url: str) -> str | None:
+    host = urlparse(base_url).hostname or ""
+    try:
+        entry = netrc.netrc().authenticators(host)
+    except (OSError, netrc.NetrcParseError):
+        return None
+    return entry[2] if entry else None
+
+
+def _program_name() -> str:
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    return Path(path).name if path else "<notebook>"
+
+
+def log(data: dict[str, Any], step: int | None = None, commit: bool | None = None) -> None:
+    """Log to the current run (``nbtrack.init`` first)."""
+    run = _current
+    if run is None:
+        raise RuntimeError("nbtrack.log() before nbtrack.init(): start a run first")
+    run.log(data, step=step, commit=commit)
+
+
+def finish(exit_code: int = 0, timeout: float | None = None, quiet: bool = False) -> None:
+    """Finish the current run, if any."""
+    run = _current
+    if run is not None:
+        run.finish(exit_code=exit_code, timeout=timeout, quiet=quiet)
+
+
+def finish_all(timeout: float = AT_EXIT_TIMEOUT) -> None:
+    """Finish every open run, sharing one time budget (kernel exit, extension unload)."""
+    deadline = time.monotonic() + timeout
+    for run in list(_open_runs):
+        if run.state == "running":
+            try:
+                run.finish(timeout=max(deadline - time.monotonic(), 0.5), quiet=True)
+            except Exception:
+                logger.exception("finishing run %s at exit failed", run.id)
+
+
+def _register_atexit() -> None:
+    global _atexit_registered
+    if not _atexit_registered:
+        atexit.register(finish_all)
+        _atexit_registered = True

@@ -1,0 +1,52 @@
+"""The import contract (``[tool.importlinter]`` in pyproject.toml) holds, and it would catch a
+bad import: a copy of the package with one upward import added fails ``lint-imports``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+LINT = str(Path(sys.executable).with_name("lint-imports"))
+
+
+def _lint(tree: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(tree / "kernel")}
+    return subprocess.run([LINT, "--no-cache"], cwd=tree, env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+def _copy(tmp: Path) -> Path:
+    tree = tmp / "tree"
+    tree.mkdir()
+    shutil.copy(ROOT / "pyproject.toml", tree / "pyproject.toml")
+    shutil.copytree(ROOT / "kernel", tree / "kernel",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    return tree
+
+
+def test_the_tree_keeps_every_contract(tmp_path: Path) -> None:
+    out = _lint(_copy(tmp_path))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "BROKEN" not in out.stdout and "KEPT" in out.stdout, out.stdout
+
+
+def test_an_upward_import_breaks_the_contract(tmp_path: Path) -> None:
+    tree = _copy(tmp_path)
+    writer = tree / "kernel" / "nbtrack" / "pipeline" / "writer.py"
+    writer.write_text(writer.read_text() + "\nfrom nbtrack.notebook import widget  # noqa\n")
+    out = _lint(tree)
+    assert out.returncode != 0, out.stdout
+    assert "nbtrack.pipeline.writer -> nbtrack.notebook.widget" in out.stdout, out.stdout
+
+
+def test_the_server_importing_the_pipeline_breaks_the_contract(tmp_path: Path) -> None:
+    tree = _copy(tmp_path)
+    app = tree / "kernel" / "nbtrack" / "server" / "app.py"
+    app.write_text(app.read_text() + "\nfrom nbtrack.pipeline import queues  # noqa\n")
+    out = _lint(tree)
+    assert out.returncode != 0, out.stdout
+    assert "nbtrack.server.app -> nbtrack.pipeline.queues" in out.stdout, out.stdout
