@@ -144,8 +144,8 @@ class NbtrackMagics(Magics):
     @argument("--name", "-n", help="display name of the run")
     @argument("--mode", "-m", choices=MODES, help="where the run goes (default: local)")
     @argument("--id", dest="run_id", help="run id (to resume a run)")
-    @argument("--resume", "-r", choices=("allow", "must", "never", "auto"),
-              help="resume the run with --id: allow, must, never or auto")
+    @argument("--resume", "-r", choices=("allow", "must", "never"),
+              help="resume the run with --id: allow, must or never")
     @argument("--tags", "-t", nargs="+", help="tags (space or comma separated)")
     @argument("--notes", nargs="+", help="free text notes")
     @argument("--group", "-g", help="group of runs")

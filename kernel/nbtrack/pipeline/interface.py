@@ -7,7 +7,9 @@ tuple; steps, serialization and everything else happen in the handler thread.
 from __future__ import annotations
 
 import json
+import os
 import time
+import weakref
 from typing import Any
 
 from nbtrack.pipeline.mailbox import Mailbox, MailboxHandle
@@ -19,6 +21,23 @@ _ROW_OVERHEAD = 200
 _ENTRY_BYTES = 100
 
 
+class ForkedProcessError(RuntimeError):
+    """A forked child used a run of its parent: its pipeline threads did not survive the fork."""
+
+
+_LIVE: weakref.WeakSet[Interface] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    # fork copies the queues but not the handler, writer and sender threads: a put would
+    # wait for a consumer that does not exist. Mark every interface, refuse at once.
+    for iface in list(_LIVE):
+        iface.forked = True
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 class Interface:
     """Publishes to the handler's queue; the only object the user's thread touches."""
 
@@ -26,14 +45,28 @@ class Interface:
         self._q = record_q
         self._mailbox = mailbox
         self._put_timeout = put_timeout
+        self._pid = os.getpid()
+        self.forked = False
+        _LIVE.add(self)
+
+    def _refuse_in_child(self) -> None:
+        raise ForkedProcessError(
+            f"nbtrack: this run belongs to process {self._pid}; process {os.getpid()} is a "
+            "fork of it (a DataLoader worker, multiprocessing) and cannot log to it. Log from "
+            "the parent, return values to it, or start a run of its own with nbtrack.init() "
+            "in the child.")
 
     # -- hot path
     def publish_log(self, data: dict[str, Any], step: int | None, commit: bool) -> None:
+        if self.forked:
+            self._refuse_in_child()
         self._q.put((data, step, commit, time.time()),
                     _ROW_OVERHEAD + _ENTRY_BYTES * len(data), self._put_timeout, wake=False)
 
     # -- records
     def publish(self, record: pb.Record) -> None:
+        if self.forked:
+            self._refuse_in_child()
         self._q.put(record, record.ByteSize() + 64, self._put_timeout)
 
     def deliver(self, record: pb.Record, *, urgent: bool = False) -> MailboxHandle:
@@ -46,6 +79,8 @@ class Interface:
         record.control.mailbox_slot = handle.slot
         record.control.req_resp = True
         if urgent:
+            if self.forked:
+                self._refuse_in_child()
             self._q.put_front(record, record.ByteSize() + 64)
         else:
             self.publish(record)

@@ -34,6 +34,21 @@ _current: Run | None = None
 _open_runs: weakref.WeakSet[Run] = weakref.WeakSet()
 _lock = threading.RLock()
 _atexit_registered = False
+_forked_from: int | None = None
+
+
+def _after_fork_in_child() -> None:
+    """A forked child keeps no run of its parent's: their threads stayed in the parent.
+    ``init`` starts a fresh run here; the parent's ``Run`` object refuses with a clear error."""
+    global _current, _open_runs, _lock, _forked_from
+    if _current is not None or len(_open_runs):
+        _forked_from = os.getppid()
+    _current = None
+    _open_runs = weakref.WeakSet()
+    _lock = threading.RLock()  # a lock held by another thread at fork time stays held
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class InitError(RuntimeError):
@@ -187,6 +202,11 @@ def log(data: dict[str, Any], step: int | None = None, commit: bool | None = Non
     """Log to the current run (``nbtrack.init`` first)."""
     run = _current
     if run is None:
+        if _forked_from is not None:
+            raise RuntimeError(
+                f"nbtrack.log() in a process forked from {_forked_from}: the parent's run "
+                "stays with the parent; call nbtrack.init() here to start a run of this "
+                "process's own")
         raise RuntimeError("nbtrack.log() before nbtrack.init(): start a run first")
     run.log(data, step=step, commit=commit)
 
