@@ -1,0 +1,30 @@
+"""Waiting for a condition instead of sleeping a guessed time.
+
+A test that sleeps and then checks passes whenever the bug is slower than the sleep; one that
+waits for the condition (with a deadline that fails loudly) is both faster and honest.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def wait_until(condition: Callable[[], T], timeout: float = 10.0, interval: float = 0.02,
+               message: str | Callable[[], str] = "condition not met") -> T:
+    """Call ``condition`` until it returns something truthy and return that; raise
+    ``AssertionError`` with ``message`` after ``timeout`` seconds. For state that has no event
+    to wait on (another process, a server's storage, a thread we do not own)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            text = message() if callable(message) else message
+            raise AssertionError(f"{text} (waited {timeout:g}s)")
+        # the one polling interval of the suite: what is polled has no event to wait on
+        time.sleep(interval)
