@@ -94,6 +94,13 @@ class Run:
     def url(self) -> str:
         return self._record.url
 
+    def _link_credentials(self) -> tuple[str | None, str | None]:
+        """(server URL, key) for :mod:`nbtrack.links` to ask the server for a one-time
+        pages login; the key is never printed. Nothing for runs without a server."""
+        if self.mode not in ("local", "online"):
+            return None, None
+        return self._settings.base_url, self._settings.api_key
+
     @property
     def dir(self) -> Path:
         return self._settings.run_dir
@@ -447,7 +454,10 @@ class Run:
             print(f"nbtrack: offline run {self.name} saved to {self.log_path}\n"
                   f"    send it with: {self.sync_command}")
         elif self.mode != "disabled":
-            print(f"nbtrack: run {self.name} {state}: {self.url or self.path}")
+            from nbtrack import links
+
+            link = links.for_run(self)
+            print(f"nbtrack: run {self.name} {state}: {link if link else self.path}")
 
     def __enter__(self) -> Run:
         return self

@@ -4,8 +4,8 @@ JupyterLab under ``/user/alice/`` (Chromium, per /work/shared/recipes/notebook-t
 wait for an idle kernel with a name before ``runmenu:run-all``; off-screen cells are found
 with ``state="attached"``). A notebook starts a run; the widget's "open" link must become
 ``/user/alice/nbtrack/runs/<entity>/<project>/<id>`` (computed in the browser from Lab's
-base URL after the extension answered), ``%track_status`` must print the same path, and the
-link must open the run page with its chart.
+base URL after the extension answered), ``%track_status`` must print the same page as an
+absolute URL, and the link must open the run page with its chart.
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ def test_widget_links_through_jupyter(nbtrack_home: Path, tmp_path: Path) -> Non
                 assert link.get_attribute("href") == expected
                 status = page.locator(".jp-OutputArea-output", has_text="page:").first
                 status.wait_for(state="attached", timeout=30_000)
-                assert f"page:      {expected}" in str(status.text_content())
+                assert f"page:      {jup.origin}{expected}" in str(status.text_content())
                 page.goto(jup.origin + expected)
                 page.wait_for_selector(".nbt-chart[data-key=x][data-drawn='40']", timeout=30_000)
             finally:
