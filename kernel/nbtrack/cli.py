@@ -49,8 +49,9 @@ def _sync(args: argparse.Namespace) -> int:
         torn = " (torn tail: the run was cut off; everything before it was sent)" \
             if result.read and result.read.torn_tail else ""
         if result.ok:
-            print(f"synced {path} → run {result.run_path}: {rows} history rows{torn}\n"
-                  f"  page: {_run_link(url, key, result.run_path)}")
+            run_path, link = _run_link(url, key, result.run_path)
+            print(f"synced {path} → run {run_path}: {rows} history rows{torn}\n"
+                  f"  page: {link}")
         else:
             failed += 1
             print(f"FAILED {path}: {result.error}", file=sys.stderr)
@@ -73,13 +74,17 @@ def _runs(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_link(url: str, key: str, run_path: str) -> str:
-    """The printed link to a run (``entity/project/id``): see :mod:`nbtrack.links`."""
-    from nbtrack import links
-    from nbtrack.api import Api
+def _run_link(url: str, key: str, run_path: str) -> tuple[str, str]:
+    """(the run's full path, its printed link: see :mod:`nbtrack.links`). An offline run's
+    log has no entity (the server picked it): the server says which."""
+    from nbtrack.api import Api, ApiError
 
-    parts = run_path.split("/")
-    return str(Api(url, key).link(links.target_of(*parts) if len(parts) == 3 else ""))
+    api = Api(url, key)
+    try:
+        run = api.run(run_path.strip("/"))
+    except (ApiError, ValueError):
+        return run_path, str(api.link())  # the runs table, where it is
+    return run.path, str(run.link())
 
 
 def _ui(args: argparse.Namespace) -> int:
