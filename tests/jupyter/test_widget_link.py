@@ -10,22 +10,22 @@ absolute URL, and the link must open the run page with its chart.
 
 from __future__ import annotations
 
-import os
-import time
 from pathlib import Path
-from typing import Any
 
 import nbformat
 import pytest
-from jupyter_helpers import BASE_URL, TOKEN, start_jupyter
+from jupyter_helpers import (
+    BASE_URL,
+    CHROMIUM,
+    CHROMIUM_FLAGS,
+    TOKEN,
+    run_all,
+    start_jupyter,
+    wait_kernel_ready,
+)
 
 pytestmark = pytest.mark.timeout(300)
 
-CHROMIUM = Path(os.environ.get("NBTRACK_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 ALLOWED_PAGE_ERRORS = ("reading 'schema'",)
 CELLS = [
     "%load_ext nbtrack\nimport nbtrack",
@@ -34,23 +34,6 @@ CELLS = [
     "%track_status",
     "print('IDS', run.entity, run.project, run.id)",
 ]
-
-
-def _wait_kernel_ready(page: Any, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        state = page.evaluate(
-            """() => {
-                const name = document.querySelector('.jp-Toolbar-kernelName');
-                const ind = document.querySelector('.jp-Notebook-ExecutionIndicator');
-                return [name ? name.textContent.trim() : '',
-                        ind ? ind.getAttribute('data-status') : ''].join('|');
-            }""")
-        name, status = state.split("|")
-        if name and name != "No Kernel" and status == "idle":
-            return
-        time.sleep(0.25)
-    pytest.fail("kernel not ready")
 
 
 def test_widget_links_through_jupyter(nbtrack_home: Path, tmp_path: Path) -> None:
@@ -72,11 +55,8 @@ def test_widget_links_through_jupyter(nbtrack_home: Path, tmp_path: Path) -> Non
                 page.goto(f"{jup.base}lab/tree/links.ipynb?token={TOKEN}",
                           wait_until="domcontentloaded", timeout=60_000)
                 page.locator(".jp-Notebook").first.wait_for(state="attached", timeout=60_000)
-                _wait_kernel_ready(page)
-                page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-                item = page.locator('.lm-Menu-item[data-command="runmenu:run-all"]')
-                item.wait_for(state="visible", timeout=10_000)
-                item.click()
+                wait_kernel_ready(page)
+                run_all(page)
                 out = page.locator(".jp-OutputArea-output", has_text="IDS").first
                 out.wait_for(state="attached", timeout=90_000)
                 entity, project, run_id = str(out.text_content()).split("IDS", 1)[1].split()
