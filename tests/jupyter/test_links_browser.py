@@ -14,8 +14,9 @@ never on a login form:
   reader's browser: logged in to Jupyter (its login form and Jupyter's token) and nothing
   else, so no nbtrack cookie.
 - Outside Jupyter: ``scripts/run_quickstart.py`` (its nbclient kernel runs the quickstart's
-  ``%track_finish`` and ``%track_status``) and the CLI, in processes without the extension's
-  variable. The fresh context has no cookie at all: the links log it in, once.
+  ``%track_finish`` and ``%track_status``) and the CLI (``ui``, ``ui <run>``, ``ui --open``,
+  ``sync``), in processes without the extension's variable. The fresh context has no cookie
+  at all: the links log it in, once.
 
 Every problem is collected and reported at the end, so one run shows all broken links.
 """
@@ -241,15 +242,24 @@ def test_links_printed_outside_jupyter(nbtrack_home: Path, tmp_path: Path) -> No
     cli_out = [_cli(env, "ui"), _cli(env, "ui", run_path),
                _cli(env, "ui", run_path.split("/", 1)[1]),  # project/id: the default entity
                _cli(env, "sync", str(offline.log_path))]
+    # --open hands the link to the user's browser through webbrowser (BROWSER names it:
+    # here a program that keeps what it was given) and prints no code itself
+    handed = tmp_path / "browser-was-given.txt"
+    browser_cmd = tmp_path / "browser.sh"
+    browser_cmd.write_text(f'#!/bin/sh\nprintf "%s\\n" "$1" >> "{handed}"\n')
+    browser_cmd.chmod(0o755)
+    opened = _cli({**env, "BROWSER": str(browser_cmd)}, "ui", run_path, "--open")
+    assert opened.strip() == f"nbtrack: opened run {run_path} in your browser", opened
     printed = {
         "%track_status (quickstart kernel)": status.group(1),
         "%track_finish (quickstart kernel)": finish.group(1),
         "run_quickstart.py": summary.group(1),
         **{f"nbtrack {i}": u for i, out in enumerate(cli_out) for u in URL.findall(out)},
+        "nbtrack ui --open": handed.read_text().strip(),
     }
     # every URL the quickstart printed is one of these (no bare server URL)
     assert set(URL.findall(quick.stdout)) <= set(printed.values()), quick.stdout
-    assert len(printed) == 7, printed
+    assert len(printed) == 8, printed
     problems: list[str] = []
     names = _names()
     with sync_playwright() as p:
