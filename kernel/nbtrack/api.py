@@ -42,6 +42,10 @@ class Api:
     def __repr__(self) -> str:
         return f"<nbtrack.Api {self.base_url}>"
 
+    def close(self) -> None:
+        """Close the HTTP connections (an Api made for one call need not wait for GC)."""
+        self._session.close()
+
     def _post(self, path: str, timeout: Any = _TIMEOUT) -> Any:
         resp = self._session.post(self.base_url + path, timeout=timeout)
         if resp.status_code != 200:

@@ -108,7 +108,11 @@ def login_link(server_url: str, api_key: str, target: str = "") -> str:
     code (``nbtrack.api.ApiError``, ``requests.RequestException``)."""
     from nbtrack.api import Api
 
-    return Api(server_url, api_key).login_url(target, timeout=CODE_TIMEOUT)
+    api = Api(server_url, api_key)
+    try:
+        return api.login_url(target, timeout=CODE_TIMEOUT)
+    finally:
+        api.close()
 
 
 def link_to(target: str, *, server_url: str | None, api_key: str | None = None,
