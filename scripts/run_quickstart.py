@@ -48,7 +48,8 @@ def main() -> int:
         return 1
     run = max(runs, key=_created)
     rows = len(run.history())
-    print(f"\nThe quickstart's run went to {api.base_url}\n"
+    # through Jupyter when run from a Jupyter terminal, else a link that logs in once
+    print(f"\nThe quickstart's run:\n  page:  {run.link()}\n"
           f"  path:  {run.path}\n  state: {run.state}\n  rows:  {rows}\n"
           f"  read it back: nbtrack.Api().run({run.path!r}).history()")
     return 0 if run.state == "finished" else 1

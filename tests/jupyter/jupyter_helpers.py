@@ -20,12 +20,18 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE_URL = "/user/alice/"
 TOKEN = "jupyter-login-token-for-tests"
+CHROMIUM = Path(os.environ.get("NBTRACK_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
 
 
 def free_port() -> int:
@@ -41,6 +47,7 @@ class Jupyter:
     log: Path
     home: Path
     nbtrack_dir: Path
+    base_url: str = BASE_URL
 
     @property
     def origin(self) -> str:
@@ -48,7 +55,7 @@ class Jupyter:
 
     @property
     def base(self) -> str:
-        return self.origin + BASE_URL
+        return self.origin + self.base_url
 
 
 def jupyter_env(tmp: Path, nbtrack_dir: Path, enable: bool = True) -> dict[str, str]:
@@ -74,8 +81,9 @@ def jupyter_env(tmp: Path, nbtrack_dir: Path, enable: bool = True) -> dict[str, 
 
 @contextlib.contextmanager
 def start_jupyter(tmp: Path, nbtrack_dir: Path, env_extra: dict[str, str] | None = None,
-                  app: str = "jupyter_server", enable: bool = True) -> Iterator[Jupyter]:
-    """``python -m <app>`` (``jupyter_server`` or ``jupyterlab``) under ``BASE_URL``."""
+                  app: str = "jupyter_server", base_url: str = BASE_URL,
+                  enable: bool = True) -> Iterator[Jupyter]:
+    """``python -m <app>`` (``jupyter_server`` or ``jupyterlab``) under ``base_url``."""
     home = tmp / "root"
     home.mkdir(parents=True, exist_ok=True)
     env = jupyter_env(tmp, nbtrack_dir, enable)
@@ -89,12 +97,12 @@ def start_jupyter(tmp: Path, nbtrack_dir: Path, env_extra: dict[str, str] | None
     cmd = [
         sys.executable, "-m", app, "--no-browser", "--allow-root",
         "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-        f"--ServerApp.base_url={BASE_URL}", f"--IdentityProvider.token={TOKEN}",
+        f"--ServerApp.base_url={base_url}", f"--IdentityProvider.token={TOKEN}",
         f"--ServerApp.root_dir={home}", "--ServerApp.log_level=DEBUG",
     ]
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, cwd=home, env=env, stdout=out, stderr=subprocess.STDOUT)
-    server = Jupyter(proc, port, log, home, nbtrack_dir)
+    server = Jupyter(proc, port, log, home, nbtrack_dir, base_url)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -137,3 +145,30 @@ def nbtrack_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         stop_local_server(home)
         os.environ.pop("NBTRACK_DIR", None)
         os.environ.update(old)
+
+
+def wait_kernel_ready(page: Any, timeout: float = 60.0) -> None:
+    """JupyterLab's toolbar says idle about a second before a kernel exists: wait for idle
+    AND a kernel name (else "Run All" opens a Select-Kernel dialog and nothing runs)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = page.evaluate(
+            """() => {
+                const name = document.querySelector('.jp-Toolbar-kernelName');
+                const ind = document.querySelector('.jp-Notebook-ExecutionIndicator');
+                return [name ? name.textContent.trim() : '',
+                        ind ? ind.getAttribute('data-status') : ''].join('|');
+            }""")
+        name, status = state.split("|")
+        if name and name != "No Kernel" and status == "idle":
+            return
+        time.sleep(0.25)
+    pytest.fail("kernel not ready")
+
+
+def run_all(page: Any) -> None:
+    """Lab's Run > Run All Cells (the command has no default shortcut)."""
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    item = page.locator('.lm-Menu-item[data-command="runmenu:run-all"]')
+    item.wait_for(state="visible", timeout=10_000)
+    item.click()

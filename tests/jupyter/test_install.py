@@ -129,7 +129,7 @@ def _serve_and_ping(py: str, app: str, env: dict[str, str], work: Path, log: Pat
             proc.kill()
             proc.wait()
     text = log.read_text()
-    assert "nbtrack: run pages at /nbtrack/" in text, (app, text[-3000:])
+    assert f"nbtrack: run pages at http://127.0.0.1:{port}/nbtrack/" in text, (app, text[-3000:])
     bad = [ln for ln in text.splitlines()
            if "nbtrack" in ln.lower() and ("[E " in ln or "Traceback" in ln or "[W " in ln)]
     assert not bad, (app, bad)

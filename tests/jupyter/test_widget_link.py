@@ -4,28 +4,28 @@ JupyterLab under ``/user/alice/`` (Chromium, per /work/shared/recipes/notebook-t
 wait for an idle kernel with a name before ``runmenu:run-all``; off-screen cells are found
 with ``state="attached"``). A notebook starts a run; the widget's "open" link must become
 ``/user/alice/nbtrack/runs/<entity>/<project>/<id>`` (computed in the browser from Lab's
-base URL after the extension answered), ``%track_status`` must print the same path, and the
-link must open the run page with its chart.
+base URL after the extension answered), ``%track_status`` must print the same page as an
+absolute URL, and the link must open the run page with its chart.
 """
 
 from __future__ import annotations
 
-import os
-import time
 from pathlib import Path
-from typing import Any
 
 import nbformat
 import pytest
-from jupyter_helpers import BASE_URL, TOKEN, start_jupyter
+from jupyter_helpers import (
+    BASE_URL,
+    CHROMIUM,
+    CHROMIUM_FLAGS,
+    TOKEN,
+    run_all,
+    start_jupyter,
+    wait_kernel_ready,
+)
 
 pytestmark = pytest.mark.timeout(300)
 
-CHROMIUM = Path(os.environ.get("NBTRACK_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 ALLOWED_PAGE_ERRORS = ("reading 'schema'",)
 CELLS = [
     "%load_ext nbtrack\nimport nbtrack",
@@ -34,23 +34,6 @@ CELLS = [
     "%track_status",
     "print('IDS', run.entity, run.project, run.id)",
 ]
-
-
-def _wait_kernel_ready(page: Any, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        state = page.evaluate(
-            """() => {
-                const name = document.querySelector('.jp-Toolbar-kernelName');
-                const ind = document.querySelector('.jp-Notebook-ExecutionIndicator');
-                return [name ? name.textContent.trim() : '',
-                        ind ? ind.getAttribute('data-status') : ''].join('|');
-            }""")
-        name, status = state.split("|")
-        if name and name != "No Kernel" and status == "idle":
-            return
-        time.sleep(0.25)
-    pytest.fail("kernel not ready")
 
 
 def test_widget_links_through_jupyter(nbtrack_home: Path, tmp_path: Path) -> None:
@@ -72,11 +55,8 @@ def test_widget_links_through_jupyter(nbtrack_home: Path, tmp_path: Path) -> Non
                 page.goto(f"{jup.base}lab/tree/links.ipynb?token={TOKEN}",
                           wait_until="domcontentloaded", timeout=60_000)
                 page.locator(".jp-Notebook").first.wait_for(state="attached", timeout=60_000)
-                _wait_kernel_ready(page)
-                page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-                item = page.locator('.lm-Menu-item[data-command="runmenu:run-all"]')
-                item.wait_for(state="visible", timeout=10_000)
-                item.click()
+                wait_kernel_ready(page)
+                run_all(page)
                 out = page.locator(".jp-OutputArea-output", has_text="IDS").first
                 out.wait_for(state="attached", timeout=90_000)
                 entity, project, run_id = str(out.text_content()).split("IDS", 1)[1].split()
@@ -86,7 +66,7 @@ def test_widget_links_through_jupyter(nbtrack_home: Path, tmp_path: Path) -> Non
                 assert link.get_attribute("href") == expected
                 status = page.locator(".jp-OutputArea-output", has_text="page:").first
                 status.wait_for(state="attached", timeout=30_000)
-                assert f"page:      {expected}" in str(status.text_content())
+                assert f"page:      {jup.origin}{expected}" in str(status.text_content())
                 page.goto(jup.origin + expected)
                 page.wait_for_selector(".nbt-chart[data-key=x][data-drawn='40']", timeout=30_000)
             finally:

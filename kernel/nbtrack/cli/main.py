@@ -1,4 +1,4 @@
-"""The ``nbtrack`` command: server, sync, runs, verify, alerts, stop."""
+"""The ``nbtrack`` command: server, sync, runs, ui, verify, alerts, stop."""
 
 from __future__ import annotations
 
@@ -49,7 +49,9 @@ def _sync(args: argparse.Namespace) -> int:
         torn = " (torn tail: the run was cut off; everything before it was sent)" \
             if result.read and result.read.torn_tail else ""
         if result.ok:
-            print(f"synced {path} → {url} run {result.run_path}: {rows} history rows{torn}")
+            run_path, link = _run_link(url, key, result.run_path)
+            print(f"synced {path} → run {run_path}: {rows} history rows{torn}\n"
+                  f"  page: {link}")
         else:
             failed += 1
             print(f"FAILED {path}: {result.error}", file=sys.stderr)
@@ -69,6 +71,43 @@ def _runs(args: argparse.Namespace) -> int:
               f"{r.state:<9} {steps:>8}")
     if not runs:
         print("(no runs)")
+    return 0
+
+
+def _run_link(url: str, key: str, run_path: str) -> tuple[str, str]:
+    """(the run's full path, its printed link: see :mod:`nbtrack.client.links`). An offline run's
+    log has no entity (the server picked it): the server says which."""
+    from nbtrack.client.readapi import Api, ApiError
+
+    api = Api(url, key)
+    try:
+        run = api.run(run_path.strip("/"))
+    except (ApiError, ValueError):
+        return run_path, str(api.link())  # the runs table, where it is
+    return run.path, str(run.link())
+
+
+def _ui(args: argparse.Namespace) -> int:
+    """Print (``--open``: open) a link that logs the reader in to the run pages once."""
+    import webbrowser
+
+    from nbtrack.client import links
+    from nbtrack.client.readapi import Api, ApiError
+
+    api = Api(*_connect(args))
+    target, what = "", "the runs table"
+    if args.run_path:
+        try:
+            run = api.run(args.run_path)  # the run exists; fills in the default entity
+        except (ApiError, ValueError) as exc:
+            print(f"nbtrack ui: {args.run_path}: {exc}", file=sys.stderr)
+            return 1
+        target, what = links.target_of(run.entity, run.project, run.id), f"run {run.path}"
+    link = api.link(target)
+    if args.open and webbrowser.open(link.url):
+        print(f"nbtrack: opened {what} in your browser")
+        return 0
+    print(link)
     return 0
 
 
@@ -114,7 +153,7 @@ def _stop(args: argparse.Namespace) -> int:
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "server": _server, "sync": _sync, "runs": _runs, "verify": _verify,
+    "server": _server, "sync": _sync, "runs": _runs, "ui": _ui, "verify": _verify,
     "alerts": _alerts, "stop": _stop,
 }
 
@@ -141,6 +180,11 @@ def _parser() -> argparse.ArgumentParser:
     connection(p)
     p = sub.add_parser("runs", help="list runs")
     p.add_argument("project", nargs="?")
+    connection(p)
+    p = sub.add_parser("ui", help="print a link that logs you in to the run pages (once)")
+    p.add_argument("run_path", nargs="?",
+                   help="entity/project/run_id (or project/run_id); default: the runs table")
+    p.add_argument("--open", action="store_true", help="open it in the web browser")
     connection(p)
     p = sub.add_parser("alerts", help="list a run's alerts")
     p.add_argument("run_path", help="entity/project/run_id (or project/run_id)")

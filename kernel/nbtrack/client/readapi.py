@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import requests
 
+from nbtrack.client import links
 from nbtrack.settings import default_root
 
 _TIMEOUT = (5.0, 60.0)
+LOGIN_CODE_PATH = "/api/v1/login-code"
 
 
 class ApiError(RuntimeError):
@@ -33,14 +35,19 @@ class Api:
             info = ensure_local_server(default_root())
             url, key = info.url, key or info.token
         self.base_url = url.rstrip("/")
+        self._key = key or ""
         self._session = requests.Session()
-        self._session.auth = ("api", key or "")
+        self._session.auth = ("api", self._key)
 
     def __repr__(self) -> str:
         return f"<nbtrack.Api {self.base_url}>"
 
-    def _post(self, path: str) -> Any:
-        resp = self._session.post(self.base_url + path, timeout=_TIMEOUT)
+    def close(self) -> None:
+        """Close the HTTP connections (an Api made for one call need not wait for GC)."""
+        self._session.close()
+
+    def _post(self, path: str, timeout: Any = _TIMEOUT) -> Any:
+        resp = self._session.post(self.base_url + path, timeout=timeout)
         if resp.status_code != 200:
             raise ApiError(resp.status_code, resp.text[:200])
         return resp.json()
@@ -53,6 +60,28 @@ class Api:
 
     def viewer(self) -> dict[str, Any]:
         return self._get("/api/v1/viewer")
+
+    def login_url(self, target: str = "", timeout: Any = _TIMEOUT) -> str:
+        """A link that logs one browser in to the server's run pages, once, and opens
+        ``/pages/<target>`` (``""``: the runs table; ``runs/<e>/<p>/<id>``: a run).
+
+        Why a code and not the key: the link is printed and may end up in a notebook or a
+        terminal's scrollback. The code is not the key, expires (15 minutes), is spent by the
+        first login and sees what this key sees.
+        """
+        code = self._post(LOGIN_CODE_PATH, timeout=timeout)["code"]
+        if not isinstance(code, str) or not code:
+            raise ValueError("the server answered no login code")
+        query = urlencode({"once": code, "next": "/pages/" + target.lstrip("/")}, safe="/")
+        return f"{self.base_url}/pages/login?{query}"
+
+    def link(self, target: str = "") -> links.Link:
+        """The link a person opens for ``target`` (``""``: the runs table; print it as is):
+        through Jupyter inside Jupyter, else logging the browser in once
+        (:mod:`nbtrack.client.links`)."""
+        found = links.link_to(target, server_url=self.base_url, api_key=self._key)
+        assert found is not None  # a server is known
+        return found
 
     def runs(self, project: str | None = None, entity: str | None = None) -> list[ApiRun]:
         params = {k: v for k, v in (("project", project), ("entity", entity)) if v}
@@ -89,6 +118,10 @@ class ApiRun:
     @property
     def path(self) -> str:
         return f"{self.entity}/{self.project}/{self.id}"
+
+    def link(self) -> links.Link:
+        """The link a person opens for this run's page (see :meth:`Api.link`)."""
+        return self._api.link(links.target_of(self.entity, self.project, self.id))
 
     def _base(self) -> str:
         return "/api/v1/runs/" + "/".join(quote(p, safe="") for p in

@@ -23,6 +23,7 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
+from nbtrack.client import links
 from nbtrack.pages import shell as pages
 
 log = logging.getLogger("nbtrack.jupyter")
@@ -33,7 +34,7 @@ MAX_FILE_BYTES = 256 * 1024 * 1024
 TIMEOUT = 20.0
 CONNECT_TIMEOUT = 3.0
 DISCOVERY_TTL = 5.0
-ENV_PAGES = "NBTRACK_JUPYTER_PAGES"
+ENV_PAGES = links.ENV_PAGES
 
 
 @dataclass(frozen=True)
@@ -252,6 +253,22 @@ def load(serverapp: Any) -> None:
             (root + "/api/(.*)", ApiHandler),
         ],
     )
-    # kernels started by this server inherit it: the run display links here
-    os.environ[ENV_PAGES] = root + "/"
-    serverapp.log.info("nbtrack: run pages at %s/", root)
+    export_pages_root(serverapp)
+    # The port is final only once the server bound it (after extensions load, and port
+    # retries may move it): export again when the loop starts, before any kernel can.
+    loop = getattr(serverapp, "io_loop", None)
+    if loop is not None:
+        loop.add_callback(export_pages_root, serverapp)
+
+
+def export_pages_root(serverapp: Any) -> str:
+    """Put the absolute pages root in this process's environment: kernels and terminals
+    this server starts inherit it, and every link nbtrack prints there goes through Jupyter
+    (:mod:`nbtrack.client.links`). The one place that says where the pages are for a browser."""
+    root = links.jupyter_pages_root(
+        serverapp.web_app.settings["base_url"], str(getattr(serverapp, "connection_url", "")),
+        str(getattr(serverapp, "custom_display_url", "") or ""))
+    if os.environ.get(ENV_PAGES) != root:
+        os.environ[ENV_PAGES] = root
+        serverapp.log.info("nbtrack: run pages at %s", root)
+    return root

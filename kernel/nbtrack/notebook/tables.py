@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from nbtrack.sdk.display import format_value, page_url, run_title
+from nbtrack.sdk.display import format_value, printed_link, run_title
 
 MAX_AUTO_METRICS = 5
 _AGGREGATE_ORDER = ("last", "best", "min", "max", "mean", "first")
@@ -126,10 +126,8 @@ def status_lines(run: Any, history: Mapping[str, Any] | None) -> list[str]:
     if history:
         lines.append(f"  step:      {history.get('last_step', 0)} "
                      f"({history.get('rows', 0)} rows logged)")
-    if getattr(run, "url", None):
-        lines.append(f"  url:       {run.url}")
-    page = page_url(run)
-    if page and page != getattr(run, "url", None):
+    page = printed_link(run)  # one link, the one the reader's browser opens
+    if page:
         lines.append(f"  page:      {page}")
     lines.append(f"  log:       {getattr(run, 'log_path', getattr(run, 'dir', ''))}")
     if getattr(run, "exit_code", None) is not None:

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import html
 import math
-import os
-import urllib.parse
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from nbtrack.client import links
 from nbtrack.sdk import hooks
 
 Bundle = dict[str, Any]
@@ -81,16 +80,22 @@ def summary_html(summary: Any) -> str:
 
 
 def page_url(run: Any) -> str | None:
-    """Where a person opens the run: its page through Jupyter when nbtrack's server extension
-    runs in the Jupyter server that started this kernel (it sets ``NBTRACK_JUPYTER_PAGES`` to
-    ``<base_url>nbtrack/``, so the link is right behind a hub), else the run's own URL (the
-    tracking server's copy of the pages). None when the run has no server."""
-    url = getattr(run, "url", None)
-    root = os.environ.get("NBTRACK_JUPYTER_PAGES")
-    parts = [getattr(run, name, None) for name in ("entity", "project", "id")]
-    if not url or not root or not all(isinstance(p, str) and p for p in parts):
-        return str(url) if url else None
-    return root + "runs/" + "/".join(urllib.parse.quote(str(p), safe="") for p in parts)
+    """The ``href`` of the run's page in HTML output: ABSOLUTE through Jupyter when nbtrack's
+    server extension runs in the Jupyter server that started this kernel (it exports
+    ``NBTRACK_JUPYTER_PAGES``, so the link is right behind a hub), else the run's own URL on
+    the tracking server. Never a login code: HTML is kept in the notebook and rendered on
+    every display. None when the run has no server. Built by
+    :func:`nbtrack.client.links.for_run`."""
+    link = links.for_run(run, login=False)
+    return link.url if link is not None else None
+
+
+def printed_link(run: Any) -> str | None:
+    """The run's link as printed for a person (``%track_status``, finish messages): the same
+    as :func:`page_url` inside Jupyter; elsewhere a one-time login link to the tracking
+    server's page, or the page and how to log in."""
+    link = links.for_run(run)
+    return str(link) if link is not None else None
 
 
 def run_html(run: Any, summary: Any = None) -> str:

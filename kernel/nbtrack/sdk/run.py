@@ -19,7 +19,7 @@ from nbtrack.pipeline.interface import Interface
 from nbtrack.pipeline.mailbox import MailboxClosed, MailboxHandle
 from nbtrack.pipeline.stream import Stream
 from nbtrack.proto import nbtrack_pb2 as pb
-from nbtrack.sdk import finish as defer
+from nbtrack.sdk import finish as finish_protocol
 from nbtrack.sdk import hooks
 from nbtrack.sdk.mappings import Config, Summary
 from nbtrack.sdk.values import is_plain, normalize, remember_keys
@@ -94,6 +94,13 @@ class Run:
     @property
     def url(self) -> str:
         return self._record.url
+
+    def _link_credentials(self) -> tuple[str | None, str | None]:
+        """(server URL, key) for :mod:`nbtrack.client.links` to ask the server for a one-time
+        pages login; the key is never printed. Nothing for runs without a server."""
+        if self.mode not in ("local", "online"):
+            return None, None
+        return self._settings.base_url, self._settings.api_key
 
     @property
     def dir(self) -> Path:
@@ -411,7 +418,7 @@ class Run:
             logger.exception("stopping console / system capture failed")
         if self._iface is not None and self._stream is not None:
             self._iface.publish_exit(self.exit_code, time.time() - self.start_time)
-            outcome = defer.walk(self._iface, deadline,
+            outcome = finish_protocol.walk(self._iface, deadline,
                                      lambda p: self._emit("finish_progress", p))
             final_summary = self._fetch_summary() if outcome.completed else None
             if outcome.completed and self._listeners:  # a live view wants the final charts
@@ -435,7 +442,7 @@ class Run:
             self._print_outcome(state, outcome, budget)
         hooks.emit("run_finish", self)
 
-    def _print_outcome(self, state: str, outcome: defer.FinishOutcome | None,
+    def _print_outcome(self, state: str, outcome: finish_protocol.FinishOutcome | None,
                        budget: float) -> None:
         if state == "detached":
             assert outcome is not None
@@ -446,7 +453,10 @@ class Run:
             print(f"nbtrack: offline run {self.name} saved to {self.log_path}\n"
                   f"    send it with: {self.sync_command}")
         elif self.mode != "disabled":
-            print(f"nbtrack: run {self.name} {state}: {self.url or self.path}")
+            from nbtrack.client import links
+
+            link = links.for_run(self)
+            print(f"nbtrack: run {self.name} {state}: {link if link else self.path}")
 
     def __enter__(self) -> Run:
         return self

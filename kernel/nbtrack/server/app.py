@@ -202,6 +202,13 @@ class Handler(BaseHTTPRequestHandler):
             return
         if not self._require_auth():
             return
+        if path == pages.CODE_PATH:  # a one-time pages login for the caller's principal
+            length = self._length(64 * 1024)
+            if length is not None:
+                self.rfile.read(length)  # the body, if any, is not needed
+                assert self.principal is not None
+                self._reply(*pages.issue_code(self.principal))
+            return
         if path.startswith("/api/v1/"):
             length = self._length(self.ctx.max_body_bytes)
             if length is None:

@@ -206,7 +206,11 @@ def serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     log.info("nbtrack server %s listening on %s (pid %d)", __version__, server.url, pid)
-    log.info("run pages: %s (a one-time login link)", pages.login_url(server.url))
+    if token:
+        admin = auth.Principal(ctx.entity, None)  # what the token sees: every entity
+        log.info("run pages: %s (a one-time login link)", pages.login_url(server.url, admin))
+    else:  # a team server without an admin token: no code that would see everything
+        log.info("run pages: %s/pages/ (log in with an API key)", server.url)
     try:
         server.serve_forever(poll_interval=0.2)
     finally:

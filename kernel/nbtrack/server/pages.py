@@ -1,8 +1,10 @@
 """The run pages on the tracking server itself (``/pages/...``), behind a token login.
 
 The same static pages the Jupyter extension serves (:mod:`nbtrack.pages.shell`). The
-browser logs in with a one-time link (``/pages/login?once=…``, printed by ``nbtrack server``
-when it starts: it is not the token and works once), with the server's token (or an account
+browser logs in with a one-time link (``/pages/login?once=…[&next=…]``: logged by ``nbtrack
+server`` when it starts, printed by the kernel, ``nbtrack ui`` and the CLI, which ask for a
+code at ``POST /api/v1/login-code`` with their key; it is not the token, works once, expires
+and is bound to the principal of the key that asked), with the server's token (or an account
 key) in the login form, or ``/pages/login?token=…``. The answer sets an HttpOnly cookie
 holding a random session id, never the token, and redirects to a URL without the token.
 The pages read the API through ``/pages/api/...`` with that cookie (GET only).
@@ -25,6 +27,7 @@ from typing import Any
 
 from nbtrack.pages import shell as shared
 from nbtrack.server import readapi
+from nbtrack.server.auth import Principal
 from nbtrack.server.context import ServerContext
 
 ROOT = "/pages/"
@@ -62,25 +65,40 @@ def _principal_for(ctx: ServerContext, token: str) -> tuple[bool, Any]:
 
 
 ONCE_SECONDS = 15 * 60
-_ONCE: dict[str, float] = {}  # one-time login code -> expires at
+MAX_CODES = 1000
+CODE_PATH = "/api/v1/login-code"
+# one-time login code -> (expires at, the principal of the key that asked for it)
+_ONCE: dict[str, tuple[float, Principal]] = {}
 
 
-def new_login_code() -> str:
-    """A login code that works once, within 15 minutes (safe to print: it is not the token
-    and is spent by the first login)."""
+def new_login_code(principal: Principal) -> str:
+    """A login code that works once, within 15 minutes, for ``principal`` (safe to print: it
+    is not the token and is spent by the first login). Never principal-less: a code sees
+    what the key that asked for it sees, no more."""
     code = secrets.token_urlsafe(24)
     now = time.time()
     with _LOCK:
-        for k in [k for k, exp in _ONCE.items() if exp < now]:
+        for k in [k for k, (exp, _) in _ONCE.items() if exp < now]:
             del _ONCE[k]
-        _ONCE[code] = now + ONCE_SECONDS
+        while len(_ONCE) >= MAX_CODES:  # a loop asking for codes can't grow memory
+            del _ONCE[next(iter(_ONCE))]
+        _ONCE[code] = (now + ONCE_SECONDS, principal)
     return code
 
 
-def _spend_code(code: str) -> bool:
+def _spend_code(code: str) -> tuple[bool, Principal | None]:
     with _LOCK:
-        exp = _ONCE.pop(code, None)
-    return exp is not None and exp > time.time()
+        found = _ONCE.pop(code, None)
+    if found is None or found[0] <= time.time():
+        return False, None
+    return True, found[1]
+
+
+def issue_code(principal: Principal) -> Reply:
+    """``POST /api/v1/login-code`` (authenticated by the caller): a fresh one-time code."""
+    code = new_login_code(principal)
+    return _json(200, {"code": code, "login": f"{ROOT}login?once={code}",
+                       "expires_in": ONCE_SECONDS})
 
 
 def _new_session(principal: Any) -> str:
@@ -134,17 +152,22 @@ def login_page(next_url: str, error: str = "") -> str:
 <input type="hidden" name="next" value="{html.escape(next_url, quote=True)}">
 <label>Token or API key <input type="password" name="token" autocomplete="current-password"
  autofocus></label> <button type="submit">Log in</button></form>
-<p>The token is in <code>&lt;NBTRACK_DIR&gt;/server/state.json</code>; <code>nbtrack server</code>
-prints a one-time login link when it starts.</p></main></body></html>
+<p><code>nbtrack ui</code> prints a link that logs you in once. The token is in
+<code>&lt;NBTRACK_DIR&gt;/server/state.json</code>.</p></main></body></html>
 """
 
 
-def _login(ctx: ServerContext, token: str | None, next_url: str, once: str | None = None
-           ) -> Reply:
+def _login(ctx: ServerContext, token: str | None, next_url: str, once: str | None = None,
+           cookie: str = "") -> Reply:
     if once:
-        ok, principal = _spend_code(once), None
+        ok, principal = _spend_code(once)
+        if not ok and _session(cookie)[0]:
+            # the same link opened again in a browser it already logged in: just go there
+            return 302, {"Location": next_url, "Cache-Control": "no-store"}, b""
         if not ok:
-            return _html(403, login_page(next_url, "That login link was used or has expired."))
+            return _html(403, login_page(
+                next_url, "That login link was used or has expired: `nbtrack ui` prints a new "
+                "one."))
     elif not token:
         return _html(200, login_page(next_url))
     else:
@@ -168,7 +191,7 @@ def get(ctx: ServerContext, path: str, query: str, cookie: str) -> Reply:
     params = urllib.parse.parse_qs(query)
     if rest == "login":
         return _login(ctx, params.get("token", [None])[0], _safe_next(params.get("next", [""])[0]),
-                      params.get("once", [None])[0])
+                      params.get("once", [None])[0], cookie)
     if rest == "static/pages.css":  # the login page's style is public (no data in it)
         found = shared.static_file("pages.css")
         assert found is not None
@@ -216,6 +239,7 @@ def post(ctx: ServerContext, path: str, body: bytes) -> Reply:
     return _login(ctx, form.get("token", [""])[0], _safe_next(form.get("next", [""])[0]))
 
 
-def login_url(server_url: str) -> str:
-    """A link that logs one browser in once (``nbtrack server`` prints one when it starts)."""
-    return f"{server_url.rstrip('/')}{ROOT}login?once={new_login_code()}"
+def login_url(server_url: str, principal: Principal) -> str:
+    """A link that logs one browser in once as ``principal`` (``nbtrack server`` logs one for
+    its admin token when it starts)."""
+    return f"{server_url.rstrip('/')}{ROOT}login?once={new_login_code(principal)}"
