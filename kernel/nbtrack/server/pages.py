@@ -24,7 +24,7 @@ import urllib.parse
 from typing import Any
 
 from nbtrack.jupyter import pages as shared
-from nbtrack.server import readapi
+from nbtrack.server import readapi, wirejson
 from nbtrack.server.context import ServerContext
 
 ROOT = "/pages/"
@@ -119,7 +119,7 @@ def _html(status: int, body: str, headers: dict[str, str] | None = None) -> Repl
 
 def _json(status: int, value: Any) -> Reply:
     h = {"Content-Type": "application/json", "Cache-Control": "no-store"}
-    return status, h, readapi.dumps(value)
+    return status, h, wirejson.dumps(value)
 
 
 def login_page(next_url: str, error: str = "") -> str:
