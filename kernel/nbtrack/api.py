@@ -6,16 +6,30 @@ history rows, system metrics, config and summary give them back as floats.
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Any
 from urllib.parse import quote
 
 import requests
 
-from nbtrack.server.wirejson import decode
 from nbtrack.settings import default_root
 
 _TIMEOUT = (5.0, 60.0)
+# the server's strict-JSON strings for non-finite floats (nbtrack/server/wirejson.py)
+_WIRE_FLOATS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def decode(value: Any) -> Any:
+    """``value`` with the wire strings of NaN / ±inf as floats, at any depth (dict keys as
+    they are). Here, not imported from the server: that would load the whole server."""
+    if isinstance(value, str):
+        return _WIRE_FLOATS.get(value, value)
+    if isinstance(value, dict):
+        return {k: decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [decode(v) for v in value]
+    return value
 
 
 class ApiError(RuntimeError):

@@ -14,6 +14,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
+from nbtrack.api import decode
 from nbtrack.server import wirejson
 
 NAN, INF = math.nan, math.inf
@@ -51,6 +52,9 @@ def test_strict_line_leaves_strings_and_keys_alone() -> None:
     assert strict_loads(out) == {"NaN": "NaN", 'say "NaN", Infinity': "-Infinity",
                                  "t": 'x\\": NaN, -Infinity', "back\\": "Infinity",
                                  "v": ["NaN", 1, "Infinity"], "u": "\u00e9NaN"}
+    plain = json.dumps({"NaN": -INF, "a": [NAN, -INF, INF], "t": "x, -Infinity, NaN]"})
+    assert strict_loads(wirejson.strict_line(plain)) == {
+        "NaN": "-Infinity", "a": ["NaN", "-Infinity", "Infinity"], "t": "x, -Infinity, NaN]"}
     clean = json.dumps({"a": 1.0, "b": "no tokens here"})
     assert wirejson.strict_line(clean) is clean
 
@@ -65,17 +69,18 @@ def test_join_rows_is_one_strict_answer() -> None:
     assert strict_loads(wirejson.join_rows([])) == {"rows": []}
 
 
-def test_decode_gives_the_floats_back() -> None:
-    got = wirejson.decode({"a": "NaN", "b": ["Infinity", "-Infinity", "x"], "NaN": 1})
+def test_the_api_decodes_the_floats_back() -> None:
+    got = decode({"a": "NaN", "b": ["Infinity", "-Infinity", "x"], "NaN": 1})
     assert same(got, {"a": NAN, "b": [INF, -INF, "x"], "NaN": 1})
 
 
 # text that looks like the tokens, quotes and backslashes: the rewrite's hard cases
 _tricky = st.text(alphabet=st.sampled_from(['N', 'a', 'I', 'n', 'f', 'i', 't', 'y', '-', '"',
                                             '\\', ' ', ',', ':', '\u00e9', '\n']), max_size=12)
-_texts = st.one_of(_tricky, st.sampled_from(["NaN", "Infinity", "-Infinity", 'a": NaN, "b']),
-                   st.text(max_size=8))
-_scalars = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(),
+_unquoted = st.text(alphabet=st.sampled_from(list("NaIfinty- ,:[]{}\u00e9")), max_size=12)
+_texts = st.one_of(_tricky, _unquoted, st.text(max_size=8),
+                   st.sampled_from(["NaN", "Infinity", "-Infinity", 'a": NaN, "b', "x: -Infinity"]))
+_scalars = st.one_of(st.sampled_from([NAN, INF, -INF]), st.floats(), st.integers(),
                      st.booleans(), st.none(), _texts)
 _values = st.recursive(_scalars, lambda inner: st.one_of(
     st.lists(inner, max_size=4), st.dictionaries(_texts, inner, max_size=4)), max_leaves=16)
@@ -88,4 +93,19 @@ def test_rewriting_a_line_equals_parsing_and_encoding_it(row: dict[str, Any],
     line = json.dumps(row, ensure_ascii=ascii_only)
     rewritten = strict_loads(wirejson.strict_line(line))
     assert same(rewritten, strict_loads(wirejson.dumps(json.loads(line))))
-    assert same(wirejson.decode(rewritten), wirejson.decode(wirejson.finite(row)))
+    assert same(decode(rewritten), decode(wirejson.finite(row)))
+
+
+@given(_rows)
+def test_both_rewrites_agree(row: dict[str, Any]) -> None:
+    """The split-at-quotes rewrite (lines without an escaped quote) and the regex give the
+    same text, on lines with and without escaped quotes."""
+    line = json.dumps(row)
+    assert wirejson.strict_line(line) == wirejson._LITERAL_OR_TOKEN.sub(wirejson._quote, line)
+
+
+@given(st.lists(_rows, max_size=8))
+def test_join_rows_equals_parsing_every_line(rows: list[dict[str, Any]]) -> None:
+    lines = [json.dumps(r, separators=(",", ":")) for r in rows]
+    got = strict_loads(wirejson.join_rows(lines))["rows"]
+    assert same(got, [strict_loads(wirejson.dumps(json.loads(s))) for s in lines])
