@@ -22,58 +22,29 @@ import requests
 import nbtrack
 
 from helpers.server import RunningServer, auth, gql, stream
+from helpers.strictjson import decode, same, strict_loads
 
 NAN, INF = float("nan"), float("inf")
 STEPS = 100
-WIRE = {"NaN": NAN, "Infinity": INF, "-Infinity": -INF}
 TRICKY_KEYS = ("NaN/Infinity", 'say "NaN"', "-Infinity\\")
 
 
-def strict_loads(body: bytes | str) -> Any:
-    """``json.loads`` that refuses the non-standard constants, as ``JSON.parse`` does."""
-
-    def refuse(token: str) -> Any:
-        raise ValueError(f"not strict JSON: bare {token}")
-
-    return json.loads(body, parse_constant=refuse)
-
-
-def decode(value: Any) -> Any:
-    """The wire strings back to floats (the pages' and the widget's number conversion)."""
-    if isinstance(value, str):
-        return WIRE.get(value, value)
-    if isinstance(value, dict):
-        return {k: decode(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [decode(v) for v in value]
-    return value
-
-
-def same(a: Any, b: Any) -> bool:
-    """Equality where NaN equals NaN (and nested containers compare that way)."""
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a):
-        return math.isnan(b)
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, bool) or isinstance(b, bool) or isinstance(a, str) or isinstance(b, str):
-        return type(a) is type(b) and a == b
-    return bool(a == b)
-
-
 def logged_row(i: int) -> dict[str, Any]:
-    """Row ``i`` as logged: non-finite values, strings that hold the tokens, tricky keys."""
+    """Row ``i`` as logged: non-finite values, strings that hold the tokens, tricky keys.
+    Odd rows hold an escaped quote (the server rewrites those lines another way)."""
     special = {0: NAN, 1: INF, 2: -INF}
+    notes = ['x": NaN, "y": -Infinity', "NaN is not a number"] if i % 2 else [
+        "NaN is not a number", "-Infinity!"]
     row: dict[str, Any] = {
         "loss": special.get(i, 1.0 / (i + 1)),
         "acc": i / STEPS,
         "grad": [NAN, INF, -INF][i % 3] if i % 10 == 5 else float(i),
-        "note": ["NaN is not a number", 'x": NaN, "y": -Infinity', "-Infinity!"][i % 3],
+        "note": notes[i % 4 // 2],
         "vec": [1.0, NAN, INF, -INF],
     }
     for n, key in enumerate(TRICKY_KEYS):
-        row[key] = [NAN, INF, -INF][(i + n) % 3]
+        if '"' not in key or i % 2:
+            row[key] = [NAN, INF, -INF][(i + n) % 3]
     return row
 
 
