@@ -1,7 +1,12 @@
-"""A read API for people and tests, shaped like W&B's public API."""
+"""A read API for people and tests, shaped like W&B's public API.
+
+The server sends NaN / ±inf as the strings "NaN" / "Infinity" / "-Infinity" (strict JSON);
+history rows, system metrics, config and summary give them back as floats.
+"""
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -13,6 +18,21 @@ from nbtrack.settings import default_root
 
 _TIMEOUT = (5.0, 60.0)
 LOGIN_CODE_PATH = "/api/v1/login-code"
+
+# the server's strict-JSON strings for non-finite floats (nbtrack/server/wirejson.py)
+_WIRE_FLOATS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def decode(value: Any) -> Any:
+    """``value`` with the wire strings of NaN / ±inf as floats, at any depth (dict keys as
+    they are). Here, not imported from the server: that would load the whole server."""
+    if isinstance(value, str):
+        return _WIRE_FLOATS.get(value, value)
+    if isinstance(value, dict):
+        return {k: decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [decode(v) for v in value]
+    return value
 
 
 class ApiError(RuntimeError):
@@ -57,6 +77,16 @@ class Api:
         if resp.status_code != 200:
             raise ApiError(resp.status_code, resp.text[:200])
         return resp.json()
+
+    def _get_rows(self, path: str, params: dict[str, Any] | None = None) -> list[Any]:
+        """``rows`` of a history / events answer, the wire strings of NaN / ±inf as floats
+        (the walk is skipped when the body holds none, as in nearly every answer)."""
+        resp = self._session.get(self.base_url + path, params=params, timeout=_TIMEOUT)
+        if resp.status_code != 200:
+            raise ApiError(resp.status_code, resp.text[:200])
+        rows = list(resp.json()["rows"])
+        text = resp.text
+        return list(decode(rows)) if '"NaN"' in text or 'Infinity"' in text else rows
 
     def viewer(self) -> dict[str, Any]:
         return self._get("/api/v1/viewer")
@@ -103,7 +133,7 @@ class ApiRun:
 
     def __init__(self, api: Api, data: dict[str, Any]) -> None:
         self._api = api
-        self.data = data
+        self.data = _values_decoded(data)
 
     id = property(lambda self: self.data["id"])
     entity = property(lambda self: self.data["entity"])
@@ -139,7 +169,7 @@ class ApiRun:
             params["min_step"] = int(min_step)
         if max_step is not None:
             params["max_step"] = int(max_step)
-        return self._api._get(self._base() + "/history", params)["rows"]
+        return self._api._get_rows(self._base() + "/history", params)
 
     def files(self) -> list[dict[str, Any]]:
         return self._api._get(self._base() + "/files")["files"]
@@ -151,7 +181,7 @@ class ApiRun:
 
     def system_metrics(self) -> list[dict[str, Any]]:
         """System metric rows (``system.cpu``, ``system.memory``, ...; ``_runtime``)."""
-        return list(self._api._get(self._base() + "/events")["rows"])
+        return self._api._get_rows(self._base() + "/events")
 
     def alerts(self) -> list[dict[str, Any]]:
         """Alerts sent with ``run.alert``: ``[{"title", "text", "level", "time"}]``."""
@@ -166,11 +196,17 @@ class ApiRun:
         return bool(self._api._get(self._base() + "/stop")["stop_requested"])
 
     def refresh(self) -> ApiRun:
-        self.data = self._api._get(self._base())
+        self.data = _values_decoded(self._api._get(self._base()))
         return self
 
     def __repr__(self) -> str:
         return f"<nbtrack.ApiRun {self.path} state={self.data.get('state')}>"
+
+
+def _values_decoded(data: dict[str, Any]) -> dict[str, Any]:
+    """A run object with its logged values (config, summary) as floats where the wire
+    carried NaN / ±inf; names, ids and the rest stay as sent."""
+    return {**data, **{k: decode(data[k]) for k in ("config", "summary") if k in data}}
 
 
 def _parse_output(line: str) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from nbtrack.server import auth, filestream, pages, readapi, resolvers, uploads
+from nbtrack.server import auth, filestream, pages, readapi, resolvers, uploads, wirejson
 from nbtrack.server.context import ServerContext, log
 
 # W&B clients post OpenTelemetry metrics/logs here, without credentials: accepted, dropped
@@ -94,7 +94,7 @@ class Handler(BaseHTTPRequestHandler):
         self._send(status, body, headers.pop("Content-Type", "text/plain"), headers)
 
     def _json(self, status: int, value: Any, headers: dict[str, str] | None = None) -> None:
-        self._send(status, readapi.dumps(value), headers=headers)
+        self._send(status, wirejson.dumps(value), headers=headers)
 
     def _refuse(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
         """Answer without reading the body, and close the connection."""

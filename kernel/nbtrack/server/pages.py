@@ -26,7 +26,7 @@ import urllib.parse
 from typing import Any
 
 from nbtrack.pages import shell as shared
-from nbtrack.server import readapi
+from nbtrack.server import readapi, wirejson
 from nbtrack.server.auth import Principal
 from nbtrack.server.context import ServerContext
 
@@ -137,7 +137,7 @@ def _html(status: int, body: str, headers: dict[str, str] | None = None) -> Repl
 
 def _json(status: int, value: Any) -> Reply:
     h = {"Content-Type": "application/json", "Cache-Control": "no-store"}
-    return status, h, readapi.dumps(value)
+    return status, h, wirejson.dumps(value)
 
 
 def login_page(next_url: str, error: str = "") -> str:

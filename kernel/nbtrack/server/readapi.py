@@ -1,19 +1,19 @@
 """The JSON read API (``/api/v1/...``) for the notebook and the CLI.
 
 History without ``samples`` is served from the stored line texts without re-encoding
-when no key filter is asked, so a long run's full history costs one join of strings.
+when no key filter is asked, so a long run's full history costs one join of strings. The
+answers are encoded by :mod:`nbtrack.server.wirejson` (strict JSON: NaN / ±inf as strings).
 """
 
 from __future__ import annotations
 
-import json
 import threading
 import urllib.parse
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from nbtrack.server import histindex, runextras, uploads
+from nbtrack.server import histindex, runextras, uploads, wirejson
 from nbtrack.server.auth import Principal
 from nbtrack.server.context import ServerContext, iso, loads, unwrap_config
 from nbtrack.server.downsample import downsample
@@ -130,15 +130,11 @@ def history(ctx: ServerContext, run: dict[str, Any], params: dict[str, list[str]
         return 200, {"rows": _sampled(ctx, run, None, keys, samples, lo, hi)}
     lines = ctx.storage.history(int(run["rid"]), lo, hi)
     if keys is None:
-        return 200, RawJSON(b'{"rows": [' + ",".join(lines).encode() + b"]}")
+        return 200, wirejson.join_rows(lines)
     rows = [r for r in (loads(s, None) for s in lines) if isinstance(r, dict)]
     wanted = {"_step", *keys}
     picked = [{k: v for k, v in r.items() if k in wanted} for r in rows]
     return 200, {"rows": [r for r in picked if len(r) > 1 or "_step" not in r]}
-
-
-class RawJSON(bytes):
-    """An already-encoded JSON answer."""
 
 
 def handle(
@@ -172,7 +168,7 @@ def handle(
         return history(ctx, run, params)
     if rest == ["events"]:
         lines = ctx.storage.lines(rid, "wandb-events.jsonl")
-        return 200, RawJSON(b'{"rows": [' + ",".join(lines).encode() + b"]}")
+        return 200, wirejson.join_rows(lines)
     if rest == ["alerts"]:
         return 200, {"alerts": runextras.alerts(ctx, rid)}
     if rest == ["stop"]:
@@ -204,9 +200,3 @@ def post(ctx: ServerContext, path: str, principal: Principal | None = None) -> A
         return 404, {"error": f"run {parts[1]}/{parts[2]}/{parts[3]} not found"}
     runextras.request_stop(ctx, int(run["rid"]))
     return 200, {"stop_requested": True}
-
-
-def dumps(value: Any) -> bytes:
-    if isinstance(value, RawJSON):
-        return bytes(value)
-    return json.dumps(value).encode()

@@ -40,6 +40,9 @@
   }
   const runPath = (r) => `${r.entity}/${r.project}/${r.id}`;
   const runHref = (r) => root + 'runs/' + enc(runPath(r));
+  // NaN / ±inf arrive as the strings "NaN", "Infinity", "-Infinity" (the API is strict JSON;
+  // the widget's encoding, js/src/format.js): num() makes them numbers again, fmt() shows
+  // them as the widget does (NaN, +∞, −∞), charts leave them out.
   function num(v) {
     if (typeof v === 'number') return v;
     if (v === 'NaN') return NaN;
@@ -49,15 +52,19 @@
   }
   function fmt(v) {
     if (v === null || v === undefined) return '';
-    if (typeof v === 'number') {
-      if (Number.isInteger(v)) return String(v);
-      return Math.abs(v) >= 1e5 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : v.toPrecision(5).replace(/\.?0+$/, '');
+    const n = num(v);
+    if (n !== null) {
+      if (Number.isNaN(n)) return 'NaN';
+      if (!Number.isFinite(n)) return n > 0 ? '+∞' : '−∞';
+      if (Number.isInteger(n)) return String(n);
+      return Math.abs(n) >= 1e5 || (Math.abs(n) < 1e-3 && n !== 0) ? n.toExponential(3) : n.toPrecision(5).replace(/\.?0+$/, '');
     }
+    if (Array.isArray(v)) return `[${v.map(fmt).join(', ')}]`;
     if (typeof v === 'object') {
-      if (!Array.isArray(v) && ('last' in v || 'min' in v || 'max' in v)) {
+      if ('last' in v || 'min' in v || 'max' in v) {
         return Object.entries(v).map(([k, x]) => `${k}=${fmt(x)}`).join(' ');
       }
-      return JSON.stringify(v);
+      return `{${Object.entries(v).map(([k, x]) => `${k}: ${fmt(x)}`).join(', ')}}`;
     }
     return String(v);
   }
@@ -129,8 +136,11 @@
       name: (r) => r.name, project: (r) => r.project, state: (r) => r.state,
       created: (r) => r.created_at || '', runtime: (r) => runtimeOf(r), last_step: (r) => r.last_step,
     };
-    const sortValue = (r, key) => key.startsWith('s:') ? num(summaryValue((r.summary || {})[key.slice(2)]))
-      ?? summaryValue((r.summary || {})[key.slice(2)]) : getters[key](r);
+    const sortValue = (r, key) => {
+      if (!key.startsWith('s:')) return getters[key](r);
+      const raw = summaryValue((r.summary || {})[key.slice(2)]), n = num(raw);
+      return n === null ? raw : Number.isNaN(n) ? null : n;  // NaN sorts with the missing
+    };
     function sorted(rows) {
       const k = st.sort, d = st.dir === 'asc' ? 1 : -1;
       return rows.slice().sort((a, b) => {
@@ -218,10 +228,11 @@
       for (const [k, v] of Object.entries(row)) {
         if (k === '_step') continue;
         const y = num(v);
-        if (y === null || Number.isNaN(y)) continue;
-        (series[k] = series[k] || { steps: [], values: [] });
-        series[k].steps.push(step);
-        series[k].values.push(y);
+        if (y === null) continue;
+        const s = (series[k] = series[k] || { steps: [], values: [], skipped: 0 });
+        if (!Number.isFinite(y)) { s.skipped += 1; continue; }  // NaN / ±inf: not drawn
+        s.steps.push(step);
+        s.values.push(y);
       }
     }
     return series;
@@ -323,8 +334,9 @@
       }
       const boxes = keys.map((k, i) => {
         const s = series[k];
-        const box = el('div', { class: 'nbt-chart', 'data-key': k, 'data-points': s.steps.length }, el('h3', { text: k }));
-        window.nbtrackPages.charts[k] = { steps: s.steps.slice(), values: s.values.slice() };
+        const box = el('div', { class: 'nbt-chart', 'data-key': k, 'data-points': s.steps.length, 'data-skipped': s.skipped || null },
+          el('h3', { text: k }, s.skipped ? el('span', { class: 'nbt-nonfinite', text: ` · ${s.skipped} NaN / ±∞ not drawn` }) : null));
+        window.nbtrackPages.charts[k] = { steps: s.steps.slice(), values: s.values.slice(), skipped: s.skipped };
         return [box, k, i];
       });
       charts.replaceChildren(...boxes.map((b) => b[0]));
@@ -332,6 +344,7 @@
       st.plots = {};
       for (const [box, k, i] of boxes) {
         const s = series[k];
+        if (!s.steps.length) { box.dataset.drawn = '0'; continue; }  // only NaN / ±inf
         const xs = s.steps.map(toX);
         const positive = s.values.every((v) => v > 0);
         const opts = {
@@ -376,10 +389,11 @@
       const series = {};
       rows.forEach((row, i) => {
         const x = num(row._runtime) ?? num(row._timestamp) ?? i;
+        if (!Number.isFinite(x)) return;
         for (const [k, v] of Object.entries(row)) {
           if (k.startsWith('_')) continue;
           const y = num(v);
-          if (y === null) continue;
+          if (y === null || !Number.isFinite(y)) continue;  // NaN / ±inf: not drawn
           (series[k] = series[k] || [[], []]);
           series[k][0].push(x); series[k][1].push(y);
         }
