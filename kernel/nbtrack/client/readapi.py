@@ -1,55 +1,76 @@
-"""A read API for people and tests, shaped like W&B's public API."""
+"""A read API for people and tests, shaped like W&B's public API.
+
+It goes through the same :class:`~nbtrack.client.httpclient.HTTPClient` as the sender,
+so it gets the same retry policy: reads (and the idempotent stop request) are retried
+on connection errors, timeouts, 408, 429 and 5xx, for at most ``max_retry_time``
+seconds, so a notebook cell or a CLI command never waits forever.
+"""
 
 from __future__ import annotations
 
-import os
+import random as _random
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
-import requests
+from nbtrack.client.errors import TransportError
+from nbtrack.client.httpclient import HTTPClient
+from nbtrack.client.localserver import resolve_server
+from nbtrack.client.transports import BaseTransport
 
-from nbtrack.settings import default_root
 
-_TIMEOUT = (5.0, 60.0)
-
-
-class ApiError(RuntimeError):
-    """The server refused or failed a read; carries the HTTP status."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(f"HTTP {status}: {message}")
-        self.status = status
+class ApiError(TransportError, RuntimeError):
+    """The server refused or failed a read (``status``), or did not answer in time
+    (``status`` None)."""
 
 
 class Api:
-    """Reads runs from a server: the one given, NBTRACK_BASE_URL, or the local one."""
+    """Reads runs from a server: the one given, NBTRACK_BASE_URL, or the local one
+    (see :func:`~nbtrack.client.localserver.resolve_server`)."""
 
-    def __init__(self, base_url: str | None = None, api_key: str | None = None) -> None:
-        url = base_url or os.environ.get("NBTRACK_BASE_URL")
-        key = api_key or os.environ.get("NBTRACK_API_KEY")
-        if not url:
-            from nbtrack.client.localserver import ensure_local_server
-
-            info = ensure_local_server(default_root())
-            url, key = info.url, key or info.token
-        self.base_url = url.rstrip("/")
-        self._session = requests.Session()
-        self._session.auth = ("api", key or "")
+    def __init__(
+        self,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        *,
+        timeout: float = 60.0,
+        max_retry_time: float = 20.0,
+        transport: BaseTransport | None = None,
+        random: Callable[[], float] = _random.random,
+    ) -> None:
+        url, key = resolve_server(base_url, api_key)
+        self.http = HTTPClient(url, key, timeout=timeout, max_retry_time=max_retry_time,
+                               transport=transport, random=random)
+        self.base_url = self.http.base_url
 
     def __repr__(self) -> str:
         return f"<nbtrack.Api {self.base_url}>"
 
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> Api:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _call(self, method: str, path: str, params: dict[str, Any] | None = None) -> Any:
+        try:
+            resp = self.http.request(method, path, params=params, what=f"read API {method}")
+        except TransportError as e:
+            raise ApiError(str(e), e.status, aborted=e.aborted) from None
+        try:
+            return resp.json()
+        except ValueError:
+            raise ApiError(f"read API {method} {path}: the answer is not JSON",
+                           resp.status_code) from None
+
     def _post(self, path: str) -> Any:
-        resp = self._session.post(self.base_url + path, timeout=_TIMEOUT)
-        if resp.status_code != 200:
-            raise ApiError(resp.status_code, resp.text[:200])
-        return resp.json()
+        return self._call("POST", path)
 
     def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        resp = self._session.get(self.base_url + path, params=params, timeout=_TIMEOUT)
-        if resp.status_code != 200:
-            raise ApiError(resp.status_code, resp.text[:200])
-        return resp.json()
+        return self._call("GET", path, params)
 
     def viewer(self) -> dict[str, Any]:
         return self._get("/api/v1/viewer")
