@@ -119,7 +119,7 @@ class HTTPClient:
         try:
             while True:
                 if self._closed.is_set():
-                    raise TransportError(f"{what}: aborted (transport closed)", aborted=True)
+                    raise _aborted(what, None)
                 resp, exc = self._send(method, full, hdrs, content, what)
                 status = resp.status_code if resp is not None else None
                 if resp is not None and resp.ok:
@@ -129,25 +129,18 @@ class HTTPClient:
                     self.status.success(resp.status_code)
                     return resp
                 if self._closed.is_set():
-                    raise TransportError(
-                        f"{what}: aborted (transport closed)", status, aborted=True
-                    )
+                    raise _aborted(what, status)
                 error, retry_after = self._describe(what, safe_url, resp, exc)
                 if classify(status, exc) == "fail":
                     self.status.failed(status, error)
                     log.error("%s (not retried)", error)
                     raise TransportError(error, status)
                 attempt += 1
-                delay = backoff_delay(attempt, retry_after, rand=self._random)
-                if self.max_retry_time is not None:
-                    left = self.max_retry_time - (time.monotonic() - start)
-                    if left <= 0:
-                        self.status.failed(status, error)
-                        log.error(
-                            "%s (gave up after %.0f s of retries)", error, self.max_retry_time
-                        )
-                        raise TransportError(error, status, aborted=True)
-                    delay = min(delay, left)
+                delay = self._retry_delay(attempt, retry_after, start)
+                if delay is None:
+                    self.status.failed(status, error)
+                    log.error("%s (gave up after %.0f s of retries)", error, self.max_retry_time)
+                    raise TransportError(error, status, aborted=True)
                 if not in_retry:
                     in_retry = True
                     self.status.retrying_started()
@@ -155,12 +148,18 @@ class HTTPClient:
                 if attempt == 1 or attempt % 10 == 0:
                     log.warning("%s; retry %d in %.1f s", error, attempt, delay)
                 if self._closed.wait(delay):
-                    raise TransportError(
-                        f"{what}: aborted (transport closed)", status, aborted=True
-                    )
+                    raise _aborted(what, status)
         finally:
             if in_retry:
                 self.status.retrying_ended()
+
+    def _retry_delay(self, attempt: int, retry_after: float | None, start: float) -> float | None:
+        """The wait before retry ``attempt``; None once ``max_retry_time`` is used up."""
+        delay = backoff_delay(attempt, retry_after, rand=self._random)
+        if self.max_retry_time is None:
+            return delay
+        left = self.max_retry_time - (time.monotonic() - start)
+        return None if left <= 0 else min(delay, left)
 
     def _send(
         self, method: str, url: str, headers: dict[str, str], content: Body, what: str
@@ -189,3 +188,7 @@ class HTTPClient:
         text = redact_text(resp.text, self._api_key)
         error = f"{what}: HTTP {resp.status_code} from {safe_url}" + (f": {text}" if text else "")
         return error, parse_retry_after(resp.header("Retry-After"))
+
+
+def _aborted(what: str, status: int | None) -> TransportError:
+    return TransportError(f"{what}: aborted (transport closed)", status, aborted=True)
