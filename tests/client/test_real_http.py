@@ -10,6 +10,8 @@ without sockets: test_httpclient.py and test_wandbclient.py (MockTransport).
 from __future__ import annotations
 
 import json
+import socket
+import struct
 import threading
 import time
 from pathlib import Path
@@ -198,3 +200,56 @@ def test_file_stream_bytes_payload(fake: FakeWandb) -> None:
     assert t.file_stream("me", "p", "r", body.encode()) == {"exitcode": None, "limits": {}}
     assert fake.lines("me", "p", "r", "wandb-history.jsonl") == ['{"a": 1}']
     t.close()
+
+
+class ScriptedSocket:
+    """A TCP server that plays one misbehaviour per connection, then answers properly:
+    "reset" (RST before any answer), "cut" (a body shorter than its Content-Length)."""
+
+    BODY = b'{"data": {"viewer": {"entity": "me"}}}'
+    OK = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+          b"Content-Length: %d\r\n\r\n%s" % (len(BODY), BODY))
+
+    def __init__(self, *plays: str) -> None:
+        self.plays = list(plays)
+        self.connections = 0
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            play = self.plays.pop(0) if self.plays else "ok"
+            with conn:
+                conn.recv(65536)  # the request (small enough for one read)
+                if play == "reset":
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                elif play == "cut":
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n{\"data\":")
+                else:
+                    conn.sendall(self.OK)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.mark.parametrize(("play", "kind"), [("reset", "ConnectionError"),
+                                            ("cut", "ChunkedEncodingError")])
+def test_a_reset_or_a_cut_answer_is_retried(play: str, kind: str) -> None:
+    server = ScriptedSocket(play)
+    t = make_transport(server.url)
+    try:
+        assert t.graphql("query Viewer { viewer { entity } }") == {"viewer": {"entity": "me"}}
+        assert server.connections == 2
+        snap = t.status.snapshot()
+        assert snap["state"] == "ok" and snap["retry_count"] == 1
+        assert kind in snap["error"]
+    finally:
+        t.close()
+        server.close()
