@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import secrets
@@ -9,6 +10,8 @@ import string
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+log = logging.getLogger("nbtrack.settings")
 
 MODES = ("local", "online", "offline", "disabled")
 RESUME_CHOICES = (None, "allow", "must", "never")
@@ -135,7 +138,9 @@ def resolve(
 
 
 def _positive_float(env_name: str, default: float) -> float:
-    raw = os.environ.get(env_name)
+    """A tuning knob from the environment; a bad value is logged and the default kept,
+    like the other ``NBTRACK_*`` knobs (a typo there must not stop a run)."""
+    raw = os.environ.get(env_name, "").strip()
     if not raw:
         return default
     try:
@@ -143,5 +148,6 @@ def _positive_float(env_name: str, default: float) -> float:
     except ValueError:
         value = 0.0
     if not value > 0:
-        raise ValueError(f"{env_name}={raw!r}: expected a positive number of seconds")
+        log.warning("%s=%r is not a positive number of seconds; using %s", env_name, raw, default)
+        return default
     return value

@@ -57,3 +57,14 @@ def test_api_key_from_netrc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("NETRC", str(netrc_file))
     assert netrc_key("https://track.example.org") == "nbk-from-netrc"
     assert netrc_key("https://other.example.org") is None
+
+
+def test_http_timeout_from_the_environment(nbtrack_dir: Path, monkeypatch: pytest.MonkeyPatch,
+                                           caplog: pytest.LogCaptureFixture) -> None:
+    assert resolve().http_timeout == 10.0
+    monkeypatch.setenv("NBTRACK_HTTP_TIMEOUT", "1.5")
+    assert resolve().http_timeout == 1.5
+    for bad in ("0", "-2", "soon", "nan"):
+        monkeypatch.setenv("NBTRACK_HTTP_TIMEOUT", bad)
+        assert resolve().http_timeout == 10.0
+    assert "NBTRACK_HTTP_TIMEOUT='nan' is not a positive number" in caplog.text
