@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import secrets
@@ -9,6 +10,8 @@ import string
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+log = logging.getLogger("nbtrack.settings")
 
 MODES = ("local", "online", "offline", "disabled")
 RESUME_CHOICES = (None, "allow", "must", "never")
@@ -57,6 +60,7 @@ class Settings:
     job_type: str = ""
     init_timeout: float = 30.0
     finish_timeout: float = 60.0
+    http_timeout: float = 10.0  # read timeout of one request to the server (retried after)
 
     @property
     def log_path(self) -> Path:
@@ -105,6 +109,7 @@ def resolve(
     if chosen_mode == "online" and not url:
         raise ValueError("mode='online' needs a server: pass base_url=... or set NBTRACK_BASE_URL")
     key = _pick(api_key, "NBTRACK_API_KEY")
+    http_timeout = _positive_float("NBTRACK_HTTP_TIMEOUT", 10.0)
     root = default_root()
     run_id = id or new_run_id()
     runs_root = Path(dir).expanduser() if dir is not None else root / "runs"
@@ -128,4 +133,21 @@ def resolve(
         notes=notes or "",
         group=group or "",
         job_type=job_type or "",
+        http_timeout=http_timeout,
     )
+
+
+def _positive_float(env_name: str, default: float) -> float:
+    """A tuning knob from the environment; a bad value is logged and the default kept,
+    like the other ``NBTRACK_*`` knobs (a typo there must not stop a run)."""
+    raw = os.environ.get(env_name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        log.warning("%s=%r is not a positive number of seconds; using %s", env_name, raw, default)
+        return default
+    return value

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from nbtrack.client.transport import Transport
+from nbtrack.client.wandbclient import WandbClient
 
 TOKEN = "secret-token-123"
 
@@ -269,7 +269,7 @@ def fake() -> Iterator[FakeWandb]:
     f.close()
 
 
-def make_transport(url: str, **kw: Any) -> Transport:
-    t = Transport(url, TOKEN, timeout=5.0, **kw)
-    t._rand = lambda: 0.0  # no jitter wait in tests (Retry-After still honoured)
-    return t
+def make_transport(url: str, **kw: Any) -> WandbClient:
+    """A client of the fake without jitter waits (Retry-After is still honoured)."""
+    kw.setdefault("random", lambda: 0.0)
+    return WandbClient(url, TOKEN, timeout=5.0, **kw)

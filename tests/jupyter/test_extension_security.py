@@ -30,7 +30,7 @@ pytestmark = pytest.mark.timeout(180)
 def setup(nbtrack_home: Path, tmp_path_factory: pytest.TempPathFactory
           ) -> Iterator[tuple[Jupyter, dict[str, str]]]:
     import nbtrack
-    from nbtrack.client.localserver import _live, _read_state
+    from nbtrack.client.localserver import find_local_server
 
     run = nbtrack.init(project="sec", name="secret-run", config={"a": 1})
     for i in range(50):
@@ -38,7 +38,7 @@ def setup(nbtrack_home: Path, tmp_path_factory: pytest.TempPathFactory
     (run.dir / "notes.txt").write_text("hello")
     run.save(str(run.dir / "notes.txt"))
     run.finish(quiet=True)
-    info = _live(_read_state(nbtrack_home / "server" / "state.json"))
+    info = find_local_server(nbtrack_home)
     assert info is not None
     facts = {"path": f"{run.entity}/sec/{run.id}", "token": info.token, "url": info.url}
     with start_jupyter(tmp_path_factory.mktemp("jup"), nbtrack_home) as jup:

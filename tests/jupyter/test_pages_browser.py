@@ -57,9 +57,9 @@ def _run_notebook(tmp: Path) -> tuple[str, str]:
 
 
 def _server() -> tuple[str, tuple[str, str]]:
-    from nbtrack.client.localserver import _live, _read_state
+    from nbtrack.client.localserver import find_local_server
 
-    info = _live(_read_state(Path(os.environ["NBTRACK_DIR"]) / "server" / "state.json"))
+    info = find_local_server(Path(os.environ["NBTRACK_DIR"]))
     assert info is not None
     return info.url, ("api", info.token)
 

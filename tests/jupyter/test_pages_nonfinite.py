@@ -154,9 +154,9 @@ def _check_table(page: Any, runs: Runs) -> None:
 
 def _api_loss(runs: Runs) -> tuple[list[int], list[float], int]:
     """The finite points of the run page's own history query, and how many are not."""
-    from nbtrack.client.localserver import _live, _read_state
+    from nbtrack.client.localserver import find_local_server
 
-    info = _live(_read_state(Path(os.environ["NBTRACK_DIR"]) / "server" / "state.json"))
+    info = find_local_server(Path(os.environ["NBTRACK_DIR"]))
     assert info is not None
     keys = ",".join(sorted(["loss", "acc", *SUMMARY]))
     r = requests.get(f"{info.url}/api/v1/runs/{runs.weird}/history",

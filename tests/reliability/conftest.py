@@ -37,13 +37,10 @@ def record_figure(name: str, **values: Any) -> None:
 
 
 @pytest.fixture
-def short_client_timeout(monkeypatch: pytest.MonkeyPatch) -> Iterator[float]:
+def short_client_timeout(nbtrack_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[float]:
     """The sender's read timeout cut from 10 s to 1.5 s, so 'slower than the timeout'
     faults cost seconds, not minutes (the behaviour under test is the same)."""
-    from nbtrack.client.transport import Transport
-
-    defaults = dict(Transport.__init__.__kwdefaults__ or {})
-    monkeypatch.setattr(Transport.__init__, "__kwdefaults__", {**defaults, "timeout": 1.5})
+    monkeypatch.setenv("NBTRACK_HTTP_TIMEOUT", "1.5")  # after nbtrack_dir cleared NBTRACK_*
     yield 1.5
 
 

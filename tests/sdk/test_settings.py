@@ -48,12 +48,23 @@ def test_a_server_url_makes_online_the_default_mode(nbtrack_dir: Path,
 
 
 def test_api_key_from_netrc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from nbtrack.sdk.session import _netrc_key
+    from nbtrack.client.localserver import netrc_key
 
     netrc_file = tmp_path / ".netrc"
     netrc_file.write_text("machine track.example.org login api password nbk-from-netrc\n")
     netrc_file.chmod(0o600)
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("NETRC", str(netrc_file))
-    assert _netrc_key("https://track.example.org") == "nbk-from-netrc"
-    assert _netrc_key("https://other.example.org") is None
+    assert netrc_key("https://track.example.org") == "nbk-from-netrc"
+    assert netrc_key("https://other.example.org") is None
+
+
+def test_http_timeout_from_the_environment(nbtrack_dir: Path, monkeypatch: pytest.MonkeyPatch,
+                                           caplog: pytest.LogCaptureFixture) -> None:
+    assert resolve().http_timeout == 10.0
+    monkeypatch.setenv("NBTRACK_HTTP_TIMEOUT", "1.5")
+    assert resolve().http_timeout == 1.5
+    for bad in ("0", "-2", "soon", "nan"):
+        monkeypatch.setenv("NBTRACK_HTTP_TIMEOUT", bad)
+        assert resolve().http_timeout == 10.0
+    assert "NBTRACK_HTTP_TIMEOUT='nan' is not a positive number" in caplog.text

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from nbtrack.settings import default_root
 from nbtrack.version import __version__
 
 
@@ -19,18 +17,13 @@ def _server(args: argparse.Namespace) -> int:
 
 
 def _connect(args: argparse.Namespace) -> tuple[str, str]:
-    url = args.base_url or os.environ.get("NBTRACK_BASE_URL")
-    key = args.api_key or os.environ.get("NBTRACK_API_KEY") or ""
-    if url:
-        return url.rstrip("/"), key
-    from nbtrack.client.localserver import ensure_local_server
+    from nbtrack.client.localserver import resolve_server
 
-    info = ensure_local_server(default_root())
-    return info.url, info.token
+    return resolve_server(args.base_url, args.api_key)
 
 
 def _sync(args: argparse.Namespace) -> int:
-    from nbtrack.client.transport import Transport
+    from nbtrack.client.wandbclient import WandbClient
     from nbtrack.sdk.sync import find_logs, sync_log
 
     logs = find_logs([Path(p) for p in args.paths])
@@ -40,7 +33,7 @@ def _sync(args: argparse.Namespace) -> int:
     url, key = _connect(args)
     failed = 0
     for path in logs:
-        transport = Transport(url, key, max_retry_time=args.retry_time)
+        transport = WandbClient(url, key, max_retry_time=args.retry_time)
         try:
             result = sync_log(path, transport, timeout=args.timeout)
         finally:

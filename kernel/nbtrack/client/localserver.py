@@ -1,8 +1,14 @@
-"""Find or start the local nbtrack server from a kernel.
+"""Which server to talk to, and the local one: found, or started, from here only.
 
-Kernels share one detached server per data directory, found through
-``<dir>/server/state.json``. Starting is serialized by an exclusive ``flock`` on
-``<dir>/server/launch.lock`` so two kernels starting at once get the same server.
+:func:`resolve_server` is the one answer to "which server, with which key" for the
+SDK, the CLI, :class:`nbtrack.Api` and the Jupyter extension: an explicit URL, else
+``NBTRACK_BASE_URL`` (key: explicit, ``NBTRACK_API_KEY`` or ``~/.netrc``), else the
+local server and its token.
+
+Kernels share one detached local server per data directory, found through
+``<dir>/server/state.json`` (:func:`find_local_server`). Starting is serialized by an
+exclusive ``flock`` on ``<dir>/server/launch.lock`` so two kernels starting at once
+get the same server (:func:`ensure_local_server`).
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import contextlib
 import fcntl
 import http.client
 import json
+import netrc
 import os
 import shutil
 import signal
@@ -21,13 +28,79 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+
+from nbtrack.settings import default_root
 
 
 @dataclass(frozen=True)
 class ServerInfo:
+    """A live local server: where it listens, its token (the admin key), its pid."""
+
     url: str
     token: str
     pid: int
+
+
+class ServerNotFound(RuntimeError):
+    """No live local server, and the caller asked not to start one."""
+
+
+def state_path(nbtrack_dir: Path) -> Path:
+    """The state file through which kernels find the server of ``nbtrack_dir``."""
+    return Path(nbtrack_dir) / "server" / "state.json"
+
+
+def resolve_server(
+    base_url: str | None = None,
+    api_key: str | None = None,
+    *,
+    local: bool = False,
+    nbtrack_dir: Path | None = None,
+    start: bool = True,
+    timeout: float = 10.0,
+) -> tuple[str, str]:
+    """``(base_url, api_key)`` of the server to talk to.
+
+    A URL (``base_url``, else ``NBTRACK_BASE_URL``) wins unless ``local`` is True; its
+    key is ``api_key``, else ``NBTRACK_API_KEY``, else the host's ``~/.netrc`` entry,
+    else ``""``. Without one, the local server of ``nbtrack_dir`` (default: the data
+    directory): started when ``start`` (``RuntimeError`` / ``OSError`` if it cannot
+    start), else :class:`ServerNotFound`; its key is ``api_key`` or its token.
+    """
+    url = None if local else base_url or os.environ.get("NBTRACK_BASE_URL")
+    if url:
+        key = api_key or os.environ.get("NBTRACK_API_KEY") or netrc_key(url) or ""
+        return url.rstrip("/"), key
+    root = Path(nbtrack_dir) if nbtrack_dir is not None else default_root()
+    if start:
+        info = ensure_local_server(root, timeout=timeout)
+    else:
+        found = find_local_server(root)
+        if found is None:
+            path = state_path(root)
+            raise ServerNotFound(
+                f"No live server was found through {path}"
+                if _read_state(path) is None
+                else f"The server named in {path} does not answer."
+            )
+        info = found
+    return info.url.rstrip("/"), api_key or info.token
+
+
+def netrc_key(base_url: str) -> str | None:
+    """The password of ``base_url``'s host in ``~/.netrc`` (where wandb keeps keys)."""
+    host = urlsplit(base_url).hostname or ""
+    try:
+        entry = netrc.netrc().authenticators(host)
+    except (OSError, netrc.NetrcParseError):
+        return None
+    return entry[2] if entry else None
+
+
+def find_local_server(nbtrack_dir: Path) -> ServerInfo | None:
+    """The live server named in ``nbtrack_dir``'s state file, or None (never starts one)."""
+    return _live(_read_state(state_path(nbtrack_dir)))
 
 
 def server_command(args: list[str]) -> list[str]:
@@ -108,19 +181,19 @@ def _log_tail(path: Path, n: int = 20) -> str:
 
 def ensure_local_server(nbtrack_dir: Path, timeout: float = 10.0) -> ServerInfo:
     """A live local server for ``nbtrack_dir``: the running one, or a new detached one."""
-    server_dir = Path(nbtrack_dir) / "server"
-    state_path = server_dir / "state.json"
-    info = _live(_read_state(state_path))
+    state_file = state_path(nbtrack_dir)
+    server_dir = state_file.parent
+    info = _live(_read_state(state_file))
     if info is not None:
         return info
     server_dir.mkdir(parents=True, exist_ok=True)
     with _locked(server_dir / "launch.lock"):
-        state = _read_state(state_path)
+        state = _read_state(state_file)
         info = _live(state)  # another kernel may have started it while we waited
         if info is not None:
             return info
         with contextlib.suppress(FileNotFoundError):
-            state_path.unlink()  # stale: its pid is dead or does not answer
+            state_file.unlink()  # stale: its pid is dead or does not answer
         log_path = server_dir / "server.log"
         with open(log_path, "ab") as logf:
             proc = subprocess.Popen(
@@ -133,7 +206,7 @@ def ensure_local_server(nbtrack_dir: Path, timeout: float = 10.0) -> ServerInfo:
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            state = _read_state(state_path)
+            state = _read_state(state_file)
             if state and state.get("pid") == proc.pid:
                 info = _live(state)
                 if info is not None:
@@ -164,7 +237,7 @@ def _disk_trouble(directory: Path, low: int = 1 << 20) -> str:
 
 def stop_local_server(nbtrack_dir: Path, timeout: float = 5.0) -> bool:
     """SIGTERM the server found in the state file and wait for it; True if one was stopped."""
-    state = _read_state(Path(nbtrack_dir) / "server" / "state.json")
+    state = _read_state(state_path(nbtrack_dir))
     pid = state.get("pid") if state else None
     if not isinstance(pid, int) or not _pid_alive(pid):
         return False

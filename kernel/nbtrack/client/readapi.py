@@ -2,21 +2,27 @@
 
 The server sends NaN / ±inf as the strings "NaN" / "Infinity" / "-Infinity" (strict JSON);
 history rows, system metrics, config and summary give them back as floats.
+
+It goes through the same :class:`~nbtrack.client.httpclient.HTTPClient` as the sender,
+so it gets the same retry policy: reads (and the idempotent stop request) are retried
+on connection errors, timeouts, 408, 429 and 5xx, for at most ``max_retry_time``
+seconds, so a notebook cell or a CLI command never waits forever.
 """
 
 from __future__ import annotations
 
 import math
-import os
+import random as _random
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlencode
 
-import requests
-
 from nbtrack.client import links
-from nbtrack.settings import default_root
+from nbtrack.client.errors import TransportError
+from nbtrack.client.httpclient import HTTPClient
+from nbtrack.client.localserver import resolve_server
+from nbtrack.client.transports import BaseTransport
 
-_TIMEOUT = (5.0, 60.0)
 LOGIN_CODE_PATH = "/api/v1/login-code"
 
 # the server's strict-JSON strings for non-finite floats (nbtrack/server/wirejson.py)
@@ -35,63 +41,78 @@ def decode(value: Any) -> Any:
     return value
 
 
-class ApiError(RuntimeError):
-    """The server refused or failed a read; carries the HTTP status."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(f"HTTP {status}: {message}")
-        self.status = status
+class ApiError(TransportError, RuntimeError):
+    """The server refused or failed a read (``status``), or did not answer in time
+    (``status`` None)."""
 
 
 class Api:
-    """Reads runs from a server: the one given, NBTRACK_BASE_URL, or the local one."""
+    """Reads runs from a server: the one given, NBTRACK_BASE_URL, or the local one
+    (see :func:`~nbtrack.client.localserver.resolve_server`)."""
 
-    def __init__(self, base_url: str | None = None, api_key: str | None = None) -> None:
-        url = base_url or os.environ.get("NBTRACK_BASE_URL")
-        key = api_key or os.environ.get("NBTRACK_API_KEY")
-        if not url:
-            from nbtrack.client.localserver import ensure_local_server
-
-            info = ensure_local_server(default_root())
-            url, key = info.url, key or info.token
-        self.base_url = url.rstrip("/")
-        self._key = key or ""
-        self._session = requests.Session()
-        self._session.auth = ("api", self._key)
+    def __init__(
+        self,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        *,
+        timeout: float = 60.0,
+        max_retry_time: float = 20.0,
+        transport: BaseTransport | None = None,
+        random: Callable[[], float] = _random.random,
+    ) -> None:
+        url, key = resolve_server(base_url, api_key)
+        self.http = HTTPClient(url, key, timeout=timeout, max_retry_time=max_retry_time,
+                               transport=transport, random=random)
+        self.base_url = self.http.base_url
+        self._key = key
 
     def __repr__(self) -> str:
         return f"<nbtrack.Api {self.base_url}>"
 
     def close(self) -> None:
-        """Close the HTTP connections (an Api made for one call need not wait for GC)."""
-        self._session.close()
+        self.http.close()
 
-    def _post(self, path: str, timeout: Any = _TIMEOUT) -> Any:
-        resp = self._session.post(self.base_url + path, timeout=timeout)
-        if resp.status_code != 200:
-            raise ApiError(resp.status_code, resp.text[:200])
-        return resp.json()
+    def __enter__(self) -> Api:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _send(self, method: str, path: str, params: dict[str, Any] | None = None) -> Any:
+        try:
+            return self.http.request(method, path, params=params, what=f"read API {method}")
+        except TransportError as e:
+            raise ApiError(str(e), e.status, aborted=e.aborted) from None
+
+    @staticmethod
+    def _json(resp: Any, method: str, path: str) -> Any:
+        try:
+            return resp.json()
+        except ValueError:
+            raise ApiError(f"read API {method} {path}: the answer is not JSON",
+                           resp.status_code) from None
+
+    def _call(self, method: str, path: str, params: dict[str, Any] | None = None) -> Any:
+        return self._json(self._send(method, path, params), method, path)
+
+    def _post(self, path: str) -> Any:
+        return self._call("POST", path)
 
     def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        resp = self._session.get(self.base_url + path, params=params, timeout=_TIMEOUT)
-        if resp.status_code != 200:
-            raise ApiError(resp.status_code, resp.text[:200])
-        return resp.json()
+        return self._call("GET", path, params)
 
     def _get_rows(self, path: str, params: dict[str, Any] | None = None) -> list[Any]:
         """``rows`` of a history / events answer, the wire strings of NaN / ±inf as floats
         (the walk is skipped when the body holds none, as in nearly every answer)."""
-        resp = self._session.get(self.base_url + path, params=params, timeout=_TIMEOUT)
-        if resp.status_code != 200:
-            raise ApiError(resp.status_code, resp.text[:200])
-        rows = list(resp.json()["rows"])
-        text = resp.text
-        return list(decode(rows)) if '"NaN"' in text or 'Infinity"' in text else rows
+        resp = self._send("GET", path, params)
+        rows = list(self._json(resp, "GET", path)["rows"])
+        content = resp.content
+        return list(decode(rows)) if b'"NaN"' in content or b'Infinity"' in content else rows
 
     def viewer(self) -> dict[str, Any]:
         return self._get("/api/v1/viewer")
 
-    def login_url(self, target: str = "", timeout: Any = _TIMEOUT) -> str:
+    def login_url(self, target: str = "") -> str:
         """A link that logs one browser in to the server's run pages, once, and opens
         ``/pages/<target>`` (``""``: the runs table; ``runs/<e>/<p>/<id>``: a run).
 
@@ -99,7 +120,7 @@ class Api:
         terminal's scrollback. The code is not the key, expires (15 minutes), is spent by the
         first login and sees what this key sees.
         """
-        code = self._post(LOGIN_CODE_PATH, timeout=timeout)["code"]
+        code = self._post(LOGIN_CODE_PATH)["code"]
         if not isinstance(code, str) or not code:
             raise ValueError("the server answered no login code")
         query = urlencode({"once": code, "next": "/pages/" + target.lstrip("/")}, safe="/")

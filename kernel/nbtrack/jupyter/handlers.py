@@ -14,7 +14,6 @@ import logging
 import os
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from jupyter_server.auth.decorator import authorized
@@ -60,25 +59,15 @@ class Discovery:
         self._checked = 0.0
 
     def _find(self) -> Upstream | None:
-        url = os.environ.get("NBTRACK_BASE_URL")
-        if url:
-            self.detail = ""
-            return Upstream(url.rstrip("/"), os.environ.get("NBTRACK_API_KEY", ""))
-        from nbtrack.client import localserver as launcher
-        from nbtrack.settings import default_root
+        from nbtrack.client.localserver import ServerNotFound, resolve_server
 
-        state_path = Path(default_root()) / "server" / "state.json"
-        state = launcher._read_state(state_path)
-        info = launcher._live(state)
-        if info is None:
-            self.detail = (
-                f"No live server was found through {state_path}"
-                if state is None
-                else f"The server named in {state_path} does not answer."
-            )
+        try:
+            url, key = resolve_server(start=False)  # never starts a server from Jupyter
+        except ServerNotFound as exc:
+            self.detail = str(exc)
             return None
         self.detail = ""
-        return Upstream(info.url.rstrip("/"), info.token)
+        return Upstream(url, key)
 
     async def get(self) -> Upstream | None:
         async with self._lock:

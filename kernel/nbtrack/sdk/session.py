@@ -6,7 +6,6 @@ import atexit
 import collections
 import json
 import logging
-import netrc
 import os
 import platform
 import socket
@@ -16,8 +15,9 @@ import time
 import weakref
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
+from nbtrack.client.localserver import resolve_server
+from nbtrack.client.wandbclient import WandbClient
 from nbtrack.pipeline.stream import Stream
 from nbtrack.proto import nbtrack_pb2 as pb
 from nbtrack.sdk import hooks
@@ -158,38 +158,22 @@ def _register_run(settings: Settings, stream: Stream, record: pb.RunRecord) -> p
     return record
 
 
-def _transport(settings: Settings) -> Any:
+def _transport(settings: Settings) -> WandbClient | None:
+    """The run's W&B client (None offline); fills in the server and key it resolved."""
     if settings.mode == "offline":
         return None
-    from nbtrack.client.transport import Transport
-
-    if settings.mode == "local":
-        from nbtrack.client.localserver import ensure_local_server
-
-        try:
-            info = ensure_local_server(settings.root)
-        except (OSError, RuntimeError) as exc:
-            raise InitError(f"nbtrack: could not start the local server under {settings.root}: "
-                            f"{exc}. Use mode='offline' to log without a server.") from exc
-        settings.base_url = info.url
-        settings.api_key = info.token
-        return Transport(info.url, info.token)
-    assert settings.base_url is not None
-    key = settings.api_key or _netrc_key(settings.base_url)
-    if not key:
-        raise InitError(f"nbtrack: no API key for {settings.base_url}: pass api_key=..., set "
-                        "NBTRACK_API_KEY or add the host to ~/.netrc")
-    settings.api_key = key
-    return Transport(settings.base_url, key)
-
-
-def _netrc_key(base_url: str) -> str | None:
-    host = urlparse(base_url).hostname or ""
+    local = settings.mode == "local"  # the local server's own token, whatever the env says
     try:
-        entry = netrc.netrc().authenticators(host)
-    except (OSError, netrc.NetrcParseError):
-        return None
-    return entry[2] if entry else None
+        url, key = resolve_server(settings.base_url, None if local else settings.api_key,
+                                  local=local, nbtrack_dir=settings.root)
+    except (OSError, RuntimeError) as exc:
+        raise InitError(f"nbtrack: could not start the local server under {settings.root}: "
+                        f"{exc}. Use mode='offline' to log without a server.") from exc
+    if not key:
+        raise InitError(f"nbtrack: no API key for {url}: pass api_key=..., set "
+                        "NBTRACK_API_KEY or add the host to ~/.netrc")
+    settings.base_url, settings.api_key = url, key
+    return WandbClient(url, key, timeout=settings.http_timeout)
 
 
 def _program_name() -> str:

@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nbtrack.client.transport import Transport
+from nbtrack.client.wandbclient import WandbClient
 from nbtrack.pipeline.queues import ByteQueue
 from nbtrack.pipeline.sender.stage import Sender
 from nbtrack.proto import nbtrack_pb2 as pb
@@ -30,7 +30,7 @@ class SyncResult:
     error: str = ""
 
 
-def sync_log(path: Path, transport: Transport, timeout: float = 120.0) -> SyncResult:
+def sync_log(path: Path, transport: WandbClient, timeout: float = 120.0) -> SyncResult:
     """Send every record of ``path``; ok only when the server acknowledged everything."""
     reader = LogReader(path)
     sender = Sender(ByteQueue(1, "sync"), lambda _result: None, transport, replay=True)

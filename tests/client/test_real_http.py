@@ -1,13 +1,17 @@
-"""Transport: retry classification, backoff, and HTTP against a tiny threaded fake.
+"""The W&B client over real HTTP, against a tiny threaded fake: what only a socket
+shows (connection refused, Retry-After over the wire, close aborting a retry, the
+Authorization header of real uploads), and how ``requests``' exceptions are mapped.
 
 ``FakeWandb`` (a stdlib ``http.server`` speaking the W&B subset the sender uses)
-lives in tests/helpers/fakewandb.py, shared with the sender tests.
+lives in tests/helpers/fakewandb.py, shared with the sender tests. The same logic
+without sockets: test_httpclient.py and test_wandbclient.py (MockTransport).
 """
 
 from __future__ import annotations
 
-import email.utils
 import json
+import socket
+import struct
 import threading
 import time
 from pathlib import Path
@@ -16,101 +20,33 @@ from typing import Any
 import pytest
 import requests
 
-from nbtrack.client.transport import (
-    NetStatus,
-    Transport,
-    TransportError,
-    backoff_delay,
-    classify,
-    parse_retry_after,
-)
+from nbtrack.client.errors import TransportError
+from nbtrack.client.policy import classify
+from nbtrack.client.transports import map_requests_error
+from nbtrack.client.wandbclient import WandbClient
 
 from helpers.fakewandb import TOKEN, FakeWandb, make_transport
 
-# --------------------------------------------------------------------------- pure functions
+# --------------------------------------------------------------------------- the boundary
 
 
 @pytest.mark.parametrize(
-    ("status", "exc", "verdict"),
+    ("exc", "verdict"),
     [
-        (None, requests.ConnectionError("refused"), "retry"),
-        (None, requests.ReadTimeout("slow"), "retry"),
-        (None, requests.ConnectTimeout("slow"), "retry"),
-        (None, ConnectionResetError(), "retry"),
-        (None, TimeoutError(), "retry"),
-        (None, ValueError("bug"), "fail"),
-        (None, requests.exceptions.SSLError("bad certificate"), "fail"),
-        (None, requests.exceptions.ChunkedEncodingError("cut"), "retry"),
-        (None, None, "fail"),
-        (408, None, "retry"),
-        (429, None, "retry"),
-        (500, None, "retry"),
-        (502, None, "retry"),
-        (503, None, "retry"),
-        (504, None, "retry"),
-        (599, None, "retry"),
-        (400, None, "fail"),
-        (401, None, "fail"),
-        (403, None, "fail"),
-        (404, None, "fail"),
-        (409, None, "fail"),
-        (410, None, "fail"),
-        (413, None, "fail"),
-        (422, None, "fail"),
-        (418, None, "fail"),
-        (451, None, "fail"),
+        (requests.ConnectionError("refused"), "retry"),
+        (requests.ReadTimeout("slow"), "retry"),
+        (requests.ConnectTimeout("slow"), "retry"),
+        (requests.exceptions.SSLError("bad certificate"), "fail"),
+        (requests.exceptions.InvalidURL("no"), "fail"),
+        (requests.exceptions.MissingSchema("no"), "fail"),
+        (requests.exceptions.TooManyRedirects("loop"), "fail"),
+        (requests.exceptions.ChunkedEncodingError("cut"), "retry"),
     ],
 )
-def test_classify(status: int | None, exc: BaseException | None, verdict: str) -> None:
-    assert classify(status, exc) == verdict
-
-
-def test_parse_retry_after() -> None:
-    assert parse_retry_after(None) is None
-    assert parse_retry_after("") is None
-    assert parse_retry_after("7") == 7.0
-    assert parse_retry_after("1.5") == 1.5
-    assert parse_retry_after("-3") == 0.0
-    now = time.time()
-    date = email.utils.formatdate(now + 20, usegmt=True)
-    got = parse_retry_after(date, now=now)
-    assert got is not None and 18.0 <= got <= 21.0
-    past = email.utils.formatdate(now - 100, usegmt=True)
-    assert parse_retry_after(past, now=now) == 0.0
-    assert parse_retry_after("garbage") is None
-
-
-def test_backoff_full_jitter_cap_and_retry_after() -> None:
-    # full jitter: the ceiling doubles from 0.5 s and is capped at 30 s
-    assert backoff_delay(1, rand=lambda: 1.0) == 0.5
-    assert backoff_delay(2, rand=lambda: 1.0) == 1.0
-    assert backoff_delay(4, rand=lambda: 1.0) == 4.0
-    assert backoff_delay(7, rand=lambda: 1.0) == 30.0
-    assert backoff_delay(100, rand=lambda: 1.0) == 30.0
-    assert backoff_delay(5, rand=lambda: 0.0) == 0.0
-    assert backoff_delay(3, rand=lambda: 0.5) == 1.0
-    for attempt in range(1, 40):
-        assert 0.0 <= backoff_delay(attempt) <= 30.0
-    # Retry-After wins over the jitter, bounded by the cap
-    assert backoff_delay(1, 12.0, rand=lambda: 0.0) == 12.0
-    assert backoff_delay(9, 2.0, rand=lambda: 1.0) == 2.0
-    assert backoff_delay(1, 3600.0) == 30.0
-
-
-def test_netstatus_states() -> None:
-    s = NetStatus()
-    assert s.snapshot()["state"] == "ok"
-    s.retrying_started()
-    s.begin_retry(503, "boom")
-    snap = s.snapshot()
-    assert snap["state"] == "retrying" and snap["status_code"] == 503 and snap["retry_count"] == 1
-    assert snap["since"] > 0
-    s.retrying_ended()
-    s.success(200)
-    assert s.snapshot()["state"] == "ok"
-    s.failed(400, "bad")
-    snap = s.snapshot()
-    assert snap["state"] == "failed" and snap["status_code"] == 400 and snap["error"] == "bad"
+def test_requests_errors_keep_their_verdicts(exc: requests.RequestException, verdict: str) -> None:
+    mapped = map_requests_error(exc)
+    assert classify(None, mapped) == verdict
+    assert mapped.kind == type(exc).__name__  # messages keep the library's name
 
 
 # --------------------------------------------------------------------------- HTTP
@@ -161,7 +97,7 @@ def test_400_fails_at_once_with_status(fake: FakeWandb) -> None:
 
 
 def test_401_with_a_wrong_key(fake: FakeWandb) -> None:
-    t = Transport(fake.url, "wrong-key")
+    t = WandbClient(fake.url, "wrong-key")
     with pytest.raises(TransportError) as ei:
         t.graphql("query Viewer { viewer { entity } }", {})
     assert ei.value.status == 401
@@ -235,7 +171,7 @@ def test_connection_refused_is_retried_until_close() -> None:
     assert isinstance(out[0], TransportError) and out[0].aborted
 
 
-def _capture(out: list[BaseException], t: Transport) -> None:
+def _capture(out: list[BaseException], t: WandbClient) -> None:
     try:
         t.graphql("query Viewer { viewer { entity } }", {})
     except BaseException as e:
@@ -264,3 +200,56 @@ def test_file_stream_bytes_payload(fake: FakeWandb) -> None:
     assert t.file_stream("me", "p", "r", body.encode()) == {"exitcode": None, "limits": {}}
     assert fake.lines("me", "p", "r", "wandb-history.jsonl") == ['{"a": 1}']
     t.close()
+
+
+class ScriptedSocket:
+    """A TCP server that plays one misbehaviour per connection, then answers properly:
+    "reset" (RST before any answer), "cut" (a body shorter than its Content-Length)."""
+
+    BODY = b'{"data": {"viewer": {"entity": "me"}}}'
+    OK = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+          b"Content-Length: %d\r\n\r\n%s" % (len(BODY), BODY))
+
+    def __init__(self, *plays: str) -> None:
+        self.plays = list(plays)
+        self.connections = 0
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            play = self.plays.pop(0) if self.plays else "ok"
+            with conn:
+                conn.recv(65536)  # the request (small enough for one read)
+                if play == "reset":
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                elif play == "cut":
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n{\"data\":")
+                else:
+                    conn.sendall(self.OK)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.mark.parametrize(("play", "kind"), [("reset", "ConnectionError"),
+                                            ("cut", "ChunkedEncodingError")])
+def test_a_reset_or_a_cut_answer_is_retried(play: str, kind: str) -> None:
+    server = ScriptedSocket(play)
+    t = make_transport(server.url)
+    try:
+        assert t.graphql("query Viewer { viewer { entity } }") == {"viewer": {"entity": "me"}}
+        assert server.connections == 2
+        snap = t.status.snapshot()
+        assert snap["state"] == "ok" and snap["retry_count"] == 1
+        assert kind in snap["error"]
+    finally:
+        t.close()
+        server.close()
