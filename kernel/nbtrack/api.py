@@ -77,8 +77,8 @@ class Api:
         if resp.status_code != 200:
             raise ApiError(resp.status_code, resp.text[:200])
         rows = list(resp.json()["rows"])
-        text = resp.text
-        return list(decode(rows)) if '"NaN"' in text or 'Infinity"' in text else rows
+        body = resp.content
+        return list(decode(rows)) if b'"NaN"' in body or b'Infinity"' in body else rows
 
     def viewer(self) -> dict[str, Any]:
         return self._get("/api/v1/viewer")
