@@ -12,6 +12,9 @@ history ``--repeat`` times over HTTP on 127.0.0.1, alternating the servers so bo
 same machine load, and prints a Markdown table: median ms, p95 ms, MB, strict JSON or not.
 
     python benchmarks/history_nonfinite.py [--rows 100000] [--repeat 15] [--before DIR]
+
+``--in-process`` times only the answer's encoding, without HTTP or storage: the splice the
+read API did before (bare tokens passed through) against ``wirejson.join_rows`` + ``dumps``.
 """
 
 from __future__ import annotations
@@ -110,12 +113,43 @@ class Server:
         self.proc.wait(10)
 
 
+def in_process(rows: int, repeat: int) -> None:
+    from nbtrack.server import wirejson
+
+    class OldRaw(bytes):
+        pass
+
+    def before(lines: list[str]) -> bytes:  # readapi before: a bytes subclass, then bytes()
+        return bytes(OldRaw(b'{"rows": [' + ",".join(lines).encode() + b"]}"))
+
+    def after(lines: list[str]) -> bytes:
+        return wirejson.dumps(wirejson.join_rows(lines))
+
+    print(f"| {rows:,} stored lines | before ms | after ms | after - before ms |")
+    print("|---|---:|---:|---:|")
+    for label, (every, note) in CASES.items():
+        lines = [row(i, every, note) for i in range(rows)]
+        a: list[float] = []
+        b: list[float] = []
+        for _ in range(repeat):
+            for f, out in ((before, a), (after, b)):
+                t0 = time.perf_counter()
+                f(lines)
+                out.append((time.perf_counter() - t0) * 1000)
+        ma, mb = statistics.median(a), statistics.median(b)
+        print(f"| {label} | {ma:.1f} | {mb:.1f} | {mb - ma:+.1f} |", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--repeat", type=int, default=15)
     ap.add_argument("--before", help="a kernel/ directory with the code to compare against")
+    ap.add_argument("--in-process", action="store_true", help="time the encoding only")
     args = ap.parse_args()
+    if args.in_process:
+        in_process(args.rows, args.repeat)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         servers = {"now": Server(os.path.join(tmp, "now"), None)}
         if args.before:
