@@ -24,8 +24,14 @@ from typing import Any
 NAN, INF, NEG_INF = "NaN", "Infinity", "-Infinity"
 
 
-class RawJSON(bytes):
-    """An already-encoded, strict JSON answer (sent as it is)."""
+class RawJSON:
+    """An already-encoded, strict JSON answer, sent as it is (a holder, not a ``bytes``
+    subclass: that would copy a long history's body once more)."""
+
+    __slots__ = ("body",)
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
 
 
 def number(value: float) -> float | str:
@@ -55,7 +61,7 @@ def dumps(value: Any) -> bytes:
     the copy of :func:`finite`.
     """
     if isinstance(value, RawJSON):
-        return bytes(value)
+        return value.body
     try:
         return json.dumps(value, allow_nan=False).encode()
     except ValueError:
@@ -105,4 +111,4 @@ def join_rows(lines: list[str], key: str = "rows") -> RawJSON:
     joined = ",".join(lines)
     if _may_hold_token(joined):  # then line by line: a substring test each, few rewrites
         joined = ",".join([strict_line(s) for s in lines])
-    return RawJSON(b"{" + json.dumps(key).encode() + b": [" + joined.encode() + b"]}")
+    return RawJSON(b"".join((b"{", json.dumps(key).encode(), b": [", joined.encode(), b"]}")))
