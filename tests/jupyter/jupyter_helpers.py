@@ -12,10 +12,8 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,15 +21,21 @@ from pathlib import Path
 
 import pytest
 
+from helpers.server import free_port
+from helpers.wait import wait_until_up
+
 ROOT = Path(__file__).resolve().parents[2]
 BASE_URL = "/user/alice/"
 TOKEN = "jupyter-login-token-for-tests"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def http_ok(url: str) -> bool:
+    """True when ``url`` answers 200 (False while nothing listens yet)."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as resp:
+            return bool(resp.status == 200)
+    except OSError:
+        return False
 
 
 @dataclass
@@ -96,20 +100,8 @@ def start_jupyter(tmp: Path, nbtrack_dir: Path, env_extra: dict[str, str] | None
         proc = subprocess.Popen(cmd, cwd=home, env=env, stdout=out, stderr=subprocess.STDOUT)
     server = Jupyter(proc, port, log, home, nbtrack_dir)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"jupyter exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                url = f"{server.base}api/status?token={TOKEN}"
-                with urllib.request.urlopen(url, timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("jupyter did not start in 60 s")
-            time.sleep(0.2)
+        wait_until_up(proc, lambda: http_ok(f"{server.base}api/status?token={TOKEN}"), 60,
+                      f"jupyter ({app})", log)
         yield server
     finally:
         if proc.poll() is None:

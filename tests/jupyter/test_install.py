@@ -18,12 +18,14 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
-from jupyter_helpers import TOKEN, free_port
+from jupyter_helpers import TOKEN
+
+from helpers.server import free_port
+from helpers.wait import wait_until_up
 
 pytestmark = pytest.mark.timeout(400)
 
@@ -108,18 +110,17 @@ def _serve_and_ping(py: str, app: str, env: dict[str, str], work: Path, log: Pat
              f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
              f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={work}"],
             env=env, cwd=work, stdout=out, stderr=subprocess.STDOUT)
+    def ping() -> int:
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/nbtrack/ping",
+                                     headers={"Authorization": f"token {TOKEN}"})
+        try:
+            with urllib.request.urlopen(req, timeout=2) as resp:
+                return int(resp.status)
+        except OSError:  # not up yet (an HTTP error status is an OSError too: retried)
+            return 0
+
     try:
-        deadline = time.monotonic() + 90
-        status = 0
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                req = urllib.request.Request(f"http://127.0.0.1:{port}/nbtrack/ping",
-                                             headers={"Authorization": f"token {TOKEN}"})
-                with urllib.request.urlopen(req, timeout=2) as resp:
-                    status = resp.status
-                    break
-            except OSError:
-                time.sleep(0.3)
+        status = wait_until_up(proc, ping, 90, f"{app} from the installed wheel", log)
         assert status == 200, (app, log.read_text()[-3000:])
     finally:
         proc.send_signal(signal.SIGTERM)
