@@ -14,28 +14,18 @@ import shutil
 import signal
 import subprocess
 import sys
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from helpers.server import free_port
+from helpers.server import free_port, http_ok
 from helpers.wait import wait_until_up
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE_URL = "/user/alice/"
 TOKEN = "jupyter-login-token-for-tests"
-
-
-def http_ok(url: str) -> bool:
-    """True when ``url`` answers 200 (False while nothing listens yet)."""
-    try:
-        with urllib.request.urlopen(url, timeout=2) as resp:
-            return bool(resp.status == 200)
-    except OSError:
-        return False
 
 
 @dataclass

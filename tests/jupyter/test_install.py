@@ -18,13 +18,12 @@ import shutil
 import signal
 import subprocess
 import sys
-import urllib.request
 from pathlib import Path
 
 import pytest
 from jupyter_helpers import TOKEN
 
-from helpers.server import free_port
+from helpers.server import free_port, http_ok
 from helpers.wait import wait_until_up
 
 pytestmark = pytest.mark.timeout(400)
@@ -110,18 +109,10 @@ def _serve_and_ping(py: str, app: str, env: dict[str, str], work: Path, log: Pat
              f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
              f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={work}"],
             env=env, cwd=work, stdout=out, stderr=subprocess.STDOUT)
-    def ping() -> int:
-        req = urllib.request.Request(f"http://127.0.0.1:{port}/nbtrack/ping",
-                                     headers={"Authorization": f"token {TOKEN}"})
-        try:
-            with urllib.request.urlopen(req, timeout=2) as resp:
-                return int(resp.status)
-        except OSError:  # not up yet (an HTTP error status is an OSError too: retried)
-            return 0
-
+    ping = f"http://127.0.0.1:{port}/nbtrack/ping"
     try:
-        status = wait_until_up(proc, ping, 90, f"{app} from the installed wheel", log)
-        assert status == 200, (app, log.read_text()[-3000:])
+        wait_until_up(proc, lambda: http_ok(ping, {"Authorization": f"token {TOKEN}"}), 90,
+                      f"{app} from the installed wheel (serving /nbtrack/ping)", log)
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
