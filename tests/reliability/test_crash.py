@@ -9,6 +9,7 @@ exit record was on disk), ``crashed`` otherwise.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import subprocess
@@ -221,8 +222,21 @@ def test_server_killed_and_restarted(nbtrack_dir: Path, server_factory: Any,
         for i in range(2_000, 5_000):
             run.log({"i": i})
         server.kill()
-        threading.Timer(2.0, server.restart).start()
+        felt = threading.Event()
+
+        def restart_once_felt() -> None:
+            # down until finish has felt it (the widget's thread asks the same during finish)
+            with contextlib.suppress(AssertionError):
+                wait_until(lambda: (run.network_status(timeout=0.5) or {}).get("state")
+                           == "retrying", timeout=60)
+                felt.set()
+            server.restart()
+
+        restarter = threading.Thread(target=restart_once_felt, name="test-restarter")
+        restarter.start()
         run.finish(timeout=90, quiet=True)
+        restarter.join(70)
+        assert felt.is_set(), "finish never reported 'retrying' while the server was down"
     recover = time.monotonic() - t0
     assert run.state == "finished"
     stored = nbtrack.Api(server.url, server.token).run(run.path)
