@@ -13,7 +13,6 @@ import math
 import os
 import secrets
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ import nbtrack
 
 from .venvs import Venv
 from helpers.server import free_port
+from helpers.wait import wait_until_up
 
 STEPS = 3000  # openwandb's metrics endpoint answers at most 10000 points per key
 
@@ -58,20 +58,21 @@ def _start(venv: Venv, root: Path) -> OpenWandb:
              "--data-dir", str(root / "data"), "--log-level", "info"],
             env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    token = None
-    while time.monotonic() < deadline and proc.poll() is None:
+
+    def login() -> str | None:
         with contextlib.suppress(requests.RequestException, ValueError, KeyError):
             r = requests.post(f"{url}/api/v2/auth/login", timeout=2,
                               json={"username": "admin", "password": password})
             if r.ok:
-                token = r.json()["token"]
-                break
-        time.sleep(0.2)
-    if token is None:
+                return str(r.json()["token"])
+        return None
+
+    try:
+        token = wait_until_up(proc, login, 60, "openwandb", log)
+    except AssertionError:
         proc.kill()
         proc.wait()
-        pytest.fail(f"openwandb did not start:\n{log.read_text(errors='replace')[-3000:]}")
+        raise
     r = requests.post(f"{url}/api/v2/settings/api-keys", json={"name": "nbtrack-compat"},
                       headers={"Authorization": f"Bearer {token}"}, timeout=10)
     r.raise_for_status()

@@ -12,6 +12,7 @@ import pytest
 import nbtrack
 
 from helpers.proxy import Fault, FaultProxy
+from helpers.wait import wait_until
 
 
 def _online(server: Any, url: str | None = None, **kw: Any) -> nbtrack.Run:
@@ -33,9 +34,10 @@ def test_server_stopped_then_restarted(nbtrack_dir: Path, server_factory: Any) -
     server.stop()
     for i in range(3_000, 6_000):
         run.log({"i": i})
-    time.sleep(3.0)
-    status = run.network_status()
-    assert status is not None and status["state"] == "retrying", status
+    # the sender tries, fails and says so (not merely "3 s passed")
+    wait_until(lambda: (run.network_status() or {}).get("state") == "retrying", timeout=30,
+               message=lambda: f"network status while the server is down: "
+                               f"{run.network_status()}")
     server.restart()
     for i in range(6_000, 9_000):
         run.log({"i": i})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -12,20 +11,18 @@ import nbtrack
 from nbtrack import RunStopRequested
 from nbtrack.cli import main as cli
 
+from helpers.wait import wait_until
+
 
 @pytest.fixture(autouse=True)
 def _fast_poll(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NBTRACK_STOP_POLL_INTERVAL", "0.3")
 
 
-def _log_until_stopped(run: nbtrack.Run, seconds: float = 15.0) -> int:
-    deadline = time.monotonic() + seconds
-    i = 0
-    while time.monotonic() < deadline:
-        run.log({"i": i})
-        i += 1
-        time.sleep(0.01)
-    raise AssertionError("the stop request was not noticed")
+def _wait_stop_seen(run: nbtrack.Run) -> None:
+    """Until the kernel's poll has seen the stop request (``log()`` acts on it next)."""
+    wait_until(lambda: run.stop_requested, timeout=15,
+               message="the kernel never noticed the stop request")
 
 
 def test_stop_raises_and_finishes(online: Any, api: Any, live_server: Any,
@@ -37,8 +34,10 @@ def test_stop_raises_and_finishes(online: Any, api: Any, live_server: Any,
                    "--api-key", live_server.token])
     assert rc == 0 and "stop requested" in capsys.readouterr().out
     assert api.run(run.path).stop_requested
+    _wait_stop_seen(run)
+    assert run.state == "running"  # noticed, not acted on: that is the next log()'s job
     with pytest.raises(RunStopRequested, match="stop was requested"):
-        _log_until_stopped(run)
+        run.log({"i": 10})
     assert run.state == "finished"
     assert run.stop_requested
     assert api.run(run.path).state == "finished"
@@ -52,10 +51,9 @@ def test_on_stop_callback(online: Any, api: Any) -> None:
     run.on_stop(lambda r: called.append(r.state))
     run.log({"i": 0})
     api.run(run.path).stop()
-    deadline = time.monotonic() + 15
-    while run.state == "running" and time.monotonic() < deadline:
-        run.log({"i": 1})
-        time.sleep(0.01)
+    _wait_stop_seen(run)
+    assert called == []  # the callback runs in the logging thread, at the next log()
+    run.log({"i": 1})
     assert called == ["running"]
     assert run.state == "finished"
     run.log({"i": 2})  # ignored: the user chose the callback

@@ -12,6 +12,18 @@ import pytest
 
 from nbtrack.capture.system import SystemSampler
 
+from helpers.wait import wait_until
+
+
+def _cpu_samples(run: Any) -> int:
+    return len((run.system_metrics().get("system.cpu") or {}).get("v", []))
+
+
+def _wait_samples(run: Any, n: int) -> None:
+    """Until the run's sampler has taken ``n`` samples (each one a row for the server)."""
+    wait_until(lambda: _cpu_samples(run) >= n, timeout=10,
+               message=lambda: f"{_cpu_samples(run)} of {n} system samples")
+
 
 def test_rows_reach_the_server(online: Any, api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NBTRACK_STATS_INTERVAL", "0.2")
@@ -19,9 +31,9 @@ def test_rows_reach_the_server(online: Any, api: Any, monkeypatch: pytest.Monkey
     assert any(t.name == "nbtrack-system" for t in threading.enumerate())
     for i in range(5):
         run.log({"i": i})
-        time.sleep(0.25)
+    _wait_samples(run, 3)
     live = run.system_metrics()
-    assert "system.cpu" in live and len(live["system.cpu"]["v"]) >= 2
+    assert "system.cpu" in live and len(live["system.cpu"]["v"]) >= 3
     run.finish(quiet=True)
     assert not any(t.name == "nbtrack-system" for t in threading.enumerate())
     rows = api.run(run.path).system_metrics()
@@ -76,10 +88,10 @@ def test_gpu_keys_with_a_fake_nvml(monkeypatch: pytest.MonkeyPatch) -> None:
     rows: list[str] = []
     s = SystemSampler(rows.append, interval=0.05)
     s.start()
-    deadline = time.monotonic() + 5
-    while not rows and time.monotonic() < deadline:
-        time.sleep(0.02)
-    s.stop()
+    try:
+        wait_until(lambda: rows, timeout=5, message="the sampler produced no row")
+    finally:
+        s.stop()
     row = json.loads(rows[-1])
     assert row["system.gpu.0.gpu"] == 50.0 and row["system.gpu.1.gpu"] == 51.0
     assert row["system.gpu.0.memoryAllocated"] == 25.0
@@ -92,11 +104,11 @@ def test_resumed_run_appends_and_continues_runtime(online: Any, api: Any,
     run = online(id="sysres", console="off")
     for i in range(3):
         run.log({"i": i})
-        time.sleep(0.3)
+    _wait_samples(run, 3)
     run.finish(quiet=True)
     first = api.run(run.path).system_metrics()
     again = online(id="sysres", resume="allow", console="off")
-    time.sleep(0.5)
+    _wait_samples(again, 2)
     again.finish(quiet=True)
     rows = api.run(run.path).system_metrics()
     assert len(rows) > len(first) and rows[: len(first)] == first

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,17 +9,8 @@ import pytest
 from nbtrack.notebook.ui import RunUpdater, system_view
 from nbtrack.notebook.widget import RunWidget
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "notebook"))
-from fakes import RecordingComm
-
-
-def _wait(cond: Any, seconds: float = 15.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
+from helpers.fakes import RecordingComm
+from helpers.wait import wait_until
 
 
 def test_system_alerts_and_stop_in_the_widget(online: Any, api: Any,
@@ -36,12 +24,15 @@ def test_system_alerts_and_stop_in_the_widget(online: Any, api: Any,
     w.updater.start()
     try:
         run.log({"loss": 1.0})
-        _wait(lambda: len((w.system.get("system.cpu") or {}).get("v", [])) >= 2)
+        wait_until(lambda: len((w.system.get("system.cpu") or {}).get("v", [])) >= 2, 15,
+                   message=lambda: f"system trait: {w.system}")
         assert {"system.cpu", "system.memory", "system.proc.memory.rssMB"} <= set(w.system)
         run.alert("check", "look at the loss", level="WARN")
-        _wait(lambda: any("WARN alert: check: look at the loss" in m for m in w.messages))
+        wait_until(lambda: any("WARN alert: check: look at the loss" in m for m in w.messages),
+                   15, message=lambda: f"messages: {w.messages}")
         api.run(run.path).stop()
-        _wait(lambda: any("stop requested" in m for m in w.messages))
+        wait_until(lambda: any("stop requested" in m for m in w.messages), 15,
+                   message=lambda: f"messages: {w.messages}")
     finally:
         w.updater.stop()
         w.updater.join(5)

@@ -125,6 +125,7 @@ class FakeWandb:
         with self.lock:
             self.requests += 1
         if self.delay:
+            # why: the fault is the time itself, a slow server (tests/pipeline set ``delay``)
             time.sleep(self.delay)
         path = h.path.split("?")[0]
         if method == "PUT" and path.startswith("/upload/"):

@@ -36,6 +36,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
+from helpers.wait import wait_until
+
 FAULT_KINDS = ("refuse", "reset_request", "reset_response", "drop_response", "delay",
                "s500", "s502", "s503", "s429", "s429ra")
 STATUS_TEXT = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
@@ -130,6 +132,8 @@ class ChaosProxy:
         self._lock = threading.Lock()
         self._released = threading.Event()
         self._stopped = threading.Event()
+        self._listening = threading.Event()  # cleared while a ``refuse`` fault runs
+        self._listening.set()
         self._listener = self._listen(0)
         self.port = int(self._listener.getsockname()[1])
         self.url = f"http://127.0.0.1:{self.port}"
@@ -162,6 +166,7 @@ class ChaosProxy:
     def close(self) -> None:
         self._stopped.set()
         self._released.set()
+        self._listening.set()
         self._accept_thread.join(2.0)
         with contextlib.suppress(OSError):
             self._listener.close()
@@ -174,19 +179,21 @@ class ChaosProxy:
 
     def _refuse_for_a_while(self) -> None:
         with self._lock:
-            old = self._listener
-            old.close()
+            self._listening.clear()
+            self._listener.close()
+        # why: this sleep is the fault itself, a window of refused connects; nothing to wait for
         time.sleep(self.refuse_seconds)
-        for _ in range(50):
-            try:
-                new = self._listen(self.port)
-                break
-            except OSError:
-                time.sleep(0.05)
-        else:  # pragma: no cover - port stolen
-            raise RuntimeError("could not listen again on the proxy port")
+
+        def listen_again() -> socket.socket | None:
+            with contextlib.suppress(OSError):
+                return self._listen(self.port)
+            return None
+
+        new = wait_until(listen_again, timeout=2.5,
+                         message="could not listen again on the proxy port (port stolen?)")
         with self._lock:
             self._listener = new
+            self._listening.set()
 
     # ------------------------------------------------------------------ loops
     def _accept_loop(self) -> None:
@@ -197,8 +204,8 @@ class ChaosProxy:
                 conn, _ = listener.accept()
             except TimeoutError:
                 continue
-            except OSError:
-                time.sleep(0.02)  # closed while refusing
+            except OSError:  # closed while refusing: wait for the new listener
+                self._listening.wait()
                 continue
             conn.settimeout(None)
             threading.Thread(target=self._serve, args=(conn,), daemon=True,
@@ -239,6 +246,8 @@ class ChaosProxy:
                     continue
                 if kind == "delay":
                     self.log.append(Event(kind, method, path, 0))  # the client gives up now
+                    # why: the fault is the time itself, an answer later than the client's
+                    # read timeout; no event can stand for "too late"
                     time.sleep(self.delay_seconds)
                     kind = "delayed-forward"
                 status, response = self._forward(head, body)

@@ -8,7 +8,7 @@ import secrets
 import signal
 import socket
 import subprocess
-import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,11 +19,23 @@ import requests
 
 from nbtrack.client.localserver import server_command
 
+from helpers.wait import wait_until_up
+
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def http_ok(url: str, headers: dict[str, str] | None = None) -> bool:
+    """True when ``url`` answers 200; False while nothing (or something else) answers."""
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}),
+                                    timeout=2) as resp:
+            return bool(resp.status == 200)
+    except OSError:  # refused, reset, timed out, or an HTTP error status
+        return False
 
 
 @dataclass
@@ -83,15 +95,17 @@ def _spawn(
     proc = subprocess.Popen(server_command(args), stdin=subprocess.DEVNULL, stdout=log, stderr=log)
     proc._nbtrack_log = log  # type: ignore[attr-defined]
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            break
+
+    def healthy() -> bool:
+        # the pid tells our server from another process that took the port
         with contextlib.suppress(requests.RequestException, ValueError):
             r = requests.get(f"{url}/healthz", timeout=1)
-            if r.ok and r.json().get("pid") == proc.pid:
-                return RunningServer(url, token, proc.pid, directory, proc, port, dict(options))
-        time.sleep(0.02)
+            return bool(r.ok and r.json().get("pid") == proc.pid)
+        return False
+
+    with contextlib.suppress(AssertionError):  # exited or too slow: retried by start_server
+        wait_until_up(proc, healthy, timeout, "the test server")
+        return RunningServer(url, token, proc.pid, directory, proc, port, dict(options))
     proc.kill()
     proc.wait()
     log.close()

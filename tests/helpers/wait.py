@@ -6,9 +6,11 @@ waits for the condition (with a deadline that fails loudly) is both faster and h
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from pathlib import Path
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -26,5 +28,25 @@ def wait_until(condition: Callable[[], T], timeout: float = 10.0, interval: floa
         if time.monotonic() >= deadline:
             text = message() if callable(message) else message
             raise AssertionError(f"{text} (waited {timeout:g}s)")
-        # the one polling interval of the suite: what is polled has no event to wait on
+        # why: the one polling interval of the suite; what is polled has no event to wait on
         time.sleep(interval)
+
+
+def wait_until_up(proc: subprocess.Popen[Any], probe: Callable[[], T], timeout: float,
+                  what: str, log: Path | None = None) -> T:
+    """Wait until ``probe()`` (which catches its own connection errors and returns something
+    falsy while the server is not up yet) answers, while ``proc`` runs; ``AssertionError``
+    naming ``what`` (with the tail of ``log``) when ``proc`` exits or ``timeout`` passes."""
+
+    def tail() -> str:
+        return "" if log is None else ":\n" + log.read_text(errors="replace")[-3000:]
+
+    def up() -> T | None:
+        value = probe()
+        if value:
+            return value
+        if proc.poll() is not None:
+            raise AssertionError(f"{what} exited with {proc.returncode}{tail()}")
+        return None
+
+    return wait_until(up, timeout, message=lambda: f"{what} did not answer{tail()}")

@@ -12,32 +12,20 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
+
+from helpers.server import free_port, http_ok
+from helpers.wait import wait_until_up
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE_URL = "/user/alice/"
 TOKEN = "jupyter-login-token-for-tests"
-CHROMIUM = Path(os.environ.get("NBTRACK_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -104,20 +92,8 @@ def start_jupyter(tmp: Path, nbtrack_dir: Path, env_extra: dict[str, str] | None
         proc = subprocess.Popen(cmd, cwd=home, env=env, stdout=out, stderr=subprocess.STDOUT)
     server = Jupyter(proc, port, log, home, nbtrack_dir, base_url)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"jupyter exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                url = f"{server.base}api/status?token={TOKEN}"
-                with urllib.request.urlopen(url, timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("jupyter did not start in 60 s")
-            time.sleep(0.2)
+        wait_until_up(proc, lambda: http_ok(f"{server.base}api/status?token={TOKEN}"), 60,
+                      f"jupyter ({app})", log)
         yield server
     finally:
         if proc.poll() is None:
@@ -145,30 +121,3 @@ def nbtrack_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         stop_local_server(home)
         os.environ.pop("NBTRACK_DIR", None)
         os.environ.update(old)
-
-
-def wait_kernel_ready(page: Any, timeout: float = 60.0) -> None:
-    """JupyterLab's toolbar says idle about a second before a kernel exists: wait for idle
-    AND a kernel name (else "Run All" opens a Select-Kernel dialog and nothing runs)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        state = page.evaluate(
-            """() => {
-                const name = document.querySelector('.jp-Toolbar-kernelName');
-                const ind = document.querySelector('.jp-Notebook-ExecutionIndicator');
-                return [name ? name.textContent.trim() : '',
-                        ind ? ind.getAttribute('data-status') : ''].join('|');
-            }""")
-        name, status = state.split("|")
-        if name and name != "No Kernel" and status == "idle":
-            return
-        time.sleep(0.25)
-    pytest.fail("kernel not ready")
-
-
-def run_all(page: Any) -> None:
-    """Lab's Run > Run All Cells (the command has no default shortcut)."""
-    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-    item = page.locator('.lm-Menu-item[data-command="runmenu:run-all"]')
-    item.wait_for(state="visible", timeout=10_000)
-    item.click()

@@ -18,12 +18,13 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
-from jupyter_helpers import TOKEN, free_port
+from jupyter_helpers import TOKEN
+
+from helpers.server import free_port, http_ok
+from helpers.wait import wait_until_up
 
 pytestmark = pytest.mark.timeout(400)
 
@@ -108,19 +109,10 @@ def _serve_and_ping(py: str, app: str, env: dict[str, str], work: Path, log: Pat
              f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
              f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={work}"],
             env=env, cwd=work, stdout=out, stderr=subprocess.STDOUT)
+    ping = f"http://127.0.0.1:{port}/nbtrack/ping"
     try:
-        deadline = time.monotonic() + 90
-        status = 0
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                req = urllib.request.Request(f"http://127.0.0.1:{port}/nbtrack/ping",
-                                             headers={"Authorization": f"token {TOKEN}"})
-                with urllib.request.urlopen(req, timeout=2) as resp:
-                    status = resp.status
-                    break
-            except OSError:
-                time.sleep(0.3)
-        assert status == 200, (app, log.read_text()[-3000:])
+        wait_until_up(proc, lambda: http_ok(ping, {"Authorization": f"token {TOKEN}"}), 90,
+                      f"{app} from the installed wheel (serving /nbtrack/ping)", log)
     finally:
         proc.send_signal(signal.SIGTERM)
         try:

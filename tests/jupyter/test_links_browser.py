@@ -33,22 +33,14 @@ from typing import Any
 
 import nbformat
 import pytest
-from jupyter_helpers import (
-    CHROMIUM,
-    CHROMIUM_FLAGS,
-    ROOT,
-    TOKEN,
-    Jupyter,
-    run_all,
-    start_jupyter,
-    wait_kernel_ready,
-)
+from jupyter_helpers import ROOT, TOKEN, Jupyter, start_jupyter
+
+from helpers.browser import JUPYTER_PAGE_ERRORS, PageErrors, chromium, run_all, wait_kernel_ready
 
 pytestmark = pytest.mark.timeout(600)
 
 URL = re.compile(r"https?://[^\s)'\"<>]+")
 RUN_PATH = re.compile(r"/runs/([^/?#]+)/([^/?#]+)/([^/?#]+)$")
-ALLOWED_PAGE_ERRORS = ("reading 'schema'",)
 QUICKSTART = ROOT / "scripts" / "run_quickstart.py"
 
 
@@ -143,61 +135,52 @@ def _lab_outputs(page: Any) -> tuple[str, list[str]]:
 @pytest.mark.parametrize("base_url", ["/user/alice/", "/"])
 def test_links_printed_inside_jupyter(nbtrack_home: Path, tmp_path: Path, base_url: str
                                       ) -> None:
-    from playwright.sync_api import sync_playwright
-
-    assert CHROMIUM.exists(), f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
     tag = "hub" if base_url != "/" else "root"
     problems: list[str] = []
     with start_jupyter(tmp_path / "lab", nbtrack_home, app="jupyterlab",
-                       base_url=base_url) as jup, sync_playwright() as p:
+                       base_url=base_url) as jup, chromium() as browser:
         nb = nbformat.v4.new_notebook()
         nb.cells = [nbformat.v4.new_code_cell(src) for src in _cells(tag)]
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                      "language": "python"}
         nbformat.write(nb, jup.home / "links.ipynb")
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
-        errors: list[str] = []
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1000})
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(f"{jup.base}lab/tree/links.ipynb?token={TOKEN}",
-                      wait_until="domcontentloaded", timeout=60_000)
-            page.locator(".jp-Notebook").first.wait_for(state="attached", timeout=60_000)
-            wait_kernel_ready(page)
-            run_all(page)
-            done = page.locator(".jp-OutputArea-output", has_text="DONE").first
-            done.wait_for(state="attached", timeout=300_000)
-            text, hrefs = _lab_outputs(page)
-            magic_path = str(done.text_content()).split("DONE", 1)[1].split()[0]
-            pages = re.escape(jup.base + "nbtrack/")
-            expected_kinds = {
-                "%track_status": r"page: +(https?://\S+)",
-                "%track_finish": rf"run magic-{tag} finished: (\S+)",
-                "Run.finish": rf"run sdk-{tag} finished: (\S+)",
-                "nbtrack sync": r"synced .* → run \S+: .*\n\s*page: (\S+)",
-                "nbtrack ui": rf"^({pages})$",
-                "nbtrack ui RUN": rf"^({pages}runs/{re.escape(magic_path)})$",
-                "quickstart's finish": r"run first-run finished: (\S+)",
-                "quickstart": r"The quickstart's run:\s+page: +(\S+)",
-            }
-            for what, pattern in expected_kinds.items():
-                if not re.search(pattern, text, re.M):
-                    problems.append(f"{what} printed no link: {pattern!r} not in the outputs")
-            printed = URL.findall(text)
-            names = _names()
-            for url in printed:
-                if not url.startswith(jup.base + "nbtrack/"):
-                    problems.append(f"{url}: not an absolute link through Jupyter ({jup.base})")
-                    continue
-                if url not in hrefs:
-                    problems.append(f"{url}: not a clickable link in Lab's output")
-                problem = _opens(browser, url, names, magic_path, jup)
-                if problem:
-                    problems.append(problem)
-        finally:
-            browser.close()
-        unexpected = [e for e in errors if not any(a in e for a in ALLOWED_PAGE_ERRORS)]
-        assert not unexpected, unexpected
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        errors = PageErrors(page, allowed=JUPYTER_PAGE_ERRORS)
+        page.goto(f"{jup.base}lab/tree/links.ipynb?token={TOKEN}",
+                  wait_until="domcontentloaded", timeout=60_000)
+        page.locator(".jp-Notebook").first.wait_for(state="attached", timeout=60_000)
+        wait_kernel_ready(page)
+        run_all(page)
+        done = page.locator(".jp-OutputArea-output", has_text="DONE").first
+        done.wait_for(state="attached", timeout=300_000)
+        text, hrefs = _lab_outputs(page)
+        magic_path = str(done.text_content()).split("DONE", 1)[1].split()[0]
+        pages = re.escape(jup.base + "nbtrack/")
+        expected_kinds = {
+            "%track_status": r"page: +(https?://\S+)",
+            "%track_finish": rf"run magic-{tag} finished: (\S+)",
+            "Run.finish": rf"run sdk-{tag} finished: (\S+)",
+            "nbtrack sync": r"synced .* → run \S+: .*\n\s*page: (\S+)",
+            "nbtrack ui": rf"^({pages})$",
+            "nbtrack ui RUN": rf"^({pages}runs/{re.escape(magic_path)})$",
+            "quickstart's finish": r"run first-run finished: (\S+)",
+            "quickstart": r"The quickstart's run:\s+page: +(\S+)",
+        }
+        for what, pattern in expected_kinds.items():
+            if not re.search(pattern, text, re.M):
+                problems.append(f"{what} printed no link: {pattern!r} not in the outputs")
+        printed = URL.findall(text)
+        names = _names()
+        for url in printed:
+            if not url.startswith(jup.base + "nbtrack/"):
+                problems.append(f"{url}: not an absolute link through Jupyter ({jup.base})")
+                continue
+            if url not in hrefs:
+                problems.append(f"{url}: not a clickable link in Lab's output")
+            problem = _opens(browser, url, names, magic_path, jup)
+            if problem:
+                problems.append(problem)
+        errors.check()
     assert not problems, "\n".join(problems)
 
 
@@ -218,11 +201,8 @@ def _cli(env: dict[str, str], *args: str) -> str:
 
 
 def test_links_printed_outside_jupyter(nbtrack_home: Path, tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
     import nbtrack
 
-    assert CHROMIUM.exists(), f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
     env = _outside_env(nbtrack_home)
     executed = tmp_path / "quickstart-out.ipynb"
     quick = subprocess.run([sys.executable, str(QUICKSTART), "--output", str(executed)],
@@ -262,17 +242,13 @@ def test_links_printed_outside_jupyter(nbtrack_home: Path, tmp_path: Path) -> No
     assert len(printed) == 8, printed
     problems: list[str] = []
     names = _names()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
-        try:
-            for what, url in printed.items():
-                if "/pages/login?once=" not in url:
-                    problems.append(f"{what}: {url} does not log the reader in")
-                problem = _opens(browser, url, names, run_path, None)
-                if problem:
-                    problems.append(f"{what}: {problem}")
-        finally:
-            browser.close()
+    with chromium() as browser:
+        for what, url in printed.items():
+            if "/pages/login?once=" not in url:
+                problems.append(f"{what}: {url} does not log the reader in")
+            problem = _opens(browser, url, names, run_path, None)
+            if problem:
+                problems.append(f"{what}: {problem}")
     assert not problems, "\n".join(problems)
     for out in [quick.stdout, outputs, *cli_out]:  # never the token itself
         state = (nbtrack_home / "server" / "state.json").read_text()

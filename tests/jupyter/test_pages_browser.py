@@ -2,7 +2,7 @@
 
 Two runs: one logged from a notebook executed in a real kernel (nbclient), one from
 ``nbtrack.init`` in this process (left running, so the table must refresh it live). The
-browser (Debian's Chromium through Playwright, per /work/shared/recipes/notebook-testing.md)
+browser (Debian's Chromium through Playwright, ``tests/helpers/browser.py``)
 logs in with Jupyter's token, opens ``<base_url>nbtrack/``, checks states and last steps,
 opens a run page and compares the chart's points with the API's answer (also after a zoom),
 then selects both runs and checks the compare view's two series. Screenshots go to
@@ -21,15 +21,13 @@ import requests
 from jupyter_helpers import TOKEN, start_jupyter
 from nbclient import NotebookClient
 
+from helpers.browser import PageErrors, chromium, require_chromium
+from helpers.wait import wait_until
+
 pytestmark = pytest.mark.timeout(300)
 
 ROOT = Path(__file__).resolve().parents[2]
 IMG = ROOT / "docs" / "img"
-CHROMIUM = Path(os.environ.get("NBTRACK_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 NB_STEPS = 600
 TEST_STEPS = 300
 
@@ -65,16 +63,14 @@ def _server() -> tuple[str, tuple[str, str]]:
 
 
 def _wait_last_step(path: str, step: int) -> None:
-    import time
-
     url, auth = _server()
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        run = requests.get(f"{url}/api/v1/runs/{path}", auth=auth, timeout=5).json()
-        if run.get("last_step") == step:
-            return
-        time.sleep(0.2)
-    pytest.fail(f"run {path} did not reach step {step}")
+
+    def last_step() -> Any:
+        return requests.get(f"{url}/api/v1/runs/{path}", auth=auth, timeout=5).json().get(
+            "last_step")
+
+    wait_until(lambda: last_step() == step, timeout=30,
+               message=lambda: f"run {path} at step {last_step()}, not {step}")
 
 
 def _api_points(path: str, key: str, lo: int | None = None, hi: int | None = None
@@ -89,11 +85,9 @@ def _api_points(path: str, key: str, lo: int | None = None, hi: int | None = Non
 
 
 def test_pages_in_browser(nbtrack_home: Path, tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
     import nbtrack
 
-    assert CHROMIUM.exists(), f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
+    require_chromium()
     entity, nb_id = _run_notebook(tmp_path)
     run = nbtrack.init(project="pages", name="from-test",
                        config={"lr": 0.1, "optimizer": "adam", "layers": 2})
@@ -102,13 +96,10 @@ def test_pages_in_browser(nbtrack_home: Path, tmp_path: Path) -> None:
             run.log({"loss": 3.0 / (1 + 0.01 * i), "acc": 0.05 + 0.001 * i})
         nb_path, test_path = f"{entity}/pages/{nb_id}", f"{run.entity}/pages/{run.id}"
         _wait_last_step(test_path, TEST_STEPS - 1)
-        with start_jupyter(tmp_path / "jupyter", nbtrack_home) as jup, sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
-            errors: list[str] = []
-            try:
+        with start_jupyter(tmp_path / "jupyter", nbtrack_home) as jup:
+            with chromium() as browser:
                 page = browser.new_page(viewport={"width": 1300, "height": 900})
-                page.on("pageerror", lambda e: errors.append(str(e)))
-                page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+                errors = PageErrors(page, console=True)
                 # Jupyter's token login sets its cookie; later pages need no token
                 page.goto(f"{jup.base}nbtrack/?token={TOKEN}")
                 page.goto(f"{jup.base}nbtrack/")
@@ -137,9 +128,7 @@ def test_pages_in_browser(nbtrack_home: Path, tmp_path: Path) -> None:
                 _check_compare(page, nb_path, test_path)
                 page.locator("main").screenshot(path=str(IMG / "pages-compare.png"))
                 _check_server_pages(browser, nbtrack_home, nb_path)
-            finally:
-                browser.close()
-            assert not errors, errors
+            errors.check()
             log = jup.log.read_text()
             assert "Traceback" not in log, log[-3000:]
     finally:

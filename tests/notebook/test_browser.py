@@ -6,11 +6,10 @@ says running, chart points grow during the loop, the finish progress bar ends do
 summary table shows the last values the notebook computed. The JupyterLab run saves the
 element screenshots ``docs/img/widget-running.png`` and ``docs/img/widget-finished.png``.
 
-Facts followed (docs: /work/shared/recipes/notebook-testing.md): Chromium via
-``executable_path`` (``playwright install`` cannot download here), isolated Jupyter dirs, a
-fixed token, ``--allow-root``; wait for idle AND a real kernel name before Run All; off-screen
-cells are not rendered, so wait with ``state="attached"``; servers stopped by PID and no child
-process may be left. The test never skips: a missing Chromium is a failure.
+Facts followed (docs: /work/shared/recipes/notebook-testing.md; the browser side lives in
+``tests/helpers/browser.py``): isolated Jupyter dirs, a fixed token, ``--allow-root``;
+servers stopped by PID and no child process may be left. The test never skips: a missing
+Chromium is a failure.
 """
 
 from __future__ import annotations
@@ -21,11 +20,9 @@ import math
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,21 +31,27 @@ from typing import Any
 import psutil
 import pytest
 
+from helpers.browser import (
+    JUPYTER_PAGE_ERRORS,
+    PageErrors,
+    chromium,
+    next_frame,
+    output_text,
+    run_all,
+    static_server,
+    wait_kernel_ready,
+)
+from helpers.server import free_port, http_ok
+from helpers.wait import wait_until, wait_until_up
+
 pytestmark = pytest.mark.timeout(420)
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = Path(__file__).with_name("browser_quickstart.ipynb")
 IMG = ROOT / "docs" / "img"
-CHROMIUM = Path(os.environ.get("NBTRACK_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 TOKEN = "nbtrack-browser-test-token"
 KEYS = ("grad_norm", "train/acc", "train/loss", "weird")
 N_STEPS = 160
-# Notebook 7.6.5 always logs this harmless page error (recipe).
-ALLOWED_PAGE_ERRORS = ("reading 'schema'",)
 
 
 def expected_last_values() -> dict[str, float]:
@@ -60,12 +63,6 @@ def expected_last_values() -> dict[str, float]:
         "grad_norm": round(1 + 0.1 * math.cos(i / 3), 6),
         "weird": round(0.5 + 0.001 * i, 6),
     }
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -117,7 +114,7 @@ def jupyter(app: str, tmp: Path) -> Iterator[Server]:
     env["NBTRACK_DIR"] = str(nbtrack_dir)
     env["PYTHONPATH"] = os.pathsep.join(
         [str(ROOT / "kernel"), *filter(None, [os.environ.get("PYTHONPATH")])])
-    port = _free_port()
+    port = free_port()
     log = tmp / f"{app}-server.log"
     cmd = [
         sys.executable, "-m", "jupyterlab" if app == "lab" else "notebook",
@@ -129,21 +126,8 @@ def jupyter(app: str, tmp: Path) -> Iterator[Server]:
         proc = subprocess.Popen(cmd, cwd=home, env=env, stdout=out, stderr=subprocess.STDOUT)
     server = Server(proc, port, home, nbtrack_dir, log)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                tail = log.read_text()[-3000:]
-                pytest.fail(f"{app} server exited with {proc.returncode}:\n{tail}")
-            try:
-                req = urllib.request.Request(f"{server.base}/api/status?token={TOKEN}")
-                with urllib.request.urlopen(req, timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"{app} server did not answer /api/status:\n{log.read_text()[-3000:]}")
-            time.sleep(0.2)
+        wait_until_up(proc, lambda: http_ok(f"{server.base}/api/status?token={TOKEN}"), 60,
+                      f"the {app} server (/api/status)", log)
         yield server
     finally:
         _stop(server)
@@ -165,6 +149,16 @@ def _terminate(pid: int, deadline: float) -> bool:
         return False
 
 
+def _alive(pid: int) -> bool:
+    """Running (not gone, not a zombie)."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.Error:
+        return True
+
+
 def _stop(server: Server) -> None:
     """Stop the Jupyter server (it shuts its kernels down), then the nbtrack server the
     kernel started (detached by design, found through its state file); fail when any
@@ -180,13 +174,10 @@ def _stop(server: Server) -> None:
             if pid in server.seen or "nbtrack" in " ".join(psutil.Process(pid).cmdline()):
                 _terminate(pid, 10)
     left: dict[int, str] = {}
-    deadline = time.monotonic() + 10
+    # zombies count as gone: nobody may reap the orphans of the killed server here
+    with contextlib.suppress(AssertionError):  # what is still there is killed, then reported
+        wait_until(lambda: not any(_alive(pid) for pid in server.seen), timeout=10)
     for pid, cmd in server.seen.items():
-        while psutil.pid_exists(pid) and time.monotonic() < deadline:
-            with contextlib.suppress(psutil.Error):
-                if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
-                    break
-            time.sleep(0.1)
         with contextlib.suppress(psutil.Error):
             p = psutil.Process(pid)
             if p.status() != psutil.STATUS_ZOMBIE:
@@ -197,46 +188,37 @@ def _stop(server: Server) -> None:
 
 # ---- the page ------------------------------------------------------------------------------
 
-def _wait_kernel_ready(page: Any, timeout: float = 60.0) -> None:
-    """Idle AND a kernel name that is not "No Kernel" (else Run All opens a dialog)."""
-    deadline = time.monotonic() + timeout
-    last = ""
-    while time.monotonic() < deadline:
-        last = page.evaluate(
-            """() => {
-                const name = document.querySelector('.jp-Toolbar-kernelName');
-                const ind = document.querySelector('.jp-Notebook-ExecutionIndicator');
-                return [name ? name.textContent.trim() : '',
-                        ind ? ind.getAttribute('data-status') : ''].join('|');
-            }""")
-        name, status = last.split("|")
-        if name and name != "No Kernel" and status == "idle":
-            return
-        time.sleep(0.25)
-    pytest.fail(f"kernel not ready in {timeout}s (kernel name | status = {last!r})")
-
-
-def _run_all(page: Any) -> None:
-    """Run ▸ Run All Cells, i.e. the ``runmenu:run-all`` command, through the menu."""
-    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-    item = page.locator('.lm-Menu-item[data-command="runmenu:run-all"]')
-    item.wait_for(state="visible", timeout=10_000)
-    item.click()
+_POINTS = """(key) => {
+    const c = document.querySelector(`.nbtrack-chart[data-key="${key}"]`);
+    return c ? Number(c.dataset.points) : -1;
+}"""
+_RUNNING = """() => {
+    const b = document.querySelector('.nbtrack-badge');
+    return !!b && b.dataset.state === 'running';
+}"""
+# Every value a chart's data-points takes, recorded by the page on each DOM change (not
+# sampled by the test): window.__nbtPoints, distinct consecutive values > 0.
+_RECORD_POINTS = f"""(key) => {{
+    const seen = window.__nbtPoints = [];
+    const read = () => {{
+        const n = ({_POINTS})(key);
+        if (n > 0 && (seen.length === 0 || seen[seen.length - 1] !== n)) seen.push(n);
+    }};
+    read();
+    new MutationObserver(read).observe(document.body, {{
+        subtree: true, childList: true, attributes: true, attributeFilter: ['data-points']}});
+}}"""
 
 
 def _points(page: Any, key: str) -> int:
-    v = page.evaluate(
-        """(key) => {
-            const c = document.querySelector(`.nbtrack-chart[data-key="${key}"]`);
-            return c ? Number(c.dataset.points) : -1;
-        }""", key)
-    return int(v)
+    return int(page.evaluate(_POINTS, key))
 
 
-def _output_text(page: Any, marker: str, timeout: float) -> str:
-    loc = page.locator(".jp-OutputArea-output", has_text=marker).first
-    loc.wait_for(state="attached", timeout=timeout * 1000)
-    return str(loc.text_content())
+def _wait_points_or_end(page: Any, key: str, n: int, timeout_s: float) -> None:
+    """Until chart ``key`` shows ``n`` points or the badge no longer says running."""
+    page.wait_for_function(
+        f"([key, n]) => !({_RUNNING})() || ({_POINTS})(key) >= n", arg=[key, n],
+        timeout=timeout_s * 1000)
 
 
 def drive(app: str, server: Server, browser: Any, shots: bool) -> dict[str, Any]:
@@ -247,42 +229,36 @@ def drive(app: str, server: Server, browser: Any, shots: bool) -> dict[str, Any]
     context = browser.new_context(viewport={"width": 1280, "height": 1000},
                                   device_scale_factor=2 if shots else 1)
     page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    errors = PageErrors(page, allowed=JUPYTER_PAGE_ERRORS)
     try:
         page.goto(url, wait_until="domcontentloaded", timeout=60_000)
         page.locator(".jp-Notebook").first.wait_for(state="attached", timeout=60_000)
-        _wait_kernel_ready(page)
+        wait_kernel_ready(page)
         server.remember_children()
-        _run_all(page)
+        run_all(page)
         t_run = time.monotonic()
 
         widget = page.locator(".nbtrack-widget").first
         widget.wait_for(state="attached", timeout=60_000)
         badge = page.locator(".nbtrack-badge").first
-        page.wait_for_function(
-            "() => { const b = document.querySelector('.nbtrack-badge');"
-            " return b && b.dataset.state === 'running'; }", timeout=30_000)
+        page.wait_for_function(_RUNNING, timeout=30_000)
         assert badge.text_content().strip().lower() == "running"
         server.remember_children()
 
-        # Chart points grow while the loop runs; past 60 % of the loop, the README shot.
-        seen: list[int] = []
+        # Chart points grow while the loop runs (the page records every value they take);
+        # past 60 % of the loop, while still running, the README shot.
+        page.evaluate(_RECORD_POINTS, "train/loss")
         shot = False
-        deadline = time.monotonic() + 40
-        while time.monotonic() < deadline:
-            state = badge.get_attribute("data-state")
-            n = _points(page, "train/loss")
-            if n > 0 and (not seen or n != seen[-1]):
-                seen.append(n)
-            if state != "running" or n >= N_STEPS:
-                break
-            if shots and not shot and n >= 0.6 * N_STEPS:
+        if shots:
+            _wait_points_or_end(page, "train/loss", math.ceil(0.6 * N_STEPS), 60)
+            if badge.get_attribute("data-state") == "running" and _points(
+                    page, "train/loss") < N_STEPS:
                 IMG.mkdir(parents=True, exist_ok=True)
                 widget.scroll_into_view_if_needed()
                 widget.screenshot(path=str(IMG / "widget-running.png"))
                 shot = True
-            time.sleep(0.15)
+        _wait_points_or_end(page, "train/loss", N_STEPS, 60)
+        seen: list[int] = page.evaluate("window.__nbtPoints")
         growth = sorted(set(seen))
         assert len(growth) >= 3 and seen == sorted(seen), f"points did not grow live: {seen}"
         assert page.locator(".nbtrack-chart").count() == len(KEYS)
@@ -301,7 +277,7 @@ def drive(app: str, server: Server, browser: Any, shots: bool) -> dict[str, Any]
             " return b && b.dataset.state === 'finished'; }", timeout=30_000)
         t_done = time.monotonic()
 
-        printed = _output_text(page, "EXPECTED", 30).strip()
+        printed = output_text(page, "EXPECTED", 30).strip()
         notebook_values = json.loads(printed.split("EXPECTED", 1)[1].strip().splitlines()[0])
         rows = page.evaluate(
             """() => Object.fromEntries([
@@ -317,7 +293,7 @@ def drive(app: str, server: Server, browser: Any, shots: bool) -> dict[str, Any]
             assert float(raw) == pytest.approx(notebook_values[key], rel=1e-9), (key, raw, shown)
         final_points = _points(page, "train/loss")
         assert final_points == N_STEPS, f"expected all {N_STEPS} points drawn, got {final_points}"
-        _output_text(page, "ALL DONE", 30)
+        output_text(page, "ALL DONE", 30)
 
         if shots:
             widget.scroll_into_view_if_needed()
@@ -326,8 +302,7 @@ def drive(app: str, server: Server, browser: Any, shots: bool) -> dict[str, Any]
 
         _check_interaction(page, app)
 
-        unexpected = [e for e in errors if not any(a in e for a in ALLOWED_PAGE_ERRORS)]
-        assert not unexpected, f"page errors: {unexpected}"
+        errors.check()
         return {"app": app, "open_to_run_s": round(t_run - t0, 1),
                 "run_to_finished_s": round(t_done - t_run, 1), "points_seen": seen}
     finally:
@@ -362,70 +337,56 @@ def _check_interaction(page: Any, app: str) -> None:
     last = page.locator(".jp-Notebook .jp-Cell").last
     last.click()
     page.keyboard.press("Escape")
+    page.evaluate("() => { window.__nbtOldCell ="
+                  " document.querySelector('.jp-Notebook .jp-Cell.jp-mod-active'); }")
     page.keyboard.press("b")
-    page.wait_for_timeout(300)
+    # the new (empty) cell is the active one ...
+    page.wait_for_function(
+        "() => { const a = document.querySelector('.jp-Notebook .jp-Cell.jp-mod-active');"
+        " return !!a && a !== window.__nbtOldCell; }", timeout=10_000)
     page.keyboard.press("Enter")
+    # ... and its editor has the focus: typing goes there, not to command-mode shortcuts
+    page.wait_for_function(
+        "() => { const a = document.querySelector('.jp-Notebook .jp-Cell.jp-mod-active');"
+        " const f = document.activeElement;"
+        " return !!a && a !== window.__nbtOldCell && !!f && a.contains(f)"
+        " && !!f.closest('.cm-editor'); }", timeout=10_000)
     page.keyboard.type(
         "from nbtrack.notebook.widget import live_widgets; "
         "print('SELECTED', sorted(live_widgets()[-1].selected))")
     page.keyboard.press("Shift+Enter")
-    text = _output_text(page, "SELECTED", 30)
+    text = output_text(page, "SELECTED", 30)
     assert "['grad_norm', 'train/acc', 'train/loss']" in text, (app, text)
 
 
 @pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: apt-get install -y chromium "
-                    "(playwright install cannot download browsers here)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+def browser() -> Iterator[Any]:
+    with chromium() as b:
+        yield b
 
 
 @pytest.mark.parametrize("app", ["lab", "notebook"])
-def test_run_widget_live_in_browser(app: str, chromium: Any, tmp_path: Path) -> None:
+def test_run_widget_live_in_browser(app: str, browser: Any, tmp_path: Path) -> None:
     with jupyter(app, tmp_path) as server:
-        report = drive(app, server, chromium, shots=(app == "lab"))
+        report = drive(app, server, browser, shots=(app == "lab"))
     print(json.dumps(report))
 
 
 # ---- the front end alone, on the dev harness (a fake model replays trait changes) ------------
 
-@contextlib.contextmanager
-def _static_server(directory: Path) -> Iterator[str]:
-    import functools
-    import http.server
-    import threading
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(directory)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(5)
+def _harness(page: Any, js: str) -> None:
+    """Run ``js`` on the harness, then wait until the widget has drawn what it changed
+    (redraws are coalesced into the next animation frame)."""
+    page.evaluate(js)
+    next_frame(page)
 
 
-def test_widget_states_on_harness(chromium: Any) -> None:
+def test_widget_states_on_harness(browser: Any) -> None:
     """States, deltas, ±inf markers, coalesced redraws and the finish bar, without Jupyter."""
-    with _static_server(ROOT / "js") as base:
-        context = chromium.new_context(viewport={"width": 1000, "height": 900})
+    with static_server(ROOT / "js") as base:
+        context = browser.new_context(viewport={"width": 1000, "height": 900})
         page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
+        errors = PageErrors(page)
         try:
             page.goto(f"{base}/dev/harness.html")
             page.wait_for_function("window.harnessReady === true", timeout=20_000)
@@ -441,7 +402,7 @@ def test_widget_states_on_harness(chromium: Any) -> None:
                 for (let i = 0; i < 40; i += 1) harness.advance(10);
             }""")
             page.wait_for_function("document.querySelectorAll('.nbtrack-chart').length === 5")
-            page.wait_for_timeout(200)
+            next_frame(page)  # a redraw per update would have happened by now
             draws = page.evaluate("window.__draws")
             assert 1 <= draws <= 5, f"{draws} data-points changes for 5 charts after 40 updates"
             points = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll(
@@ -450,38 +411,38 @@ def test_widget_states_on_harness(chromium: Any) -> None:
             assert page.locator(".nbtrack-step").text_content() == "400"
 
             # A delta with one key: the other charts keep their data.
-            page.evaluate("harness.delta(['lr'], 600)")
-            page.wait_for_timeout(150)
+            _harness(page, "harness.delta(['lr'], 600)")
             after = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll(
                 '.nbtrack-chart')].map(c => [c.dataset.key, Number(c.dataset.points)]))""")
             assert after["val/loss"] == points["val/loss"]
             assert after["train/loss"] == points["train/loss"]
             assert after["lr"] >= points["lr"]
             # grad/norm: +inf at step 900 is not in the update yet; send it, see the marker.
-            page.evaluate("harness.advance(0)")
-            page.wait_for_timeout(150)
-            marks = page.locator('.nbtrack-chart[data-key="grad/norm"] .nbtrack-inf').count()
+            _harness(page, "harness.advance(0)")
+            inf = page.locator('.nbtrack-chart[data-key="grad/norm"] .nbtrack-inf')
+            inf.first.wait_for(state="attached", timeout=5_000)
+            marks = inf.count()
             assert marks == 1
             foot = page.locator('.nbtrack-chart[data-key="grad/norm"] .nbtrack-chart-foot')
             assert "1 NaN" in foot.text_content()
 
-            page.evaluate("harness.retrying()")
-            page.wait_for_timeout(150)
+            _harness(page, "harness.retrying()")
+            page.wait_for_selector(".nbtrack-badge[data-state=retrying]", timeout=5_000)
             badge = page.locator(".nbtrack-badge")
             assert badge.get_attribute("data-state") == "retrying"
             assert badge.text_content() == "retrying · HTTP 503 · retry 3"
             assert "HTTP 503" in page.locator(".nbtrack-network").text_content()
             assert page.locator(".nbtrack-messages li").count() == 1
 
-            page.evaluate("harness.finishing(0.5)")
-            page.wait_for_timeout(150)
+            _harness(page, "harness.finishing(0.5)")
+            page.wait_for_selector(".nbtrack-badge[data-state=finishing]", timeout=5_000)
             bar = page.locator(".nbtrack-progress")
             assert bar.get_attribute("data-done") == "false"
             assert float(bar.get_attribute("data-fraction")) == pytest.approx(0.5, abs=1e-3)
             assert page.locator(".nbtrack-network").is_hidden()
 
-            page.evaluate("harness.finished()")
-            page.wait_for_timeout(150)
+            _harness(page, "harness.finished()")
+            page.wait_for_selector(".nbtrack-badge[data-state=finished]", timeout=5_000)
             assert bar.get_attribute("data-done") == "true"
             assert bar.get_attribute("data-fraction") == "1.000"
             keys = page.evaluate("""() => [...document.querySelectorAll(
@@ -493,14 +454,17 @@ def test_widget_states_on_harness(chromium: Any) -> None:
 
             # Picker: hide one chart; `selected` is saved to the model; "all" restores.
             page.locator('.nbtrack-chip[data-key="lr"]').click()
-            page.wait_for_timeout(150)
+            page.wait_for_function(
+                "!document.querySelector('.nbtrack-chart[data-key=\"lr\"]')", timeout=5_000)
+            next_frame(page)
             assert page.locator(".nbtrack-chart").count() == 4
             assert page.evaluate("harness.model.saved.at(-1)") == [
                 "grad/norm", "train/acc", "train/loss", "val/loss"]
             page.locator(".nbtrack-chip-all").click()
-            page.wait_for_timeout(150)
+            page.wait_for_selector('.nbtrack-chart[data-key="lr"]', timeout=5_000)
+            next_frame(page)
             assert page.locator(".nbtrack-chart").count() == 5
             assert page.evaluate("harness.model.get('selected')") == []
-            assert not errors, errors
+            errors.check()
         finally:
             context.close()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,8 @@ import nbtrack
 from nbtrack.notebook import extension, magics, widget
 from nbtrack.sdk import hooks
 from nbtrack.sdk.session import current_run
+
+from helpers.wait import wait_until
 
 OFFLINE = "--mode offline --project nbtests"
 
@@ -38,14 +39,13 @@ def _ui_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name.startswith("nbtrack")]
 
 
-def _wait_no_threads(before: set[int], timeout: float = 10.0) -> list[str]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        left = [t.name for t in threading.enumerate() if t.ident not in before]
-        if not left:
-            return []
-        time.sleep(0.05)
-    return left
+def _wait_no_threads(before: set[int], timeout: float = 10.0) -> None:
+    """Until every thread started after ``before`` was taken has ended."""
+    def new_threads() -> list[str]:
+        return [t.name for t in threading.enumerate() if t.ident not in before]
+
+    wait_until(lambda: not new_threads(), timeout,
+               message=lambda: f"threads left behind: {new_threads()}")
 
 
 @pytest.fixture
@@ -132,10 +132,8 @@ def test_reinit_finishes_previous_without_leaking_threads(ip: Any) -> None:
     assert first.state == "finished" and ip.user_ns["r"].state == "running"
     for _ in range(3):
         ip.run_line_magic("track_init", f"{OFFLINE} --as r")
-    deadline = time.monotonic() + 5
-    while len([t for t in _ui_threads() if t.name == "nbtrack-ui"]) > 1:
-        assert time.monotonic() < deadline, [t.name for t in _ui_threads()]
-        time.sleep(0.05)
+    wait_until(lambda: len([t for t in _ui_threads() if t.name == "nbtrack-ui"]) <= 1, 5,
+               message=lambda: f"UI threads left: {[t.name for t in _ui_threads()]}")
 
 
 # ---- %track_log / %%track_log -------------------------------------------------------------
@@ -269,7 +267,7 @@ def test_unload_reload_leave_nothing_behind(home: Path) -> None:
     shell.run_line_magic("track_log", "loss=1")
     shell.run_line_magic("unload_ext", "nbtrack")
     assert shell.user_ns.pop("r").state == "finished"
-    assert _wait_no_threads(before) == []
+    _wait_no_threads(before)
     assert widget.live_widgets() == []
     assert "track_init" not in shell.magics_manager.magics["cell"]
     assert "track_log" not in shell.magics_manager.magics["line"]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 import threading
 import time
 from pathlib import Path
@@ -16,12 +15,12 @@ from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
 from nbtrack.notebook.ui import widget_state
 from nbtrack.notebook.widget import RunWidget
 from nbtrack.sdk.display import encode_json
 
-from fakes import FakeRun, RecordingComm
+from helpers.fakes import FakeRun, RecordingComm
+from helpers.wait import wait_until
 
 N = 1_000_000
 
@@ -41,6 +40,18 @@ def _check_rate(rec: RecordingComm, elapsed: float) -> None:
     assert len(rec.messages) <= 4 * elapsed + 3, (len(rec.messages), elapsed)
     gaps = [b - a for a, b in zip(rec.times, rec.times[1:], strict=False)]
     assert all(g >= 0.2 for g in gaps), min(gaps)
+
+
+def _series_messages(rec: RecordingComm) -> list[dict[str, Any]]:
+    return [m["state"]["series"] for m in rec.messages if "series" in m["state"]]
+
+
+def _polls_later(run: FakeRun, polls: int = 3) -> None:
+    """Wait until the UI thread has finished ``polls`` more looks at ``run`` (it is in the
+    one after them): whatever it had to send about the state before this call, it has sent."""
+    target = run.history_calls + polls + 1
+    wait_until(lambda: run.history_calls >= target, timeout=10,
+               message=lambda: f"the UI thread polled {run.history_calls}/{target} times")
 
 
 def _report(label: str, rec: RecordingComm, elapsed: float, w: RunWidget) -> None:
@@ -93,12 +104,12 @@ def test_only_changed_series_keys_are_sent() -> None:
     run = FakeRun()
     w, rec = _attach(run)
     run.log({"a": 1.0, "b": 2.0})
-    time.sleep(0.6)
+    wait_until(lambda: _series_messages(rec), message="no series message for a and b")
     run.log({"a": 3.0})
-    time.sleep(0.6)
+    wait_until(lambda: len(_series_messages(rec)) >= 2, message="no series message for a")
     run.finish()
     assert w.updater.join(5)
-    series_msgs = [m["state"]["series"] for m in rec.messages if "series" in m["state"]]
+    series_msgs = _series_messages(rec)
     assert set(series_msgs[0]) == {"a", "b"}
     assert set(series_msgs[1]) == {"a"}  # b unchanged: not re-sent
     assert set(w.series) == {"a", "b"}  # the trait keeps the full set for new views
@@ -109,9 +120,10 @@ def test_idle_run_sends_nothing_and_close_stops_thread() -> None:
     run = FakeRun()
     w, rec = _attach(run)
     run.log({"a": 1.0})
-    time.sleep(1.2)
+    wait_until(lambda: _series_messages(rec), message="the logged row was never sent")
+    _polls_later(run)  # the news of the row (progress, rate) is out too
     count = len(rec.messages)
-    time.sleep(1.0)
+    _polls_later(run, polls=4)  # four more looks at an idle run
     assert len(rec.messages) == count  # nothing changed: no message
     thread = w.updater.thread
     w.close()
@@ -137,10 +149,11 @@ def test_nan_and_inf_encoded() -> None:
 def test_network_retrying_shows_in_state_and_messages() -> None:
     run = FakeRun(mode="local")
     w, _rec = _attach(run)
-    time.sleep(0.4)
+    # the first status seen is "ok": the change to retrying is news, and a message
+    wait_until(lambda: w.network.get("state") == "ok", message="network state never sent")
     run.network = {**run.network, "state": "retrying", "status_code": 503, "error": "busy"}
-    time.sleep(0.6)
-    assert w.state == "retrying" and w.network["status_code"] == 503
+    wait_until(lambda: w.state == "retrying", message=lambda: f"widget state {w.state}")
+    assert w.network["status_code"] == 503
     assert any("retrying" in m for m in w.messages)
     run.finish()
     assert w.updater.join(5)

@@ -12,10 +12,11 @@ from typing import Any
 
 from nbtrack.txlog.format import LogReader, read_records
 
-# The child logs STEPS rows (forever when 0) in chunks of 200 with a short sleep, then
-# finishes. KILL_AT_DEFER=<STATE> is a tiny test hook living in this script (not in
-# the product): the process SIGKILLs itself the moment finish is about to send that
-# defer state, i.e. after every earlier state was answered.
+# The child logs STEPS rows (forever when 0, until the test kills it) in paced chunks of
+# 200, then finishes.
+# KILL_AT_DEFER=<STATE> is a tiny test hook living in this script (not in the product):
+# the process SIGKILLs itself the moment finish is about to send that defer state, i.e.
+# after every earlier state was answered.
 CHILD = textwrap.dedent("""
     import json, os, signal, sys, time
     import nbtrack
@@ -40,6 +41,8 @@ CHILD = textwrap.dedent("""
         run.log({"i": i, "x": i * 0.5})
         i += 1
         if i % 200 == 0:
+            # why: a rate, not a wait: the kill points are "the n-th history post", and an
+            # unpaced child puts ~10x the rows in each post (mid-logging tests 7 s -> 28 s)
             time.sleep(0.02)
     run.summary["done"] = True
     run.finish(timeout=60, quiet=True)

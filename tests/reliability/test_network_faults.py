@@ -18,6 +18,7 @@ from conftest import pick, record_figure
 import nbtrack
 
 from helpers.faults import FAULT_KINDS, ChaosProxy, make_schedule
+from helpers.wait import wait_until
 
 SEEDS = list(range(int(os.environ.get("NBTRACK_SEEDS") or pick(5, 100))))
 ROUNDS = int(os.environ.get("NBTRACK_ROUNDS") or pick(1, 3))
@@ -33,14 +34,18 @@ def _run_with_faults(server: Any, seed: int, steps: int, rounds: int) -> dict[st
                            api_key=server.token, config={"seed": seed, "lr": 0.1,
                                                          "nested": {"a": [1, 2]}})
         run.config["late"] = "yes"
-        # log in chunks until the whole schedule has been used (at least ``steps`` rows)
+        # log in chunks until the whole schedule has been used (at least ``steps`` rows);
+        # after each chunk, wait until the proxy has handled one more request, so the rows
+        # are spread over many posts and every fault meets a request with rows in it
         i = 0
         deadline = time.monotonic() + 120
         while i < steps or (proxy.remaining() and time.monotonic() < deadline):
+            handled = len(proxy.log)
             for _ in range(500):
                 run.log({"i": i, "x": i * 0.5, "name": f"s{i}"})
                 i += 1
-            time.sleep(0.25)  # spread the rows over many file_stream posts
+            wait_until(lambda n=handled: len(proxy.log) > n, timeout=60,
+                       message=lambda: f"no request reached the proxy; faults {proxy.counts()}")
         steps = i
         run.summary["best"] = 42
         run.finish(timeout=180, quiet=True)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import requests
 
 from helpers.server import RunningServer, api, auth, gql, stream, upsert
+from helpers.wait import wait_until
 
 RESUME = """
 query RunResumeStatus($project: String, $entity: String, $name: String!) {
@@ -151,11 +151,13 @@ def test_stale_heartbeat_reads_as_crashed(server_factory: Any) -> None:
     upsert(srv, "hb")
     path = f"{_entity(srv)}/proj/hb"
     assert api(srv, f"runs/{path}").json()["state"] == "running"
-    deadline = time.monotonic() + 5
-    state = "running"
-    while state == "running" and time.monotonic() < deadline:
-        time.sleep(0.2)
-        state = api(srv, f"runs/{path}").json()["state"]
+
+    def changed_state() -> str:
+        state = str(api(srv, f"runs/{path}").json()["state"])
+        return "" if state == "running" else state
+
+    # running until the heartbeat is 1 s stale, then crashed (and nothing else)
+    state = wait_until(changed_state, timeout=5, message="the stale run still reads as running")
     assert state == "crashed"
     q = gql(srv, '{ model(name: "proj") { bucket(name: "hb") { state } } }')
     assert q["data"]["model"]["bucket"]["state"] == "crashed"

@@ -10,6 +10,8 @@ import pytest
 
 from helpers.server import start_server
 
+# The benchmark itself is under test (its run_load at a small size), not a shared helper:
+# it stays in benchmarks/, a script directory that is no package.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import team_load
 
