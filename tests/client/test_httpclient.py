@@ -17,6 +17,8 @@ from nbtrack.client.httpclient import HTTPClient
 from nbtrack.client.netstatus import NetStatus
 from nbtrack.client.transports import MockTransport, Request, Response
 
+from helpers.wait import wait_until
+
 KEY = "secret-key-42"
 BASE = "http://tracker.test:8080"
 
@@ -164,9 +166,7 @@ def test_close_aborts_a_retry_wait_and_closes_the_transport() -> None:
 
     th = threading.Thread(target=call)
     th.start()
-    deadline = time.monotonic() + 5
-    while c.status.state != "retrying" and time.monotonic() < deadline:
-        time.sleep(0.005)
+    wait_until(lambda: c.status.state == "retrying", 5, message="never retrying")
     t0 = time.monotonic()
     c.close()
     th.join(5)

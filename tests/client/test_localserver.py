@@ -29,8 +29,9 @@ from nbtrack.client.localserver import (
 def pids(nbtrack_dir: Path) -> Iterator[list[int]]:
     """Two live child processes to name in state files. The state file goes at teardown:
     the session's clean-up SIGTERMs every pid a state file names."""
-    children = [subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
-                for _ in range(2)]
+    # why: a process that merely stays alive (its pid is what the state file names)
+    children = [subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"],
+                                 stdin=subprocess.PIPE) for _ in range(2)]
     yield [c.pid for c in children]
     state_path(nbtrack_dir).unlink(missing_ok=True)
     for c in children:

@@ -26,6 +26,7 @@ from nbtrack.client.transports import map_requests_error
 from nbtrack.client.wandbclient import WandbClient
 
 from helpers.fakewandb import TOKEN, FakeWandb, make_transport
+from helpers.wait import wait_until
 
 # --------------------------------------------------------------------------- the boundary
 
@@ -59,9 +60,8 @@ def test_503_three_times_then_ok(fake: FakeWandb) -> None:
     stop = threading.Event()
 
     def watch() -> None:
-        while not stop.is_set():
+        while not stop.wait(0.005):  # why: sampling the status at a fixed rate is the test
             seen.append(t.status.snapshot())
-            time.sleep(0.005)
 
     w = threading.Thread(target=watch)
     w.start()
@@ -125,9 +125,8 @@ def test_close_aborts_a_retrying_call_quickly(fake: FakeWandb) -> None:
 
     th = threading.Thread(target=call)
     th.start()
-    time.sleep(0.3)
+    wait_until(lambda: t.status.snapshot()["state"] == "retrying", 5, message="never retrying")
     assert th.is_alive()
-    assert t.status.snapshot()["state"] == "retrying"
     t0 = time.monotonic()
     t.close()
     th.join(5)
@@ -161,9 +160,9 @@ def test_connection_refused_is_retried_until_close() -> None:
     out: list[BaseException] = []
     th = threading.Thread(target=lambda: _capture(out, t))
     th.start()
-    time.sleep(0.3)
-    snap = t.status.snapshot()
-    assert snap["state"] == "retrying" and snap["retry_count"] >= 1
+    snap = wait_until(lambda: (s := t.status.snapshot())["retry_count"] >= 1 and s, 5,
+                      message="the refused connection was never retried")
+    assert snap["state"] == "retrying"
     assert "ConnectionError" in snap["error"]
     t.close()
     th.join(5)

@@ -5,6 +5,8 @@ import pytest
 
 from nbtrack.pipeline.queues import END, ByteQueue, QueueClosed
 
+from helpers.wait import wait_until
+
 
 def test_fifo_batches_and_byte_accounting() -> None:
     q = ByteQueue(1000)
@@ -58,7 +60,7 @@ def test_end_marker_never_blocks_and_close_wakes_producers() -> None:
 
     t = threading.Thread(target=producer)
     t.start()
-    time.sleep(0.05)
+    wait_until(lambda: q.waiting_producers(), 5, message="the producer never blocked")
     q.close()
     t.join(2.0)
     assert not t.is_alive()
@@ -79,7 +81,7 @@ def test_lazy_put_does_not_wake_the_consumer_until_enough_items() -> None:
     got: list[list[object]] = []
     t = threading.Thread(target=lambda: got.append(q.get_batch(10**6, timeout=2.0)))
     t.start()
-    time.sleep(0.05)
+    wait_until(lambda: q.waiting_consumers(), 5, message="the consumer never waited")
     start = time.monotonic()
     q.put("row", 1, wake=False)
     t.join(0.3)

@@ -17,6 +17,8 @@ from nbtrack.pipeline.writer import Writer
 from nbtrack.proto import nbtrack_pb2 as pb
 from nbtrack.txlog.format import LogReader, LogWriter, read_records
 
+from helpers.wait import wait_until
+
 FLUSH_FINAL = pb.DeferRequest.FLUSH_FINAL
 
 
@@ -158,7 +160,7 @@ class BusyQueue:
             from nbtrack.pipeline.queues import END
 
             return [END]
-        time.sleep(0.05)
+        time.sleep(0.05)  # why: the busy stage's work itself; the queue never runs dry
         out: list[object] = []
         for _ in range(10):
             self.num += 1
@@ -176,14 +178,10 @@ def test_time_based_flush_while_queue_never_idle(tmp_path: Path) -> None:
     t0 = time.monotonic()
     w.start()
     try:
-        seen = 0
-        while time.monotonic() - t0 < 3.0:
-            seen = sum(1 for _ in LogReader(path))  # another handle, no END yet
-            if seen:
-                break
-            time.sleep(0.02)
+        # another handle, no END yet
+        wait_until(lambda: sum(1 for _ in LogReader(path)), 3.0,
+                   message="nothing reached the file while the queue stayed busy")
         elapsed = time.monotonic() - t0
-        assert seen > 0, "nothing reached the file within 3 s while the queue stayed busy"
         assert 0.5 < elapsed < 1.8, elapsed  # the 1 s rule, not an idle flush
     finally:
         q.ended.set()
@@ -204,21 +202,15 @@ def test_data_visible_while_running(tmp_path: Path) -> None:
             while len(q) < 500 and not stop.is_set():
                 put(q, history(i, rows=3))
                 i += 1
-            time.sleep(0.001)
+            stop.wait(0.001)  # why: a producer that paces itself, so the writer drains
 
     t = threading.Thread(target=producer, daemon=True)
     t.start()
     try:
-        deadline = time.monotonic() + 3.0
-        seen = 0
-        while time.monotonic() < deadline:
-            reader = LogReader(path)  # another handle, writer still running, no END
-            seen = sum(1 for _ in reader)
-            if seen:
-                break
-            time.sleep(0.05)
-        assert seen > 0
-        assert time.monotonic() - (deadline - 3.0) < 2.0
+        t0 = time.monotonic()
+        # another handle, writer still running, no END
+        wait_until(lambda: sum(1 for _ in LogReader(path)), 3.0, message="nothing on disk")
+        assert time.monotonic() - t0 < 2.0
         assert w.alive
     finally:
         stop.set()
@@ -231,9 +223,7 @@ def test_flushes_when_idle(tmp_path: Path) -> None:
     q, w, _, path = make(tmp_path, flush_interval=30.0)
     w.start()
     put(q, history(1))
-    deadline = time.monotonic() + 2.0
-    while time.monotonic() < deadline and not list(LogReader(path)):
-        time.sleep(0.01)
+    wait_until(lambda: list(LogReader(path)), 2.0, message="an idle queue was not flushed")
     assert len(list(LogReader(path))) == 1  # idle queue: flushed without waiting 30 s
     q.put_end()
     assert w.join(5)
@@ -305,7 +295,7 @@ def test_queue_closed_without_end_stops(tmp_path: Path) -> None:
     q, w, _, path = make(tmp_path)
     w.start()
     put(q, history(1))
-    time.sleep(0.05)
+    wait_until(lambda: len(q) == 0, 5, message="the writer never took the record")
     q.close()
     assert w.join(5)
     assert len(list(LogReader(path))) == 1

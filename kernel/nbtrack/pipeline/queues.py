@@ -55,6 +55,8 @@ class ByteQueue:
         self._not_full = threading.Condition(self._lock)
         self._closed = False
         self.blocked_seconds = 0.0  # total time producers spent in backpressure
+        self._producers_waiting = 0
+        self._consumers_waiting = 0
 
     def put(self, item: Any, nbytes: int, timeout: float | None = None,
             wake: bool = True) -> None:
@@ -78,6 +80,7 @@ class ByteQueue:
     def _wait_for_room(self, nbytes: int, timeout: float | None) -> None:
         start = time.monotonic()
         deadline = None if timeout is None else start + timeout
+        self._producers_waiting += 1
         try:
             while self._bytes + nbytes > self.max_bytes and self._bytes > 0 and not self._closed:
                 remaining = None if deadline is None else deadline - time.monotonic()
@@ -85,6 +88,7 @@ class ByteQueue:
                     raise TimeoutError(f"{self.name} stayed full for {timeout:.1f}s")
                 self._not_full.wait(remaining)
         finally:
+            self._producers_waiting -= 1
             self.blocked_seconds += time.monotonic() - start
 
     def put_front(self, item: Any, nbytes: int) -> None:
@@ -107,7 +111,11 @@ class ByteQueue:
         """Take up to ``max_items`` items, waiting up to ``timeout`` for the first one."""
         with self._lock:
             if not self._items:
-                self._not_empty.wait(timeout)
+                self._consumers_waiting += 1
+                try:
+                    self._not_empty.wait(timeout)
+                finally:
+                    self._consumers_waiting -= 1
                 if not self._items:
                     return []
             items = self._items
@@ -128,6 +136,15 @@ class ByteQueue:
             self._closed = True
             self._not_full.notify_all()
             self._not_empty.notify_all()
+
+    def waiting_producers(self) -> int:
+        """How many ``put`` calls are blocked in backpressure right now (what a status view
+        shows as "log() is waiting for the pipeline")."""
+        return self._producers_waiting
+
+    def waiting_consumers(self) -> int:
+        """How many ``get_batch`` calls wait for an item right now."""
+        return self._consumers_waiting
 
     @property
     def pending_bytes(self) -> int:
