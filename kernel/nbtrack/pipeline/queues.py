@@ -130,6 +130,10 @@ class ByteQueue:
             self._not_empty.notify_all()
 
     @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
     def pending_bytes(self) -> int:
         return self._bytes
 
