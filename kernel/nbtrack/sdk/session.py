@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from nbtrack.pipeline.config import MiB, PipelineConfig
 from nbtrack.pipeline.stream import Stream
 from nbtrack.proto import nbtrack_pb2 as pb
 from nbtrack.sdk import hooks
 from nbtrack.sdk.run import Run
 from nbtrack.sdk.values import config_value
-from nbtrack.settings import Settings, resolve
+from nbtrack.settings import Settings, Tuning, resolve
 from nbtrack.version import __version__
 
 logger = logging.getLogger("nbtrack")
@@ -58,7 +59,7 @@ def init(project: str | None = None, name: str | None = None,
     global _current
     settings = resolve(project=project, name=name, mode=mode, id=id, resume=resume,
                        entity=entity, tags=tags, notes=notes, group=group, job_type=job_type,
-                       base_url=base_url, api_key=api_key, dir=dir)
+                       base_url=base_url, api_key=api_key, dir=dir, console=console)
     if config is not None and not isinstance(config, dict):
         config = dict(config)
     checked = {str(k): config_value(str(k), v) for k, v in (config or {}).items()}
@@ -75,6 +76,12 @@ def init(project: str | None = None, name: str | None = None,
         _register_atexit()
     hooks.emit("run_init", run)
     return run
+
+
+def pipeline_config(tuning: Tuning) -> PipelineConfig:
+    """The pipeline's numbers for a run: the defaults, with what the user tuned."""
+    return PipelineConfig(max_unsent_bytes=max(int(tuning.max_unsent_mb * MiB), 1),
+                          stop_poll_interval=tuning.stop_poll_interval)
 
 
 def _run_record(settings: Settings, config: dict[str, Any]) -> pb.RunRecord:
@@ -98,7 +105,8 @@ def _start(settings: Settings, config: dict[str, Any]) -> Run:
                         f"{exc.strerror or exc}. Set NBTRACK_DIR (or dir=) to a writable "
                         "directory.") from exc
     transport = _transport(settings)
-    stream = Stream(settings.log_path, transport, pending.append)
+    stream = Stream(pipeline_config(settings.tuning), settings.log_path, transport,
+                    warn=pending.append)
     try:
         stream.start()
     except OSError as exc:
