@@ -61,7 +61,7 @@ def test_api_key_from_netrc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_tuning_comes_from_the_environment_once(nbtrack_dir: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    from nbtrack.sdk.session import pipeline_config
+    from nbtrack.sdk.runstream import pipeline_config
 
     defaults = resolve().tuning
     assert (defaults.max_unsent_mb, defaults.stop_poll_interval, defaults.stats_interval,

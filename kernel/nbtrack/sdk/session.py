@@ -8,7 +8,6 @@ import json
 import logging
 import netrc
 import os
-import platform
 import socket
 import sys
 import threading
@@ -18,14 +17,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from nbtrack.pipeline.config import MiB, PipelineConfig
-from nbtrack.pipeline.stream import Stream
 from nbtrack.proto import nbtrack_pb2 as pb
 from nbtrack.sdk import hooks
 from nbtrack.sdk.run import Run
+from nbtrack.sdk.runstream import InitError, RunStream
 from nbtrack.sdk.values import config_value
-from nbtrack.settings import Settings, Tuning, resolve
-from nbtrack.version import __version__
+from nbtrack.settings import Settings, resolve
 
 logger = logging.getLogger("nbtrack")
 
@@ -37,8 +34,7 @@ _lock = threading.RLock()
 _atexit_registered = False
 
 
-class InitError(RuntimeError):
-    """``init`` could not start the run; the message says why and what to do."""
+__all__ = ["InitError", "current_run", "finish", "finish_all", "init", "log"]
 
 
 def current_run() -> Run | None:
@@ -67,21 +63,11 @@ def init(project: str | None = None, name: str | None = None,
         if reinit and _current is not None and _current.state == "running":
             _current.finish()
         run = _start(settings, checked)
-        try:
-            run._start_extras(console=console)
-        except Exception:
-            logger.exception("console / system / environment capture did not start")
         _current = run
         _open_runs.add(run)
         _register_atexit()
     hooks.emit("run_init", run)
     return run
-
-
-def pipeline_config(tuning: Tuning) -> PipelineConfig:
-    """The pipeline's numbers for a run: the defaults, with what the user tuned."""
-    return PipelineConfig(max_unsent_bytes=max(int(tuning.max_unsent_mb * MiB), 1),
-                          stop_poll_interval=tuning.stop_poll_interval)
 
 
 def _run_record(settings: Settings, config: dict[str, Any]) -> pb.RunRecord:
@@ -94,6 +80,7 @@ def _run_record(settings: Settings, config: dict[str, Any]) -> pb.RunRecord:
 
 
 def _start(settings: Settings, config: dict[str, Any]) -> Run:
+    """Start the run's pipeline and capture (one phase), then hand them to the Run."""
     record = _run_record(settings, config)
     pending: collections.deque[str] = collections.deque()
     if settings.mode == "disabled":
@@ -104,51 +91,8 @@ def _start(settings: Settings, config: dict[str, Any]) -> Run:
         raise InitError(f"nbtrack: cannot create the run directory {settings.run_dir}: "
                         f"{exc.strerror or exc}. Set NBTRACK_DIR (or dir=) to a writable "
                         "directory.") from exc
-    transport = _transport(settings)
-    stream = Stream(pipeline_config(settings.tuning), settings.log_path, transport,
-                    warn=pending.append)
-    try:
-        stream.start()
-    except OSError as exc:
-        if transport is not None:
-            transport.close()
-        raise InitError(f"nbtrack: cannot write the run's log {settings.log_path}: "
-                        f"{exc.strerror or exc}. Set NBTRACK_DIR (or dir=) to a writable "
-                        "directory with free space.") from exc
-    try:
-        record = _register_run(settings, stream, record)
-    except BaseException:
-        stream.close(5.0, abort_network=True)
-        raise
-    stream.interface.publish_telemetry(pb.TelemetryRecord(
-        nbtrack_version=__version__, python_version=platform.python_version(),
-        platform=platform.platform()))
-    return Run(settings, stream, record, config, pending)
-
-
-def _register_run(settings: Settings, stream: Stream, record: pb.RunRecord) -> pb.RunRecord:
-    """Send the run to the server and wait for its answer (resume offsets, entity, url)."""
-    handle = stream.interface.deliver_run(record)
-    result = handle.wait(settings.init_timeout)
-    if result is None:
-        handle.abandon()
-        if settings.resume:
-            raise InitError(f"nbtrack: the server at {settings.base_url} did not answer within "
-                            f"{settings.init_timeout:g}s; cannot resume run {settings.run_id}")
-        logger.warning("server did not answer within %ss; the run goes on and is sent later",
-                       settings.init_timeout)
-    else:
-        answer = result.run_result
-        if answer.error.code != pb.ErrorInfo.NONE:
-            raise InitError(f"nbtrack: {answer.error.message}")
-        if answer.HasField("run"):
-            record = answer.run
-    record.offsets_known = True
-    stream.interface.publish_run(record)
-    started = stream.interface.deliver_run_start(record)
-    if started.wait(settings.init_timeout) is None:
-        started.abandon()
-    return record
+    stream = RunStream.start(settings, record, _transport(settings), pending.append)
+    return Run(settings, stream, stream.record, config, pending)
 
 
 def _transport(settings: Settings) -> Any:

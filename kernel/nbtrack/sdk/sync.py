@@ -17,7 +17,7 @@ from pathlib import Path
 from nbtrack.client.transport import Transport
 from nbtrack.pipeline.stream import Stream
 from nbtrack.proto import nbtrack_pb2 as pb
-from nbtrack.sdk.session import pipeline_config
+from nbtrack.sdk.runstream import pipeline_config
 from nbtrack.settings import read_tuning
 from nbtrack.txlog.format import LogReader, ReadReport
 
