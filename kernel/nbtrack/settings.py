@@ -40,6 +40,59 @@ def _pick(explicit: str | None, env_name: str, default: str | None = None) -> st
     return os.environ.get(env_name) or default
 
 
+_OFF = ("off", "0", "false", "no", "none")
+CAPTURE_PARTS = ("env", "git", "requirements", "notebook", "host")
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Knobs most runs never touch, read once from ``NBTRACK_*`` (and ``init(console=)``).
+
+    The SDK turns them into the pipeline's and the capture threads' configuration;
+    nothing below the SDK reads the environment.
+    """
+
+    max_unsent_mb: float = 16.0  # NBTRACK_MAX_PENDING_MB: unsent lines held in memory
+    stop_poll_interval: float = 10.0  # NBTRACK_STOP_POLL_INTERVAL (s)
+    stats_interval: float = 10.0  # NBTRACK_STATS_INTERVAL (s); 0 or "off": no system metrics
+    console: bool = True  # init(console=) > NBTRACK_CONSOLE: record stdout / stderr
+    capture_off: frozenset[str] = frozenset()  # NBTRACK_CAPTURE_<PART>=off ("env": all)
+    http_timeout: float = 10.0  # NBTRACK_HTTP_TIMEOUT (s): one request's read timeout
+
+
+def _env_number(name: str, default: float, *, off_means_zero: bool = False) -> float:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if off_means_zero and raw in _OFF:
+        return 0.0
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if value < 0:
+        log.warning("%s=%r is not a non-negative number; using %s", name, raw, default)
+        return default
+    return value
+
+
+def read_tuning(*, console: str | None = None) -> Tuning:
+    """The knobs from the environment; ``console`` (an ``init`` argument) beats it."""
+    chosen_console = console if console is not None else os.environ.get("NBTRACK_CONSOLE", "auto")
+    unsent_mb = _env_number("NBTRACK_MAX_PENDING_MB", Tuning.max_unsent_mb)
+    return Tuning(
+        max_unsent_mb=unsent_mb or Tuning.max_unsent_mb,  # 0 would spill every line
+        stop_poll_interval=_env_number("NBTRACK_STOP_POLL_INTERVAL", Tuning.stop_poll_interval),
+        stats_interval=_env_number("NBTRACK_STATS_INTERVAL", Tuning.stats_interval,
+                                   off_means_zero=True),
+        console=str(chosen_console).strip().lower() not in _OFF,
+        capture_off=frozenset(part for part in CAPTURE_PARTS
+                              if os.environ.get(f"NBTRACK_CAPTURE_{part.upper()}", "")
+                              .strip().lower() in _OFF),
+        http_timeout=_positive_float("NBTRACK_HTTP_TIMEOUT", Tuning.http_timeout),
+    )
+
+
 @dataclass
 class Settings:
     """Everything a run needs to know before it starts; built by ``resolve``."""
@@ -60,7 +113,7 @@ class Settings:
     job_type: str = ""
     init_timeout: float = 30.0
     finish_timeout: float = 60.0
-    http_timeout: float = 10.0  # read timeout of one request to the server (retried after)
+    tuning: Tuning = field(default_factory=Tuning)
 
     @property
     def log_path(self) -> Path:
@@ -82,6 +135,7 @@ def resolve(
     base_url: str | None = None,
     api_key: str | None = None,
     dir: str | os.PathLike[str] | None = None,
+    console: str | None = None,
 ) -> Settings:
     """Validate the user's choices; raises ValueError naming the bad argument."""
     url = _pick(base_url, "NBTRACK_BASE_URL")
@@ -109,7 +163,6 @@ def resolve(
     if chosen_mode == "online" and not url:
         raise ValueError("mode='online' needs a server: pass base_url=... or set NBTRACK_BASE_URL")
     key = _pick(api_key, "NBTRACK_API_KEY")
-    http_timeout = _positive_float("NBTRACK_HTTP_TIMEOUT", 10.0)
     root = default_root()
     run_id = id or new_run_id()
     runs_root = Path(dir).expanduser() if dir is not None else root / "runs"
@@ -133,7 +186,7 @@ def resolve(
         notes=notes or "",
         group=group or "",
         job_type=job_type or "",
-        http_timeout=http_timeout,
+        tuning=read_tuning(console=console),
     )
 
 

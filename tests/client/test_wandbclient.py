@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from nbtrack.client import transport as compat
 from nbtrack.client.errors import TransportError
 from nbtrack.client.transports import MockTransport, Request, Response
 from nbtrack.client.wandbclient import WandbClient
@@ -87,11 +86,9 @@ def test_upload_of_a_missing_file_fails_before_any_request(tmp_path: Path) -> No
     assert rec.requests == []
 
 
-def test_what_the_pipeline_uses_keeps_its_names() -> None:
-    assert compat.Transport is WandbClient
-    t = compat.Transport(BASE + "/", "k", timeout=3.0, max_retry_time=7.0)
+def test_what_the_pipeline_reads_of_the_client() -> None:
+    t = WandbClient(BASE + "/", "k", timeout=3.0, max_retry_time=7.0)
     assert (t.base_url, t.timeout, t.max_retry_time, t.closed) == (BASE, 3.0, 7.0, False)
     assert t.status.snapshot()["state"] == "ok"
     t.close()
     assert t.closed
-    assert compat.TransportError is TransportError

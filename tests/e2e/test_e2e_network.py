@@ -87,9 +87,9 @@ def test_server_that_never_returns_finish_is_bounded(
     finally:
         proxy.close()
     # The log kept everything: sync delivers it once the server is reachable.
-    from nbtrack.client.transport import Transport
+    from nbtrack.client.wandbclient import WandbClient
     from nbtrack.sdk.sync import sync_log
 
-    result = sync_log(run.log_path, Transport(live_server.url, live_server.token))
+    result = sync_log(run.log_path, WandbClient(live_server.url, live_server.token))
     assert result.ok, result.error
     assert _steps(live_server, run) == list(range(1_000))

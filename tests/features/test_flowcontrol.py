@@ -1,6 +1,6 @@
 """Flow control: 1,000,000 rows with the server down for the first half.
 
-The file-stream worker keeps at most NBTRACK_MAX_PENDING_MB of history in memory and
+The file-stream poster keeps at most NBTRACK_MAX_PENDING_MB of unsent lines in memory and
 reads the rest back from the transaction log, so log() never waits for the network
 and the process's memory stays bounded; every row reaches the server exactly once.
 """
@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from nbtrack.pipeline.sender.filestream import FileStream
-from nbtrack.pipeline.sender.flowcontrol import LogTail
+from nbtrack.pipeline.sender.flowcontrol import LogTail, read_back, record_lines
+from nbtrack.pipeline.sender.linebuffer import LineBuffer
 from nbtrack.proto import nbtrack_pb2 as pb
 from nbtrack.txlog.format import LogWriter
 
@@ -45,64 +45,66 @@ def test_log_tail_reads_while_the_writer_appends(tmp_path: Path) -> None:
     w.close()
 
 
-class _FakeTransport:
-    closed = False
+def _spill(tmp_path: Path, records: list[pb.Record], max_held_bytes: int,
+           max_post_bytes: int) -> dict[str, list[str]]:
+    """Feed records to a LineBuffer as the poster does, writing each to a real log, then post
+    everything back: refills read through ``read_back`` from the log. Returns lines per file."""
+    path = tmp_path / "run.nbtrack"
+    w = LogWriter(path)
+    tail = LogTail(path)
+    buf = LineBuffer(max_held_bytes=max_held_bytes, max_post_bytes=max_post_bytes,
+                     can_spill=True)
+    for rec in records:
+        w.append(rec.SerializeToString())
+        found = record_lines(rec)
+        assert found is not None
+        name, lines = found
+        nbytes = sum(map(len, lines))
+        if not buf.leave_in_log(rec.num, len(lines), nbytes):
+            buf.add(name, lines, nbytes)
+        assert buf.held_bytes <= max_held_bytes + max(map(len, lines))
+    w.flush()
+    assert buf.spills == 1
+    got: dict[str, list[str]] = {}
+    while buf.has_pending:
+        want = buf.refill_range()
+        if want is not None:
+            buf.refilled(*read_back(tail, want))
+        batch = buf.take()
+        for name, f in batch.files.items():
+            got.setdefault(name, []).extend(f["content"])
+        buf.acknowledged(batch)
+    assert buf.pending_lines == 0 and buf.acked_bytes == buf.total_bytes
+    w.close()
+    return got
 
 
 def test_spill_then_refill_in_order(tmp_path: Path) -> None:
-    path = tmp_path / "run.nbtrack"
-    w = LogWriter(path)
-    fs = FileStream(_FakeTransport(), log_path=path, max_pending_bytes=100,  # type: ignore[arg-type]
-                    max_post_bytes=60)
-    for n in range(1, 11):
-        rows = [json.dumps({"_step": n})]
-        w.append(pb.Record(num=n, history=pb.HistoryRecord(rows=rows)).SerializeToString())
-        fs.add_history(rows, len(rows[0]), n)
-    w.flush()
-    assert fs.spills == 1 and fs.pending_bytes <= 100
-    steps = []
-    while fs._has_pending():
-        files, _, nbytes = fs._take()
-        steps += [json.loads(r)["_step"] for r in files.get("wandb-history.jsonl",
-                                                            {"content": []})["content"]]
-        fs._mem_bytes -= nbytes
-    assert steps == list(range(1, 11))
-    w.close()
+    records = [pb.Record(num=n, history=pb.HistoryRecord(rows=[json.dumps({"_step": n})]))
+               for n in range(1, 11)]
+    got = _spill(tmp_path, records, max_held_bytes=100, max_post_bytes=60)
+    assert [json.loads(r)["_step"] for r in got["wandb-history.jsonl"]] == list(range(1, 11))
 
 
 def test_spill_keeps_every_file_in_order(tmp_path: Path) -> None:
     """History, system-metric and console lines all spill and come back in order."""
-    path = tmp_path / "run.nbtrack"
-    w = LogWriter(path)
-    fs = FileStream(_FakeTransport(), log_path=path, max_pending_bytes=200,  # type: ignore[arg-type]
-                    max_post_bytes=80)
+    records = []
     for n in range(1, 31):
         rec = pb.Record(num=n)
         if n % 3 == 0:
             rec.stats.row_json = json.dumps({"n": n})
-            fs.add_event(rec.stats.row_json, n)
         elif n % 3 == 1:
             rec.output.line = f"out {n}"
             rec.output.timestamp = 1_700_000_000.0
-            fs.add_output(rec.output.line, False, rec.output.timestamp, n)
         else:
             rec.history.rows.append(json.dumps({"_step": n}))
-            fs.add_history(list(rec.history.rows), len(rec.history.rows[0]), n)
-        w.append(rec.SerializeToString())
-    w.flush()
-    assert fs.spills == 1 and fs.pending_bytes <= 200
-    got: dict[str, list[str]] = {}
-    while fs._has_pending():
-        files, _, nbytes = fs._take()
-        for name, f in files.items():
-            got.setdefault(name, []).extend(f["content"])
-        fs._mem_bytes -= nbytes
+        records.append(rec)
+    got = _spill(tmp_path, records, max_held_bytes=200, max_post_bytes=80)
     assert [json.loads(r)["_step"] for r in got["wandb-history.jsonl"]] == \
         [n for n in range(1, 31) if n % 3 == 2]
     assert [json.loads(r)["n"] for r in got["wandb-events.jsonl"]] == list(range(3, 31, 3))
     assert [line.split(" ", 1)[1] for line in got["output.log"]] == \
         [f"out {n}" for n in range(1, 31, 3)]
-    w.close()
 
 
 @pytest.mark.timeout(900)

@@ -1,5 +1,5 @@
 """A tiny threaded fake of the W&B subset the sender uses (a stdlib ``http.server`` on
-127.0.0.1), for the transport, sender, file-stream and file-pusher tests."""
+127.0.0.1), for the transport, sender, poster, run-control and file-pusher tests."""
 
 from __future__ import annotations
 
@@ -36,6 +36,7 @@ class FakeWandb:
         self.posts: list[dict[str, Any]] = []  # every file_stream body received
         self.graphql_ops: list[tuple[str, dict[str, Any]]] = []
         self.uploads: dict[str, bytes] = {}
+        self.alerts: list[dict[str, Any]] = []  # notifyScriptableRunAlert inputs
         self.upload_auth: list[str | None] = []
         self.failures: dict[str, list[tuple[int, bool, str | None]]] = {}
         self.requests = 0
@@ -112,8 +113,20 @@ class FakeWandb:
                     "exitcode": None,
                     "complete": False,
                     "upserts": [],
+                    "stopped": False,
                 },
             )
+
+    def stop(self, entity: str, project: str, run_id: str) -> None:
+        """Mark the run stopped, as ``nbtrack stop`` does on the real server."""
+        run = self.run(entity, project, run_id)
+        with self.lock:
+            run["stopped"] = True
+
+    def ops(self, name: str) -> list[dict[str, Any]]:
+        """The variables of every GraphQL ``name`` operation received, in order."""
+        with self.lock:
+            return [v for op, v in self.graphql_ops if op == name]
 
     def lines(self, entity: str, project: str, run_id: str, name: str) -> list[str]:
         f = self.run(entity, project, run_id)["files"].get(name, {})
@@ -246,6 +259,15 @@ class FakeWandb:
                 "tags": [],
             }
             return h._send(200, {"data": {"model": {"id": "p1", "name": key[1], "bucket": bucket}}})
+        if name == "RunStoppedStatus":
+            key = (v.get("entityName") or "me", v.get("projectName") or "uncategorized",
+                   v["runId"])
+            stopped = bool(self.runs.get(key, {}).get("stopped"))
+            return h._send(200, {"data": {"project": {"run": {"stopped": stopped}}}})
+        if name == "NotifyScriptableRunAlert":
+            with self.lock:
+                self.alerts.append(v)
+            return h._send(200, {"data": {"notifyScriptableRunAlert": {"success": True}}})
         if name == "CreateRunFiles":
             files = [{"name": n, "uploadUrl": f"{self.url}/upload/{n}?sig=abc"} for n in v["files"]]
             return h._send(

@@ -20,16 +20,31 @@ def wait_until(condition: Callable[[], T], timeout: float = 10.0, interval: floa
     """Call ``condition`` until it returns something truthy and return that; raise
     ``AssertionError`` with ``message`` after ``timeout`` seconds. For state that has no event
     to wait on (another process, a server's storage, a thread we do not own)."""
+    value = _poll(condition, timeout, interval)
+    if not value:
+        text = message() if callable(message) else message
+        raise AssertionError(f"{text} (waited {timeout:g}s)")
+    return value
+
+
+def never_within(condition: Callable[[], object], seconds: float,
+                 interval: float = 0.01) -> bool:
+    """True when ``condition`` stayed falsy for all of ``seconds``: for "this must not happen
+    (yet)", e.g. a debounce. Pair it with a positive wait for what must happen after."""
+    return not _poll(condition, seconds, interval)
+
+
+def _poll(condition: Callable[[], T], timeout: float, interval: float) -> T | None:
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
         if value:
             return value
-        if time.monotonic() >= deadline:
-            text = message() if callable(message) else message
-            raise AssertionError(f"{text} (waited {timeout:g}s)")
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
         # why: the one polling interval of the suite; what is polled has no event to wait on
-        time.sleep(interval)
+        time.sleep(min(interval, left))
 
 
 def wait_until_up(proc: subprocess.Popen[Any], probe: Callable[[], T], timeout: float,

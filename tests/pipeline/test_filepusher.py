@@ -57,7 +57,7 @@ def test_uploads_wait_for_the_run_then_join(fake: FakeWandb, tmp_path: Path) -> 
             "files": ["sub/file0.txt", "sub/file1.txt", "sub/file2.txt"],
         }
     ]
-    fp.stop()
+    fp.end()
     assert fp.join(5)
     t.close()
 
@@ -80,7 +80,7 @@ def test_failures_are_counted_and_join_still_answers(fake: FakeWandb, tmp_path: 
     snap = t.status.snapshot()
     assert snap["state"] == "failed" and snap["failed_files"] == 2
     assert "sig=" not in snap["error"]  # signed URLs are not shown
-    fp.stop()
+    fp.end()
     assert fp.join(5)
     t.close()
 
@@ -95,7 +95,7 @@ def test_run_failed_fails_files_and_stop_is_prompt(fake: FakeWandb, tmp_path: Pa
     fp.set_run(None)
     assert joined.wait(5)
     assert fp.failed_files == 1 and fake.uploads == {}
-    fp.stop()
+    fp.end()
     assert fp.join(5)
     t.close()
 
@@ -105,6 +105,6 @@ def test_closed_transport_releases_a_waiting_pusher(fake: FakeWandb, tmp_path: P
     fp = FilePusher(t)
     fp.start()
     fp.push(files(tmp_path, 1))
-    fp.stop()
+    fp.end()
     t.close()
     assert fp.join(3)

@@ -6,7 +6,6 @@ import json
 import logging
 import math
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +15,8 @@ from nbtrack.pipeline.handler.stage import Handler
 from nbtrack.pipeline.mailbox import Mailbox
 from nbtrack.pipeline.queues import END, ByteQueue, QueueClosed
 from nbtrack.proto import nbtrack_pb2 as pb
+
+from helpers.wait import never_within, wait_until
 
 D = pb.DeferRequest
 START = 1_000.0
@@ -305,23 +306,20 @@ def test_summary_emitted_when_changed_and_interval_passed() -> None:
     h = Harness(summary_interval=0.0)
     h.log({"a": 1})
     h.flush()
-    deadline = time.time() + 5
-    while not h.records(kind="summary") and time.time() < deadline:
-        time.sleep(0.01)
+    assert wait_until(lambda: h.records(kind="summary"))
     sums = h.records(kind="summary")
-    assert sums and json.loads(sums[-1].summary.full_json)["a"] == 1
+    assert json.loads(sums[-1].summary.full_json)["a"] == 1
     count = len(sums)
     h.flush()
-    time.sleep(0.05)
-    assert len(h.records(kind="summary")) == count  # unchanged: nothing new
+    # unchanged: nothing new
+    assert never_within(lambda: len(h.records(kind="summary")) != count, 0.05)
     h.close()
 
 
 def test_summary_not_emitted_before_interval(h: Harness) -> None:
     h.log({"a": 1})
     h.flush()
-    time.sleep(0.05)
-    assert h.records(kind="summary") == []
+    assert never_within(lambda: h.records(kind="summary"), 0.05)
 
 
 # ---------------------------------------------------------------- sampled history, flush
@@ -417,7 +415,7 @@ def test_end_propagates_and_thread_stops() -> None:
     assert h.handler.join(0.1)
     assert h.writer[-1] == (END, 0) and h.sender[-1] == (END, 0)
     assert user_rows(h.rows()) == [{"a": 1, "_step": 0}, {"b": 1, "_step": 1}]
-    assert not h.handler._thread.alive
+    assert not h.handler.alive
 
 
 def test_join_false_while_emit_is_stuck() -> None:
@@ -439,7 +437,7 @@ def test_join_false_while_emit_is_stuck() -> None:
 
 def test_thread_name_and_daemon(h: Harness) -> None:
     threads = [t for t in threading.enumerate() if t.name == "nbtrack-handler"]
-    assert h.handler._thread.alive and threads and all(t.daemon for t in threads)
+    assert h.handler.alive and threads and all(t.daemon for t in threads)
 
 
 def test_exception_in_one_item_does_not_stop_the_loop(

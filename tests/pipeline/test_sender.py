@@ -1,23 +1,28 @@
-"""Sender: routing, requests answered from counters, defer states, offline, replay + flush_all."""
+"""Sender: routing, requests answered from counters, defer states, offline, and the replay
+mode of the wiring that ``nbtrack sync`` uses."""
 
 from __future__ import annotations
 
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from nbtrack.client.transport import Transport
+from nbtrack.client.wandbclient import WandbClient
+from nbtrack.pipeline.config import PipelineConfig
 from nbtrack.pipeline.queues import ByteQueue
 from nbtrack.pipeline.sender.filestream_wire import HISTORY
 from nbtrack.pipeline.sender.stage import Sender
+from nbtrack.pipeline.stagethread import Stage
+from nbtrack.pipeline.stream import Stream, network_workers
 from nbtrack.proto import nbtrack_pb2 as pb
 
 from helpers.fakewandb import FakeWandb, make_transport
+from helpers.wait import never_within, wait_until
 
 D = pb.DeferRequest
 
@@ -27,15 +32,6 @@ def fake() -> Iterator[FakeWandb]:
     f = FakeWandb()
     yield f
     f.close()
-
-
-def wait_until(pred: Callable[[], bool], timeout: float = 5.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.01)
-    return pred()
 
 
 # --------------------------------------------------------------------------- records
@@ -63,14 +59,24 @@ def defer(slot: str, state: int) -> pb.Record:
 
 
 class Harness:
-    def __init__(self, transport: Transport | None, **kw: Any) -> None:
+    """A Sender and the workers the wiring builds for it, fed like the handler feeds it."""
+
+    def __init__(self, transport: WandbClient | None, **kw: Any) -> None:
+        kw.setdefault("post_interval", 0.05)
+        kw.setdefault("config_debounce", 0.05)
+        config = PipelineConfig(**kw)
         self.q = ByteQueue(64 << 20, "sender_q")
         self.cv = threading.Condition()
         self.results: dict[str, pb.Result] = {}
-        kw.setdefault("post_interval", 0.05)
-        kw.setdefault("config_debounce", 0.05)
-        self.sender = Sender(self.q, self.respond, transport, **kw)
-        self.sender.start()
+        stop = threading.Event()
+        workers = network_workers(config, transport, stop_requested=stop)
+        self.sender = Sender(self.q, self.respond, workers, stop_requested=stop,
+                             config_debounce=config.config_debounce)
+        self.stages: list[Stage] = [self.sender]
+        if workers is not None:
+            self.stages += [workers.control, workers.poster, workers.pusher]
+        for stage in self.stages:
+            stage.start()
         self.n = 0
 
     def respond(self, r: pb.Result) -> None:
@@ -106,8 +112,22 @@ class Harness:
             assert r.defer.state == state
 
     def close(self) -> bool:
+        """END ends the sender, which ends its workers."""
         self.q.put_end()
-        return self.sender.join(5)
+        return all([stage.join(5) for stage in self.stages])
+
+
+def replay(transport: WandbClient, tmp_path: Path, log: list[pb.Record],
+           timeout: float = 10.0) -> bool:
+    """What ``nbtrack sync`` does: the log's records through the wiring in replay mode."""
+    stream = Stream(PipelineConfig(post_interval=0.05), tmp_path / "replayed.nbtrack", transport,
+                    replay=True)
+    stream.start()
+    for rec in log:
+        stream.interface.publish(rec)
+    ok = stream.finish_replay(timeout)
+    assert stream.close(1.0).clean
+    return ok
 
 
 # --------------------------------------------------------------------------- tests
@@ -215,11 +235,13 @@ def test_config_debounced_with_metrics(fake: FakeWandb) -> None:
     for i in range(10):
         h.put(pb.Record(config=pb.ConfigRecord(full_json=json.dumps({"a": 1, "b": i}))))
     h.put(pb.Record(metric=pb.MetricRecord(name="loss", summary=["min"], goal="minimize")))
-    time.sleep(0.1)
-    assert len(fake.run("me", "p", "r3")["upserts"]) == n0  # not yet: debounced
-    assert wait_until(lambda: len(fake.run("me", "p", "r3")["upserts"]) == n0 + 1)
-    time.sleep(0.4)
-    assert len(fake.run("me", "p", "r3")["upserts"]) == n0 + 1  # one upsert for 11 changes
+
+    def upserts() -> int:
+        return len(fake.run("me", "p", "r3")["upserts"])
+
+    assert never_within(lambda: upserts() > n0, 0.1)  # not yet: debounced
+    assert wait_until(lambda: upserts() == n0 + 1)
+    assert never_within(lambda: upserts() > n0 + 1, 0.4)  # one upsert for 11 changes
     cfg = fake.run("me", "p", "r3")["config"]
     assert cfg["a"] == {"value": 1} and cfg["b"] == {"value": 9}
     assert cfg["_wandb"]["value"]["m"] == [{"name": "loss", "summary": ["min"], "goal": "minimize"}]
@@ -276,9 +298,8 @@ def test_offline_answers_everything_at_once(tmp_path: Path) -> None:
     assert h.close()
 
 
-def test_replay_flush_all_marks_crashed_without_exit(fake: FakeWandb, tmp_path: Path) -> None:
+def test_replay_marks_crashed_without_exit(fake: FakeWandb, tmp_path: Path) -> None:
     t = make_transport(fake.url)
-    s = Sender(ByteQueue(1 << 20), lambda r: None, t, replay=True, post_interval=0.05)
     f = tmp_path / "notes.txt"
     f.write_text("hi")
     first = run_rec("rp", config_json='{"lr": 1}')
@@ -296,9 +317,7 @@ def test_replay_flush_all_marks_crashed_without_exit(fake: FakeWandb, tmp_path: 
             files=pb.FilesRecord(files=[pb.FileItem(path=str(f), name="notes.txt", policy="end")])
         ),
     ]
-    for rec in log:
-        s.handle(rec)
-    assert s.flush_all(10.0)
+    assert replay(t, tmp_path, log)
     run = fake.run("me", "p", "rp")
     assert run["state"] == "crashed"
     assert not run["complete"]
@@ -309,36 +328,40 @@ def test_replay_flush_all_marks_crashed_without_exit(fake: FakeWandb, tmp_path: 
     assert fake.uploads["notes.txt"] == b"hi"
     assert all(op != "RunResumeStatus" for op, _ in fake.graphql_ops)
     assert all("complete" not in p for p in fake.posts)
-    assert s.join(1)
     t.close()
 
 
-def test_replay_flush_all_completes_with_exit_code(fake: FakeWandb) -> None:
+def test_replay_completes_with_exit_code(fake: FakeWandb, tmp_path: Path) -> None:
     t = make_transport(fake.url)
-    s = Sender(ByteQueue(1 << 20), lambda r: None, t, replay=True, post_interval=0.05)
     # a resumed run synced later: offsets come from the log, not from the server
-    for rec in [
-        run_rec("rq", entity="me"),
+    assert replay(t, tmp_path, [
+        run_rec("rq", entity="me", slot="s1"),  # nobody waits for a replayed record's answer
         run_rec("rq", entity="me", offsets_known=True, history_line_offset=30),
         hist(30, 20),
         pb.Record(exit=pb.ExitRecord(exit_code=2)),
-    ]:
-        s.handle(rec)
-    assert s.flush_all(10.0)
+    ])
     run = fake.run("me", "p", "rq")
     assert run["complete"] and run["exitcode"] == 2 and run["state"] == "failed"
     assert sorted(run["files"][HISTORY]) == list(range(30, 50))
     t.close()
 
 
-def test_flush_all_false_when_server_refuses(fake: FakeWandb) -> None:
+def test_replay_false_when_server_refuses(fake: FakeWandb, tmp_path: Path) -> None:
     t = make_transport(fake.url)
-    s = Sender(ByteQueue(1 << 20), lambda r: None, t, replay=True, post_interval=0.05)
     fake.inject("file_stream", 400)
-    for rec in [run_rec("rz", entity="me"), hist(0, 5), pb.Record(exit=pb.ExitRecord())]:
-        s.handle(rec)
-    assert s.flush_all(10.0) is False
+    log = [run_rec("rz", entity="me"), hist(0, 5), pb.Record(exit=pb.ExitRecord())]
+    assert replay(t, tmp_path, log) is False
     t.close()
+
+
+def test_replay_false_when_the_deadline_passes(fake: FakeWandb, tmp_path: Path) -> None:
+    t = make_transport(fake.url)
+    fake.inject("file_stream", 503, times=10_000, retry_after="30")
+    t0 = time.monotonic()
+    log = [run_rec("ry", entity="me"), hist(0, 5), pb.Record(exit=pb.ExitRecord())]
+    assert replay(t, tmp_path, log, timeout=1.0) is False
+    assert time.monotonic() - t0 < 5.0
+    assert t.closed  # given up: the log keeps the rows for the next sync
 
 
 def test_flush_fs_answered_when_transport_closed(fake: FakeWandb) -> None:

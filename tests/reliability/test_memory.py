@@ -37,7 +37,7 @@ CHILD = textwrap.dedent("""
     loop = time.monotonic() - t0
     rss_loop = proc.memory_info().rss
     stream = run._stream
-    blocked = stream.record_q.blocked_seconds if stream is not None else 0.0
+    blocked = stream.blocked_seconds if stream is not None else 0.0
     run.finish(timeout=float(os.environ.get("FINISH_TIMEOUT", "600")), quiet=True)
     # VmHWM: this process's own high-water mark (ru_maxrss would include the parent's,
     # inherited across fork)

@@ -59,12 +59,42 @@ def test_api_key_from_netrc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert netrc_key("https://other.example.org") is None
 
 
+def test_tuning_comes_from_the_environment_once(nbtrack_dir: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from nbtrack.sdk.runstream import pipeline_config
+
+    defaults = resolve().tuning
+    assert (defaults.max_unsent_mb, defaults.stop_poll_interval, defaults.stats_interval,
+            defaults.console, defaults.capture_off) == (16.0, 10.0, 10.0, True, frozenset())
+    monkeypatch.setenv("NBTRACK_MAX_PENDING_MB", "4")
+    monkeypatch.setenv("NBTRACK_STOP_POLL_INTERVAL", "0.3")
+    monkeypatch.setenv("NBTRACK_STATS_INTERVAL", "off")
+    monkeypatch.setenv("NBTRACK_CONSOLE", "off")
+    monkeypatch.setenv("NBTRACK_CAPTURE_GIT", "off")
+    tuning = resolve().tuning
+    assert tuning.stats_interval == 0.0 and not tuning.console
+    assert tuning.capture_off == frozenset({"git"})
+    assert resolve(console="auto").tuning.console  # the argument beats the environment
+    config = pipeline_config(tuning)
+    assert config.max_unsent_bytes == 4 << 20 and config.stop_poll_interval == 0.3
+
+
+def test_a_bad_tuning_value_falls_back_with_a_warning(
+        nbtrack_dir: Path, caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NBTRACK_STATS_INTERVAL", "often")
+    monkeypatch.setenv("NBTRACK_STOP_POLL_INTERVAL", "-1")
+    tuning = resolve().tuning
+    assert tuning.stats_interval == 10.0 and tuning.stop_poll_interval == 10.0
+    assert "NBTRACK_STATS_INTERVAL" in caplog.text and "NBTRACK_STOP_POLL_INTERVAL" in caplog.text
+
+
 def test_http_timeout_from_the_environment(nbtrack_dir: Path, monkeypatch: pytest.MonkeyPatch,
                                            caplog: pytest.LogCaptureFixture) -> None:
-    assert resolve().http_timeout == 10.0
+    assert resolve().tuning.http_timeout == 10.0
     monkeypatch.setenv("NBTRACK_HTTP_TIMEOUT", "1.5")
-    assert resolve().http_timeout == 1.5
+    assert resolve().tuning.http_timeout == 1.5
     for bad in ("0", "-2", "soon", "nan"):
         monkeypatch.setenv("NBTRACK_HTTP_TIMEOUT", bad)
-        assert resolve().http_timeout == 10.0
+        assert resolve().tuning.http_timeout == 10.0
     assert "NBTRACK_HTTP_TIMEOUT='nan' is not a positive number" in caplog.text

@@ -9,24 +9,35 @@ from typing import Any
 
 import requests
 
-from nbtrack.client.transport import Transport
+from nbtrack.client.wandbclient import WandbClient
+from nbtrack.pipeline.config import PipelineConfig
 from nbtrack.pipeline.queues import ByteQueue
 from nbtrack.pipeline.sender.stage import Sender
+from nbtrack.pipeline.stagethread import Stage
+from nbtrack.pipeline.stream import Stream, network_workers
 from nbtrack.proto import nbtrack_pb2 as pb
 
 D = pb.DeferRequest
 
 
 class Pipe:
-    """A Sender with its thread, fed like the handler feeds it."""
+    """A Sender and the workers the wiring builds for it, fed like the handler feeds it."""
 
     def __init__(self, server: Any) -> None:
-        self.t = Transport(server.url, server.token)
+        self.t = WandbClient(server.url, server.token)
+        config = PipelineConfig(post_interval=0.1, config_debounce=0.1)
         self.q = ByteQueue(64 << 20, "sender_q")
         self.cv = threading.Condition()
         self.results: dict[str, pb.Result] = {}
-        self.sender = Sender(self.q, self.respond, self.t, post_interval=0.1, config_debounce=0.1)
-        self.sender.start()
+        stop = threading.Event()
+        workers = network_workers(config, self.t, stop_requested=stop)
+        assert workers is not None
+        self.sender = Sender(self.q, self.respond, workers, stop_requested=stop,
+                             config_debounce=config.config_debounce)
+        self.stages: list[Stage] = [self.sender, workers.control, workers.poster,
+                                    workers.pusher]
+        for stage in self.stages:
+            stage.start()
         self.n = 0
 
     def respond(self, r: pb.Result) -> None:
@@ -62,7 +73,7 @@ class Pipe:
             assert r.defer.state == state
         p = self.ask(pb.Record(request=pb.Request(poll_exit=pb.PollExitRequest())))
         self.q.put_end()
-        assert self.sender.join(10)
+        assert all([stage.join(10) for stage in self.stages])
         self.t.close()
         return p.poll_exit
 
@@ -166,16 +177,16 @@ def test_resume_continues_offsets(live_server: Any) -> None:
     assert steps == list(range(500))
 
 
-def test_replay_twice_adds_nothing_and_marks_crashed(live_server: Any) -> None:
+def test_replay_twice_adds_nothing_and_marks_crashed(live_server: Any, tmp_path: Path) -> None:
     log = [pb.Record(run=pb.RunRecord(run_id="live3", project="sender"))]
     log += [rows(i, 100) for i in range(0, 1_000, 100)]
-    for _ in range(2):
-        t = Transport(live_server.url, live_server.token)
-        s = Sender(ByteQueue(1), lambda r: None, t, replay=True)
+    for i in range(2):
+        t = WandbClient(live_server.url, live_server.token)
+        stream = Stream(PipelineConfig(), tmp_path / f"replay{i}.nbtrack", t, replay=True)
+        stream.start()
         for rec in log:
-            s.handle(rec)
-        assert s.flush_all(30)
-        assert s.join(1)
+            stream.interface.publish(rec)
+        assert stream.finish_replay(30)
         t.close()
     entity = api(live_server, "viewer")["entity"]
     info = api(live_server, f"runs/{entity}/sender/live3")

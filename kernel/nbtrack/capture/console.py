@@ -17,7 +17,6 @@ before, first. A copy is cut into lines and published as ``OutputRecord``s
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import threading
 import time
@@ -31,12 +30,6 @@ DEFAULT_MAX_LINES = 100_000
 
 # (lines, stderr, timestamp) -> None; publishes the lines (never raises)
 Publish = Callable[[list[str], bool, float], None]
-
-
-def console_enabled(explicit: str | None = None) -> bool:
-    """``console="off"`` (or ``NBTRACK_CONSOLE=off``) disables capture; default is on."""
-    value = explicit if explicit is not None else os.environ.get("NBTRACK_CONSOLE", "auto")
-    return str(value).strip().lower() not in ("off", "0", "false", "no", "none")
 
 
 class _Tee:

@@ -9,9 +9,8 @@ Written as two run files, uploaded through the ordinary ``FilesRecord`` path:
 
 Nothing secret is read: no environment variables except the one naming the notebook
 (``JPY_SESSION_NAME``), no tokens, no git config beyond the remote URL.
-Each part can be switched off: ``NBTRACK_CAPTURE_ENV=off`` (all),
-``NBTRACK_CAPTURE_GIT``, ``NBTRACK_CAPTURE_REQUIREMENTS``,
-``NBTRACK_CAPTURE_NOTEBOOK``, ``NBTRACK_CAPTURE_HOST`` ``=off``.
+Each part can be switched off (``off``: ``env`` = all, ``git``, ``requirements``,
+``notebook``, ``host``; the SDK reads them from ``NBTRACK_CAPTURE_<PART>=off``).
 It runs in a short-lived thread (``nbtrack-env``) so ``init`` does not wait for
 ``git`` or the package scan; ``finish`` joins it.
 """
@@ -26,27 +25,27 @@ import re
 import socket
 import subprocess
 import sys
-import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from nbtrack.pipeline.stagethread import StageThread
 from nbtrack.proto import nbtrack_pb2 as pb
 from nbtrack.version import __version__
 
 log = logging.getLogger("nbtrack.capture.environment")
 
+PublishFiles = Callable[[list[pb.FileItem]], None]
+
 METADATA = "wandb-metadata.json"
 REQUIREMENTS = "requirements.txt"
 
 
-def enabled(part: str) -> bool:
-    """False when ``NBTRACK_CAPTURE_ENV`` or ``NBTRACK_CAPTURE_<PART>`` says off."""
-    for name in ("NBTRACK_CAPTURE_ENV", f"NBTRACK_CAPTURE_{part.upper()}"):
-        if os.environ.get(name, "").strip().lower() in ("off", "0", "false", "no"):
-            return False
-    return True
+def enabled(part: str, off: frozenset[str] = frozenset()) -> bool:
+    """False when ``part`` (or everything, ``env``) is switched off."""
+    return "env" not in off and part not in off
 
 
 def strip_credentials(url: str) -> str:
@@ -118,7 +117,8 @@ def requirements() -> str:
     return "".join(line + "\n" for _, line in sorted(seen.items()))
 
 
-def collect(program: str = "", user_ns: dict[str, Any] | None = None) -> dict[str, Any]:
+def collect(program: str = "", user_ns: dict[str, Any] | None = None,
+            off: frozenset[str] = frozenset()) -> dict[str, Any]:
     meta: dict[str, Any] = {
         "nbtrack": __version__,
         "python": platform.python_version(),
@@ -128,52 +128,67 @@ def collect(program: str = "", user_ns: dict[str, Any] | None = None) -> dict[st
         "executable": sys.executable,
         "cpu_count": os.cpu_count(),
     }
-    if enabled("host"):
+    if enabled("host", off):
         meta["host"] = socket.gethostname()
-    if enabled("notebook"):
+    if enabled("notebook", off):
         nb = notebook_path(user_ns)
         if nb:
             meta["notebook"] = nb
             meta["codePath"] = nb
-    if enabled("git"):
+    if enabled("git", off):
         git = git_info()
         if git:
             meta["git"] = git
     return meta
 
 
-def start_capture(run: Any, iface: Any) -> threading.Thread | None:
-    """Write the files into the run's directory and publish them (in ``nbtrack-env``)."""
-    if not enabled("env"):
-        return None
+class EnvironmentCapture:
+    """The ``nbtrack-env`` thread: one pass that writes the files and publishes them."""
+
+    name = "env"
+
+    def __init__(self, run_dir: Path, program: str, publish_files: PublishFiles, *,
+                 off: frozenset[str] = frozenset()) -> None:
+        self._files_dir = Path(run_dir) / "files"
+        self._program = program
+        self._publish_files = publish_files
+        self._off = off
+        self._user_ns = _notebook_namespace()
+        self._thread = StageThread(self._work, "nbtrack-env")
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def join(self, timeout: float) -> bool:
+        return self._thread.join(timeout)
+
+    def left(self) -> str:
+        return "still collecting" if self._thread.alive else ""
+
+    def _work(self) -> None:
+        try:
+            self._files_dir.mkdir(parents=True, exist_ok=True)
+            items = []
+            meta = collect(self._program, self._user_ns, self._off)
+            (self._files_dir / METADATA).write_text(json.dumps(meta, indent=2) + "\n")
+            items.append(pb.FileItem(path=str(self._files_dir / METADATA), name=METADATA,
+                                     policy="now"))
+            if enabled("requirements", self._off):
+                (self._files_dir / REQUIREMENTS).write_text(requirements())
+                items.append(pb.FileItem(path=str(self._files_dir / REQUIREMENTS),
+                                         name=REQUIREMENTS, policy="now"))
+            self._publish_files(items)
+        except Exception:
+            log.warning("environment capture failed", exc_info=True)
+
+
+def _notebook_namespace() -> dict[str, Any]:
+    """The one name of the user's namespace that says which notebook runs (VS Code's)."""
     try:
         from IPython import get_ipython
 
         ip = get_ipython()
         user_ns = dict(getattr(ip, "user_ns", None) or {}) if ip is not None else {}
-        user_ns = {k: v for k, v in user_ns.items() if k == "__vsc_ipynb_file__"}
     except Exception:
-        user_ns = {}
-    record = getattr(run, "_record", None)
-    program = str(getattr(record, "program", "") or "")
-    files_dir = Path(run.dir) / "files"
-
-    def work() -> None:
-        try:
-            files_dir.mkdir(parents=True, exist_ok=True)
-            items = []
-            meta = collect(program, user_ns)
-            (files_dir / METADATA).write_text(json.dumps(meta, indent=2) + "\n")
-            items.append(pb.FileItem(path=str(files_dir / METADATA), name=METADATA,
-                                     policy="now"))
-            if enabled("requirements"):
-                (files_dir / REQUIREMENTS).write_text(requirements())
-                items.append(pb.FileItem(path=str(files_dir / REQUIREMENTS), name=REQUIREMENTS,
-                                         policy="now"))
-            iface.publish_files(items)
-        except Exception:
-            log.warning("environment capture failed", exc_info=True)
-
-    t = threading.Thread(target=work, name="nbtrack-env", daemon=True)
-    t.start()
-    return t
+        return {}
+    return {k: v for k, v in user_ns.items() if k == "__vsc_ipynb_file__"}

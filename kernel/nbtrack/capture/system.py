@@ -1,6 +1,6 @@
 """System metrics: a sampler thread (``nbtrack-system``) that records the process and machine.
 
-Every ``interval`` seconds (``NBTRACK_STATS_INTERVAL``, default 10) one row with W&B's
+Every ``interval`` seconds (default 10; the SDK reads ``NBTRACK_STATS_INTERVAL``) one row with W&B's
 key names is published as a ``StatsRecord`` (→ ``wandb-events.jsonl``): CPU, memory,
 disk and network I/O of the machine and of this process (psutil), and per-GPU
 utilisation / memory / temperature / power when NVIDIA's management library
@@ -17,7 +17,6 @@ import collections
 import contextlib
 import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -31,20 +30,6 @@ DEFAULT_INTERVAL = 10.0
 _MB = 1024 * 1024
 
 Publish = Callable[[str], None]  # one row as JSON
-
-
-def stats_interval(explicit: float | None = None) -> float:
-    """Seconds between samples; ``NBTRACK_STATS_INTERVAL=0`` (or ``off``) disables sampling."""
-    if explicit is not None:
-        return float(explicit)
-    raw = os.environ.get("NBTRACK_STATS_INTERVAL", "").strip().lower()
-    if raw in ("off", "none", "false"):
-        return 0.0
-    try:
-        return float(raw) if raw else DEFAULT_INTERVAL
-    except ValueError:
-        log.warning("NBTRACK_STATS_INTERVAL=%r is not a number; using %s", raw, DEFAULT_INTERVAL)
-        return DEFAULT_INTERVAL
 
 
 class _Gpu:
@@ -89,6 +74,8 @@ class _Gpu:
 
 class SystemSampler:
     """The ``nbtrack-system`` thread; ``start`` / ``stop`` are safe to call twice."""
+
+    name = "system"
 
     def __init__(self, publish: Publish, *, interval: float = DEFAULT_INTERVAL,
                  start_time: float | None = None, runtime_offset: float = 0.0,

@@ -13,12 +13,22 @@ import weakref
 from typing import Any
 
 from nbtrack.pipeline.mailbox import Mailbox, MailboxHandle
-from nbtrack.pipeline.queues import ByteQueue
+from nbtrack.pipeline.queues import ByteQueue, QueueClosed
 from nbtrack.proto import nbtrack_pb2 as pb
 
 # A rough per-entry cost so the byte bound of record_q tracks real memory use.
 _ROW_OVERHEAD = 200
 _ENTRY_BYTES = 100
+
+
+class PipelineStoppedError(RuntimeError):
+    """The run's handler thread is gone, so nothing more can be logged to the run."""
+
+
+def _stopped(error: QueueClosed) -> PipelineStoppedError:
+    return PipelineStoppedError(
+        f"nbtrack: this run's pipeline has stopped ({error}); nothing more can be logged to "
+        "it. What was logged before is in its transaction log: `nbtrack sync` sends it.")
 
 
 class ForkedProcessError(RuntimeError):
@@ -41,10 +51,9 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 class Interface:
     """Publishes to the handler's queue; the only object the user's thread touches."""
 
-    def __init__(self, record_q: ByteQueue, mailbox: Mailbox, put_timeout: float | None = None):
+    def __init__(self, record_q: ByteQueue, mailbox: Mailbox) -> None:
         self._q = record_q
         self._mailbox = mailbox
-        self._put_timeout = put_timeout
         self._pid = os.getpid()
         self.forked = False
         _LIVE.add(self)
@@ -60,14 +69,20 @@ class Interface:
     def publish_log(self, data: dict[str, Any], step: int | None, commit: bool) -> None:
         if self.forked:
             self._refuse_in_child()
-        self._q.put((data, step, commit, time.time()),
-                    _ROW_OVERHEAD + _ENTRY_BYTES * len(data), self._put_timeout, wake=False)
+        try:
+            self._q.put((data, step, commit, time.time()),
+                        _ROW_OVERHEAD + _ENTRY_BYTES * len(data), wake=False)
+        except QueueClosed as e:
+            raise _stopped(e) from None
 
     # -- records
     def publish(self, record: pb.Record) -> None:
         if self.forked:
             self._refuse_in_child()
-        self._q.put(record, record.ByteSize() + 64, self._put_timeout)
+        try:
+            self._q.put(record, record.ByteSize() + 64)
+        except QueueClosed as e:
+            raise _stopped(e) from None
 
     def deliver(self, record: pb.Record, *, urgent: bool = False) -> MailboxHandle:
         """Publish a request and return the handle its answer arrives on.

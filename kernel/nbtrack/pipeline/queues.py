@@ -11,6 +11,7 @@ from __future__ import annotations
 import collections
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, Final
 
 
@@ -32,6 +33,10 @@ END: Final = _EndOfStream()
 
 # Without a wake-up, a consumer still takes lazily queued items once this many are waiting.
 WAKE_ITEMS = 256
+
+
+# how often a producer blocked in back-pressure checks that its consumer still runs (s)
+CONSUMER_CHECK = 0.5
 
 
 class QueueClosed(Exception):
@@ -57,6 +62,14 @@ class ByteQueue:
         self.blocked_seconds = 0.0  # total time producers spent in backpressure
         self._producers_waiting = 0
         self._consumers_waiting = 0
+        self._consumer_alive: Callable[[], bool] | None = None
+
+    def watch_consumer(self, alive: Callable[[], bool]) -> None:
+        """Let a blocked ``put`` notice that the consumer thread has died: it then raises
+        QueueClosed instead of waiting for room that will never come. Back-pressure without
+        a timeout is only safe with this: a slow consumer makes ``put`` wait, a dead one
+        makes it fail at once."""
+        self._consumer_alive = alive
 
     def put(self, item: Any, nbytes: int, timeout: float | None = None,
             wake: bool = True) -> None:
@@ -86,6 +99,12 @@ class ByteQueue:
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     raise TimeoutError(f"{self.name} stayed full for {timeout:.1f}s")
+                alive = self._consumer_alive
+                if alive is not None:
+                    if not alive():
+                        raise QueueClosed(f"{self.name}: its consumer has stopped")
+                    remaining = CONSUMER_CHECK if remaining is None else min(remaining,
+                                                                             CONSUMER_CHECK)
                 self._not_full.wait(remaining)
         finally:
             self._producers_waiting -= 1
@@ -145,6 +164,10 @@ class ByteQueue:
     def waiting_consumers(self) -> int:
         """How many ``get_batch`` calls wait for an item right now."""
         return self._consumers_waiting
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     @property
     def pending_bytes(self) -> int:

@@ -1,13 +1,32 @@
-"""The life of one stage's thread: started at most once, joined with a deadline.
+"""The one shape of every stage and worker: started once, fed through a bounded input that
+ends with an end marker, joined with a deadline that says what was left.
 
-Every pipeline stage and worker owns one of these, so "safe to call twice" and
-"every join has a deadline" are written once.
+Every pipeline stage and worker owns a :class:`StageThread`, so "safe to call twice"
+and "every join has a deadline" are written once, and satisfies :class:`Stage`, so
+the wiring (``stream.py``) starts, joins and reports them all the same way.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Protocol
+
+
+class Stage(Protocol):
+    """What the wiring needs of each stage: its input ends with an end marker (``END`` on
+    its queue, or its ``end()``), after which its thread finishes what it holds and stops."""
+
+    name: str
+
+    def start(self) -> None:
+        """Start the thread; a second call does nothing."""
+
+    def join(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` s; True when the thread ended (or never started)."""
+
+    def left(self) -> str:
+        """What it still holds, in words ("" when nothing), for the close report."""
 
 
 class StageThread:

@@ -1,7 +1,24 @@
-"""The wiring: builds the queues and the stage threads of one run, owns start and close.
+"""The wiring: builds one run's queues, stages and network workers, owns start and close.
 
-Nothing else creates pipeline threads or queues. Stages only see their own
-input queue plus plain callables for output, so any stage can be tested alone.
+Nothing else creates pipeline threads or queues, and everything is built from one
+:class:`~nbtrack.pipeline.config.PipelineConfig`. Stages only see their own input
+plus plain callables for output, so any stage can be tested alone.
+
+Live::
+
+    record_q ─► Handler ─┬─ writer_q ─► Writer ─► run-<id>.nbtrack
+                         └─ sender_q ─► Sender ─┬─► RunControl (GraphQL calls, in order)
+                                                ├─► FileStreamPoster (file_stream posts)
+                                                └─► FilePusher (createRunFiles + PUT)
+
+Replay (``nbtrack sync``): the transaction log is the input, so there is no handler
+and no writer; the interface publishes the log's records straight into ``sender_q``
+and :meth:`Stream.finish_replay` walks the sender's finish states.
+
+Start: the writer first (a bad directory fails there, in the caller), then the
+workers, the sender, the handler. Close: ``END`` into the first queue; each stage
+hands it on to the ones it feeds; every thread is joined by one deadline, and the
+report says which did not end and what each still held.
 """
 
 from __future__ import annotations
@@ -14,30 +31,36 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nbtrack.client.transport import Transport
+from nbtrack.client.wandbclient import WandbClient
+from nbtrack.pipeline.config import PipelineConfig
 from nbtrack.pipeline.handler.stage import Handler
 from nbtrack.pipeline.interface import Interface
 from nbtrack.pipeline.mailbox import Mailbox
 from nbtrack.pipeline.queues import END, ByteQueue, QueueClosed
-from nbtrack.pipeline.sender.stage import Sender
+from nbtrack.pipeline.sender.filepusher import FilePusher
+from nbtrack.pipeline.sender.flowcontrol import LogTail
+from nbtrack.pipeline.sender.poster import FileStreamPoster
+from nbtrack.pipeline.sender.registrar import RunRegistrar
+from nbtrack.pipeline.sender.runcontrol import RunControl
+from nbtrack.pipeline.sender.stage import NetworkWorkers, Sender
+from nbtrack.pipeline.stagethread import Stage
 from nbtrack.pipeline.writer import Writer
 from nbtrack.proto import nbtrack_pb2 as pb
 
 logger = logging.getLogger("nbtrack.pipeline.stream")
 
-# Bounds on what may wait between stages; past them log() waits (backpressure). The
-# sender spills what it can't send to the transaction log, so these stay small.
-RECORD_Q_BYTES = 16 * 1024 * 1024
-WRITER_Q_BYTES = 8 * 1024 * 1024
-SENDER_Q_BYTES = 8 * 1024 * 1024
+D = pb.DeferRequest
+# the finish states the sender answers (FLUSH_FINAL is the writer's, END the handler's)
+SENDER_STATES = tuple(s for s in D.DeferState.values() if s < D.FLUSH_FINAL)
 
 
 @dataclass
 class CloseReport:
-    """What ``close`` left behind: stages that did not end by the deadline."""
+    """What ``close`` left behind: stages that did not end by the deadline, and why."""
 
     clean: bool
     still_running: list[str] = field(default_factory=list)
+    left: dict[str, str] = field(default_factory=dict)  # stage -> what it still held
     writer_error: str | None = None
 
 
@@ -54,37 +77,86 @@ def _emitter(q: ByteQueue) -> Any:
     return emit
 
 
-class Stream:
-    """One run's pipeline: record_q → Handler → (writer_q → Writer, sender_q → Sender)."""
+def network_workers(config: PipelineConfig, transport: WandbClient | None, *,
+                    stop_requested: threading.Event, log_path: Path | None = None,
+                    replay: bool = False) -> NetworkWorkers | None:
+    """The sender's workers for ``transport`` (None offline).
 
-    def __init__(self, log_path: Path, transport: Transport | None,
-                 warn: Callable[[str], None], *,
-                 summary_interval: float = 2.0, post_interval: float = 1.0) -> None:
+    A live run's poster reads spilled lines back from ``log_path``; a replay has no
+    live log to follow, nor anyone to stop, so it waits for room and never polls.
+    """
+    if transport is None:
+        return None
+    tail = LogTail(log_path) if log_path is not None and not replay else None
+    poster = FileStreamPoster(transport, post_interval=config.post_interval,
+                              max_post_bytes=config.max_post_bytes,
+                              max_held_bytes=config.max_unsent_bytes,
+                              heartbeat_interval=config.heartbeat_interval, tail=tail)
+    pusher = FilePusher(transport, queue_bytes=config.worker_queue_bytes)
+    control = RunControl(transport, RunRegistrar(transport, replay=replay), poster,
+                         on_run_known=pusher.set_run, stop_requested=stop_requested,
+                         stop_poll_interval=0.0 if replay else config.stop_poll_interval,
+                         queue_bytes=config.worker_queue_bytes)
+    return NetworkWorkers(transport, control, poster, pusher)
+
+
+def _no_warning(message: str) -> None:
+    logger.warning("%s", message)
+
+
+class Stream:
+    """One run's pipeline (or, with ``replay``, one log's replay); see the module docstring."""
+
+    def __init__(self, config: PipelineConfig, log_path: Path, transport: WandbClient | None,
+                 *, warn: Callable[[str], None] = _no_warning, replay: bool = False) -> None:
+        self.config = config
         self.log_path = log_path
         self.transport = transport
+        self.replay = replay
         self.mailbox = Mailbox()
-        self.record_q = ByteQueue(RECORD_Q_BYTES, "record_q")
-        self.writer_q = ByteQueue(WRITER_Q_BYTES, "writer_q")
-        self.sender_q = ByteQueue(SENDER_Q_BYTES, "sender_q")
         respond = self.mailbox.deliver
-        # set by the sender's file-stream worker when the server asks the run to stop
+        # set by run control when the server asks the run to stop
         self.stop_requested = threading.Event()
-        self.writer = Writer(self.writer_q, log_path, respond)
-        self.sender = Sender(self.sender_q, respond, transport, post_interval=post_interval,
-                             log_path=log_path, stop_event=self.stop_requested)
-        self.handler = Handler(self.record_q, _emitter(self.writer_q), _emitter(self.sender_q),
-                               respond, warn, summary_interval=summary_interval)
-        self.interface = Interface(self.record_q, self.mailbox, put_timeout=120.0)
+        self.sender_q = ByteQueue(config.sender_queue_bytes, "sender_q")
+        self.workers = network_workers(config, transport, stop_requested=self.stop_requested,
+                                       log_path=log_path, replay=replay)
+        self.sender = Sender(self.sender_q, respond, self.workers,
+                             stop_requested=self.stop_requested, replay=replay,
+                             config_debounce=config.config_debounce)
+        self.writer: Writer | None = None
+        self.handler: Handler | None = None
+        if replay:
+            self.record_q = self.sender_q
+        else:
+            self.record_q = ByteQueue(config.record_queue_bytes, "record_q")
+            writer_q = ByteQueue(config.writer_queue_bytes, "writer_q")
+            self.writer = Writer(writer_q, log_path, respond)
+            self.handler = Handler(self.record_q, _emitter(writer_q), _emitter(self.sender_q),
+                                   respond, warn, summary_interval=config.summary_interval)
+            # log() waits while the pipeline is behind, fails at once if the handler died
+            handler = self.handler
+            self.record_q.watch_consumer(lambda: handler.alive)
+        self.interface = Interface(self.record_q, self.mailbox)
         self._started = False
         self._closed = False
 
+    def _stages(self) -> list[Stage]:
+        """Every stage and worker in the order close joins them: upstream first."""
+        stages: list[Stage] = [s for s in (self.handler, self.writer) if s is not None]
+        stages.append(self.sender)
+        if self.workers is not None:
+            stages += [self.workers.control, self.workers.poster, self.workers.pusher]
+        return stages
+
     def start(self) -> None:
-        """Start the stages; the writer first, so a bad directory fails here, in the caller."""
+        """Start every stage: the writer first, so a bad directory fails here, in the caller."""
         if self._started:
             return
-        self.writer.start()
-        self.sender.start()
-        self.handler.start()
+        if self.writer is not None:
+            self.writer.start()
+        for stage in reversed(self._stages()):
+            if stage is not self.writer:
+                stage.start()
         self._started = True
 
     def close(self, timeout: float = 10.0, *, abort_network: bool = False) -> CloseReport:
@@ -97,21 +169,37 @@ class Stream:
         if abort_network and self.transport is not None:
             self.transport.close()
         self.record_q.put_end()
-        left: list[str] = []
-        for name, stage in (("handler", self.handler), ("writer", self.writer),
-                            ("sender", self.sender)):
-            if not stage.join(max(deadline - time.monotonic(), 0.05)):
-                left.append(name)
-        if left and self.transport is not None and not abort_network:
+        stages = self._stages()
+        running = [s for s in stages if not s.join(max(deadline - time.monotonic(), 0.05))]
+        if running and self.transport is not None and not abort_network:
+            # a stage waits on the network past the deadline: give up sending
             self.transport.close()
-            if self.sender.join(1.0) and "sender" in left:
-                left.remove("sender")
+            running = [s for s in running if not s.join(1.0)]
         self.mailbox.close()
-        error = getattr(self.writer, "error", None)
-        if left:
-            logger.warning("pipeline stages still running after close: %s", ", ".join(left))
-        return CloseReport(clean=not left, still_running=left,
-                           writer_error=str(error) if error else None)
+        left = {s.name: s.left() for s in running}
+        if running:
+            logger.warning("pipeline stages still running after close: %s",
+                           "; ".join(f"{n} ({what or 'busy'})" for n, what in left.items()))
+        error = self.writer.error if self.writer is not None else None
+        return CloseReport(clean=not running, still_running=[s.name for s in running],
+                           left=left, writer_error=str(error) if error else None)
+
+    def finish_replay(self, timeout: float) -> bool:
+        """Replay: walk the sender's finish states, then close; True when all was delivered.
+
+        Everything published before is routed first (each state is one round trip
+        through ``sender_q``), so this is the same finish a live run does.
+        """
+        deadline = time.monotonic() + max(timeout, 0.0)
+        answered = True
+        for state in SENDER_STATES:
+            handle = self.interface.deliver_defer(state)
+            if handle.wait(max(deadline - time.monotonic(), 0.0)) is None:
+                handle.abandon()
+                answered = False
+                break
+        report = self.close(max(deadline - time.monotonic(), 1.0), abort_network=not answered)
+        return answered and report.clean and self.sender.delivered
 
     @property
     def closed(self) -> bool:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from nbtrack.pipeline.queues import END, ByteQueue
+from nbtrack.pipeline.stagethread import StageThread
 from nbtrack.proto import nbtrack_pb2 as pb
 from nbtrack.txlog.format import LogWriter
 
@@ -34,6 +35,8 @@ _FLUSH_FINAL = pb.DeferRequest.FLUSH_FINAL
 
 class Writer:
     """Appends the pipeline's persisted records to ``path`` (see docs/contracts.md)."""
+
+    name = "writer"
 
     def __init__(
         self,
@@ -54,7 +57,7 @@ class Writer:
         self._flush_bytes = flush_bytes
         self._max_pending = max_pending_bytes
         self._log: LogWriter | None = None
-        self._thread: threading.Thread | None = None
+        self._thread = StageThread(self._run, "nbtrack-writer")
         self._lock = threading.Lock()
         self._last_flush = 0.0
         self._retry_at = 0.0  # after a disk error: no new write attempt before this
@@ -71,7 +74,7 @@ class Writer:
     def start(self) -> None:
         """Create the log (in the caller's thread, so errors surface here) and start."""
         with self._lock:
-            if self._thread is not None:
+            if self._thread.started:
                 return
             try:
                 self._log = LogWriter(self.path)
@@ -85,16 +88,19 @@ class Writer:
                     exc.errno, f"cannot create the transaction log ({what})", str(self.path)
                 ) from exc
             self._last_flush = time.monotonic()
-            self._thread = threading.Thread(target=self._run, name="nbtrack-writer", daemon=True)
             self._thread.start()
 
-    def join(self, timeout: float | None = None) -> bool:
+    def join(self, timeout: float) -> bool:
         """Wait for the thread to end; True when it ended (or never started) in time."""
-        thread = self._thread
-        if thread is None:
-            return True
-        thread.join(timeout)
-        return not thread.is_alive()
+        return self._thread.join(timeout)
+
+    def left(self) -> str:
+        n = len(self._inq)
+        pending = self._log.pending_bytes if self._log is not None else 0
+        parts = [f"{n} records not written"] if n else []
+        if pending:
+            parts.append(f"{pending} bytes not on disk")
+        return ", ".join(parts)
 
     @property
     def bytes_written(self) -> int:
@@ -108,7 +114,7 @@ class Writer:
 
     @property
     def alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._thread.alive
 
     # ------------------------------------------------------------------ the loop
 
@@ -121,7 +127,7 @@ class Writer:
             while True:
                 batch = get_batch(self._max_batch, timeout=self._flush_interval)
                 if not batch:
-                    if getattr(inq, "_closed", False) and len(inq) == 0:
+                    if inq.closed and len(inq) == 0:
                         log.debug("writer queue closed without END; closing %s", self.path)
                         break
                     self._flush()

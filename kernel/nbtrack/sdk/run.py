@@ -17,11 +17,11 @@ from typing import Any
 
 from nbtrack.pipeline.interface import Interface
 from nbtrack.pipeline.mailbox import MailboxClosed, MailboxHandle
-from nbtrack.pipeline.stream import Stream
 from nbtrack.proto import nbtrack_pb2 as pb
 from nbtrack.sdk import finish as finish_protocol
 from nbtrack.sdk import hooks
 from nbtrack.sdk.mappings import Config, Summary
+from nbtrack.sdk.runstream import RunStream
 from nbtrack.sdk.values import is_plain, normalize, remember_keys
 from nbtrack.settings import Settings
 
@@ -43,9 +43,13 @@ class RunStopRequested(RuntimeError):
 
 
 class Run:
-    """A tracked run. Created by ``nbtrack.init``; ``log`` is safe from any thread."""
+    """A tracked run. Created by ``nbtrack.init``; ``log`` is safe from any thread.
 
-    def __init__(self, settings: Settings, stream: Stream | None, record: pb.RunRecord,
+    It is given everything at construction: the started pipeline and capture threads
+    (``stream``, None when disabled) and the run as the server registered it.
+    """
+
+    def __init__(self, settings: Settings, stream: RunStream | None, record: pb.RunRecord,
                  config: dict[str, Any], pending_warnings: collections.deque[str]) -> None:
         self._settings = settings
         self._stream = stream
@@ -63,9 +67,6 @@ class Run:
         self.summary = Summary(self._fetch_summary, self._publish_summary)
         if settings.mode == "offline":
             self.sync_command = f"nbtrack sync {self.log_path}"
-        self._console: Any = None  # nbtrack.capture.console.ConsoleCapture
-        self._system: Any = None  # nbtrack.capture.system.SystemSampler
-        self._env_thread: threading.Thread | None = None
         self._alert_last: dict[str, float] = {}
         self._stop_callbacks: list[Callable[[Run], None]] = []
         self._stop_seen = False
@@ -206,58 +207,9 @@ class Run:
                                                    policy="now")])
         return target
 
-    # ------------------------------------------------------------ extras
-    def _start_extras(self, console: str | None = None) -> None:
-        """Console capture, system metrics and environment capture (see their modules)."""
-        if self._iface is None:
-            return
-        from nbtrack.capture import console as console_mod
-        from nbtrack.capture import environment, system
-
-        iface = self._iface
-        if console_mod.console_enabled(console):
-
-            def publish_output(lines: list[str], stderr: bool, ts: float) -> None:
-                for line in lines:
-                    rec = pb.Record()
-                    rec.output.line = line
-                    rec.output.stderr = stderr
-                    rec.output.timestamp = ts
-                    iface.publish(rec)
-
-            self._console = console_mod.ConsoleCapture(publish_output)
-            self._console.install()
-        interval = system.stats_interval()
-        if interval > 0:
-
-            def publish_stats(row_json: str) -> None:
-                rec = pb.Record()
-                rec.stats.row_json = row_json
-                iface.publish(rec)
-
-            try:
-                self._system = system.SystemSampler(
-                    publish_stats, interval=interval, start_time=self.start_time,
-                    runtime_offset=self._record.runtime_offset)
-                self._system.start()
-            except Exception:
-                logger.warning("system metrics are off: the sampler did not start",
-                               exc_info=True)
-                self._system = None
-        self._env_thread = environment.start_capture(self, iface)
-
-    def _stop_extras(self) -> None:
-        """Before the exit record: the last console line, the last stats row, the env files."""
-        if self._console is not None:
-            self._console.uninstall()
-        if self._system is not None:
-            self._system.stop()
-        if self._env_thread is not None:
-            self._env_thread.join(10.0)
-
     def system_metrics(self) -> dict[str, dict[str, list[float]]]:
         """Recent system metrics sampled in this kernel: ``{key: {"t": [...], "v": [...]}}``."""
-        return self._system.recent_series() if self._system is not None else {}
+        return self._stream.system_metrics() if self._stream is not None else {}
 
     # ------------------------------------------------------------ alerts
     def alert(self, title: str, text: str, level: str = "INFO",
@@ -412,10 +364,8 @@ class Run:
         budget = self._settings.finish_timeout if timeout is None else float(timeout)
         deadline = time.monotonic() + max(budget, 0.0)
         outcome = None
-        try:
-            self._stop_extras()
-        except Exception:
-            logger.exception("stopping console / system capture failed")
+        if self._stream is not None:
+            self._stream.stop_capture()
         if self._iface is not None and self._stream is not None:
             self._iface.publish_exit(self.exit_code, time.time() - self.start_time)
             outcome = finish_protocol.walk(self._iface, deadline,

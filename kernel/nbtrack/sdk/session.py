@@ -7,7 +7,6 @@ import collections
 import json
 import logging
 import os
-import platform
 import socket
 import sys
 import threading
@@ -18,13 +17,12 @@ from typing import Any
 
 from nbtrack.client.localserver import resolve_server
 from nbtrack.client.wandbclient import WandbClient
-from nbtrack.pipeline.stream import Stream
 from nbtrack.proto import nbtrack_pb2 as pb
 from nbtrack.sdk import hooks
 from nbtrack.sdk.run import Run
+from nbtrack.sdk.runstream import InitError, RunStream
 from nbtrack.sdk.values import config_value
 from nbtrack.settings import Settings, resolve
-from nbtrack.version import __version__
 
 logger = logging.getLogger("nbtrack")
 
@@ -51,8 +49,7 @@ def _after_fork_in_child() -> None:
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-class InitError(RuntimeError):
-    """``init`` could not start the run; the message says why and what to do."""
+__all__ = ["InitError", "current_run", "finish", "finish_all", "init", "log"]
 
 
 def current_run() -> Run | None:
@@ -73,7 +70,7 @@ def init(project: str | None = None, name: str | None = None,
     global _current
     settings = resolve(project=project, name=name, mode=mode, id=id, resume=resume,
                        entity=entity, tags=tags, notes=notes, group=group, job_type=job_type,
-                       base_url=base_url, api_key=api_key, dir=dir)
+                       base_url=base_url, api_key=api_key, dir=dir, console=console)
     if config is not None and not isinstance(config, dict):
         config = dict(config)
     checked = {str(k): config_value(str(k), v) for k, v in (config or {}).items()}
@@ -81,10 +78,6 @@ def init(project: str | None = None, name: str | None = None,
         if reinit and _current is not None and _current.state == "running":
             _current.finish()
         run = _start(settings, checked)
-        try:
-            run._start_extras(console=console)
-        except Exception:
-            logger.exception("console / system / environment capture did not start")
         _current = run
         _open_runs.add(run)
         _register_atexit()
@@ -102,6 +95,7 @@ def _run_record(settings: Settings, config: dict[str, Any]) -> pb.RunRecord:
 
 
 def _start(settings: Settings, config: dict[str, Any]) -> Run:
+    """Start the run's pipeline and capture (one phase), then hand them to the Run."""
     record = _run_record(settings, config)
     pending: collections.deque[str] = collections.deque()
     if settings.mode == "disabled":
@@ -112,50 +106,8 @@ def _start(settings: Settings, config: dict[str, Any]) -> Run:
         raise InitError(f"nbtrack: cannot create the run directory {settings.run_dir}: "
                         f"{exc.strerror or exc}. Set NBTRACK_DIR (or dir=) to a writable "
                         "directory.") from exc
-    transport = _transport(settings)
-    stream = Stream(settings.log_path, transport, pending.append)
-    try:
-        stream.start()
-    except OSError as exc:
-        if transport is not None:
-            transport.close()
-        raise InitError(f"nbtrack: cannot write the run's log {settings.log_path}: "
-                        f"{exc.strerror or exc}. Set NBTRACK_DIR (or dir=) to a writable "
-                        "directory with free space.") from exc
-    try:
-        record = _register_run(settings, stream, record)
-    except BaseException:
-        stream.close(5.0, abort_network=True)
-        raise
-    stream.interface.publish_telemetry(pb.TelemetryRecord(
-        nbtrack_version=__version__, python_version=platform.python_version(),
-        platform=platform.platform()))
-    return Run(settings, stream, record, config, pending)
-
-
-def _register_run(settings: Settings, stream: Stream, record: pb.RunRecord) -> pb.RunRecord:
-    """Send the run to the server and wait for its answer (resume offsets, entity, url)."""
-    handle = stream.interface.deliver_run(record)
-    result = handle.wait(settings.init_timeout)
-    if result is None:
-        handle.abandon()
-        if settings.resume:
-            raise InitError(f"nbtrack: the server at {settings.base_url} did not answer within "
-                            f"{settings.init_timeout:g}s; cannot resume run {settings.run_id}")
-        logger.warning("server did not answer within %ss; the run goes on and is sent later",
-                       settings.init_timeout)
-    else:
-        answer = result.run_result
-        if answer.error.code != pb.ErrorInfo.NONE:
-            raise InitError(f"nbtrack: {answer.error.message}")
-        if answer.HasField("run"):
-            record = answer.run
-    record.offsets_known = True
-    stream.interface.publish_run(record)
-    started = stream.interface.deliver_run_start(record)
-    if started.wait(settings.init_timeout) is None:
-        started.abandon()
-    return record
+    stream = RunStream.start(settings, record, _transport(settings), pending.append)
+    return Run(settings, stream, stream.record, config, pending)
 
 
 def _transport(settings: Settings) -> WandbClient | None:
@@ -173,7 +125,7 @@ def _transport(settings: Settings) -> WandbClient | None:
         raise InitError(f"nbtrack: no API key for {url}: pass api_key=..., set "
                         "NBTRACK_API_KEY or add the host to ~/.netrc")
     settings.base_url, settings.api_key = url, key
-    return WandbClient(url, key, timeout=settings.http_timeout)
+    return WandbClient(url, key, timeout=settings.tuning.http_timeout)
 
 
 def _program_name() -> str:

@@ -1,7 +1,10 @@
 """``nbtrack sync``: replay a transaction log to a server.
 
-The sender is driven directly, without its thread, in replay mode. File-stream
-lines carry the same offsets as the first time, so syncing twice adds nothing.
+The log goes through the same wiring as a live run, in its replay mode: the
+records are published straight to the sender (the log is already written and
+handled), then the sender's finish states are walked as at the end of a run.
+File-stream lines carry the same offsets as the first time, so syncing twice adds
+nothing.
 """
 
 from __future__ import annotations
@@ -12,9 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nbtrack.client.wandbclient import WandbClient
-from nbtrack.pipeline.queues import ByteQueue
-from nbtrack.pipeline.sender.stage import Sender
+from nbtrack.pipeline.stream import Stream
 from nbtrack.proto import nbtrack_pb2 as pb
+from nbtrack.sdk.runstream import pipeline_config
+from nbtrack.settings import read_tuning
 from nbtrack.txlog.format import LogReader, ReadReport
 
 logger = logging.getLogger("nbtrack.sdk.sync")
@@ -33,7 +37,8 @@ class SyncResult:
 def sync_log(path: Path, transport: WandbClient, timeout: float = 120.0) -> SyncResult:
     """Send every record of ``path``; ok only when the server acknowledged everything."""
     reader = LogReader(path)
-    sender = Sender(ByteQueue(1, "sync"), lambda _result: None, transport, replay=True)
+    stream = Stream(pipeline_config(read_tuning()), path, transport, replay=True)
+    stream.start()
     counts: collections.Counter[str] = collections.Counter()
     run_path = ""
     try:
@@ -51,13 +56,13 @@ def sync_log(path: Path, transport: WandbClient, timeout: float = 120.0) -> Sync
             counts[kind] += 1
             if kind == "history":
                 counts["history_rows"] += len(record.history.rows)
-            sender.handle(record)
-        ok = sender.flush_all(timeout)
+            stream.interface.publish(record)
+        ok = stream.finish_replay(timeout)
     except Exception as exc:  # a CLI boundary: report, don't trace
         logger.exception("sync of %s failed", path)
         return SyncResult(path, False, run_path, dict(counts), reader.report, str(exc))
     finally:
-        sender.join(1.0)
+        stream.close(1.0)
     return SyncResult(path, ok, run_path, dict(counts), reader.report,
                       "" if ok else "the server did not acknowledge everything")
 

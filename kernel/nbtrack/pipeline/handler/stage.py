@@ -76,6 +76,8 @@ _D = pb.DeferRequest
 class Handler:
     """The handler thread (``nbtrack-handler``); see the module docstring."""
 
+    name = "handler"
+
     def __init__(
         self,
         inq: ByteQueue,
@@ -168,6 +170,14 @@ class Handler:
     def join(self, timeout: float) -> bool:
         """Wait up to ``timeout`` s for the thread to end; True when it has (or never started)."""
         return self._thread.join(timeout)
+
+    def left(self) -> str:
+        n = len(self._inq)
+        return f"{n} records not handled" if n else ""
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.alive
 
     @property
     def ended(self) -> bool:

@@ -1,8 +1,7 @@
-"""What the file-stream worker is asked to do, and the bytes it sends.
+"""The W&B ``file_stream`` wire format and the run's identity on the server.
 
-The jobs the sender hands to ``filestream.FileStream``, the run's identity on the server,
-and the W&B ``file_stream`` wire format (file names, post bodies, ``output.log`` lines).
-Kept apart from the worker so the format can be read and tested without its thread.
+File names, post bodies, ``output.log`` lines, and the error codes a refused call
+becomes. Kept apart from the threads so the format is read and tested on its own.
 """
 
 from __future__ import annotations
@@ -10,11 +9,10 @@ from __future__ import annotations
 import datetime
 import json
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from nbtrack.client.transport import TransportError
+from nbtrack.client.errors import TransportError
 from nbtrack.proto import nbtrack_pb2 as pb
 
 HISTORY = "wandb-history.jsonl"
@@ -22,61 +20,22 @@ SUMMARY = "wandb-summary.json"
 EVENTS = "wandb-events.jsonl"
 OUTPUT = "output.log"
 
-RespondRun = Callable[[pb.RunResult], None]
-Callback = Callable[[], None]
-
-
 @dataclass(frozen=True)
 class RunIdentity:
+    """Where the run lives on the server: the path of its file_stream."""
+
     entity: str
     project: str
     run_id: str
 
 
-# ----------------------------------------------------------------------- jobs
-
-
-@dataclass
-class RunJob:
-    run: pb.RunRecord
-    respond: RespondRun | None  # None: from a replayed log, nobody waits
-    metrics: list[dict[str, Any]]
-
-
-@dataclass
-class ConfigJob:
-    config_json: str  # W&B format, already encoded
-
-
-@dataclass
-class OffsetsJob:
-    run: pb.RunRecord
-
-
-@dataclass
-class FlushJob:
-    exit_code: int | None  # None: no ExitRecord was seen
-    done: Callback
-
-
-@dataclass
-class StopJob:
-    pass
-
-
-@dataclass
-class AlertJob:
-    alert: pb.AlertRecord
-
-
-Job = RunJob | ConfigJob | OffsetsJob | FlushJob | StopJob | AlertJob
-
-
 def error_info(code: int, message: str) -> pb.ErrorInfo:
+    """An error for a ``RunResult``."""
     return pb.ErrorInfo(code=code, message=message)  # type: ignore[arg-type]
 
 
 def error_code(e: TransportError) -> int:
+    """What a refused GraphQL call means for init: bad key, no such run, conflict, ..."""
     if e.status in (401, 403):
         return pb.ErrorInfo.AUTHENTICATION
     if e.status == 404:

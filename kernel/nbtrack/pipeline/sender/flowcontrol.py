@@ -1,12 +1,13 @@
-"""Flow control: read history rows back from the live transaction log instead of memory.
+"""Flow control: read spilled lines back from the live transaction log instead of memory.
 
-When the network falls behind, the file-stream worker stops holding history rows
-in memory beyond a bound ("spilling") and remembers from which record number on
-it dropped them. When it has room again it reads those records back from the
-run's transaction log, which the writer appends to (and flushes at least once a
-second) at the same time. :class:`LogTail` reads the log from a file offset
-forward and stops at the first chunk that is not complete yet (the writer has
-not flushed it); the next call retries from the same record.
+When the network falls behind, the line buffer (``linebuffer.py``) stops holding
+lines beyond its budget ("spilling") and remembers from which record number on it
+left them in the log. When there is room again the poster reads those records back
+from the run's transaction log, which the writer appends to (and flushes at least
+once a second) at the same time. :class:`LogTail` reads the log from a file offset
+forward and stops at the first chunk that is not complete yet (the writer has not
+flushed it); the next call retries from the same record. :func:`read_back` turns
+the records of a :class:`RefillRange` into file-stream lines.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
+from nbtrack.pipeline.sender.filestream_wire import EVENTS, HISTORY, OUTPUT, output_line
+from nbtrack.pipeline.sender.linebuffer import RefillRange
 from nbtrack.proto import nbtrack_pb2 as pb
 from nbtrack.txlog.format import (
     BLOCK_SIZE,
@@ -28,7 +31,7 @@ from nbtrack.txlog.format import (
     MIDDLE,
 )
 
-log = logging.getLogger("nbtrack.pipeline.sender.stage")
+log = logging.getLogger("nbtrack.pipeline.sender.flowcontrol")
 
 _HDR = struct.Struct("<IHB")
 
@@ -102,3 +105,43 @@ class LogTail:
             parts.append(payload)
             if typ == LAST:
                 return start, pos, b"".join(parts)
+
+
+def record_lines(rec: pb.Record) -> tuple[str, list[str]] | None:
+    """The file-stream file and lines a logged record becomes, or None for other records."""
+    kind = rec.WhichOneof("record_type")
+    if kind == "history":
+        return HISTORY, list(rec.history.rows)
+    if kind == "stats" and rec.stats.row_json:
+        return EVENTS, [rec.stats.row_json]
+    if kind == "output":
+        o = rec.output
+        return OUTPUT, [output_line(o.line, o.stderr, o.timestamp)]
+    return None
+
+
+def read_back(tail: LogTail, want: RefillRange) -> tuple[list[tuple[str, list[str], int]], int]:
+    """Read the spilled records ``want.first..want.last`` (up to ``want.room`` bytes).
+
+    Returns ``([(file, lines, bytes), ...], number of the last record read)``; the
+    tail's offset moves past every record read, so the next call continues there.
+    A record numbered past ``want.last`` is not the sender's yet and is left unread.
+    """
+    got: list[tuple[str, list[str], int]] = []
+    last_num = want.first - 1
+    room = want.room
+    for rec, end in tail.records():
+        if rec.num > want.last:
+            break
+        tail.offset = end
+        if rec.num < want.first:
+            continue
+        last_num = rec.num
+        lines = record_lines(rec)
+        if lines is not None and lines[1]:
+            nbytes = sum(map(len, lines[1]))
+            got.append((lines[0], lines[1], nbytes))
+            room -= nbytes
+        if rec.num == want.last or room <= 0:
+            break
+    return got, last_num

@@ -1,0 +1,265 @@
+"""The lines waiting for the run's file stream: a byte budget, per-file offsets, spilling.
+
+Pure bookkeeping: no threads, no I/O, no clock, so every rule here is tested
+without a server. The poster (``poster.py``) holds one ``LineBuffer`` under its
+lock; the sender thread adds lines, the poster takes batches and reports how
+each post ended.
+
+- Lines are kept per file (``wandb-history.jsonl``, ``wandb-events.jsonl``,
+  ``output.log``) in the order they were added, as the chunks they came in (one
+  history record = one chunk of rows), so adding a record costs one append.
+- ``take`` cuts a batch of at most ``max_post_bytes`` of lines, each file with its
+  offset: the number of that file's lines the server has acknowledged so far. A
+  batch is in flight until ``acknowledged`` (offsets advance), ``refused`` (the
+  server refused it for good: counted as dropped) or ``unsent`` (the transport
+  closed: the lines stay in the transaction log for ``nbtrack sync``).
+- The summary is one line that the latest value replaces, posted at offset 0.
+- Budget: lines held (pending + in flight) may reach ``max_held_bytes``. Beyond it,
+  when the lines also exist in the run's transaction log (``can_spill``), a record
+  is not kept: it is "spilled", and from then on every line record is, until the
+  poster has read them all back from the log (``refill_range`` / ``refilled``), so
+  each file stays in order. Without a log the caller waits for room instead.
+"""
+
+from __future__ import annotations
+
+import collections
+from dataclasses import dataclass, field
+from typing import Any
+
+from nbtrack.pipeline.sender.filestream_wire import EVENTS, HISTORY, OUTPUT, SUMMARY
+
+LINE_FILES = (HISTORY, EVENTS, OUTPUT)
+
+Chunk = tuple[list[str], int]  # (lines, their bytes)
+
+
+@dataclass
+class Batch:
+    """One post's worth of lines: ``files`` is the ``file_stream`` body's ``files`` part."""
+
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    lines: int = 0
+    nbytes: int = 0
+
+
+@dataclass(frozen=True)
+class RefillRange:
+    """Spilled records to read back from the log: numbers ``first..last``, up to ``room`` bytes."""
+
+    first: int
+    last: int
+    room: int
+
+
+class LineBuffer:
+    """See the module docstring; not thread-safe (the poster's lock guards it)."""
+
+    def __init__(self, *, max_held_bytes: int, max_post_bytes: int, can_spill: bool) -> None:
+        self.max_held_bytes = max_held_bytes
+        self.max_post_bytes = max_post_bytes
+        self.can_spill = can_spill
+        self._chunks: dict[str, collections.deque[Chunk]] = {
+            name: collections.deque() for name in LINE_FILES}
+        self._waiting_bytes = dict.fromkeys(LINE_FILES, 0)  # pending, not in flight
+        self._summary: str | None = None
+        self._offsets = dict.fromkeys(LINE_FILES, 0)
+        # records numbered spill_from..spill_upto are in the log only
+        self._spill_from: int | None = None
+        self._spill_upto = 0
+        self._spilled_lines = 0
+        # accounting
+        self.held_bytes = 0  # pending + in flight: what the budget bounds
+        self.total_bytes = 0  # handed over to be posted
+        self.acked_bytes = 0  # acknowledged by the server
+        self.pending_lines = 0  # handed over, not yet acknowledged or dropped
+        self.dropped_lines = 0  # refused for good or discarded
+        self.spills = 0  # how many times spilling started
+
+    # ------------------------------------------------------------------ adding
+    def over_budget(self, nbytes: int) -> bool:
+        """True when holding ``nbytes`` more would pass the budget (one item always fits)."""
+        return self.held_bytes > 0 and self.held_bytes + nbytes > self.max_held_bytes
+
+    def leave_in_log(self, num: int, nlines: int, nbytes: int) -> bool:
+        """Decide whether record ``num``'s lines stay in the log (spilled) instead of memory.
+
+        True: the lines are counted as handed over but not kept; the poster reads them
+        back later. Records without a number (``num <= 0``) are never spilled.
+        """
+        if not self.can_spill or num <= 0:
+            return False
+        if self._spill_from is None:
+            if not self.over_budget(nbytes):
+                return False
+            self._spill_from = num
+            self.spills += 1
+        self._spill_upto = max(self._spill_upto, num)
+        self._spilled_lines += nlines
+        self.total_bytes += nbytes
+        self.pending_lines += nlines
+        return True
+
+    def add(self, name: str, lines: list[str], nbytes: int) -> None:
+        """Keep ``lines`` of file ``name`` (whatever the budget: the caller checked it)."""
+        self._keep(name, lines, nbytes)
+        self.total_bytes += nbytes
+        self.pending_lines += len(lines)
+
+    def set_summary(self, full_json: str) -> None:
+        """Replace the summary to post; one not yet taken is replaced, never sent."""
+        if self._summary is not None:
+            self.total_bytes -= len(self._summary)
+            self.held_bytes -= len(self._summary)
+            self.pending_lines -= 1
+        self._summary = full_json
+        self.held_bytes += len(full_json)
+        self.total_bytes += len(full_json)
+        self.pending_lines += 1
+
+    def _keep(self, name: str, lines: list[str], nbytes: int) -> None:
+        self._chunks[name].append((lines, nbytes))
+        self._waiting_bytes[name] += nbytes
+        self.held_bytes += nbytes
+
+    # ------------------------------------------------------------------ state
+    @property
+    def waiting_bytes(self) -> int:
+        """Bytes of lines in memory not yet taken into a batch."""
+        return sum(self._waiting_bytes.values())
+
+    @property
+    def has_lines(self) -> bool:
+        """Lines in memory not yet taken (spilled ones not counted)."""
+        return any(self._chunks[name] for name in LINE_FILES)
+
+    @property
+    def has_pending(self) -> bool:
+        """Anything left to post: lines in memory or in the log, or a summary."""
+        return self.has_lines or self._summary is not None or self._spill_from is not None
+
+    @property
+    def spilling(self) -> bool:
+        return self._spill_from is not None
+
+    @property
+    def urgent(self) -> bool:
+        """A full post is waiting: post now rather than at the next interval."""
+        return self.waiting_bytes >= self.max_post_bytes
+
+    @property
+    def offsets(self) -> dict[str, int]:
+        return dict(self._offsets)
+
+    def set_offsets(self, offsets: dict[str, int]) -> None:
+        """Where each file continues on the server (a resumed run, a replayed log)."""
+        for name in LINE_FILES:
+            self._offsets[name] = int(offsets.get(name, 0))
+
+    # ------------------------------------------------------------------ reading back
+    def refill_range(self) -> RefillRange | None:
+        """What to read back from the log now, or None (not spilling, or no room)."""
+        if self._spill_from is None:
+            return None
+        room = min(self.max_held_bytes // 2, 2 * self.max_post_bytes) - self.waiting_bytes
+        if room <= 0:
+            return None
+        return RefillRange(self._spill_from, self._spill_upto, room)
+
+    def refilled(self, got: list[tuple[str, list[str], int]], last_num: int) -> None:
+        """Keep lines read back from the log: ``(file, lines, bytes)`` up to record ``last_num``.
+
+        They were counted when they were spilled; once the log is read up to the last
+        spilled record, new lines are kept in memory again.
+        """
+        for name, lines, nbytes in got:
+            self._keep(name, lines, nbytes)
+            self._spilled_lines -= len(lines)
+        if self._spill_from is None:
+            return
+        if last_num >= self._spill_upto:
+            self._spill_from = None
+            self._spilled_lines = 0
+        elif last_num >= self._spill_from:
+            self._spill_from = last_num + 1
+
+    # ------------------------------------------------------------------ posting
+    def take(self) -> Batch:
+        """Cut the next batch: at most ``max_post_bytes`` of lines, then the summary.
+
+        A file's first line is taken even when it alone is over the budget, so a
+        huge line cannot stall the stream.
+        """
+        batch = Batch()
+        budget = self.max_post_bytes
+        for name in LINE_FILES:
+            chunks = self._chunks[name]
+            taken: list[str] = []
+            used = 0
+            while chunks and budget > 0:
+                lines, nbytes = chunks[0]
+                if nbytes <= budget:
+                    chunks.popleft()
+                    taken.extend(lines)
+                    used += nbytes
+                    budget -= nbytes
+                    continue
+                k = part = 0
+                for line in lines:
+                    if part + len(line) > budget and (k > 0 or taken):
+                        break
+                    part += len(line)
+                    k += 1
+                taken.extend(lines[:k])
+                if k == len(lines):
+                    chunks.popleft()
+                else:
+                    chunks[0] = (lines[k:], nbytes - part)
+                used += part
+                budget = 0
+            if taken:
+                self._waiting_bytes[name] -= used
+                batch.files[name] = {"offset": self._offsets[name], "content": taken}
+                batch.lines += len(taken)
+                batch.nbytes += used
+        if self._summary is not None:
+            batch.files[SUMMARY] = {"offset": 0, "content": [self._summary]}
+            batch.lines += 1
+            batch.nbytes += len(self._summary)
+            self._summary = None
+        return batch
+
+    def acknowledged(self, batch: Batch) -> None:
+        """The server stored the batch: each file's offset moves past its lines."""
+        for name in LINE_FILES:
+            f = batch.files.get(name)
+            if f is not None:
+                self._offsets[name] += len(f["content"])
+        self.held_bytes -= batch.nbytes
+        self.acked_bytes += batch.nbytes
+        self.pending_lines -= batch.lines
+
+    def refused(self, batch: Batch) -> None:
+        """The server refused the batch for good: its lines are dropped (and counted)."""
+        self.held_bytes -= batch.nbytes
+        self.dropped_lines += batch.lines
+        self.pending_lines -= batch.lines
+
+    def unsent(self, batch: Batch) -> None:
+        """The transport closed before an answer: the lines stay pending, in the log."""
+        self.held_bytes -= batch.nbytes
+
+    def discard_all(self) -> int:
+        """Drop everything pending (the run could not be created); the number of lines."""
+        n = sum(len(lines) for name in LINE_FILES for lines, _ in self._chunks[name])
+        n += (1 if self._summary is not None else 0) + self._spilled_lines
+        for name in LINE_FILES:
+            self._chunks[name].clear()
+            self._waiting_bytes[name] = 0
+        self._summary = None
+        self._spill_from = None
+        self._spilled_lines = 0
+        self.held_bytes = 0
+        self.dropped_lines += n
+        self.pending_lines -= n
+        return n
