@@ -24,7 +24,7 @@ def base_url() -> Iterator[str]:
             pass
 
     httpd = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(ROOT / "js")))
+        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(ROOT)))
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
@@ -47,7 +47,7 @@ def test_system_section_and_messages(base_url: str) -> None:
             page = browser.new_page()
             errors: list[str] = []
             page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(f"{base_url}/dev/harness.html")
+            page.goto(f"{base_url}/js/dev/harness.html")
             page.wait_for_function("window.harnessReady === true", timeout=20_000)
             assert page.locator(".nbtrack-system").is_hidden()
             page.evaluate("""() => harness.model.update({
