@@ -1,7 +1,7 @@
 // The compare view: one metric overlaid across runs, and the config keys that differ.
 
 import { el } from '../shared/dom.js';
-import { formatValue } from '../shared/format.js';
+import { formatNumber, formatValue } from '../shared/format.js';
 import { uPlot, valueAxis } from '../shared/plot.js';
 import { runHref, runPath } from '../shared/urls.js';
 import { alignSeries, configDiff, finitePart, metricKeys, rowsToSeries } from './data.js';
@@ -45,6 +45,7 @@ export async function compareView() {
       axes: [valueAxis(box, { size: 30, space: 60, grid: { show: false } }), valueAxis(box)],
       series: [{ label: 'step' }, ...runs.map((r, i) => ({
         label: r.name, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: true,
+        value: (u, v) => formatNumber(v, 6),
       }))],
     }, alignSeries(per), box);
     box.dataset.series = String(runs.length);
