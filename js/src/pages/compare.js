@@ -43,7 +43,7 @@ export async function compareView() {
       height: 320,
       scales: { x: { time: false }, y: { distr: logBox.checked && positive ? 3 : 1 } },
       axes: [valueAxis(box, { size: 30, space: 60, grid: { show: false } }), valueAxis(box)],
-      series: [{ label: 'step' }, ...runs.map((r, i) => ({
+      series: [{ label: 'step', value: (u, v) => formatNumber(v) }, ...runs.map((r, i) => ({
         label: r.name, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: true,
         value: (u, v) => formatNumber(v, 6),
       }))],

@@ -104,7 +104,8 @@ export function metricOptions(o) {
       valueAxis(o.node),
     ],
     series: [
-      { label: o.xLabel || 'step' },
+      // a time axis keeps uPlot's date format
+      o.time ? { label: o.xLabel } : { label: o.xLabel || 'step', value: (u, v) => formatNumber(v) },
       {
         label: o.label,
         stroke: c,
