@@ -18,8 +18,8 @@ export function cssColor(node, name, fallback) {
 
 // The y axis' width and the plot's right padding: the plot area is the chart's width
 // less both (charts downsample to that many pixel columns).
-export const AXIS_SIZE = 44;
-export const PAD_RIGHT = 10;
+const AXIS_SIZE = 44;
+const PAD_RIGHT = 10;
 
 /** The plot area's width in a chart `width` px wide. */
 export function plotAreaWidth(width) {

@@ -8,7 +8,7 @@ import { metricOptions, plotAreaWidth, uPlot } from '../shared/plot.js';
 import { chartData, nearestIndex } from '../shared/series.js';
 import { footText } from './model.js';
 
-export const CHART_H = 132;
+const CHART_H = 132;
 
 /** A chart card for `key`; `update(entry, width)` draws, `destroy()` removes it. */
 export function createChart(key, color, syncKey) {
