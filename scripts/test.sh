@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything the tests need, then run every test: lint, types, the
-# generated-code check, the JavaScript unit tests and the whole pytest suite.
+# generated-code checks, the JavaScript unit tests and the whole pytest suite (which
+# checks that the committed front-end bundles are what js/build.mjs makes).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -12,7 +13,14 @@ echo "== mypy";  mypy
 echo "== imports"; lint-imports --no-cache
 echo "== proto"; python scripts/gen_proto.py --check
 if [ -f js/package.json ]; then
-    echo "== js";  (cd js && npm test --silent)
+    echo "== js"
+    # esbuild and uPlot from the lock file: again when node_modules is missing or older
+    # than the lock (npm ci keeps its own copy in node_modules/.package-lock.json)
+    if [ ! -f js/node_modules/.package-lock.json ] \
+        || [ js/package-lock.json -nt js/node_modules/.package-lock.json ]; then
+        (cd js && npm ci --no-audit --no-fund)
+    fi
+    (cd js && npm test --silent)
 fi
 echo "== pytest"
 python -m pytest -q -p no:cacheprovider "$@"

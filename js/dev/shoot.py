@@ -13,7 +13,7 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-JS = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the harness loads the built bundle
 OUT = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("/tmp/nbtrack-harness")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -21,10 +21,10 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(JS))
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(ROOT))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{httpd.server_address[1]}/dev/harness.html"
+    url = f"http://127.0.0.1:{httpd.server_address[1]}/js/dev/harness.html"
     errors: list[str] = []
     try:
         with sync_playwright() as p:

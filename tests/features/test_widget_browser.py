@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def base_url() -> Iterator[str]:
-    with static_server(ROOT / "js") as url:
+    with static_server(ROOT) as url:
         yield url
 
 
@@ -22,7 +22,7 @@ def test_system_section_and_messages(base_url: str) -> None:
     with chromium() as browser:
         page = browser.new_page()
         errors = PageErrors(page)
-        page.goto(f"{base_url}/dev/harness.html")
+        page.goto(f"{base_url}/js/dev/harness.html")
         page.wait_for_function("window.harnessReady === true", timeout=20_000)
         assert page.locator(".nbtrack-system").is_hidden()
         page.evaluate("""() => harness.model.update({

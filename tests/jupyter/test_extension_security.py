@@ -49,7 +49,7 @@ def routes(path: str) -> list[str]:
     return [
         "nbtrack", "nbtrack/", "nbtrack/compare", f"nbtrack/runs/{path}", "nbtrack/ping",
         "nbtrack/static/pages.js", "nbtrack/static/pages.css",
-        "nbtrack/static/vendor/uPlot.iife.min.js", "nbtrack/api/viewer", "nbtrack/api/runs",
+        "nbtrack/static/uPlot.LICENSE", "nbtrack/api/viewer", "nbtrack/api/runs",
         f"nbtrack/api/runs/{path}", f"nbtrack/api/runs/{path}/history?samples=10",
         f"nbtrack/api/runs/{path}/events", f"nbtrack/api/runs/{path}/output",
         f"nbtrack/api/runs/{path}/files", f"nbtrack/api/runs/{path}/files/notes.txt",

@@ -314,8 +314,8 @@ def _check_interaction(page: Any, app: str) -> None:
     ``selected`` back to the kernel (read back by running a new cell)."""
     chart = page.locator('.nbtrack-chart[data-key="train/acc"]').first
     chart.scroll_into_view_if_needed()
-    svg = chart.locator("svg.nbtrack-chart-svg")
-    box = svg.bounding_box()
+    plot = chart.locator(".nbtrack-chart-plot")
+    box = plot.bounding_box()
     assert box is not None
     page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
     page.wait_for_function(
@@ -383,12 +383,12 @@ def _harness(page: Any, js: str) -> None:
 
 def test_widget_states_on_harness(browser: Any) -> None:
     """States, deltas, ±inf markers, coalesced redraws and the finish bar, without Jupyter."""
-    with static_server(ROOT / "js") as base:
+    with static_server(ROOT) as base:
         context = browser.new_context(viewport={"width": 1000, "height": 900})
         page = context.new_page()
         errors = PageErrors(page)
         try:
-            page.goto(f"{base}/dev/harness.html")
+            page.goto(f"{base}/js/dev/harness.html")
             page.wait_for_function("window.harnessReady === true", timeout=20_000)
             assert page.locator(".nbtrack-badge").get_attribute("data-state") == "running"
             assert page.locator(".nbtrack-empty").is_visible()

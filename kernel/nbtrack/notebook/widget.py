@@ -18,32 +18,6 @@ import traitlets
 from nbtrack.sdk import display
 
 _STATIC = Path(__file__).with_name("static")
-_FALLBACK_ESM = """
-function render({ model, el }) {
-  const box = document.createElement("div");
-  box.className = "nbtrack-widget";
-  const draw = () => {
-    const info = model.get("info") || {};
-    const state = model.get("state");
-    const step = (model.get("progress") || {}).step;
-    box.innerHTML = "";
-    const title = document.createElement("b");
-    title.textContent = `${info.name || info.id || "run"} (${info.project || ""}) `;
-    const badge = document.createElement("span");
-    badge.className = "nbtrack-badge";
-    badge.dataset.state = state;
-    badge.textContent = state;
-    const stepEl = document.createElement("span");
-    stepEl.className = "nbtrack-step";
-    stepEl.textContent = step === undefined ? "" : ` step ${step}`;
-    box.append(title, badge, stepEl);
-  };
-  for (const name of ["info", "state", "progress"]) model.on(`change:${name}`, draw);
-  draw();
-  el.appendChild(box);
-}
-export default { render };
-"""
 
 MAX_MESSAGES = 20
 
@@ -51,10 +25,15 @@ _LIVE: list[RunWidget] = []
 _LIVE_LOCK = threading.Lock()
 
 
-def _asset(name: str, fallback: str) -> Path | str:
-    """The front end's built file when present, else a small inline stand-in."""
+def _asset(name: str) -> Path:
+    """A built front-end file (``npm run build`` in ``js/`` writes them; the package ships
+    them). A missing one is an install or checkout error, not something to paper over."""
     path = _STATIC / name
-    return path if path.is_file() else fallback
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"the nbtrack widget's front end is missing: {path} (the package ships it; in a "
+            "source checkout run `npm ci && npm run build` in js/)")
+    return path
 
 
 def run_info(run: Any) -> dict[str, Any]:
@@ -66,8 +45,8 @@ def run_info(run: Any) -> dict[str, Any]:
 class RunWidget(anywidget.AnyWidget):
     """Live run view; one ``nbtrack-ui`` thread (see ``ui.py``) keeps it current."""
 
-    _esm = _asset("widget.js", _FALLBACK_ESM)
-    _css = _asset("widget.css", "")
+    _esm = _asset("widget.js")
+    _css = _asset("widget.css")
 
     info = traitlets.Dict().tag(sync=True)
     state = traitlets.Unicode("running").tag(sync=True)

@@ -86,14 +86,12 @@ def shell(root: str, view: str, title: str = "nbtrack") -> str:
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>{html.escape(title)}</title>
-<link rel="stylesheet" href="{r}static/vendor/uPlot.min.css">
 <link rel="stylesheet" href="{r}static/pages.css">
 </head>
 <body data-root="{r}" data-view="{html.escape(view, quote=True)}">
 <header class="nbt-top"><a class="nbt-home" href="{r}">nbtrack</a>
 <nav id="nbt-crumbs"></nav></header>
 <main id="nbt-main"><p class="nbt-loading">loading…</p></main>
-<script src="{r}static/vendor/uPlot.iife.min.js"></script>
 <script src="{r}static/pages.js"></script>
 </body></html>
 """

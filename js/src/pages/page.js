@@ -1,0 +1,44 @@
+// What every view of the run pages shares: the page's root and main parts, the read API,
+// error boxes, state badges, chart sizes and the test hook window.nbtrackPages.
+
+import { el } from '../shared/dom.js';
+import { apiUrl } from './urls.js';
+
+export const root = document.body.dataset.root || './';
+export const main = document.getElementById('nbt-main');
+export const crumbs = document.getElementById('nbt-crumbs');
+export const SAMPLES = 1000;
+export const COLORS = ['#0969da', '#cf222e', '#1a7f37', '#8250df', '#bc4c00', '#1b7c83', '#bf3989',
+  '#4d2d00', '#6e7781', '#116329'];
+
+// Read by the browser tests: what each chart was given, and whether the view is drawn.
+export const hook = { charts: {}, ready: false };
+window.nbtrackPages = hook;
+
+/** GET <root>api/<path> as JSON; an error answer throws its message (and hint). */
+export async function api(path) {
+  const resp = await fetch(apiUrl(root, path), { credentials: 'same-origin' });
+  let body = null;
+  try {
+    body = await resp.json();
+  } catch (e) {
+    body = null;
+  }
+  if (!resp.ok) {
+    const msg = (body && (body.error + (body.hint ? ` — ${body.hint}` : ''))) || resp.statusText;
+    throw new Error(msg);
+  }
+  return body;
+}
+
+export function showError(err, where) {
+  const box = el('div', { class: 'nbt-error', role: 'alert', text: String(err.message || err) });
+  (where || main).prepend(box);
+}
+
+export const badge = (state) => el('span', { class: 'nbt-badge', 'data-state': state, text: state });
+
+/** A chart's width in its box. */
+export function chartWidth(box) {
+  return Math.max(300, Math.floor(box.getBoundingClientRect().width) - 14);
+}

@@ -1,0 +1,203 @@
+// The run page: head, config and summary, metric charts (zoom by dragging: the page asks
+// the server for that step range), system metrics, console tail and files.
+
+import { el } from '../shared/dom.js';
+import { formatBytes, formatDuration, formatNumber, formatValue } from '../shared/format.js';
+import { metricOptions, plotAreaWidth, uPlot } from '../shared/plot.js';
+import { chartData } from '../shared/series.js';
+import { encodePath } from '../shared/urls.js';
+import { finitePart, interp, metricKeys, rowsToSeries, runtimeOf, systemSeries } from './data.js';
+import { COLORS, SAMPLES, api, badge, chartWidth, crumbs, hook, main, root, showError } from './page.js';
+import { historyPath, runFromLocation } from './urls.js';
+
+const X_TEXT = {
+  step: (x) => `step ${formatNumber(x)}`,
+  runtime: (x) => `${formatNumber(x)} s`,
+  wall: (x) => new Date(x * 1000).toLocaleString(),
+};
+
+/** A uPlot metric chart of (xs, values) in `box`; returns the plot and its plan. */
+function metricPlot(box, xs, values, o) {
+  const width = chartWidth(box);
+  const plan = chartData(xs, values, plotAreaWidth(width));
+  const plot = new uPlot(metricOptions({
+    node: box, width, height: o.height || 220, color: o.color, label: o.label,
+    getPlan: () => plan, xAxis: {}, xLabel: o.xLabel, time: o.time, log: o.log,
+    legend: true, xText: o.xText, cursor: o.cursor, hooks: o.hooks,
+  }), plan.data, box);
+  return { plot, plan };
+}
+
+function kvTable(obj, cls) {
+  const keys = Object.keys(obj || {}).filter((k) => !k.startsWith('_')).sort();
+  if (!keys.length) return el('p', { class: 'nbt-empty', text: 'none' });
+  return el('table', { class: `nbt-kv ${cls}` }, ...keys.map((k) =>
+    el('tr', { 'data-key': k }, el('td', { text: k }), el('td', { text: formatValue(obj[k], 6) }))));
+}
+
+export async function runView() {
+  const { entity, project, id } = runFromLocation(root, location.pathname);
+  const base = `runs/${encodePath(`${entity}/${project}/${id}`)}`;
+  crumbs.replaceChildren(el('a', { href: `${root}?project=${encodeURIComponent(project)}`, text: project }), ' / ', id);
+  const st = { run: null, xaxis: 'step', log: false, zoom: null, plots: [], times: null, history: null };
+  const xSel = el('select', { class: 'nbt-xaxis', 'aria-label': 'x axis' },
+    el('option', { value: 'step', text: 'x: step' }), el('option', { value: 'runtime', text: 'x: runtime (s)' }),
+    el('option', { value: 'wall', text: 'x: wall time' }));
+  const logBox = el('input', { type: 'checkbox', class: 'nbt-log' });
+  const resetBtn = el('button', { type: 'button', class: 'nbt-reset', text: 'reset zoom', disabled: true });
+  const head = el('div', { class: 'nbt-run-head' });
+  const charts = el('div', { class: 'nbt-grid nbt-metrics' });
+  const system = el('div', { class: 'nbt-grid nbt-system' });
+  const kv = el('div', { class: 'nbt-two' });
+  const output = el('pre', { class: 'nbt-output' });
+  const files = el('div', { class: 'nbt-files' });
+  main.replaceChildren(head,
+    el('h2', { text: 'Metrics' }),
+    el('div', { class: 'nbt-controls' }, xSel, el('label', {}, logBox, ' log scale'), resetBtn,
+      el('span', { class: 'nbt-empty', text: 'drag across a chart to zoom' })),
+    charts, kv,
+    el('h2', { text: 'System metrics' }), system,
+    el('h2', { text: 'Console output (tail)' }), output,
+    el('h2', { text: 'Files' }), files);
+  xSel.addEventListener('change', async () => { st.xaxis = xSel.value; await ensureTimes(); drawMetrics(); });
+  logBox.addEventListener('change', () => { st.log = logBox.checked; drawMetrics(); });
+  resetBtn.addEventListener('click', async () => { st.zoom = null; resetBtn.disabled = true; await loadHistory(); });
+
+  function renderHead() {
+    const r = st.run;
+    document.title = `${r.name} — nbtrack`;
+    head.replaceChildren(
+      el('h1', {}, el('span', { class: 'nbt-run-name', text: r.name }), ' ', badge(r.state)),
+      el('div', { class: 'nbt-meta' },
+        el('span', { text: `project ${r.project}` }), el('span', { text: `id ${r.id}` }),
+        el('span', { class: 'nbt-run-step', 'data-step': r.last_step ?? '', text: `last step ${r.last_step ?? '—'}` }),
+        el('span', { text: `created ${r.created_at ? new Date(r.created_at).toLocaleString() : ''}` }),
+        el('span', { text: `runtime ${formatDuration(runtimeOf(r))}` }),
+        r.exit_code !== null && r.exit_code !== undefined ? el('span', { text: `exit code ${r.exit_code}` }) : null));
+    kv.replaceChildren(
+      el('div', {}, el('h2', { text: 'Config' }), kvTable(r.config, 'nbt-config')),
+      el('div', {}, el('h2', { text: 'Summary' }), kvTable(r.summary, 'nbt-summary')));
+  }
+
+  async function ensureTimes() {
+    if (st.xaxis === 'step' || st.times) return;
+    const data = await api(historyPath(base, { keys: ['_runtime', '_timestamp'], samples: SAMPLES }));
+    const s = rowsToSeries(data.rows || []);
+    const none = { steps: [], values: [] };
+    st.times = { runtime: finitePart(s._runtime || none), wall: finitePart(s._timestamp || none) };
+  }
+  const toX = (step) => {
+    if (st.xaxis === 'step' || !st.times) return step;
+    const t = st.times[st.xaxis];
+    return interp(t.steps, t.values, step);
+  };
+  const toStep = (x) => {
+    if (st.xaxis === 'step' || !st.times) return x;
+    const t = st.times[st.xaxis];
+    return interp(t.values, t.steps, x);
+  };
+  // drag across a chart: ask the server for that step range
+  const zoomHook = (u) => {
+    if (u.select.width < 4) return;
+    const a = u.posToVal(u.select.left, 'x');
+    const b = u.posToVal(u.select.left + u.select.width, 'x');
+    u.setSelect({ left: 0, width: 0 }, false);
+    zoomTo(Math.floor(toStep(a)), Math.ceil(toStep(b)));
+  };
+
+  function drawMetrics() {
+    const series = st.history || {};
+    const keys = Object.keys(series).filter((k) => !k.startsWith('_')).sort();
+    hook.charts = {};
+    for (const p of st.plots) p.destroy();
+    st.plots = [];
+    if (!keys.length) {
+      charts.replaceChildren(el('p', { class: 'nbt-empty', text: 'no metrics logged yet' }));
+      return;
+    }
+    const boxes = keys.map((k) => {
+      const finite = finitePart(series[k]);
+      hook.charts[k] = finite;
+      const note = finite.skipped ? el('span', { class: 'nbt-nonfinite', text: ` · ${finite.skipped} NaN / ±∞ not drawn` }) : null;
+      return el('div', { class: 'nbt-chart nbt-metric-chart', 'data-key': k, 'data-skipped': finite.skipped || null },
+        el('h3', { text: k }, note));
+    });
+    charts.replaceChildren(...boxes);
+    keys.forEach((k, i) => {
+      const s = series[k];
+      const box = boxes[i];
+      const finite = hook.charts[k];
+      if (!finite.steps.length) { box.dataset.drawn = '0'; return; } // only NaN / ±inf
+      const { plot, plan } = metricPlot(box, s.steps.map(toX), s.values, {
+        color: COLORS[i % COLORS.length], label: k, xLabel: st.xaxis, time: st.xaxis === 'wall',
+        log: st.log && finite.values.every((v) => v > 0), xText: X_TEXT[st.xaxis],
+        cursor: { drag: { x: true, y: false, setScale: false } }, hooks: { setSelect: [zoomHook] },
+      });
+      st.plots.push(plot);
+      box.dataset.points = String(plan.points);
+      box.dataset.drawn = String(finite.steps.length);
+    });
+    hook.ready = true;
+  }
+
+  async function zoomTo(a, b) {
+    if (!(b > a)) return;
+    st.zoom = [a, b];
+    resetBtn.disabled = false;
+    await loadHistory();
+  }
+  async function loadHistory() {
+    const keys = metricKeys(st.run && st.run.summary);
+    const data = await api(historyPath(base, { keys, samples: SAMPLES, zoom: st.zoom }));
+    st.history = rowsToSeries(data.rows || []);
+    charts.dataset.zoom = st.zoom ? st.zoom.join(',') : '';
+    drawMetrics();
+  }
+  async function loadSystem() {
+    const data = await api(`${base}/events`);
+    const series = systemSeries(data.rows || []);
+    const keys = Object.keys(series).sort();
+    if (!keys.length) { system.replaceChildren(el('p', { class: 'nbt-empty', text: 'no system metrics' })); return; }
+    system.replaceChildren();
+    keys.forEach((k, i) => {
+      const box = el('div', { class: 'nbt-chart nbt-metric-chart nbt-system-chart', 'data-key': k }, el('h3', { text: k }));
+      system.append(box);
+      metricPlot(box, series[k][0], series[k][1], {
+        height: 160, color: COLORS[i % COLORS.length], label: k, xLabel: 'runtime (s)', xText: X_TEXT.runtime,
+      });
+    });
+  }
+  async function loadOutput() {
+    const data = await api(`${base}/output`);
+    const lines = (data.lines || []).slice(-300);
+    output.textContent = lines.length ? lines.join('\n') : '';
+    if (!lines.length) output.replaceChildren(el('span', { class: 'nbt-empty', text: 'no console output' }));
+    output.scrollTop = output.scrollHeight;
+  }
+  async function loadFiles() {
+    const data = await api(`${base}/files`);
+    const list = data.files || [];
+    if (!list.length) { files.replaceChildren(el('p', { class: 'nbt-empty', text: 'no files' })); return; }
+    files.replaceChildren(el('table', { class: 'nbt-table nbt-file-list' },
+      el('tr', {}, el('th', { text: 'name' }), el('th', { text: 'size' })),
+      ...list.map((f) => el('tr', { 'data-file': f.name },
+        el('td', {}, el('a', { href: `${root}api/${base}/files/${encodePath(f.name)}`, download: f.name.split('/').pop(), text: f.name })),
+        el('td', { class: 'num', text: formatBytes(f.size) })))));
+  }
+  async function loadRun() {
+    st.run = await api(base);
+    renderHead();
+  }
+
+  await loadRun();
+  await loadHistory();
+  for (const f of [loadSystem, loadOutput, loadFiles]) f().catch((e) => showError(e, main));
+  setInterval(async () => {
+    if (document.hidden || !st.run || st.run.state !== 'running') return;
+    try {
+      await loadRun();
+      if (!st.zoom) { st.times = null; await ensureTimes(); await loadHistory(); }
+      await loadOutput();
+    } catch (e) { /* keep what is shown */ }
+  }, 4000);
+}

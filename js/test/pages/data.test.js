@@ -1,0 +1,85 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+
+import {
+  alignSeries, configDiff, filterRuns, finitePart, interp, metricKeys, rowsToSeries, runtimeOf,
+  sortRuns, sortValue, summaryKeys, systemSeries,
+} from '../../src/pages/data.js';
+
+test('history rows to series: wire strings decoded, non-numbers left out', () => {
+  const rows = [
+    { _step: 0, loss: 1, note: 'x' },
+    { _step: 1, loss: 'NaN', acc: 0.5 },
+    { _step: 2, loss: 'Infinity' },
+    { loss: 9 }, // no step
+  ];
+  const s = rowsToSeries(rows);
+  assert.deepEqual(Object.keys(s).sort(), ['acc', 'loss']);
+  assert.deepEqual(s.loss.steps, [0, 1, 2]);
+  assert.equal(s.loss.values[0], 1);
+  assert.ok(Number.isNaN(s.loss.values[1]));
+  assert.equal(s.loss.values[2], Infinity);
+  assert.deepEqual(finitePart(s.loss), { steps: [0], values: [1], skipped: 2 });
+});
+
+test('interp maps steps to runtime and back, clamped at the ends', () => {
+  assert.equal(interp([0, 10], [0, 5], 4), 2);
+  assert.equal(interp([0, 10], [0, 5], -3), 0);
+  assert.equal(interp([0, 10], [0, 5], 30), 5);
+  assert.equal(interp([], [], 1), null);
+});
+
+test('runtime: the summary first, else the heartbeat', () => {
+  assert.equal(runtimeOf({ summary: { _runtime: 12.5 } }), 12.5);
+  assert.equal(runtimeOf({ created_at: '2025-01-01T00:00:00Z', heartbeat_at: '2025-01-01T00:01:00Z' }), 60);
+  assert.equal(runtimeOf({ summary: { _runtime: 'NaN' } }), null);
+});
+
+const RUNS = [
+  { name: 'a', id: '1', project: 'p', state: 'running', tags: ['big'], created_at: '2', summary: { loss: 0.5, acc: { last: 0.9, max: 0.95 }, s: 'Infinity', _runtime: 1 } },
+  { name: 'b', id: '2', project: 'q', state: 'finished', created_at: '1', summary: { loss: 'NaN', note: 'hi' } },
+  { name: 'c', id: '3', project: 'p', state: 'finished', created_at: '3', summary: { loss: 0.2, s: '-Infinity' } },
+];
+
+test('summary and metric keys', () => {
+  assert.deepEqual(summaryKeys(RUNS), ['acc', 'loss', 'note', 's']);
+  assert.deepEqual(metricKeys(RUNS[0].summary).sort(), ['acc', 'loss', 's']);
+  assert.deepEqual(metricKeys(RUNS[1].summary), ['loss']);
+});
+
+test('table filters: project, state, text over name / id / tags', () => {
+  assert.deepEqual(filterRuns(RUNS, { project: 'p' }).map((r) => r.name), ['a', 'c']);
+  assert.deepEqual(filterRuns(RUNS, { state: 'finished' }).map((r) => r.name), ['b', 'c']);
+  assert.deepEqual(filterRuns(RUNS, { text: ' BIG ' }).map((r) => r.name), ['a']);
+  assert.equal(filterRuns(RUNS, {}).length, 3);
+});
+
+test('sorting: summary columns by their number, NaN and missing last', () => {
+  assert.equal(sortValue(RUNS[0], 's:acc'), 0.9);
+  assert.equal(sortValue(RUNS[1], 's:loss'), null); // NaN sorts with the missing
+  assert.equal(sortValue(RUNS[1], 's:note'), 'hi');
+  assert.equal(sortValue(RUNS[2], 's:none'), null);
+  const names = (rows) => rows.map((r) => r.name);
+  assert.deepEqual(names(sortRuns(RUNS, 's:loss', 'desc')), ['a', 'c', 'b']);
+  assert.deepEqual(names(sortRuns(RUNS, 's:loss', 'asc')), ['c', 'a', 'b']);
+  assert.deepEqual(names(sortRuns(RUNS, 's:s', 'desc')), ['a', 'c', 'b']); // +∞ first
+  assert.deepEqual(names(sortRuns(RUNS, 'created', 'asc')), ['b', 'a', 'c']);
+});
+
+test('compare: runs aligned on the union of their steps; config keys that differ', () => {
+  assert.deepEqual(alignSeries([{ steps: [0, 2], values: [1, 3] }, { steps: [1, 2], values: [5, 6] }]),
+    [[0, 1, 2], [1, null, 3], [null, 5, 6]]);
+  const runs = [{ config: { lr: 0.1, x: 1, n: { a: 1 } } }, { config: { lr: 'NaN', x: 1, n: { a: 2 } } }, {}];
+  assert.deepEqual(configDiff(runs), ['lr', 'n', 'x']);
+  assert.deepEqual(configDiff([{ config: { a: 1 } }, { config: { a: 1 } }]), []);
+});
+
+test('system metrics by runtime, finite values only', () => {
+  const rows = [
+    { _runtime: 0, 'system.cpu': 10, 'system.gpu': 'NaN' },
+    { _runtime: 1, 'system.cpu': 20 },
+    { _timestamp: 5, 'system.cpu': 30 },
+  ];
+  assert.deepEqual(systemSeries(rows), { 'system.cpu': [[0, 1, 5], [10, 20, 30]] });
+  assert.deepEqual(systemSeries(rows, 1), { 'system.cpu': [[5], [30]] });
+});
