@@ -110,7 +110,7 @@ class _NbtrackRun(RunHandle):
         self.run.finish(quiet=True)
 
     def verify(self, expected_rows: int) -> dict[str, Any]:
-        from nbtrack.txlog.format import read_records
+        from nbtrack.txlog import read_records
 
         rows = 0
         last_step = -1

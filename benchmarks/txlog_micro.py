@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from nbtrack.proto import nbtrack_pb2 as pb
-from nbtrack.txlog.format import LogReader, LogWriter, read_records
+from nbtrack.txlog import LogReader, LogWriter, read_records
 
 
 def _best(fn: object, repeat: int) -> float:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 import nbtrack
-from nbtrack.txlog.format import read_records
+from nbtrack.txlog import read_records
 
 N = 10_000
 

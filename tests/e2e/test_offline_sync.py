@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import nbtrack
-from nbtrack.txlog.format import read_records
+from nbtrack.txlog import read_records
 
 
 def _cli(*args: str, env_dir: Path) -> subprocess.CompletedProcess[str]:

@@ -19,7 +19,7 @@ import requests
 from nbtrack.pipeline.sender.flowcontrol import LogTail, read_back, record_lines
 from nbtrack.pipeline.sender.linebuffer import LineBuffer
 from nbtrack.proto import nbtrack_pb2 as pb
-from nbtrack.txlog.format import LogWriter
+from nbtrack.txlog import LogWriter
 
 ROWS = 1_000_000
 SCRIPT = Path(__file__).parent / "scripts" / "flow_million.py"

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from nbtrack.txlog.format import read_records
+from nbtrack.txlog import read_records
 
 from helpers.wait import wait_until
 

@@ -18,7 +18,7 @@ from nbtrack.pipeline.sender.filestream_wire import EVENTS, HISTORY, OUTPUT, Run
 from nbtrack.pipeline.sender.flowcontrol import LogTail
 from nbtrack.pipeline.sender.poster import FileStreamPoster
 from nbtrack.proto import nbtrack_pb2 as pb
-from nbtrack.txlog.format import LogWriter
+from nbtrack.txlog import LogWriter
 
 from helpers.fakewandb import FakeWandb, make_transport
 from helpers.wait import never_within, wait_until

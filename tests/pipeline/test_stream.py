@@ -11,7 +11,7 @@ import pytest
 from nbtrack.pipeline.config import PipelineConfig
 from nbtrack.pipeline.stream import Stream
 from nbtrack.proto import nbtrack_pb2 as pb
-from nbtrack.txlog.format import read_records
+from nbtrack.txlog import read_records
 
 from helpers.fakewandb import FakeWandb, make_transport
 

@@ -15,7 +15,7 @@ import pytest
 from nbtrack.pipeline.queues import ByteQueue
 from nbtrack.pipeline.writer import Writer
 from nbtrack.proto import nbtrack_pb2 as pb
-from nbtrack.txlog.format import LogReader, LogWriter, read_records
+from nbtrack.txlog import LogReader, LogWriter, read_records
 
 from helpers.wait import wait_until
 

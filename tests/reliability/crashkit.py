@@ -10,7 +10,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from nbtrack.txlog.format import LogReader, read_records
+from nbtrack.txlog import LogReader, read_records
 
 # The child logs STEPS rows (forever when 0, until the test kills it) in paced chunks of
 # 200, then finishes.

@@ -14,12 +14,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import pick, record_figure
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import nbtrack
+
+from helpers.reliability import pick, record_figure
 
 EXAMPLES = pick(150, 2000)
 

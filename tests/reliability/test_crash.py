@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import pick, record_figure
 from crashkit import cli, log_truth, logs_under, start_child
 
 import nbtrack
 from nbtrack.proto import nbtrack_pb2 as pb
 
 from helpers.faults import ChaosProxy
+from helpers.reliability import pick, record_figure
 from helpers.txlogs import wait_rows_logged
 from helpers.wait import wait_until
 

@@ -18,14 +18,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import pick, record_figure
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import nbtrack
 from nbtrack.proto import nbtrack_pb2 as pb
-from nbtrack.txlog.format import BLOCK_SIZE, LogReader, read_records
+from nbtrack.txlog import BLOCK_SIZE, LogReader, read_records
 from nbtrack.txlog.verify import format_report, verify
+
+from helpers.reliability import pick, record_figure
 
 
 @contextlib.contextmanager

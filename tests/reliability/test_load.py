@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from conftest import pick, record_figure
-
 import nbtrack
+
+from helpers.reliability import pick, record_figure
 
 PROCS = pick(2, 4)
 STEPS = pick(20_000, 50_000)

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import pick, record_figure
 
 from helpers.faults import ChaosProxy
+from helpers.reliability import pick, record_figure
 
 CHILD = textwrap.dedent("""
     import json, os, sys, time, psutil

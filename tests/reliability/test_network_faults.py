@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import pick, record_figure
 
 import nbtrack
 
 from helpers.faults import FAULT_KINDS, ChaosProxy, make_schedule
+from helpers.reliability import pick, record_figure
 from helpers.wait import wait_until
 
 SEEDS = list(range(int(os.environ.get("NBTRACK_SEEDS") or pick(5, 100))))

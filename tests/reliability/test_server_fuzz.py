@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import pick, record_figure
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from helpers.reliability import pick, record_figure
 from helpers.server import api, stream, upsert
 
 FUZZ = int(os.environ.get("NBTRACK_FUZZ") or pick(60, 2000))

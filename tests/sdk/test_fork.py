@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import nbtrack
-from nbtrack.txlog.format import read_records
+from nbtrack.txlog import read_records
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -14,17 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nbtrack.proto import nbtrack_pb2 as pb
-from nbtrack.txlog.format import (
-    BLOCK_SIZE,
-    CHUNK_HEADER_SIZE,
-    FILE_HEADER,
-    FIRST,
-    FULL,
-    LAST,
-    LogReader,
-    LogWriter,
-    read_records,
-)
+from nbtrack.txlog import BLOCK_SIZE, FILE_HEADER, LogReader, LogWriter, read_records
+from nbtrack.txlog.format import CHUNK_HEADER_SIZE, FIRST, FULL, LAST
 
 H = CHUNK_HEADER_SIZE
 

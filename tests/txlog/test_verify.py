@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from nbtrack.proto import nbtrack_pb2 as pb
-from nbtrack.txlog.format import BLOCK_SIZE, LogWriter
+from nbtrack.txlog import BLOCK_SIZE, LogWriter
 from nbtrack.txlog.verify import format_report, verify
 
 

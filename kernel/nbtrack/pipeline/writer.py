@@ -24,7 +24,7 @@ from typing import Any
 from nbtrack.pipeline.queues import END, ByteQueue
 from nbtrack.pipeline.stagethread import StageThread
 from nbtrack.proto import nbtrack_pb2 as pb
-from nbtrack.txlog.format import LogWriter
+from nbtrack.txlog import LogWriter
 
 __all__ = ["Writer"]
 

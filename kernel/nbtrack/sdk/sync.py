@@ -19,7 +19,7 @@ from nbtrack.pipeline.stream import Stream
 from nbtrack.proto import nbtrack_pb2 as pb
 from nbtrack.sdk.runstream import pipeline_config
 from nbtrack.settings import read_tuning
-from nbtrack.txlog.format import LogReader, ReadReport
+from nbtrack.txlog import LogReader, ReadReport
 
 logger = logging.getLogger("nbtrack.sdk.sync")
 

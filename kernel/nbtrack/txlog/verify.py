@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nbtrack.txlog.format import Damage, read_records
+from nbtrack.txlog.reader import Damage, read_records
 
 __all__ = ["VerifyReport", "format_report", "verify"]
 

@@ -15,7 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import nbtrack
-from nbtrack.txlog.format import read_records
+from nbtrack.txlog import read_records
 
 from helpers.server import start_server
 

@@ -21,15 +21,8 @@ from pathlib import Path
 from nbtrack.pipeline.sender.filestream_wire import EVENTS, HISTORY, OUTPUT, output_line
 from nbtrack.pipeline.sender.linebuffer import RefillRange
 from nbtrack.proto import nbtrack_pb2 as pb
-from nbtrack.txlog.format import (
-    BLOCK_SIZE,
-    CHUNK_HEADER_SIZE,
-    FILE_HEADER,
-    FIRST,
-    FULL,
-    LAST,
-    MIDDLE,
-)
+from nbtrack.txlog import BLOCK_SIZE, FILE_HEADER
+from nbtrack.txlog.format import CHUNK_HEADER_SIZE, FIRST, FULL, LAST, MIDDLE
 
 log = logging.getLogger("nbtrack.pipeline.sender.flowcontrol")
 
