@@ -1,4 +1,5 @@
-"""The server's one encoding of NaN / ±inf: strict JSON out, the same values back in.
+"""The one encoding of NaN / ±inf (nbtrack.wire.strictjson): strict JSON out, the same
+values back in.
 
 The rewrite of stored lines must quote only the bare tokens, never text inside a string
 (keys and values that hold "NaN", escaped quotes, backslashes before a quote), and must
@@ -14,8 +15,8 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nbtrack.client.readapi import decode
-from nbtrack.server import wirejson
+from nbtrack.wire import strictjson as wirejson
+from nbtrack.wire.strictjson import decode
 
 NAN, INF = math.nan, math.inf
 
