@@ -30,7 +30,8 @@ pytestmark = pytest.mark.timeout(180)
 def setup(nbtrack_home: Path, tmp_path_factory: pytest.TempPathFactory
           ) -> Iterator[tuple[Jupyter, dict[str, str]]]:
     import nbtrack
-    from nbtrack.client.localserver import _live, _read_state
+    from nbtrack.wire.discovery import live as _live
+    from nbtrack.wire.statefile import read_state as _read_state
 
     run = nbtrack.init(project="sec", name="secret-run", config={"a": 1})
     for i in range(50):

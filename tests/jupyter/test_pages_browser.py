@@ -57,7 +57,8 @@ def _run_notebook(tmp: Path) -> tuple[str, str]:
 
 
 def _server() -> tuple[str, tuple[str, str]]:
-    from nbtrack.client.localserver import _live, _read_state
+    from nbtrack.wire.discovery import live as _live
+    from nbtrack.wire.statefile import read_state as _read_state
 
     info = _live(_read_state(Path(os.environ["NBTRACK_DIR"]) / "server" / "state.json"))
     assert info is not None

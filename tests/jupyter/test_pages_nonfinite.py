@@ -154,7 +154,8 @@ def _check_table(page: Any, runs: Runs) -> None:
 
 def _api_loss(runs: Runs) -> tuple[list[int], list[float], int]:
     """The finite points of the run page's own history query, and how many are not."""
-    from nbtrack.client.localserver import _live, _read_state
+    from nbtrack.wire.discovery import live as _live
+    from nbtrack.wire.statefile import read_state as _read_state
 
     info = _live(_read_state(Path(os.environ["NBTRACK_DIR"]) / "server" / "state.json"))
     assert info is not None

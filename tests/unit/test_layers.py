@@ -45,8 +45,9 @@ def test_an_upward_import_breaks_the_contract(tmp_path: Path) -> None:
 
 def test_the_server_importing_the_pipeline_breaks_the_contract(tmp_path: Path) -> None:
     tree = _copy(tmp_path)
-    app = tree / "kernel" / "nbtrack" / "server" / "app.py"
+    app = tree / "kernel" / "nbtrack" / "server" / "http" / "app.py"
     app.write_text(app.read_text() + "\nfrom nbtrack.pipeline import queues  # noqa\n")
     out = _lint(tree)
     assert out.returncode != 0, out.stdout
-    assert "nbtrack.server.app -> nbtrack.pipeline.queues" in out.stdout, out.stdout
+    assert "nbtrack.server.http.app -> nbtrack.pipeline.queues" in out.stdout, out.stdout
+

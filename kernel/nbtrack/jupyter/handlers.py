@@ -14,7 +14,6 @@ import logging
 import os
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from jupyter_server.auth.decorator import authorized
@@ -25,6 +24,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
 from nbtrack.client import links
 from nbtrack.pages import shell as pages
+from nbtrack.wire import datadir, discovery, statefile, urls
 
 log = logging.getLogger("nbtrack.jupyter")
 
@@ -60,16 +60,13 @@ class Discovery:
         self._checked = 0.0
 
     def _find(self) -> Upstream | None:
-        url = os.environ.get("NBTRACK_BASE_URL")
-        if url:
+        configured = discovery.from_environment()
+        if configured is not None:
             self.detail = ""
-            return Upstream(url.rstrip("/"), os.environ.get("NBTRACK_API_KEY", ""))
-        from nbtrack.client import localserver as launcher
-        from nbtrack.settings import default_root
-
-        state_path = Path(default_root()) / "server" / "state.json"
-        state = launcher._read_state(state_path)
-        info = launcher._live(state)
+            return Upstream(*configured)
+        state_path = statefile.path(datadir.default_root())
+        state = statefile.read_state(state_path)
+        info = discovery.live(state)
         if info is None:
             self.detail = (
                 f"No live server was found through {state_path}"
@@ -168,7 +165,7 @@ class ApiHandler(APIHandler):
             return
         is_file = target.count("/") >= 5 and target.split("/")[4] == "files"
         query = pages.api_query(_arguments(self.request.query_arguments))
-        url = f"{upstream.url}/api/v1/{target}" + (f"?{query}" if query else "")
+        url = f"{upstream.url}{urls.API}{target}" + (f"?{query}" if query else "")
         limit = MAX_FILE_BYTES if is_file else MAX_JSON_BYTES
         client: AsyncHTTPClient = self.settings["nbtrack_http"]
         chunks: list[bytes] = []
