@@ -143,7 +143,7 @@ def run_load(
 
 def _bench_key(db: str) -> str:
     from nbtrack.server import auth
-    from nbtrack.server.storage import open_storage
+    from nbtrack.server.storage.url import open_storage
 
     st = open_storage(db.removeprefix("sqlite:///"))
     try:

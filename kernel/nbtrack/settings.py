@@ -11,6 +11,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nbtrack.wire.datadir import default_root
+from nbtrack.wire.discovery import ENV_API_KEY, ENV_BASE_URL
+
 log = logging.getLogger("nbtrack.settings")
 
 MODES = ("local", "online", "offline", "disabled")
@@ -18,16 +21,6 @@ RESUME_CHOICES = (None, "allow", "must", "never")
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 _ID_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,128}$")
-
-
-def default_root() -> Path:
-    """The per-user data directory, honouring NBTRACK_DIR and XDG_DATA_HOME."""
-    env = os.environ.get("NBTRACK_DIR")
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_DATA_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share"
-    return base / "nbtrack"
 
 
 def new_run_id() -> str:
@@ -138,7 +131,7 @@ def resolve(
     console: str | None = None,
 ) -> Settings:
     """Validate the user's choices; raises ValueError naming the bad argument."""
-    url = _pick(base_url, "NBTRACK_BASE_URL")
+    url = _pick(base_url, ENV_BASE_URL)
     # A server given by argument or environment means online, unless a mode says otherwise.
     chosen_mode = _pick(mode, "NBTRACK_MODE", "online" if url else "local")
     assert chosen_mode is not None
@@ -162,7 +155,7 @@ def resolve(
         raise ValueError(f"entity={chosen_entity!r}: use 1-128 letters, digits, '_', '.' or '-'")
     if chosen_mode == "online" and not url:
         raise ValueError("mode='online' needs a server: pass base_url=... or set NBTRACK_BASE_URL")
-    key = _pick(api_key, "NBTRACK_API_KEY")
+    key = _pick(api_key, ENV_API_KEY)
     root = default_root()
     run_id = id or new_run_id()
     runs_root = Path(dir).expanduser() if dir is not None else root / "runs"

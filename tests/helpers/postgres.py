@@ -143,7 +143,7 @@ class PostgresCluster:
         (creating one takes a few hundred ms; servers then start on a ready database)."""
         import psycopg
 
-        from nbtrack.server.storage_postgres import migrate
+        from nbtrack.server.storage.postgres_migrations import migrate
 
         with psycopg.connect(self.url(), autocommit=True) as conn:
             conn.execute('CREATE DATABASE "nbtrack_template"')

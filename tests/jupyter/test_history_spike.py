@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from nbtrack.server import histindex
+from nbtrack.server.readapi import levelcache, levels
 
 from helpers.server import api, start_server, stream, upsert
 
@@ -95,9 +95,9 @@ def test_levels_give_exact_bucket_extremes(seed: int) -> None:
         lo = rng.randint(rows[0]["_step"] - 10, rows[-1]["_step"] // 2)
         hi = rng.randint(lo + 1, rows[-1]["_step"] + 10)
         samples = rng.choice((10, 50, 200))
-        out = histindex.query(1000 + seed, store, run, ["a", "b"], samples, lo, hi)
+        out = levelcache.query(1000 + seed, store, run, ["a", "b"], samples, lo, hi)
         if out is None:  # too fine for the levels: the raw path answers
-            assert hi - lo + 1 < histindex.BASE * samples
+            assert hi - lo + 1 < levels.BASE * samples
             continue
         inside = [r for r in rows if lo <= r["_step"] <= hi]
         for key in ("a", "b"):

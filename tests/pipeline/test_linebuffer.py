@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from nbtrack.pipeline.sender.filestream_wire import EVENTS, HISTORY, OUTPUT, SUMMARY
 from nbtrack.pipeline.sender.linebuffer import Batch, LineBuffer
+from nbtrack.wire.files import EVENTS, HISTORY, OUTPUT, SUMMARY
 
 
 def rows(first: int, n: int) -> list[str]:

@@ -14,11 +14,12 @@ from typing import Any
 import pytest
 
 from nbtrack.client.wandbclient import WandbClient
-from nbtrack.pipeline.sender.filestream_wire import EVENTS, HISTORY, OUTPUT, RunIdentity
+from nbtrack.pipeline.sender.filestream_wire import RunIdentity
 from nbtrack.pipeline.sender.flowcontrol import LogTail
 from nbtrack.pipeline.sender.poster import FileStreamPoster
 from nbtrack.proto import nbtrack_pb2 as pb
 from nbtrack.txlog import LogWriter
+from nbtrack.wire.files import EVENTS, HISTORY, OUTPUT
 
 from helpers.fakewandb import FakeWandb, make_transport
 from helpers.wait import never_within, wait_until

@@ -8,9 +8,10 @@ from collections.abc import Iterator
 import pytest
 
 from nbtrack.client.wandbclient import WandbClient
-from nbtrack.pipeline.sender.filestream_wire import HISTORY, OUTPUT, SUMMARY, encode_post
+from nbtrack.pipeline.sender.filestream_wire import encode_post
 from nbtrack.pipeline.sender.registrar import RunRegistrar, offsets_of
 from nbtrack.proto import nbtrack_pb2 as pb
+from nbtrack.wire.files import HISTORY, OUTPUT, SUMMARY
 
 from helpers.fakewandb import FakeWandb, make_transport
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from nbtrack.pipeline.sender.filestream_wire import HISTORY, RunIdentity
+from nbtrack.pipeline.sender.filestream_wire import RunIdentity
 from nbtrack.pipeline.sender.poster import FileStreamPoster
 from nbtrack.pipeline.sender.registrar import RunRegistrar
 from nbtrack.pipeline.sender.runcontrol import (
@@ -21,6 +21,7 @@ from nbtrack.pipeline.sender.runcontrol import (
     UpdateConfig,
 )
 from nbtrack.proto import nbtrack_pb2 as pb
+from nbtrack.wire.files import HISTORY
 
 from helpers.fakewandb import FakeWandb, make_transport
 from helpers.wait import never_within, wait_until

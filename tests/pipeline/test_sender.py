@@ -15,11 +15,11 @@ import pytest
 from nbtrack.client.wandbclient import WandbClient
 from nbtrack.pipeline.config import PipelineConfig
 from nbtrack.pipeline.queues import ByteQueue
-from nbtrack.pipeline.sender.filestream_wire import HISTORY
 from nbtrack.pipeline.sender.stage import Sender
 from nbtrack.pipeline.stagethread import Stage
 from nbtrack.pipeline.stream import Stream, network_workers
 from nbtrack.proto import nbtrack_pb2 as pb
+from nbtrack.wire.files import HISTORY
 
 from helpers.fakewandb import FakeWandb, make_transport
 from helpers.wait import never_within, wait_until

@@ -6,16 +6,8 @@ from typing import Any
 
 import pytest
 
-from nbtrack.server.graphql import (
-    EnumValue,
-    GraphQLError,
-    Variable,
-    collect_fields,
-    parse,
-    project,
-    resolve_value,
-    with_args,
-)
+from nbtrack.server.wandb.graphql import EnumValue, GraphQLError, Variable, parse
+from nbtrack.server.wandb.projection import collect_fields, project, resolve_value, with_args
 
 
 def test_operation_with_typed_variables_defaults_and_args() -> None:

@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from nbtrack.server.storage import SCHEMA_VERSION, SqliteStorage, _step_of, open_storage
+from nbtrack.server.storage.base import SCHEMA_VERSION
+from nbtrack.server.storage.base import step_of as _step_of
+from nbtrack.server.storage.sqlite import SqliteStorage
+from nbtrack.server.storage.url import open_storage
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from nbtrack.server.filestore import LocalFileStore
+from nbtrack.server.storage.files import LocalFileStore
 
 
 def test_write_read_list_delete(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from nbtrack.server import auth
-from nbtrack.server.storage import open_storage
+from nbtrack.server.storage.url import open_storage
 
 from helpers.server import RunningServer, start_server
 

@@ -8,8 +8,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from nbtrack.server import storage_postgres, storage_sqlite
-from nbtrack.server.storage import SCHEMA_VERSION, open_storage
+from nbtrack.server.storage import postgres_migrations as storage_postgres
+from nbtrack.server.storage import sqlite_migrations as storage_sqlite
+from nbtrack.server.storage.base import SCHEMA_VERSION
+from nbtrack.server.storage.url import open_storage
 
 from helpers.postgres import PostgresCluster
 

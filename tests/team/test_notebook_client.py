@@ -9,7 +9,7 @@ import pytest
 
 import nbtrack
 from nbtrack.server import auth
-from nbtrack.server.storage import open_storage
+from nbtrack.server.storage.url import open_storage
 
 from helpers.postgres import PostgresCluster
 from helpers.server import RunningServer, start_server

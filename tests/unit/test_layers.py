@@ -45,8 +45,27 @@ def test_an_upward_import_breaks_the_contract(tmp_path: Path) -> None:
 
 def test_the_server_importing_the_pipeline_breaks_the_contract(tmp_path: Path) -> None:
     tree = _copy(tmp_path)
-    app = tree / "kernel" / "nbtrack" / "server" / "app.py"
+    app = tree / "kernel" / "nbtrack" / "server" / "http" / "app.py"
     app.write_text(app.read_text() + "\nfrom nbtrack.pipeline import queues  # noqa\n")
     out = _lint(tree)
     assert out.returncode != 0, out.stdout
-    assert "nbtrack.server.app -> nbtrack.pipeline.queues" in out.stdout, out.stdout
+    assert "nbtrack.server.http.app -> nbtrack.pipeline.queues" in out.stdout, out.stdout
+
+
+def test_a_circle_inside_the_server_breaks_the_contract(tmp_path: Path) -> None:
+    """The storage interface importing a backend (the circle issue 14 removed) fails."""
+    tree = _copy(tmp_path)
+    base = tree / "kernel" / "nbtrack" / "server" / "storage" / "base.py"
+    base.write_text(base.read_text() + "\nfrom nbtrack.server.storage import sqlite  # noqa\n")
+    out = _lint(tree)
+    assert out.returncode != 0, out.stdout
+    assert "No cycles are allowed in nbtrack.server.storage" in out.stdout, out.stdout
+
+
+def test_the_wire_importing_nbtrack_breaks_the_contract(tmp_path: Path) -> None:
+    tree = _copy(tmp_path)
+    files = tree / "kernel" / "nbtrack" / "wire" / "files.py"
+    files.write_text(files.read_text() + "\nfrom nbtrack import settings  # noqa\n")
+    out = _lint(tree)
+    assert out.returncode != 0, out.stdout
+    assert "nbtrack.wire.files -> nbtrack.settings" in out.stdout, out.stdout

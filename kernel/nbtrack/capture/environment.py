@@ -34,13 +34,12 @@ from urllib.parse import urlsplit, urlunsplit
 from nbtrack.pipeline.stagethread import StageThread
 from nbtrack.proto import nbtrack_pb2 as pb
 from nbtrack.version import __version__
+from nbtrack.wire.files import METADATA, REQUIREMENTS
 
 log = logging.getLogger("nbtrack.capture.environment")
 
 PublishFiles = Callable[[list[pb.FileItem]], None]
 
-METADATA = "wandb-metadata.json"
-REQUIREMENTS = "requirements.txt"
 
 
 def enabled(part: str, off: frozenset[str] = frozenset()) -> bool:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nbtrack.proto import nbtrack_pb2 as pb
+from nbtrack.wire import config as wandb_config
 
 VIEWER = """
 query Viewer {
@@ -107,34 +108,6 @@ def parse_viewer_entity(data: dict[str, Any]) -> str:
 
 
 # --------------------------------------------------------------------------- config
-
-
-def config_to_wandb(config: dict[str, Any], metrics: list[dict[str, Any]] | None = None) -> str:
-    """The W&B config format ``{"k": {"value": v}}`` as a JSON string.
-
-    Metric definitions go under ``_wandb: {"value": {"m": [...]}}``.
-    """
-    out: dict[str, Any] = {k: {"value": v} for k, v in config.items() if k != "_wandb"}
-    if metrics:
-        out["_wandb"] = {"value": {"m": list(metrics)}}
-    return json.dumps(out, default=str)
-
-
-def config_from_wandb(config: Any) -> dict[str, Any]:
-    """Inverse of :func:`config_to_wandb` (accepts the JSON string or a dict)."""
-    if isinstance(config, str):
-        try:
-            config = json.loads(config) if config else {}
-        except ValueError:
-            return {}
-    if not isinstance(config, dict):
-        return {}
-    out: dict[str, Any] = {}
-    for k, v in config.items():
-        if k == "_wandb":
-            continue
-        out[k] = v["value"] if isinstance(v, dict) and "value" in v else v
-    return out
 
 
 def metric_to_dict(m: pb.MetricRecord) -> dict[str, Any]:
@@ -285,7 +258,7 @@ def parse_resume_status(data: dict[str, Any]) -> ResumeStatus | None:
         starting_step=starting,
         runtime_offset=runtime_offset,
         display_name=str(b.get("displayName") or ""),
-        config=config_from_wandb(b.get("config")),
+        config=wandb_config.unwrap(b.get("config")),
         summary=summary,
         tags=[str(t) for t in tags] if isinstance(tags, list) else [],
     )
@@ -317,7 +290,3 @@ def parse_create_run_files(data: dict[str, Any]) -> tuple[dict[str, str], dict[s
         if isinstance(f, dict) and f.get("name") and f.get("uploadUrl"):
             urls[str(f["name"])] = str(f["uploadUrl"])
     return headers, urls
-
-
-def run_url(base_url: str, entity: str, project: str, run_id: str) -> str:
-    return f"{base_url.rstrip('/')}/{entity}/{project}/runs/{run_id}"

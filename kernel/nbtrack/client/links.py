@@ -15,12 +15,15 @@ on the page, not on a login form. Two cases:
 
 from __future__ import annotations
 
-import json
 import os
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from nbtrack.wire import statefile, urls
+from nbtrack.wire.datadir import default_root
+from nbtrack.wire.discovery import ENV_BASE_URL
 
 ENV_PAGES = "NBTRACK_JUPYTER_PAGES"
 CODE_TIMEOUT = 5.0  # seconds for the login code: a printed line must not hang
@@ -70,19 +73,14 @@ def target_of(entity: str | None = None, project: str | None = None,
 
 def _state_url() -> str | None:
     """The local server's URL from its state file (no health check: only compared)."""
-    from nbtrack.settings import default_root
-
-    try:
-        state = json.loads((default_root() / "server" / "state.json").read_text())
-    except (OSError, ValueError):
-        return None
-    url = state.get("url") if isinstance(state, dict) else None
+    state = statefile.read_state(statefile.path(default_root()))
+    url = state.get("url") if state else None
     return url.rstrip("/") if isinstance(url, str) else None
 
 
 def _extension_server() -> str | None:
     """The tracking server the Jupyter extension reads from, found the way it finds it."""
-    env = os.environ.get("NBTRACK_BASE_URL")
+    env = os.environ.get(ENV_BASE_URL)
     return env.rstrip("/") if env else _state_url()
 
 
@@ -138,7 +136,7 @@ def link_to(target: str, *, server_url: str | None, api_key: str | None = None,
             return Link(login_link(server_url, api_key, target))
         except (ApiError, ValueError, KeyError):
             pass  # an older or W&B-style server: say how to get in instead
-    url = run_url or f"{server_url.rstrip('/')}/pages/{target}"
+    url = run_url or f"{server_url.rstrip('/')}{urls.PAGES}{target}"
     return Link(url, _how_to_log_in(server_url))
 
 

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import http.client
-import json
 import netrc
 import os
 import shutil
@@ -25,21 +23,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
-from nbtrack.settings import default_root
-
-
-@dataclass(frozen=True)
-class ServerInfo:
-    """A live local server: where it listens, its token (the admin key), its pid."""
-
-    url: str
-    token: str
-    pid: int
+from nbtrack.wire import statefile
+from nbtrack.wire.datadir import default_root
+from nbtrack.wire.discovery import ENV_API_KEY, ENV_BASE_URL, ServerInfo, live
 
 
 class ServerNotFound(RuntimeError):
@@ -48,7 +37,7 @@ class ServerNotFound(RuntimeError):
 
 def state_path(nbtrack_dir: Path) -> Path:
     """The state file through which kernels find the server of ``nbtrack_dir``."""
-    return Path(nbtrack_dir) / "server" / "state.json"
+    return statefile.path(nbtrack_dir)
 
 
 def resolve_server(
@@ -68,9 +57,9 @@ def resolve_server(
     directory): started when ``start`` (``RuntimeError`` / ``OSError`` if it cannot
     start), else :class:`ServerNotFound`; its key is ``api_key`` or its token.
     """
-    url = None if local else base_url or os.environ.get("NBTRACK_BASE_URL")
+    url = None if local else base_url or os.environ.get(ENV_BASE_URL)
     if url:
-        key = api_key or os.environ.get("NBTRACK_API_KEY") or netrc_key(url) or ""
+        key = api_key or os.environ.get(ENV_API_KEY) or netrc_key(url) or ""
         return url.rstrip("/"), key
     root = Path(nbtrack_dir) if nbtrack_dir is not None else default_root()
     if start:
@@ -81,7 +70,7 @@ def resolve_server(
             path = state_path(root)
             raise ServerNotFound(
                 f"No live server was found through {path}"
-                if _read_state(path) is None
+                if statefile.read_state(path) is None
                 else f"The server named in {path} does not answer."
             )
         info = found
@@ -100,7 +89,7 @@ def netrc_key(base_url: str) -> str | None:
 
 def find_local_server(nbtrack_dir: Path) -> ServerInfo | None:
     """The live server named in ``nbtrack_dir``'s state file, or None (never starts one)."""
-    return _live(_read_state(state_path(nbtrack_dir)))
+    return live(statefile.read_state(state_path(nbtrack_dir)))
 
 
 def server_command(args: list[str]) -> list[str]:
@@ -110,55 +99,6 @@ def server_command(args: list[str]) -> list[str]:
     so this starts in about 0.2 s.
     """
     return [sys.executable, "-m", "nbtrack.server", *args]
-
-
-def _pid_alive(pid: Any) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie (exited, not yet reaped) still answers kill(0)
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return f.read().rsplit(b")", 1)[-1].split()[0] != b"Z"
-    except (OSError, IndexError):
-        return True
-
-
-def _healthy(url: str, pid: int, timeout: float = 1.0) -> bool:
-    """``GET /healthz`` answers and names the expected pid."""
-    host_port = url.split("://", 1)[-1].rstrip("/")
-    host, _, port = host_port.rpartition(":")
-    conn = http.client.HTTPConnection(host.strip("[]"), int(port), timeout=timeout)
-    try:
-        conn.request("GET", "/healthz")
-        resp = conn.getresponse()
-        body = json.loads(resp.read() or b"{}")
-        return resp.status == 200 and body.get("pid") == pid
-    except (OSError, ValueError, http.client.HTTPException):
-        return False
-    finally:
-        conn.close()
-
-
-def _read_state(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def _live(state: dict[str, Any] | None) -> ServerInfo | None:
-    if not state or not _pid_alive(state.get("pid")):
-        return None
-    url, token, pid = state.get("url"), state.get("token"), state["pid"]
-    if not isinstance(url, str) or not isinstance(token, str) or not _healthy(url, pid):
-        return None
-    return ServerInfo(url=url, token=token, pid=pid)
 
 
 @contextlib.contextmanager
@@ -183,13 +123,13 @@ def ensure_local_server(nbtrack_dir: Path, timeout: float = 10.0) -> ServerInfo:
     """A live local server for ``nbtrack_dir``: the running one, or a new detached one."""
     state_file = state_path(nbtrack_dir)
     server_dir = state_file.parent
-    info = _live(_read_state(state_file))
+    info = live(statefile.read_state(state_file))
     if info is not None:
         return info
     server_dir.mkdir(parents=True, exist_ok=True)
     with _locked(server_dir / "launch.lock"):
-        state = _read_state(state_file)
-        info = _live(state)  # another kernel may have started it while we waited
+        state = statefile.read_state(state_file)
+        info = live(state)  # another kernel may have started it while we waited
         if info is not None:
             return info
         with contextlib.suppress(FileNotFoundError):
@@ -206,9 +146,9 @@ def ensure_local_server(nbtrack_dir: Path, timeout: float = 10.0) -> ServerInfo:
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            state = _read_state(state_file)
+            state = statefile.read_state(state_file)
             if state and state.get("pid") == proc.pid:
-                info = _live(state)
+                info = live(state)
                 if info is not None:
                     return info
             if proc.poll() is not None:
@@ -237,14 +177,14 @@ def _disk_trouble(directory: Path, low: int = 1 << 20) -> str:
 
 def stop_local_server(nbtrack_dir: Path, timeout: float = 5.0) -> bool:
     """SIGTERM the server found in the state file and wait for it; True if one was stopped."""
-    state = _read_state(state_path(nbtrack_dir))
+    state = statefile.read_state(state_path(nbtrack_dir))
     pid = state.get("pid") if state else None
-    if not isinstance(pid, int) or not _pid_alive(pid):
+    if not isinstance(pid, int) or not statefile.pid_alive(pid):
         return False
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not _pid_alive(pid):
+        if not statefile.pid_alive(pid):
             return True
         with contextlib.suppress(ChildProcessError):
             if os.waitpid(pid, os.WNOHANG)[0] == pid:

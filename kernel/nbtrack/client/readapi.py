@@ -11,34 +11,19 @@ seconds, so a notebook cell or a CLI command never waits forever.
 
 from __future__ import annotations
 
-import math
 import random as _random
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from nbtrack.client import links
 from nbtrack.client.errors import TransportError
 from nbtrack.client.httpclient import HTTPClient
 from nbtrack.client.localserver import resolve_server
 from nbtrack.client.transports import BaseTransport
-
-LOGIN_CODE_PATH = "/api/v1/login-code"
-
-# the server's strict-JSON strings for non-finite floats (nbtrack/server/wirejson.py)
-_WIRE_FLOATS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
-
-
-def decode(value: Any) -> Any:
-    """``value`` with the wire strings of NaN / ±inf as floats, at any depth (dict keys as
-    they are). Here, not imported from the server: that would load the whole server."""
-    if isinstance(value, str):
-        return _WIRE_FLOATS.get(value, value)
-    if isinstance(value, dict):
-        return {k: decode(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [decode(v) for v in value]
-    return value
+from nbtrack.wire import urls
+from nbtrack.wire.output import parse_line
+from nbtrack.wire.strictjson import decode
 
 
 class ApiError(TransportError, RuntimeError):
@@ -110,7 +95,7 @@ class Api:
         return list(decode(rows)) if b'"NaN"' in content or b'Infinity"' in content else rows
 
     def viewer(self) -> dict[str, Any]:
-        return self._get("/api/v1/viewer")
+        return self._get(urls.API + "viewer")
 
     def login_url(self, target: str = "") -> str:
         """A link that logs one browser in to the server's run pages, once, and opens
@@ -120,11 +105,10 @@ class Api:
         terminal's scrollback. The code is not the key, expires (15 minutes), is spent by the
         first login and sees what this key sees.
         """
-        code = self._post(LOGIN_CODE_PATH)["code"]
+        code = self._post(urls.LOGIN_CODE)["code"]
         if not isinstance(code, str) or not code:
             raise ValueError("the server answered no login code")
-        query = urlencode({"once": code, "next": "/pages/" + target.lstrip("/")}, safe="/")
-        return f"{self.base_url}/pages/login?{query}"
+        return self.base_url + urls.pages_login(code, target)
 
     def link(self, target: str = "") -> links.Link:
         """The link a person opens for ``target`` (``""``: the runs table; print it as is):
@@ -136,7 +120,7 @@ class Api:
 
     def runs(self, project: str | None = None, entity: str | None = None) -> list[ApiRun]:
         params = {k: v for k, v in (("project", project), ("entity", entity)) if v}
-        data = self._get("/api/v1/runs", params)
+        data = self._get(urls.API + "runs", params)
         return [ApiRun(self, item) for item in data.get("runs", [])]
 
     def run(self, path: str) -> ApiRun:
@@ -146,7 +130,8 @@ class Api:
             parts.insert(0, self.viewer().get("entity", ""))
         if len(parts) != 3 or not all(parts):
             raise ValueError(f"run path {path!r}: expected 'entity/project/run_id'")
-        return ApiRun(self, self._get("/api/v1/runs/" + "/".join(quote(p, safe="") for p in parts)))
+        return ApiRun(self, self._get(urls.API + "runs/" + "/".join(quote(p, safe="")
+                                                                   for p in parts)))
 
 
 class ApiRun:
@@ -175,7 +160,7 @@ class ApiRun:
         return self._api.link(links.target_of(self.entity, self.project, self.id))
 
     def _base(self) -> str:
-        return "/api/v1/runs/" + "/".join(quote(p, safe="") for p in
+        return urls.API + "runs/" + "/".join(quote(p, safe="") for p in
                                           (self.entity, self.project, self.id))
 
     def history(self, keys: list[str] | None = None, samples: int | None = None,
@@ -197,7 +182,7 @@ class ApiRun:
 
     def console(self) -> list[dict[str, Any]]:
         """The run's console log: ``[{"time": iso, "stream": "stdout"|"stderr", "text"}]``."""
-        return [_parse_output(line) for line in
+        return [parse_line(line) for line in
                 self._api._get(self._base() + "/output")["lines"]]
 
     def system_metrics(self) -> list[dict[str, Any]]:
@@ -228,14 +213,3 @@ def _values_decoded(data: dict[str, Any]) -> dict[str, Any]:
     """A run object with its logged values (config, summary) as floats where the wire
     carried NaN / ±inf; names, ids and the rest stay as sent."""
     return {**data, **{k: decode(data[k]) for k in ("config", "summary") if k in data}}
-
-
-def _parse_output(line: str) -> dict[str, Any]:
-    """``[ERROR ]<iso time> <text>`` (the file_stream ``output.log`` line format)."""
-    stream = "stdout"
-    if line.startswith("ERROR "):
-        stream, line = "stderr", line[6:]
-    ts, sep, text = line.partition(" ")
-    if not sep or len(ts) < 19 or ts[4:5] != "-":
-        return {"time": None, "stream": stream, "text": line}
-    return {"time": ts, "stream": stream, "text": text}

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import random as _random
-import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -20,6 +19,7 @@ from nbtrack.client.httpclient import HTTPClient
 from nbtrack.client.netstatus import NetStatus
 from nbtrack.client.policy import MAX_ERROR_TEXT
 from nbtrack.client.transports import BaseTransport
+from nbtrack.wire import urls
 
 _JSON = {"Content-Type": "application/json"}
 
@@ -80,7 +80,7 @@ class WandbClient:
     def graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         """POST a GraphQL operation; return its ``data``. GraphQL ``errors`` raise."""
         body = json.dumps({"query": query, "variables": variables or {}}).encode()
-        resp = self.http.request("POST", "/graphql", content=body, headers=_JSON, what="graphql")
+        resp = self.http.request("POST", urls.GRAPHQL, content=body, headers=_JSON, what="graphql")
         try:
             answer = resp.json()
         except ValueError as e:
@@ -108,10 +108,8 @@ class WandbClient:
         chunk sent twice never duplicates a row.
         """
         body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-        path = "/".join(urllib.parse.quote(p, safe="") for p in (entity, project, run_id))
-        resp = self.http.request(
-            "POST", f"/files/{path}/file_stream", content=body, headers=_JSON, what="file_stream"
-        )
+        resp = self.http.request("POST", urls.file_stream_path(entity, project, run_id),
+                                 content=body, headers=_JSON, what="file_stream")
         try:
             answer = resp.json()
         except ValueError:

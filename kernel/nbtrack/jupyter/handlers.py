@@ -24,6 +24,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
 from nbtrack.client import links
 from nbtrack.pages import shell as pages
+from nbtrack.wire import urls
 
 log = logging.getLogger("nbtrack.jupyter")
 
@@ -157,7 +158,7 @@ class ApiHandler(APIHandler):
             return
         is_file = target.count("/") >= 5 and target.split("/")[4] == "files"
         query = pages.api_query(_arguments(self.request.query_arguments))
-        url = f"{upstream.url}/api/v1/{target}" + (f"?{query}" if query else "")
+        url = f"{upstream.url}{urls.API}{target}" + (f"?{query}" if query else "")
         limit = MAX_FILE_BYTES if is_file else MAX_JSON_BYTES
         client: AsyncHTTPClient = self.settings["nbtrack_http"]
         chunks: list[bytes] = []

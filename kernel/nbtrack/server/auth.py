@@ -20,7 +20,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from nbtrack.server.storage import Storage
+from nbtrack.server.storage.base import Storage
 
 KEY_ID_PREFIX = "nbk"
 _KEY = re.compile(r"^(nbk[0-9a-f]{12})-([0-9a-f]{40})$")

@@ -11,8 +11,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from nbtrack.server.filestore import FileStore, LocalFileStore
-from nbtrack.server.storage import Storage
+from nbtrack.server.storage.base import Storage
+from nbtrack.server.storage.files import FileStore, LocalFileStore
 
 log = logging.getLogger("nbtrack.server")
 
@@ -65,16 +65,3 @@ def loads(text: Any, default: Any) -> Any:
         return json.loads(text)
     except ValueError:
         return default
-
-
-def unwrap_config(config_json: str) -> dict[str, Any]:
-    """W&B config ``{"k": {"value": v, "desc": ...}}`` → ``{"k": v}``, without ``_wandb``."""
-    raw = loads(config_json, {})
-    if not isinstance(raw, dict):
-        return {}
-    out: dict[str, Any] = {}
-    for k, v in raw.items():
-        if k == "_wandb":
-            continue
-        out[k] = v["value"] if isinstance(v, dict) and "value" in v else v
-    return out

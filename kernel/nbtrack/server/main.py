@@ -19,15 +19,11 @@ from pathlib import Path
 from types import FrameType
 
 from nbtrack.server import auth, pages
-from nbtrack.server.app import Server
 from nbtrack.server.context import ServerContext, log
-from nbtrack.server.statefile import read_state, remove_if_own, write_state
-from nbtrack.server.storage import open_storage, redact
-
-try:
-    from nbtrack.version import __version__
-except ImportError:  # pragma: no cover
-    __version__ = "0"
+from nbtrack.server.http.app import server_on
+from nbtrack.server.storage.url import open_storage, redact
+from nbtrack.version import __version__
+from nbtrack.wire import datadir, statefile, urls
 
 
 def default_entity() -> str:
@@ -98,8 +94,8 @@ def _db_url(args: argparse.Namespace, server_dir: Path) -> str:
 
 def accounts(args: argparse.Namespace) -> int:
     """``user add|list``, ``key create|revoke|list`` on the server's database."""
-    base = args.dir if args.dir is not None else _default_dir()
-    storage = open_storage(_db_url(args, base / "server"), pool_size=2)
+    base = args.dir if args.dir is not None else datadir.default_root()
+    storage = open_storage(_db_url(args, datadir.server_dir(base)), pool_size=2)
     try:
         if args.command == "user" and args.action == "add":
             created = auth.add_user(storage, args.name, list(args.team))
@@ -131,39 +127,25 @@ def accounts(args: argparse.Namespace) -> int:
     return 0
 
 
-def _default_dir() -> Path:
-    env = os.environ.get("NBTRACK_DIR")
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_DATA_HOME")
-    return (Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share") / "nbtrack"
-
-
 def _owned_by_other(state_file: Path, pid: int) -> bool:
     """True when the state file names another process that is still alive."""
-    other = (read_state(state_file) or {}).get("pid")
+    other = (statefile.read_state(state_file) or {}).get("pid")
     if not isinstance(other, int) or other == pid or other <= 0:
         return False
-    try:
-        os.kill(other, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return statefile.pid_alive(other)
 
 
 def serve(args: argparse.Namespace) -> int:
     """Bind, write the state file, serve until SIGTERM/SIGINT, clean up."""
-    base = args.dir if args.dir is not None else _default_dir()
-    server_dir = base / "server"
+    base = args.dir if args.dir is not None else datadir.default_root()
+    server_dir = datadir.server_dir(base)
     server_dir.mkdir(parents=True, exist_ok=True)
     token: str | None = args.token or os.environ.get("NBTRACK_SERVER_TOKEN")
     if token is None and not args.no_state_file:
         token = secrets.token_hex(20)  # the embedded server's key, shared via the state file
     state_file: Path | None = None if args.no_state_file else args.state_file
     if state_file is None and not args.no_state_file:
-        state_file = server_dir / "state.json"
+        state_file = statefile.path(base)
     db_url = _db_url(args, server_dir)
     storage = open_storage(db_url, pool_size=args.pool_size)
     log.info("storage: %s (schema %d)", redact(db_url), storage.schema_version)
@@ -180,13 +162,13 @@ def serve(args: argparse.Namespace) -> int:
         max_upload_bytes=args.max_upload_bytes,
         version=__version__,
     )
-    server = Server((args.host, args.port), ctx)
+    server = server_on((args.host, args.port), ctx)
     pid = os.getpid()
     if state_file is not None and _owned_by_other(state_file, pid):
         log.warning("%s belongs to another live server: not overwriting it", state_file)
         state_file = None
     if state_file is not None and token is not None:
-        write_state(
+        statefile.write_state(
             state_file,
             {
                 "pid": pid,
@@ -210,14 +192,14 @@ def serve(args: argparse.Namespace) -> int:
         admin = auth.Principal(ctx.entity, None)  # what the token sees: every entity
         log.info("run pages: %s (a one-time login link)", pages.login_url(server.url, admin))
     else:  # a team server without an admin token: no code that would see everything
-        log.info("run pages: %s/pages/ (log in with an API key)", server.url)
+        log.info("run pages: %s%s (log in with an API key)", server.url, urls.PAGES)
     try:
         server.serve_forever(poll_interval=0.2)
     finally:
         server.server_close()
         storage.close()
         if state_file is not None and token is not None:
-            remove_if_own(state_file, pid, token)
+            statefile.remove_if_own(state_file, pid, token)
         log.info("nbtrack server stopped")
     return 0
 

@@ -16,29 +16,30 @@ its page, so the widget's link works without Jupyter's extension.
 from __future__ import annotations
 
 import html
-import importlib
-import inspect
 import re
 import secrets
 import threading
 import time
 import urllib.parse
+from pathlib import Path
 from typing import Any
 
 from nbtrack.pages import shell as shared
-from nbtrack.server import readapi, wirejson
+from nbtrack.server import auth
 from nbtrack.server.auth import Principal
 from nbtrack.server.context import ServerContext
+from nbtrack.server.readapi import routes as readapi
+from nbtrack.wire import strictjson, urls
 
-ROOT = "/pages/"
+ROOT = urls.PAGES
 COOKIE = "nbtrack_session"
 SESSION_SECONDS = 7 * 24 * 3600
 MAX_SESSIONS = 1000
 MAX_FILE_BYTES = 256 * 1024 * 1024
-_RUN_URL = re.compile(r"^/([^/]+)/([^/]+)/runs/([^/]+)/?$")
+_RUN_URL = urls.RUN_PAGE
 
-# session id -> (expires at, principal or None)
-_SESSIONS: dict[str, tuple[float, Any]] = {}
+# session id -> (expires at, the principal that logged in)
+_SESSIONS: dict[str, tuple[float, Principal]] = {}
 _LOCK = threading.Lock()
 
 Reply = tuple[int, dict[str, str], bytes]
@@ -48,25 +49,13 @@ def handles(path: str) -> bool:
     return path == "/pages" or path.startswith(ROOT) or _RUN_URL.match(path) is not None
 
 
-def _principal_for(ctx: ServerContext, token: str) -> tuple[bool, Any]:
-    """(valid, principal) for a token typed at the login: the server token or a key."""
-    try:
-        auth = importlib.import_module("nbtrack.server.auth")
-    except ImportError:
-        auth = None
-    if auth is not None and hasattr(auth, "authenticate"):
-        principal = auth.authenticate(ctx.storage, token, ctx.token, ctx.entity)
-        return principal is not None, principal
-    import hmac
-
-    expected = getattr(ctx, "token", None) or ""
-    ok = bool(expected) and hmac.compare_digest(token.encode(), expected.encode())
-    return ok, None
+def _principal_for(ctx: ServerContext, token: str) -> Principal | None:
+    """The principal of a token typed at the login (the server token or a key), or None."""
+    return auth.authenticate(ctx.storage, token, ctx.token, ctx.entity)
 
 
 ONCE_SECONDS = 15 * 60
 MAX_CODES = 1000
-CODE_PATH = "/api/v1/login-code"
 # one-time login code -> (expires at, the principal of the key that asked for it)
 _ONCE: dict[str, tuple[float, Principal]] = {}
 
@@ -97,11 +86,11 @@ def _spend_code(code: str) -> tuple[bool, Principal | None]:
 def issue_code(principal: Principal) -> Reply:
     """``POST /api/v1/login-code`` (authenticated by the caller): a fresh one-time code."""
     code = new_login_code(principal)
-    return _json(200, {"code": code, "login": f"{ROOT}login?once={code}",
+    return _json(200, {"code": code, "login": urls.pages_login(code),
                        "expires_in": ONCE_SECONDS})
 
 
-def _new_session(principal: Any) -> str:
+def _new_session(principal: Principal) -> str:
     sid = secrets.token_urlsafe(32)
     now = time.time()
     with _LOCK:
@@ -113,7 +102,7 @@ def _new_session(principal: Any) -> str:
     return sid
 
 
-def _session(cookie_header: str) -> tuple[bool, Any]:
+def _session(cookie_header: str) -> tuple[bool, Principal | None]:
     for part in cookie_header.split(";"):
         name, _, value = part.strip().partition("=")
         if name == COOKIE and value:
@@ -137,7 +126,7 @@ def _html(status: int, body: str, headers: dict[str, str] | None = None) -> Repl
 
 def _json(status: int, value: Any) -> Reply:
     h = {"Content-Type": "application/json", "Cache-Control": "no-store"}
-    return status, h, wirejson.dumps(value)
+    return status, h, strictjson.dumps(value)
 
 
 def login_page(next_url: str, error: str = "") -> str:
@@ -171,8 +160,8 @@ def _login(ctx: ServerContext, token: str | None, next_url: str, once: str | Non
     elif not token:
         return _html(200, login_page(next_url))
     else:
-        ok, principal = _principal_for(ctx, token)
-    if not ok:
+        principal = _principal_for(ctx, token)
+    if principal is None:
         return _html(403, login_page(next_url, "That token is not valid."))
     sid = _new_session(principal)
     cookie = f"{COOKIE}={sid}; Path={ROOT}; HttpOnly; SameSite=Lax; Max-Age={SESSION_SECONDS}"
@@ -212,11 +201,8 @@ def get(ctx: ServerContext, path: str, query: str, cookie: str) -> Reply:
         if api is None:
             return _json(400, {"error": "not a readable nbtrack path"})
         q = shared.api_query(params)
-        kwargs = {}
-        if "principal" in inspect.signature(readapi.handle).parameters:
-            kwargs["principal"] = principal
-        status, value = readapi.handle(ctx, api, q, **kwargs)
-        if hasattr(value, "read_bytes"):  # a stored file
+        status, value = readapi.handle(ctx, api, q, principal=principal)
+        if isinstance(value, Path):  # a stored file
             if value.stat().st_size > MAX_FILE_BYTES:
                 return _json(413, {"error": "the file is too large to download here"})
             name = re.sub(r"[^A-Za-z0-9._-]", "_", value.name) or "file"
@@ -242,4 +228,4 @@ def post(ctx: ServerContext, path: str, body: bytes) -> Reply:
 def login_url(server_url: str, principal: Principal) -> str:
     """A link that logs one browser in once as ``principal`` (``nbtrack server`` logs one for
     its admin token when it starts)."""
-    return f"{server_url.rstrip('/')}{ROOT}login?once={new_login_code(principal)}"
+    return f"{server_url.rstrip('/')}{urls.pages_login(new_login_code(principal))}"

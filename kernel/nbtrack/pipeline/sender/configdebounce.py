@@ -13,6 +13,7 @@ from typing import Any
 
 from nbtrack.client import gql
 from nbtrack.proto import nbtrack_pb2 as pb
+from nbtrack.wire import config as wandb_config
 
 log = logging.getLogger("nbtrack.pipeline.sender.configdebounce")
 
@@ -72,4 +73,4 @@ class ConfigDebouncer:
             return None
         if not isinstance(config, dict):
             config = {}
-        return gql.config_to_wandb(config, self.metrics)
+        return wandb_config.wrap(config, self.metrics)

@@ -6,19 +6,13 @@ becomes. Kept apart from the threads so the format is read and tested on its own
 
 from __future__ import annotations
 
-import datetime
 import json
-import time
 from dataclasses import dataclass
 from typing import Any
 
 from nbtrack.client.errors import TransportError
 from nbtrack.proto import nbtrack_pb2 as pb
 
-HISTORY = "wandb-history.jsonl"
-SUMMARY = "wandb-summary.json"
-EVENTS = "wandb-events.jsonl"
-OUTPUT = "output.log"
 
 @dataclass(frozen=True)
 class RunIdentity:
@@ -75,10 +69,3 @@ def encode_post(files: dict[str, Any], *, complete: bool, exit_code: int | None)
     tail = f', "complete": true, "exitcode": {json.dumps(exit_code)}' if complete else ""
     return ('{"files": {' + ", ".join(parts) + "}" + tail + "}").encode()
 
-
-def output_line(line: str, stderr: bool, timestamp: float) -> str:
-    """An ``output.log`` line: ``[ERROR ]<UTC ISO time> <text>``."""
-    ts = datetime.datetime.fromtimestamp(
-        timestamp or time.time(), tz=datetime.timezone.utc
-    ).strftime("%Y-%m-%dT%H:%M:%S.%f")
-    return f"{'ERROR ' if stderr else ''}{ts} {line.rstrip(chr(10))}"

@@ -18,11 +18,12 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from nbtrack.pipeline.sender.filestream_wire import EVENTS, HISTORY, OUTPUT, output_line
 from nbtrack.pipeline.sender.linebuffer import RefillRange
 from nbtrack.proto import nbtrack_pb2 as pb
 from nbtrack.txlog import BLOCK_SIZE, FILE_HEADER
 from nbtrack.txlog.format import CHUNK_HEADER_SIZE, FIRST, FULL, LAST, MIDDLE
+from nbtrack.wire.files import EVENTS, HISTORY, OUTPUT
+from nbtrack.wire.output import format_line
 
 log = logging.getLogger("nbtrack.pipeline.sender.flowcontrol")
 
@@ -109,7 +110,7 @@ def record_lines(rec: pb.Record) -> tuple[str, list[str]] | None:
         return EVENTS, [rec.stats.row_json]
     if kind == "output":
         o = rec.output
-        return OUTPUT, [output_line(o.line, o.stderr, o.timestamp)]
+        return OUTPUT, [format_line(o.line, o.stderr, o.timestamp)]
     return None
 
 

@@ -27,7 +27,7 @@ import collections
 from dataclasses import dataclass, field
 from typing import Any
 
-from nbtrack.pipeline.sender.filestream_wire import EVENTS, HISTORY, OUTPUT, SUMMARY
+from nbtrack.wire.files import EVENTS, HISTORY, OUTPUT, SUMMARY
 
 LINE_FILES = (HISTORY, EVENTS, OUTPUT)
 

@@ -27,17 +27,12 @@ from dataclasses import dataclass, field
 
 from nbtrack.client.errors import TransportError
 from nbtrack.client.wandbclient import WandbClient
-from nbtrack.pipeline.sender.filestream_wire import (
-    EVENTS,
-    HISTORY,
-    OUTPUT,
-    RunIdentity,
-    encode_post,
-    output_line,
-)
+from nbtrack.pipeline.sender.filestream_wire import RunIdentity, encode_post
 from nbtrack.pipeline.sender.flowcontrol import LogTail, read_back
 from nbtrack.pipeline.sender.linebuffer import LineBuffer
 from nbtrack.pipeline.stagethread import StageThread
+from nbtrack.wire.files import EVENTS, HISTORY, OUTPUT
+from nbtrack.wire.output import format_line
 
 log = logging.getLogger("nbtrack.pipeline.sender.poster")
 
@@ -111,7 +106,7 @@ class FileStreamPoster:
 
     def add_output(self, line: str, stderr: bool, timestamp: float, num: int = 0) -> None:
         """A console line for ``output.log``."""
-        text = output_line(line, stderr, timestamp)
+        text = format_line(line, stderr, timestamp)
         self._add(OUTPUT, [text], len(text), num)
 
     def set_summary(self, full_json: str) -> None:

@@ -21,14 +21,11 @@ from typing import Any
 from nbtrack.client import gql
 from nbtrack.client.errors import TransportError
 from nbtrack.client.wandbclient import WandbClient
-from nbtrack.pipeline.sender.filestream_wire import (
-    EVENTS,
-    HISTORY,
-    OUTPUT,
-    error_code,
-    error_info,
-)
+from nbtrack.pipeline.sender.filestream_wire import error_code, error_info
 from nbtrack.proto import nbtrack_pb2 as pb
+from nbtrack.wire import config as wandb_config
+from nbtrack.wire import urls
+from nbtrack.wire.files import EVENTS, HISTORY, OUTPUT
 
 log = logging.getLogger("nbtrack.pipeline.sender.registrar")
 
@@ -75,7 +72,7 @@ class RunRegistrar:
                 config = {**status.config, **config}
                 run.config_json = json.dumps(config, default=str)
             variables = gql.upsert_variables(
-                run, run.entity, config_json=gql.config_to_wandb(config, metrics))
+                run, run.entity, config_json=wandb_config.wrap(config, metrics))
             bucket = gql.parse_upsert(self._t.graphql(gql.UPSERT_BUCKET, variables))
         except TransportError as e:
             result.error.CopyFrom(error_info(error_code(e), str(e)))
@@ -87,7 +84,7 @@ class RunRegistrar:
             run.project = bucket.project
         if bucket.display_name and not run.display_name:
             run.display_name = bucket.display_name
-        run.url = gql.run_url(self._t.base_url, run.entity, run.project, run.run_id)
+        run.url = urls.run_url(self._t.base_url, run.entity, run.project, run.run_id)
         if not self._replay and not run.offsets_known:
             _continue_from(run, status)
         result.run.CopyFrom(run)

@@ -9,29 +9,28 @@ every block that holds it and shows at every zoom) and costs about ``samples * F
 block reads per key instead of parsing every row. The ragged ends of a range that are not
 aligned to level 0 (fewer than ``BASE`` steps each) are read from the stored rows.
 
-The index lives in the server's memory, is built lazily on the first query of a run (one
-pass over its rows) and extended incrementally with the rows stored since (history steps
-only grow). Zooms finer than ``BASE`` steps per sample read the stored rows directly.
+An index lives in the server's memory (:mod:`.levelcache` keeps one per recent run), is
+built lazily on the first query of a run (one pass over its rows) and extended
+incrementally with the rows stored since (history steps only grow). Zooms finer than
+``BASE`` steps per sample read the stored rows directly. Which values count and how a
+bucket keeps its extremes is :mod:`nbtrack.wire.downsample`'s, as for the stored rows.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-import time
 from array import array
-from collections import OrderedDict
 from typing import Any
 
-from nbtrack.server.storage import Storage
+from nbtrack.server.storage.base import Storage
+from nbtrack.wire.downsample import Extremes
 
 BASE = 16
 FACTOR = 4
 LEVELS = 9  # 16 … 16 * 4**8 = 1,048,576 steps per block
 EMPTY = -(2**62)
 _INF = float("inf")
-_BUILD_WINDOW = 10_000  # steps read per storage query while indexing (bounds the parse peak)
-MAX_RUNS = 8
 
 
 def _width(level: int) -> int:
@@ -110,7 +109,7 @@ class RunIndex:
             for key, v in row.items():
                 t = type(v)
                 if (t is not float and t is not int) or v != v or key == "_step":
-                    continue
+                    continue  # not sampled(v) (nbtrack.wire.downsample), inlined: per value
                 c = cols.get(key)
                 if c is None:
                     s = self.series.get(key)
@@ -184,19 +183,11 @@ class RunIndex:
             if keys is not None
             else [n for n in self.series if not n.startswith("_")]
         )
-        picks: dict[str, dict[int, list[Any]]] = {n: {} for n in names}
+        picks = {n: Extremes() for n in names}  # per output bucket; positions are steps
         base = self.base
 
         def take(name: str, step: int, v: float) -> None:
-            ob = (step - base) // bw
-            cell = picks[name].get(ob)
-            if cell is None:
-                picks[name][ob] = [v, step, v, step]
-            else:
-                if v < cell[0]:
-                    cell[0], cell[1] = v, step
-                if v > cell[2]:
-                    cell[2], cell[3] = v, step
+            picks[name].add((step - base) // bw, v, step)
 
         # blocks of at most the level's width inside [lo, hi]; ragged ends from stored rows
         pieces = _cover(lo - base, hi - base, level)
@@ -239,11 +230,11 @@ class RunIndex:
                     continue
                 for name in names:
                     v = row.get(name)
-                    if (type(v) is float or type(v) is int) and v == v:
+                    if (type(v) is float or type(v) is int) and v == v:  # sampled(v)
                         take(name, step, v)
         out: dict[int, dict[str, Any]] = {}
         for name in names:
-            for cell in picks[name].values():
+            for cell in picks[name].cells.values():
                 out.setdefault(cell[1], {"_step": cell[1]})[name] = cell[0]
                 out.setdefault(cell[3], {"_step": cell[3]})[name] = cell[2]
             last = self.series[name].last
@@ -294,104 +285,3 @@ def _cover(a: int, b: int, level: int) -> list[tuple[int, int, int]]:
         (level, first, last),
         *_cover((last + 1) * w, b, level - 1),
     ]
-
-
-_INDEXES: OrderedDict[tuple[int, int], RunIndex] = OrderedDict()
-_LOCK = threading.Lock()
-
-
-def query(
-    ctx_id: int, storage: Storage, run: dict[str, Any], keys: list[str] | None, samples: int,
-    lo: int | None, hi: int | None,
-) -> list[dict[str, Any]] | None:
-    """Downsampled rows from the run's levels (None: too fine, read the rows instead)."""
-    idx = _index_for(ctx_id, storage, run)
-    with idx.lock:
-        return idx.query(storage, int(run["rid"]), keys, samples, lo, hi)
-
-
-def _index_for(ctx_id: int, storage: Storage, run: dict[str, Any]) -> RunIndex:
-    """The run's index, brought up to date with the rows stored since it was last used."""
-    key = (ctx_id, int(run["rid"]))
-    with _LOCK:
-        idx = _INDEXES.get(key)
-        if idx is None:
-            idx = _INDEXES[key] = RunIndex()
-        _INDEXES.move_to_end(key)
-        while len(_INDEXES) > MAX_RUNS:
-            _INDEXES.popitem(last=False)
-    with idx.lock:
-        count = int(run["history_line_count"] or 0)
-        if count < idx.lines_seen:  # the run was replaced: start again
-            idx.__init__()  # type: ignore[misc]
-        if count != idx.lines_seen:
-            top = run.get("last_step")
-            start = 0 if idx.last_step is None else idx.last_step + 1
-            while True:
-                end = None if top is None else start + _BUILD_WINDOW - 1
-                if end is not None and top is not None and end >= top:
-                    end = None
-                idx.add_rows(_parse(storage.history(int(run["rid"]), start, end)))
-                if end is None:
-                    break
-                start = end + 1
-            idx.rebuild()
-            idx.lines_seen = count
-    return idx
-
-
-def _parse(lines: list[str]) -> list[dict[str, Any]]:
-    """Rows of stored lines: one C-level parse of the batch, line by line if one is broken."""
-    try:
-        rows = json.loads("[" + ",".join(lines) + "]")
-    except ValueError:
-        rows = []
-        for line in lines:
-            try:
-                rows.append(json.loads(line))
-            except ValueError:
-                continue
-    return [r for r in rows if isinstance(r, dict)]
-
-
-# ---------------------------------------------------------------- warming up at ingest
-
-WARM_MIN_LINES = 20_000  # shorter runs are answered from their rows quickly enough
-WARM_DELAY = 1.0  # seconds of quiet batching before a background update
-_pending: dict[tuple[int, int], tuple[Any, str, str, str]] = {}
-_wake = threading.Event()
-_worker: threading.Thread | None = None
-
-
-def warm_later(ctx: Any, run: dict[str, Any]) -> None:
-    """After history lines were stored: bring a long run's levels up to date in the
-    background, so the first page view does not pay for indexing the whole run."""
-    global _worker
-    if int(run.get("history_line_count") or 0) < WARM_MIN_LINES:
-        return
-    with _LOCK:
-        _pending[(id(ctx), int(run["rid"]))] = (ctx, run["entity"], run["project"], run["name"])
-        if _worker is None or not _worker.is_alive():
-            _worker = threading.Thread(target=_warm_loop, name="nbtrack-histindex", daemon=True)
-            _worker.start()
-    _wake.set()
-
-
-def _warm_loop() -> None:
-    import logging
-
-    log = logging.getLogger("nbtrack.server")
-    while True:
-        _wake.wait()
-        time.sleep(WARM_DELAY)
-        _wake.clear()
-        with _LOCK:
-            jobs = list(_pending.values())
-            _pending.clear()
-        for ctx, entity, project, name in jobs:
-            try:
-                run = ctx.storage.get_run(entity, project, name)
-                if run is not None:
-                    _index_for(id(ctx), ctx.storage, run)
-            except Exception:  # a background helper: never take the server down
-                log.exception("indexing the history of %s/%s/%s failed", entity, project, name)

@@ -1,4 +1,4 @@
-"""Strict JSON (RFC 8259) for every answer of the server, whatever was logged.
+"""Strict JSON (RFC 8259) whatever was logged: NaN / ±inf as strings, both ways.
 
 Python's ``json`` writes NaN and ±inf as the bare tokens ``NaN`` / ``Infinity`` /
 ``-Infinity``; the browser's ``JSON.parse`` rejects them, so one NaN in a run would make the
@@ -8,7 +8,7 @@ goes through :func:`dumps`, which writes non-finite floats as the strings ``"NaN
 (``js/src/format.js`` ``toNumber``). Stored lines spliced unparsed into an answer go through
 :func:`join_rows`, which rewrites only the lines that hold a bare token (outside string
 literals), so a long clean history costs one substring scan. :func:`decode` turns the wire
-strings back into floats for Python readers (:mod:`nbtrack.client.readapi`).
+strings back into floats for Python readers (``nbtrack.Api``).
 
 The strings are not distinguishable from a logged string ``"NaN"``; readers that convert
 numbers (the pages, the widget, :func:`decode`) take them as the number, by contract.
@@ -43,6 +43,9 @@ def number(value: float) -> float | str:
     return INF if value > 0 else NEG_INF
 
 
+_FLOATS = {NAN: math.nan, INF: math.inf, NEG_INF: -math.inf}
+
+
 def finite(value: Any) -> Any:
     """A copy of ``value`` with every non-finite float (at any depth) as its wire string."""
     if isinstance(value, float):
@@ -51,6 +54,18 @@ def finite(value: Any) -> Any:
         return {k: finite(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [finite(v) for v in value]
+    return value
+
+
+def decode(value: Any) -> Any:
+    """``value`` with the wire strings of NaN / ±inf as floats, at any depth (dict keys as
+    they are): the inverse of :func:`finite`."""
+    if isinstance(value, str):
+        return _FLOATS.get(value, value)
+    if isinstance(value, dict):
+        return {k: decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [decode(v) for v in value]
     return value
 
 

@@ -20,94 +20,8 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from nbtrack.server.storage import LINE_TABLES, RUN_FIELDS, _step_of
-
-# Versioned migrations: MIGRATIONS[i] brings the schema to version i + 1. Append only.
-MIGRATIONS: list[list[str]] = [
-    # 1: runs and their lines and files
-    [
-        """CREATE TABLE runs (
-            rid BIGSERIAL PRIMARY KEY,
-            entity TEXT NOT NULL, project TEXT NOT NULL, name TEXT NOT NULL,
-            display_name TEXT, description TEXT, notes TEXT, group_name TEXT, job_type TEXT,
-            tags TEXT NOT NULL DEFAULT '[]', host TEXT, sweep_name TEXT,
-            config TEXT NOT NULL DEFAULT '{}', summary TEXT NOT NULL DEFAULT '{}',
-            state TEXT NOT NULL DEFAULT 'running', exit_code INTEGER,
-            created_at DOUBLE PRECISION NOT NULL, updated_at DOUBLE PRECISION NOT NULL,
-            heartbeat_at DOUBLE PRECISION NOT NULL,
-            history_line_count BIGINT NOT NULL DEFAULT 0,
-            events_line_count BIGINT NOT NULL DEFAULT 0,
-            log_line_count BIGINT NOT NULL DEFAULT 0,
-            last_step BIGINT,
-            UNIQUE (entity, project, name)
-        )""",
-        """CREATE TABLE history (
-            rid BIGINT NOT NULL, line BIGINT NOT NULL, step BIGINT, data TEXT NOT NULL,
-            PRIMARY KEY (rid, line)
-        )""",
-        "CREATE INDEX history_step ON history (rid, step)",
-        """CREATE TABLE events (
-            rid BIGINT NOT NULL, line BIGINT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (rid, line)
-        )""",
-        """CREATE TABLE output (
-            rid BIGINT NOT NULL, line BIGINT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (rid, line)
-        )""",
-        """CREATE TABLE lines (
-            rid BIGINT NOT NULL, file TEXT NOT NULL, line BIGINT NOT NULL, data TEXT NOT NULL,
-            PRIMARY KEY (rid, file, line)
-        )""",
-        """CREATE TABLE files (
-            rid BIGINT NOT NULL, name TEXT NOT NULL, size BIGINT NOT NULL,
-            updated_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (rid, name)
-        )""",
-    ],
-    # 2: accounts: users, team memberships, API keys (hashes only)
-    [
-        """CREATE TABLE users (
-            name TEXT PRIMARY KEY, created_at DOUBLE PRECISION NOT NULL
-        )""",
-        """CREATE TABLE members (
-            team TEXT NOT NULL, user_name TEXT NOT NULL REFERENCES users (name),
-            PRIMARY KEY (team, user_name)
-        )""",
-        """CREATE TABLE api_keys (
-            key_id TEXT PRIMARY KEY, user_name TEXT NOT NULL REFERENCES users (name),
-            key_hash TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL,
-            revoked_at DOUBLE PRECISION
-        )""",
-        "CREATE INDEX api_keys_user ON api_keys (user_name)",
-    ],
-]
-
-_MIGRATION_LOCK = 0x6E62_7472  # pg_advisory_xact_lock key: one migrating server at a time
-
-
-def migrate(conn: psycopg.Connection[Any], upto: int | None = None) -> int:
-    """Apply the missing migrations (up to version ``upto``); returns the version now.
-
-    Each migration and its version bump commit together; an advisory lock keeps two
-    servers starting at once from applying the same migration twice.
-    """
-    target = len(MIGRATIONS) if upto is None else upto
-    version = 0
-    while True:
-        with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
-            conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-            row = conn.execute("SELECT version FROM schema_version").fetchone()
-            version = 0 if row is None else int(row[0])
-            if version > len(MIGRATIONS):
-                raise RuntimeError(
-                    f"database schema {version} is newer than this server ({len(MIGRATIONS)})"
-                )
-            if version >= target:
-                return version
-            for stmt in MIGRATIONS[version]:
-                conn.execute(stmt)
-            if row is None:
-                conn.execute("INSERT INTO schema_version VALUES (%s)", (version + 1,))
-            else:
-                conn.execute("UPDATE schema_version SET version=%s", (version + 1,))
+from nbtrack.server.storage.base import LINE_TABLES, RUN_FIELDS, step_of
+from nbtrack.server.storage.postgres_migrations import migrate
 
 
 def _text(s: str) -> str:
@@ -241,7 +155,7 @@ class PostgresStorage:
         table = LINE_TABLES.get(file)
         with self._pool.connection() as db:
             if table == "history":
-                steps = [_step_of(s) for s in lines]
+                steps = [step_of(s) for s in lines]
                 # one statement: insert what is new, then count only what was inserted
                 db.execute(
                     "WITH ins AS ("

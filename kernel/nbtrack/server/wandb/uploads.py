@@ -1,36 +1,21 @@
-"""Signed upload URLs and the PUT endpoint that stores files.
+"""Signed upload URLs: what ``createRunFiles`` hands out and the PUT endpoint checks.
 
 Upload URLs carry an HMAC signature (like cloud storage pre-signed URLs), so clients PUT
-without credentials, as W&B clients do. Names are checked twice: refused when they have
-``..``, absolute or backslash parts, and the resolved target must stay under the run's dir.
+without credentials, as W&B clients do. Names are checked by
+:func:`nbtrack.server.storage.files.safe_name` here and stored by the file store.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import os
-import secrets
 import time
 import urllib.parse
-from io import BufferedIOBase
-from pathlib import Path
+
+from nbtrack.server.storage.files import safe_name
 
 UPLOAD_PREFIX = "/storage/"
 URL_TTL = 24 * 3600
-_CHUNK = 256 * 1024
-
-
-def safe_name(name: str) -> str | None:
-    """The normalized relative file name, or None when it could escape its directory."""
-    if not isinstance(name, str) or not name or "\\" in name or "\x00" in name:
-        return None
-    if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
-        return None
-    parts = name.split("/")
-    if any(p in ("", ".", "..") for p in parts):
-        return None
-    return "/".join(parts)
 
 
 def _signature(secret: bytes, path: str, expires: int) -> str:
@@ -73,32 +58,3 @@ def split_upload_path(raw_path: str) -> tuple[str, str, str, str] | None:
     if name is None or not all(safe_name(p) for p in (entity, project, run)):
         return None
     return entity, project, run, name
-
-
-def target(files_dir: Path, entity: str, project: str, run: str, name: str) -> Path | None:
-    """Where a file is stored; None when it would resolve outside the run's directory."""
-    base = (files_dir / entity / project / run).resolve()
-    path = (base / name).resolve()
-    if base != path and base not in path.parents:
-        return None
-    return path
-
-
-def store(src: BufferedIOBase, length: int, path: Path) -> int:
-    """Copy exactly ``length`` bytes to ``path`` through a temp file; returns the size."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.part")
-    remaining = length
-    try:
-        with open(tmp, "wb") as f:
-            while remaining > 0:
-                chunk = src.read(min(_CHUNK, remaining))
-                if not chunk:
-                    raise ConnectionError("the client closed the connection mid-upload")
-                f.write(chunk)
-                remaining -= len(chunk)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return length

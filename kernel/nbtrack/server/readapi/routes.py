@@ -1,25 +1,25 @@
-"""The JSON read API (``/api/v1/...``) for the notebook and the CLI.
+"""The JSON read API (``/api/v1/...``) for ``nbtrack.Api``, the CLI, the notebook and the
+run pages: which path answers what, and who may read it.
 
-History without ``samples`` is served from the stored line texts without re-encoding
-when no key filter is asked, so a long run's full history costs one join of strings. The
-answers are encoded by :mod:`nbtrack.server.wirejson` (strict JSON: NaN / ±inf as strings).
+A principal sees only its own entities' runs. The answers are encoded by
+:mod:`nbtrack.wire.strictjson` (strict JSON: NaN / ±inf as strings); stored lines are
+spliced in without re-encoding (:func:`~nbtrack.wire.strictjson.join_rows`).
 """
 
 from __future__ import annotations
 
-import threading
 import urllib.parse
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from nbtrack.server import histindex, runextras, uploads, wirejson
+from nbtrack.server import runextras
 from nbtrack.server.auth import Principal
-from nbtrack.server.context import ServerContext, iso, loads, unwrap_config
-from nbtrack.server.downsample import downsample
-
-Answer = tuple[int, Any]  # (status, JSON-able value | bytes | Path)
-MAX_SAMPLES = 100_000
+from nbtrack.server.context import ServerContext, iso, loads
+from nbtrack.server.readapi.history import Answer, history
+from nbtrack.server.storage.files import safe_name, target
+from nbtrack.wire import strictjson
+from nbtrack.wire.config import unwrap
+from nbtrack.wire.files import EVENTS, OUTPUT
 
 
 def run_view(ctx: ServerContext, run: dict[str, Any]) -> dict[str, Any]:
@@ -30,7 +30,7 @@ def run_view(ctx: ServerContext, run: dict[str, Any]) -> dict[str, Any]:
         "project": run["project"],
         "name": run["display_name"] or run["name"],
         "state": ctx.effective_state(run),
-        "config": unwrap_config(run["config"]),
+        "config": unwrap(run["config"]),
         "summary": summary if isinstance(summary, dict) else {},
         "tags": loads(run["tags"], []),
         "notes": run["notes"] or run["description"],
@@ -53,88 +53,6 @@ def viewer(ctx: ServerContext, principal: Principal | None = None) -> dict[str, 
 
 def _denied(entity: str) -> Answer:
     return 403, {"error": f"permission denied: entity {entity!r} is not yours"}
-
-
-def _int(params: dict[str, list[str]], name: str) -> int | None:
-    raw = params.get(name, [""])[0]
-    if raw == "":
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be an integer") from None
-
-
-_CACHE: OrderedDict[tuple[Any, ...], list[dict[str, Any]]] = OrderedDict()
-_CACHE_SIZE = 16
-_CACHE_LOCK = threading.Lock()
-
-
-def _sampled(
-    ctx: ServerContext,
-    run: dict[str, Any],
-    lines: list[str] | None,
-    keys: list[str] | None,
-    samples: int,
-    lo: int | None,
-    hi: int | None,
-) -> list[dict[str, Any]]:
-    """Downsampled rows, cached: a chart polling a finished run costs nothing the second time.
-
-    ``updated_at`` changes with every stored line, so it versions the run's history.
-    """
-    key = (
-        id(ctx),
-        run["rid"],
-        run["updated_at"],
-        run["history_line_count"],
-        tuple(keys) if keys else None,
-        samples,
-        lo,
-        hi,
-    )
-    with _CACHE_LOCK:
-        hit = _CACHE.get(key)
-        if hit is not None:
-            _CACHE.move_to_end(key)
-            return hit
-    if lines is None:  # read only on a cache miss
-        lines = ctx.storage.history(int(run["rid"]), lo, hi)
-    rows = [r for r in (loads(s, None) for s in lines) if isinstance(r, dict)]
-    out = downsample(rows, keys, samples)
-    with _CACHE_LOCK:
-        _CACHE[key] = out
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
-    return out
-
-
-def history(ctx: ServerContext, run: dict[str, Any], params: dict[str, list[str]]) -> Answer:
-    try:
-        samples, lo, hi = (
-            _int(params, "samples"),
-            _int(params, "min_step"),
-            _int(params, "max_step"),
-        )
-    except ValueError as e:
-        return 400, {"error": str(e)}
-    raw_keys = params.get("keys", [""])[0]
-    keys = [k for k in raw_keys.split(",") if k] or None
-    if samples is not None and not 1 <= samples <= MAX_SAMPLES:
-        return 400, {"error": f"samples must be between 1 and {MAX_SAMPLES}"}
-    if samples is not None:
-        # long ranges from the precomputed min/max levels; fine zooms from the stored rows
-        fast = histindex.query(id(ctx), ctx.storage, run, keys, samples, lo, hi)
-        if fast is not None:
-            return 200, {"rows": fast}
-        return 200, {"rows": _sampled(ctx, run, None, keys, samples, lo, hi)}
-    lines = ctx.storage.history(int(run["rid"]), lo, hi)
-    if keys is None:
-        return 200, wirejson.join_rows(lines)
-    rows = [r for r in (loads(s, None) for s in lines) if isinstance(r, dict)]
-    wanted = {"_step", *keys}
-    picked = [{k: v for k, v in r.items() if k in wanted} for r in rows]
-    return 200, {"rows": [r for r in picked if len(r) > 1 or "_step" not in r]}
 
 
 def handle(
@@ -167,24 +85,24 @@ def handle(
     if rest == ["history"]:
         return history(ctx, run, params)
     if rest == ["events"]:
-        lines = ctx.storage.lines(rid, "wandb-events.jsonl")
-        return 200, wirejson.join_rows(lines)
+        lines = ctx.storage.lines(rid, EVENTS)
+        return 200, strictjson.join_rows(lines)
     if rest == ["alerts"]:
         return 200, {"alerts": runextras.alerts(ctx, rid)}
     if rest == ["stop"]:
         return 200, {"stop_requested": runextras.stop_requested(ctx, rid)}
     if rest == ["output"]:
-        return 200, {"lines": ctx.storage.lines(rid, "output.log")}
+        return 200, {"lines": ctx.storage.lines(rid, OUTPUT)}
     if rest == ["files"]:
         return 200, {"files": ctx.storage.list_files(rid)}
     if rest[0] == "files" and len(rest) > 1:
-        fname = uploads.safe_name("/".join(rest[1:]))
-        target = fname and uploads.target(ctx.files_dir, entity, project, name, fname)
-        if not target:
+        fname = safe_name("/".join(rest[1:]))
+        stored = fname and target(ctx.files_dir, entity, project, name, fname)
+        if not stored:
             return 400, {"error": "invalid file name"}
-        if not target.is_file():
+        if not stored.is_file():
             return 404, {"error": "file not found"}
-        return 200, Path(target)
+        return 200, Path(stored)
     return 404, {"error": "not found"}
 
 

@@ -1,14 +1,12 @@
-"""Run storage behind one small interface, with two implementations chosen by URL.
+"""The storage interface the server is written against, and what its backends share.
 
-- :class:`~nbtrack.server.storage_sqlite.SqliteStorage` (``storage_sqlite.py``): the
-  embedded default, one SQLite file in WAL mode with one writer.
-- :class:`~nbtrack.server.storage_postgres.PostgresStorage` (``storage_postgres.py``): the
-  team server, ``postgresql://...``, psycopg 3 with a connection pool (optional extra
-  ``nbtrack[team]``, imported only when such a URL is used).
-
-Both upgrade an existing database in place: each has a versioned list of migrations
-(``MIGRATIONS``); the version applied last is kept in ``schema_version``; at open the
-missing ones are applied in order, each in its own transaction.
+Two backends implement :class:`Storage`, chosen by URL in :mod:`.url`:
+:mod:`.sqlite` (the embedded default: one SQLite file in WAL mode with one writer) and
+:mod:`.postgres` (the team server: psycopg 3 with a connection pool, the optional extra
+``nbtrack[team]``). Both upgrade an existing database in place: each has a versioned list
+of migrations (``sqlite_migrations.py``, ``postgres_migrations.py``); the version applied
+last is kept in ``schema_version``; at open the missing ones are applied in order, each in
+its own transaction. The backends import from here, never the other way round.
 """
 
 from __future__ import annotations
@@ -16,8 +14,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Collection
-from pathlib import Path
 from typing import Any, Protocol
+
+from nbtrack.wire import files
 
 SCHEMA_VERSION = 2  # the number of migrations each implementation has
 
@@ -34,10 +33,12 @@ RUN_FIELDS = (
     "summary",
     "sweep_name",
 )
+# the file_stream files with a table (and a line count on the run) of their own; every
+# other line file goes to the generic ``lines`` table
 LINE_TABLES = {
-    "wandb-history.jsonl": "history",
-    "wandb-events.jsonl": "events",
-    "output.log": "output",
+    files.HISTORY: "history",
+    files.EVENTS: "events",
+    files.OUTPUT: "output",
 }
 
 
@@ -84,7 +85,7 @@ class Storage(Protocol):
 _STEP = re.compile(r'"_step"\s*:\s*(-?[0-9]+)\s*[,}]')
 
 
-def _step_of(line: str) -> int | None:
+def step_of(line: str) -> int | None:
     """The ``_step`` of a history line; None when absent or not an integer.
 
     A regex finds it ~10x faster than parsing the row; rows where ``"_step"`` appears more
@@ -105,37 +106,3 @@ def _step_of(line: str) -> int | None:
         return int(step)
     except (OverflowError, ValueError):
         return None
-
-
-def open_storage(url: str, *, pool_size: int = 16) -> Storage:
-    """Storage from a URL: ``sqlite:///path``, a plain path, or ``postgresql://...``."""
-    if url.startswith(("postgresql://", "postgres://")):
-        try:
-            from nbtrack.server.storage_postgres import PostgresStorage
-        except ImportError as e:  # psycopg is the optional extra nbtrack[team]
-            raise RuntimeError(
-                f"PostgreSQL needs psycopg 3: pip install 'nbtrack[team]' ({e})"
-            ) from None
-        return PostgresStorage(url, max_size=pool_size)
-    from nbtrack.server.storage_sqlite import SqliteStorage
-
-    if url.startswith("sqlite:///"):
-        # SQLAlchemy's convention: sqlite:///relative.db, sqlite:////absolute.db
-        return SqliteStorage(Path(url[len("sqlite:///") :]))
-    if "://" in url:
-        raise ValueError(f"unsupported database URL scheme: {url.split('://', 1)[0]}")
-    return SqliteStorage(Path(url))
-
-
-def redact(url: str) -> str:
-    """A database URL without its password, for logs."""
-    return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", url)
-
-
-def __getattr__(name: str) -> Any:
-    """``storage.SqliteStorage`` still works (the class lives in ``storage_sqlite``)."""
-    if name == "SqliteStorage":
-        from nbtrack.server.storage_sqlite import SqliteStorage
-
-        return SqliteStorage
-    raise AttributeError(name)

@@ -1,19 +1,63 @@
 """Where uploaded run files live: one directory per entity/project/run on the server's disk.
 
 Behind a small interface (``FileStore``) so an object store can implement it later; the
-server only calls these methods. Names are checked by :func:`uploads.safe_name` and the
-resolved path must stay under the run's directory.
+server only calls these methods. Names are checked twice: :func:`safe_name` refuses
+``..``, absolute and backslash parts, and the resolved path (:func:`target`) must stay
+under the run's directory. Writes go through a temp file, so a file appears whole or not
+at all.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 from io import BufferedIOBase
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from nbtrack.server import uploads
+_CHUNK = 256 * 1024
+
+
+def safe_name(name: str) -> str | None:
+    """The normalized relative file name, or None when it could escape its directory."""
+    if not isinstance(name, str) or not name or "\\" in name or "\x00" in name:
+        return None
+    if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
+        return None
+    parts = name.split("/")
+    if any(p in ("", ".", "..") for p in parts):
+        return None
+    return "/".join(parts)
+
+
+def target(files_dir: Path, entity: str, project: str, run: str, name: str) -> Path | None:
+    """Where a file is stored; None when it would resolve outside the run's directory."""
+    base = (files_dir / entity / project / run).resolve()
+    path = (base / name).resolve()
+    if base != path and base not in path.parents:
+        return None
+    return path
+
+
+def store(src: BufferedIOBase, length: int, path: Path) -> int:
+    """Copy exactly ``length`` bytes to ``path`` through a temp file; returns the size."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.part")
+    remaining = length
+    try:
+        with open(tmp, "wb") as f:
+            while remaining > 0:
+                chunk = src.read(min(_CHUNK, remaining))
+                if not chunk:
+                    raise ConnectionError("the client closed the connection mid-upload")
+                f.write(chunk)
+                remaining -= len(chunk)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return length
 
 
 class FileStore(Protocol):
@@ -32,17 +76,17 @@ class LocalFileStore:
         self.root = root
 
     def _path(self, entity: str, project: str, run: str, name: str) -> Path:
-        clean = uploads.safe_name(name)
-        target = clean and uploads.target(self.root, entity, project, run, clean)
-        if not target or not all(uploads.safe_name(p) == p for p in (entity, project, run)):
+        clean = safe_name(name)
+        path = clean and target(self.root, entity, project, run, clean)
+        if not path or not all(safe_name(p) == p for p in (entity, project, run)):
             raise ValueError(f"invalid file name {name!r}")
-        return target
+        return path
 
     def write(
         self, entity: str, project: str, run: str, name: str, src: BufferedIOBase, length: int
     ) -> int:
         """Copy exactly ``length`` bytes from ``src``; the file appears whole or not at all."""
-        return uploads.store(src, length, self._path(entity, project, run, name))
+        return store(src, length, self._path(entity, project, run, name))
 
     def open_read(self, entity: str, project: str, run: str, name: str) -> BinaryIO | None:
         path = self._path(entity, project, run, name)

@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from nbtrack.server import histindex
 from nbtrack.server.context import ServerContext, log
+from nbtrack.server.readapi import levelcache
+from nbtrack.wire.files import HISTORY, SUMMARY
 
-SUMMARY_FILE = "wandb-summary.json"
 OK_ANSWER: dict[str, Any] = {"exitcode": None, "limits": {}}
 
 
@@ -52,7 +52,7 @@ def _validate(body: Any) -> dict[str, tuple[int, list[str]]]:
             raise BadRequest(f"files[{name!r}].content must be a list of strings")
         if offset + len(content) > MAX_LINES:
             raise BadRequest(f"files[{name!r}].offset {offset} is beyond {MAX_LINES} lines")
-        if name.endswith(".jsonl") or name == SUMMARY_FILE:
+        if name.endswith(".jsonl") or name == SUMMARY:
             # the read API splices these lines into its JSON answers: one bad line
             # would make the whole history (or the run) unreadable
             for i, line in enumerate(content):
@@ -78,13 +78,13 @@ def handle(ctx: ServerContext, entity: str, project: str, name: str, body: Any) 
         return 400, {"error": str(e)}
     rid = int(run["rid"])
     for fname, (offset, content) in files.items():
-        if fname == SUMMARY_FILE:
+        if fname == SUMMARY:
             if content:
                 ctx.storage.set_summary(rid, content[-1])
         else:
             ctx.storage.append_lines(rid, fname, offset, content)
-            if fname == "wandb-history.jsonl" and content:  # long runs: levels for the pages
-                histindex.warm_later(ctx, {**run, "history_line_count": offset + len(content)})
+            if fname == HISTORY and content:  # long runs: levels for the pages
+                levelcache.warm_later(ctx, {**run, "history_line_count": offset + len(content)})
     if body.get("complete"):
         exitcode = body.get("exitcode")
         ctx.storage.finish_run(rid, exitcode)

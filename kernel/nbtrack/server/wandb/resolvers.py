@@ -1,6 +1,6 @@
 """The GraphQL operations: an explicit table from top-level field name to resolver.
 
-Resolvers return plain dicts (W&B field names); :func:`graphql.project` keeps what the
+Resolvers return plain dicts (W&B field names); :func:`.projection.project` keeps what the
 query selected. Costly fields are lazy callables, computed only when selected.
 """
 
@@ -12,17 +12,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from nbtrack.server import runextras, uploads
+from nbtrack.server import runextras
 from nbtrack.server.auth import Principal
 from nbtrack.server.context import DEFAULT_PROJECT, ServerContext, gid, iso, loads, log
-from nbtrack.server.graphql import (
-    GraphQLError,
-    collect_fields,
-    parse,
-    project,
-    resolve_value,
-    with_args,
-)
+from nbtrack.server.storage.files import safe_name
+from nbtrack.server.wandb import uploads
+from nbtrack.server.wandb.graphql import GraphQLError, parse
+from nbtrack.server.wandb.projection import collect_fields, project, resolve_value, with_args
+from nbtrack.wire.config import wandb_block
+from nbtrack.wire.files import EVENTS, HISTORY
 
 TAIL_LINES = 10
 
@@ -96,13 +94,11 @@ def bucket_view(req: Request, run: dict[str, Any]) -> dict[str, Any]:
     @with_args
     def wandb_config(args: dict[str, Any]) -> str:
         """``_wandb`` config values by key; W&B clients read ``t`` to tell a started run."""
-        raw = loads(run["config"], {})
-        inner = raw.get("_wandb") if isinstance(raw, dict) else None
-        values = inner.get("value", inner) if isinstance(inner, dict) else {}
+        values = wandb_block(run["config"])
         keys = args.get("keys")
-        if isinstance(keys, list) and isinstance(values, dict):
+        if isinstance(keys, list):
             values = {k: values[k] for k in keys if k in values}
-        return json.dumps(values if isinstance(values, dict) else {})
+        return json.dumps(values)
 
     return {
         "wandbConfig": wandb_config,
@@ -123,8 +119,8 @@ def bucket_view(req: Request, run: dict[str, Any]) -> dict[str, Any]:
         "historyLineCount": run["history_line_count"],
         "eventsLineCount": run["events_line_count"],
         "logLineCount": run["log_line_count"],
-        "historyTail": tail("wandb-history.jsonl"),
-        "eventsTail": tail("wandb-events.jsonl"),
+        "historyTail": tail(HISTORY),
+        "eventsTail": tail(EVENTS),
         "createdAt": iso(run["created_at"]),
         "updatedAt": iso(run["updated_at"]),
         "heartbeatAt": iso(run["heartbeat_at"]),
@@ -185,7 +181,7 @@ def upsert_bucket(req: Request, args: dict[str, Any]) -> dict[str, Any]:
     project = inp.get("modelName") or DEFAULT_PROJECT
     entity = req.entity_or_default(inp.get("entityName"))
     for label, value in (("name", name), ("modelName", project), ("entityName", entity)):
-        if not isinstance(value, str) or uploads.safe_name(value) != value or "/" in value:
+        if not isinstance(value, str) or safe_name(value) != value or "/" in value:
             raise GraphQLError(f"invalid {label}: {value!r}")
     tags = inp.get("tags")
     fields = {
@@ -233,7 +229,7 @@ def create_run_files(req: Request, args: dict[str, Any]) -> dict[str, Any]:
         raise GraphQLError(f"run {entity}/{project}/{name} not found")
     out = []
     for f in files:
-        clean = uploads.safe_name(f) if isinstance(f, str) else None
+        clean = safe_name(f) if isinstance(f, str) else None
         if clean is None:
             raise GraphQLError(f"invalid file name {f!r}")
         url = uploads.upload_url(req.base_url, req.ctx.upload_secret, entity, project, name, clean)

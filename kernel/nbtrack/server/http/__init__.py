@@ -1,0 +1,1 @@
+"""The HTTP server: routing of every path, authentication of requests and body limits."""

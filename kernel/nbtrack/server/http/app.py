@@ -1,0 +1,163 @@
+"""The HTTP server's routes: which part of the server answers each path.
+
+``/healthz``; the run pages (their own cookie login); with an API key: the read API
+(``/api/v1/``), GraphQL and ``file_stream`` (:mod:`nbtrack.server.wandb`) and the PUT of
+signed uploads. The request plumbing (answers, auth, body limits) is in :mod:`.plumbing`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+from nbtrack.server import pages
+from nbtrack.server.context import ServerContext, log
+from nbtrack.server.http.plumbing import RequestIO, Server
+from nbtrack.server.readapi import routes as readapi
+from nbtrack.server.storage.files import target
+from nbtrack.server.wandb import filestream, resolvers, uploads
+from nbtrack.wire import urls
+
+
+def server_on(address: tuple[str, int], ctx: ServerContext) -> Server:
+    """The tracking server bound to ``address`` (not serving yet)."""
+    return Server(address, ctx, Handler)
+
+
+class Handler(RequestIO):
+    """Routes every path to the part of the server that answers it."""
+
+    # ---------------------------------------------------------------- routes
+
+    def do_GET(self) -> None:
+        path, _, query = self.path.partition("?")
+        if path == urls.HEALTHZ:
+            self._json(200, {"ok": True, "pid": os.getpid(), "version": self.ctx.version})
+            return
+        if pages.handles(path):  # the run pages: their own cookie login
+            self._reply(*pages.get(self.ctx, path, query, self.headers.get("Cookie", "")))
+            return
+        if not self._require_auth():
+            return
+        if path.startswith(urls.API):
+            status, value = readapi.handle(
+                self.ctx, path[len(urls.API) :], query, principal=self.principal
+            )
+            if isinstance(value, Path):
+                self._send_file(value)
+            else:
+                self._json(status, value)
+            return
+        self._json(404, {"error": "not found"})
+
+    do_HEAD = do_GET
+
+    def _send_file(self, path: Path) -> None:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(size))
+            self.end_headers()
+            if self.command != "HEAD":
+                shutil.copyfileobj(f, self.wfile)
+
+    def do_POST(self) -> None:
+        path = self.path.partition("?")[0]
+        if path.startswith(urls.TELEMETRY):
+            self._discard()
+            return
+        if pages.handles(path):  # the pages' login form
+            length = self._length(64 * 1024)
+            if length is not None:
+                self._reply(*pages.post(self.ctx, path, self.rfile.read(length)))
+            return
+        if not self._require_auth():
+            return
+        if path == urls.LOGIN_CODE:  # a one-time pages login for the caller's principal
+            length = self._length(64 * 1024)
+            if length is not None:
+                self.rfile.read(length)  # the body, if any, is not needed
+                assert self.principal is not None
+                self._reply(*pages.issue_code(self.principal))
+            return
+        if path.startswith(urls.API):
+            length = self._length(self.ctx.max_body_bytes)
+            if length is None:
+                return
+            self.rfile.read(length)  # the body, if any, is not needed
+            status, value = readapi.post(
+                self.ctx, path[len(urls.API) :], principal=self.principal
+            )
+            self._json(status, value)
+            return
+        stream = urls.parse_file_stream_path(path)
+        if path != urls.GRAPHQL and stream is None:
+            self._refuse(404, "not found")
+            return
+        ok, body = self._read_json()
+        if not ok:
+            return
+        if stream is None:  # /graphql
+            req = resolvers.Request(self.ctx, self._base_url(), self.principal)
+            answer = resolvers.execute(req, body)
+            self._json(403 if resolvers.denied(answer) else 200, answer)
+            return
+        entity, project, run = stream
+        if self.principal is not None and not self.principal.can(entity):
+            self._json(403, {"error": f"permission denied: entity {entity!r} is not yours"})
+            return
+        status, answer = filestream.handle(self.ctx, entity, project, run, body)
+        self._json(status, answer)
+
+    def _discard(self) -> None:
+        """Accept and drop client telemetry (W&B clients export OpenTelemetry here)."""
+        length = self._length(self.ctx.max_body_bytes)
+        if length is None:
+            return
+        while length > 0:
+            chunk = self.rfile.read(min(length, 65536))
+            if not chunk:
+                return
+            length -= len(chunk)
+        self._json(200, {})
+
+    def do_PUT(self) -> None:
+        raw_path, _, query = self.path.partition("?")
+        if not raw_path.startswith(uploads.UPLOAD_PREFIX):
+            self._refuse(404, "not found")
+            return
+        signed = uploads.verify(self.ctx.upload_secret, raw_path, query)
+        if not signed and not self._authorized():
+            self._refuse(403, "invalid or expired upload signature")
+            return
+        parsed = uploads.split_upload_path(raw_path)
+        if parsed is None:
+            self._refuse(400, "invalid file path")
+            return
+        entity, project, run_name, name = parsed
+        if not signed and self.principal is not None and not self.principal.can(entity):
+            self._refuse(403, f"permission denied: entity {entity!r} is not yours")
+            return
+        run = self.ctx.storage.get_run(entity, project, run_name)
+        if target(self.ctx.files_dir, entity, project, run_name, name) is None:
+            self._refuse(400, "invalid file path")
+            return
+        if run is None:
+            self._refuse(404, f"run {entity}/{project}/{run_name} not found")
+            return
+        length = self._length(self.ctx.max_upload_bytes)
+        if length is None:
+            return
+        start = time.monotonic()
+        try:
+            size = self.ctx.files.write(entity, project, run_name, name, self.rfile, length)
+        except (ConnectionError, OSError) as e:
+            log.warning("upload of %s failed: %s", name, e)
+            self._refuse(400 if isinstance(e, ConnectionError) else 500, "upload failed")
+            return
+        self.ctx.storage.record_file(int(run["rid"]), name, size)
+        log.debug("stored %s (%d bytes) in %.3fs", name, size, time.monotonic() - start)
+        self._json(200, {"ok": True, "size": size})

@@ -1,0 +1,103 @@
+"""A run's history as the read API answers it: every row, some keys, or downsampled.
+
+Without ``samples`` the stored line texts are served without re-encoding when no key
+filter is asked, so a long run's full history costs one join of strings. With ``samples``,
+long ranges come from the precomputed min/max levels (:mod:`.levelcache`) and fine zooms
+from the stored rows (:func:`nbtrack.wire.downsample.downsample`), cached.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Any
+
+from nbtrack.server.context import ServerContext, loads
+from nbtrack.server.readapi import levelcache
+from nbtrack.wire import strictjson
+from nbtrack.wire.downsample import downsample
+
+Answer = tuple[int, Any]  # (status, JSON-able value | bytes | Path)
+MAX_SAMPLES = 100_000
+
+
+def _int(params: dict[str, list[str]], name: str) -> int | None:
+    raw = params.get(name, [""])[0]
+    if raw == "":
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer") from None
+
+
+_CACHE: OrderedDict[tuple[Any, ...], list[dict[str, Any]]] = OrderedDict()
+_CACHE_SIZE = 16
+_CACHE_LOCK = threading.Lock()
+
+
+def _sampled(
+    ctx: ServerContext,
+    run: dict[str, Any],
+    lines: list[str] | None,
+    keys: list[str] | None,
+    samples: int,
+    lo: int | None,
+    hi: int | None,
+) -> list[dict[str, Any]]:
+    """Downsampled rows, cached: a chart polling a finished run costs nothing the second time.
+
+    ``updated_at`` changes with every stored line, so it versions the run's history.
+    """
+    key = (
+        id(ctx),
+        run["rid"],
+        run["updated_at"],
+        run["history_line_count"],
+        tuple(keys) if keys else None,
+        samples,
+        lo,
+        hi,
+    )
+    with _CACHE_LOCK:
+        hit = _CACHE.get(key)
+        if hit is not None:
+            _CACHE.move_to_end(key)
+            return hit
+    if lines is None:  # read only on a cache miss
+        lines = ctx.storage.history(int(run["rid"]), lo, hi)
+    rows = [r for r in (loads(s, None) for s in lines) if isinstance(r, dict)]
+    out = downsample(rows, keys, samples)
+    with _CACHE_LOCK:
+        _CACHE[key] = out
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return out
+
+
+def history(ctx: ServerContext, run: dict[str, Any], params: dict[str, list[str]]) -> Answer:
+    try:
+        samples, lo, hi = (
+            _int(params, "samples"),
+            _int(params, "min_step"),
+            _int(params, "max_step"),
+        )
+    except ValueError as e:
+        return 400, {"error": str(e)}
+    raw_keys = params.get("keys", [""])[0]
+    keys = [k for k in raw_keys.split(",") if k] or None
+    if samples is not None and not 1 <= samples <= MAX_SAMPLES:
+        return 400, {"error": f"samples must be between 1 and {MAX_SAMPLES}"}
+    if samples is not None:
+        # long ranges from the precomputed min/max levels; fine zooms from the stored rows
+        fast = levelcache.query(id(ctx), ctx.storage, run, keys, samples, lo, hi)
+        if fast is not None:
+            return 200, {"rows": fast}
+        return 200, {"rows": _sampled(ctx, run, None, keys, samples, lo, hi)}
+    lines = ctx.storage.history(int(run["rid"]), lo, hi)
+    if keys is None:
+        return 200, strictjson.join_rows(lines)
+    rows = [r for r in (loads(s, None) for s in lines) if isinstance(r, dict)]
+    wanted = {"_step", *keys}
+    picked = [{k: v for k, v in r.items() if k in wanted} for r in rows]
+    return 200, {"rows": [r for r in picked if len(r) > 1 or "_step" not in r]}

@@ -1,0 +1,101 @@
+"""The SQLite schema, as versioned migrations applied in place at open.
+
+``MIGRATIONS[i]`` brings the schema to version ``i + 1``; append only. :func:`migrate`
+applies the missing ones, each with its version bump in one ``BEGIN IMMEDIATE``
+transaction, so two processes opening one file at once never apply one twice.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+# Versioned migrations: MIGRATIONS[i] brings the schema to version i + 1. Append only.
+MIGRATIONS: list[list[str]] = [
+    # 1: runs and their lines and files
+    [
+        """CREATE TABLE IF NOT EXISTS runs (
+            rid INTEGER PRIMARY KEY AUTOINCREMENT,
+            entity TEXT NOT NULL, project TEXT NOT NULL, name TEXT NOT NULL,
+            display_name TEXT, description TEXT, notes TEXT, group_name TEXT, job_type TEXT,
+            tags TEXT NOT NULL DEFAULT '[]', host TEXT, sweep_name TEXT,
+            config TEXT NOT NULL DEFAULT '{}', summary TEXT NOT NULL DEFAULT '{}',
+            state TEXT NOT NULL DEFAULT 'running', exit_code INTEGER,
+            created_at REAL NOT NULL, updated_at REAL NOT NULL, heartbeat_at REAL NOT NULL,
+            history_line_count INTEGER NOT NULL DEFAULT 0,
+            events_line_count INTEGER NOT NULL DEFAULT 0,
+            log_line_count INTEGER NOT NULL DEFAULT 0,
+            last_step INTEGER,
+            UNIQUE (entity, project, name)
+        )""",
+        """CREATE TABLE IF NOT EXISTS history (
+            rid INTEGER NOT NULL, line INTEGER NOT NULL, step INTEGER, data TEXT NOT NULL,
+            PRIMARY KEY (rid, line)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX IF NOT EXISTS history_step ON history (rid, step)",
+        """CREATE TABLE IF NOT EXISTS events (
+            rid INTEGER NOT NULL, line INTEGER NOT NULL, data TEXT NOT NULL,
+            PRIMARY KEY (rid, line)
+        ) WITHOUT ROWID""",
+        """CREATE TABLE IF NOT EXISTS output (
+            rid INTEGER NOT NULL, line INTEGER NOT NULL, data TEXT NOT NULL,
+            PRIMARY KEY (rid, line)
+        ) WITHOUT ROWID""",
+        """CREATE TABLE IF NOT EXISTS lines (
+            rid INTEGER NOT NULL, file TEXT NOT NULL, line INTEGER NOT NULL, data TEXT NOT NULL,
+            PRIMARY KEY (rid, file, line)
+        ) WITHOUT ROWID""",
+        """CREATE TABLE IF NOT EXISTS files (
+            rid INTEGER NOT NULL, name TEXT NOT NULL, size INTEGER NOT NULL,
+            updated_at REAL NOT NULL, PRIMARY KEY (rid, name)
+        ) WITHOUT ROWID""",
+    ],
+    # 2: accounts: users, team memberships, API keys (hashes only)
+    [
+        """CREATE TABLE users (
+            name TEXT PRIMARY KEY, created_at REAL NOT NULL
+        )""",
+        """CREATE TABLE members (
+            team TEXT NOT NULL, user_name TEXT NOT NULL REFERENCES users (name),
+            PRIMARY KEY (team, user_name)
+        )""",
+        """CREATE TABLE api_keys (
+            key_id TEXT PRIMARY KEY, user_name TEXT NOT NULL REFERENCES users (name),
+            key_hash TEXT NOT NULL, created_at REAL NOT NULL, revoked_at REAL
+        )""",
+        "CREATE INDEX api_keys_user ON api_keys (user_name)",
+    ],
+]
+
+
+def migrate(db: sqlite3.Connection, upto: int | None = None) -> int:
+    """Apply the missing migrations (up to version ``upto``); returns the version now.
+
+    ``db`` must be in autocommit mode (``isolation_level=None``): each migration runs in
+    its own ``BEGIN IMMEDIATE`` transaction together with the version bump.
+    """
+    target = len(MIGRATIONS) if upto is None else upto
+    db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    row = db.execute("SELECT version FROM schema_version").fetchone()
+    version = 0 if row is None else int(row[0])
+    if version > len(MIGRATIONS):
+        raise RuntimeError(
+            f"database schema {version} is newer than this server ({len(MIGRATIONS)})"
+        )
+    while version < target:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            row = db.execute("SELECT version FROM schema_version").fetchone()
+            current = 0 if row is None else int(row[0])
+            if current == version:  # not applied meanwhile by another process
+                for stmt in MIGRATIONS[version]:
+                    db.execute(stmt)
+                if row is None:
+                    db.execute("INSERT INTO schema_version VALUES (?)", (version + 1,))
+                else:
+                    db.execute("UPDATE schema_version SET version=?", (version + 1,))
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        version = max(version + 1, current)
+    return version
