@@ -394,13 +394,12 @@ def test_forwarded_requests_go_to_sender_only(h: Harness) -> None:
         ("poll_exit", pb.PollExitRequest()),
         ("network_status", pb.NetworkStatusRequest()),
         ("stop_status", pb.StopStatusRequest()),
-        ("status_report", pb.StatusReportRequest(record_num=3)),
     ]:
         rec, _ = h.request_record(**{kind: msg})
         h.put(rec)
     h.flush()
     forwarded = [r.request.WhichOneof("request_type") for r in h.records("sender", "request")]
-    assert forwarded == ["poll_exit", "network_status", "stop_status", "status_report"]
+    assert forwarded == ["poll_exit", "network_status", "stop_status"]
     assert h.records("writer", "request") == []
 
 

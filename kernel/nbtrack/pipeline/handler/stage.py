@@ -128,8 +128,6 @@ class Handler:
             "files": self._forward_both,
             "exit": self._on_exit,
             "final": self._forward_both,
-            "header": self._forward_writer,
-            "footer": self._forward_writer,
             "request": self._on_request,
             "alert": self._forward_both,
         }
@@ -141,7 +139,6 @@ class Handler:
             "sampled_history": self._on_sampled_history,
             "network_status": self._request_to_sender,
             "stop_status": self._request_to_sender,
-            "status_report": self._request_to_sender,
             "flush": self._on_flush,
         }
         self._defers: dict[int, Callable[[pb.Record], None]] = {
@@ -371,10 +368,6 @@ class Handler:
     def _forward_both(self, record: pb.Record) -> None:
         self._number(record)
         self._emit_both(record)
-
-    def _forward_writer(self, record: pb.Record) -> None:
-        self._number(record)
-        self._emit(self._to_writer, record, record.ByteSize())
 
     def _on_run(self, record: pb.Record) -> None:
         run = record.run
