@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-Listener = Callable[[str, dict[str, Any]], None]
+from nbtrack.sdk.events import Finished, FinishProgress, Listener, RunEvent, StateChanged
 
 
 class _Reservoir:
@@ -96,22 +96,20 @@ class FakeRun:
         self._listeners.append(fn)
         return lambda: self._listeners.remove(fn) if fn in self._listeners else None
 
-    def emit(self, kind: str, payload: dict[str, Any]) -> None:
+    def emit(self, event: RunEvent) -> None:
         for fn in list(self._listeners):
-            fn(kind, payload)
+            fn(event)
 
     def finish(self, exit_code: int = 0, timeout: float | None = None, quiet: bool = False
                ) -> None:
         self.state = "finishing"
-        self.emit("state", {"state": "finishing"})
-        self.emit("finish_progress", {"uploaded_bytes": 10, "total_bytes": 10,
-                                      "uploaded_files": 1, "total_files": 1,
-                                      "pending_lines": 0, "done": True})
+        self.emit(StateChanged("finishing"))
+        self.emit(FinishProgress(uploaded_bytes=10, total_bytes=10, uploaded_files=1,
+                                 total_files=1, pending_lines=0, done=True))
         self.state = "finished"
         self.exit_code = exit_code
-        self.emit("state", {"state": "finished"})
-        self.emit("finished", {"state": "finished", "exit_code": exit_code,
-                               "summary": dict(self.summary), "sync_command": None})
+        self.emit(StateChanged("finished"))
+        self.emit(Finished("finished", exit_code, dict(self.summary), None))
 
 
 class RecordingComm:

@@ -14,9 +14,18 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, assert_never
 
 from nbtrack.sdk.display import encode_json
+from nbtrack.sdk.events import (
+    AlertRaised,
+    Finished,
+    FinishProgress,
+    RunEvent,
+    StateChanged,
+    StopRequested,
+)
 
 log = logging.getLogger("nbtrack.ui")
 
@@ -67,6 +76,16 @@ def _call(fn: Callable[..., Any] | None, **kwargs: Any) -> Any:
         return None
 
 
+@dataclass
+class _Inbox:
+    """The newest run event of each kind since the last tick (alerts are kept in order)."""
+
+    state: StateChanged | None = None
+    progress: FinishProgress | None = None
+    finished: Finished | None = None
+    stop: bool = False
+
+
 class StepRate:
     """Steps per second between polls, smoothed so the number does not jitter."""
 
@@ -98,14 +117,14 @@ class RunUpdater:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._lock = threading.Lock()
-        self._events: dict[str, dict[str, Any]] = {}
+        self._inbox = _Inbox()
         self._remove_listener: Callable[[], None] | None = None
         self._sent: dict[str, Any] = {}
         self._series_sig: dict[str, tuple[Any, ...]] = {}
         self._series_full: dict[str, Any] = {}
         self._rate = StepRate()
         self._started = False
-        self._notes: list[str] = []  # alerts, in order (the latest-per-kind events lose some)
+        self._notes: list[str] = []  # alerts, in order (the inbox keeps only the newest)
         self._system_sig: tuple[Any, ...] | None = None
         self._stop_said = False
 
@@ -137,19 +156,23 @@ class RunUpdater:
     def alive(self) -> bool:
         return self.thread.is_alive()
 
-    def _on_event(self, kind: str, payload: dict[str, Any]) -> None:
-        """Run listener: store the newest payload per kind, wake the thread. Cheap, no raise."""
-        try:
-            with self._lock:
-                if kind == "alert":
-                    p = payload or {}
-                    self._notes.append(f"{p.get('level', 'INFO')} alert: {p.get('title', '')}: "
-                                       f"{p.get('text', '')}")
-                else:
-                    self._events[str(kind)] = dict(payload or {})
-            self._wake.set()
-        except Exception:
-            log.debug("listener failed", exc_info=True)
+    def _on_event(self, event: RunEvent) -> None:
+        """Run listener: keep the newest event per kind, wake the thread. Cheap, no raise."""
+        with self._lock:
+            match event:
+                case AlertRaised(title=title, text=text, level=level):
+                    self._notes.append(f"{level} alert: {title}: {text}")
+                case StateChanged():
+                    self._inbox.state = event
+                case FinishProgress():
+                    self._inbox.progress = event
+                case Finished():
+                    self._inbox.finished = event
+                case StopRequested():
+                    self._inbox.stop = True
+                case _:
+                    assert_never(event)
+        self._wake.set()
 
     # ---- loop ----------------------------------------------------------------------------
 
@@ -188,15 +211,15 @@ class RunUpdater:
     def tick(self) -> bool:
         """Gather news, send one batched message; True once the run's end has been shown."""
         with self._lock:
-            events, self._events = self._events, {}
+            inbox, self._inbox = self._inbox, _Inbox()
             notes, self._notes = self._notes, []
         for note in notes:
             self.widget.add_message(note)
-        if not self._stop_said and (events.get("stop_requested") is not None
-                                    or getattr(self.run, "stop_requested", False) is True):
+        if not self._stop_said and (inbox.stop or getattr(self.run, "stop_requested", False)
+                                    is True):
             self._stop_said = True
             self.widget.add_message("stop requested: the run stops at its next log()")
-        finished = events.get("finished")
+        finished = inbox.finished
         timeout = 0.2 if finished is not None else self.poll_timeout
         changes: dict[str, Any] = {}
         delta = self._series_changes(_call(getattr(self.run, "sampled_history", None),
@@ -206,12 +229,11 @@ class RunUpdater:
             network = _call(getattr(self.run, "network_status", None), timeout=timeout)
             self._network_changes(network, changes)
         self._system_changes(changes)
-        progress = events.get("finish_progress")
-        if progress is not None:
-            self._set(changes, "finish", encode_json(progress))
-        run_state = str(events.get("state", {}).get("state") or getattr(self.run, "state", ""))
+        if inbox.progress is not None:
+            self._set(changes, "finish", encode_json(inbox.progress.as_dict()))
+        run_state = str(inbox.state.state if inbox.state else getattr(self.run, "state", ""))
         if finished is not None:
-            run_state = str(finished.get("state") or getattr(self.run, "state", "finished"))
+            run_state = finished.state
             self._finished_changes(finished, changes)
         net_state = (network or {}).get("state") if network else self._sent.get(
             "network", {}).get("state")
@@ -273,8 +295,8 @@ class RunUpdater:
             note = f"network {value['state']}" + (f" (HTTP {code})" if code else "")
             self.widget.add_message(note + (f": {value['error']}" if value.get("error") else ""))
 
-    def _finished_changes(self, finished: dict[str, Any], changes: dict[str, Any]) -> None:
-        self._set(changes, "summary", encode_json(dict(finished.get("summary") or {})))
-        self._set(changes, "sync_command", str(finished.get("sync_command") or ""))
+    def _finished_changes(self, finished: Finished, changes: dict[str, Any]) -> None:
+        self._set(changes, "summary", encode_json(dict(finished.summary)))
+        self._set(changes, "sync_command", finished.sync_command or "")
         done = {**self._sent.get("finish", {}), "done": True}
         self._set(changes, "finish", done)

@@ -21,13 +21,20 @@ from nbtrack.pipeline.stream import Stream
 from nbtrack.proto import nbtrack_pb2 as pb
 from nbtrack.sdk import finish as finish_protocol
 from nbtrack.sdk import hooks
+from nbtrack.sdk.events import (
+    AlertRaised,
+    Finished,
+    Listener,
+    Listeners,
+    StateChanged,
+    StopRequested,
+)
 from nbtrack.sdk.mappings import Config, Summary
 from nbtrack.sdk.values import is_plain, normalize, remember_keys
 from nbtrack.settings import Settings
 
 logger = logging.getLogger("nbtrack.sdk.run")
 
-Listener = Callable[[str, dict[str, Any]], None]
 _SUMMARY_AGGREGATES = ("min", "max", "mean", "first", "last", "best", "none")
 
 
@@ -53,7 +60,7 @@ class Run:
         self._record = record
         self._known_keys: set[str] = set()
         self._warnings = pending_warnings
-        self._listeners: list[Listener] = []
+        self._listeners = Listeners()
         self._lock = threading.Lock()
         self._state = "running"
         self.exit_code: int | None = None
@@ -283,7 +290,7 @@ class Run:
             rec.alert.level = level
             rec.alert.timestamp = time.time()
             self._iface.publish(rec)
-        self._emit("alert", {"title": title, "text": text, "level": level})
+        self._listeners.emit(AlertRaised(title, text, level))
         return True
 
     # ------------------------------------------------------------ stop requests
@@ -303,7 +310,7 @@ class Run:
             raise RunStopRequested(f"run {self.name} was stopped (a stop was requested on "
                                    "the server); it is finished")
         self._stop_seen = True
-        self._emit("stop_requested", {})
+        self._listeners.emit(StopRequested())
         for fn in list(self._stop_callbacks):
             try:
                 fn(self)
@@ -378,26 +385,8 @@ class Run:
         return self._ask(self._iface.deliver_flush(), timeout) is not None
 
     def add_listener(self, fn: Listener) -> Callable[[], None]:
-        with self._lock:
-            self._listeners.append(fn)
-
-        def remove() -> None:
-            with self._lock:
-                if fn in self._listeners:
-                    self._listeners.remove(fn)
-
-        return remove
-
-    def _emit(self, event: str, payload: dict[str, Any]) -> None:
-        for fn in list(self._listeners):
-            try:
-                fn(event, payload)
-            except Exception:
-                logger.exception("nbtrack listener failed on %s", event)
-
-    def _set_state(self, state: str) -> None:
-        self._state = state
-        self._emit("state", {"state": state})
+        """Call ``fn(event)`` with each :mod:`nbtrack.sdk.events` event; returns the remover."""
+        return self._listeners.add(fn)
 
     # ------------------------------------------------------------ finish
     def finish(self, exit_code: int = 0, timeout: float | None = None,
@@ -407,7 +396,7 @@ class Run:
             if self._state != "running":
                 return
             self._state = "finishing"
-        self._emit("state", {"state": "finishing"})
+        self._listeners.emit(StateChanged("finishing"))
         self.exit_code = int(exit_code)
         budget = self._settings.finish_timeout if timeout is None else float(timeout)
         deadline = time.monotonic() + max(budget, 0.0)
@@ -418,8 +407,7 @@ class Run:
             logger.exception("stopping console / system capture failed")
         if self._iface is not None and self._stream is not None:
             self._iface.publish_exit(self.exit_code, time.time() - self.start_time)
-            outcome = finish_protocol.walk(self._iface, deadline,
-                                     lambda p: self._emit("finish_progress", p))
+            outcome = finish_protocol.walk(self._iface, deadline, self._listeners.emit)
             final_summary = self._fetch_summary() if outcome.completed else None
             if outcome.completed and self._listeners:  # a live view wants the final charts
                 self._final_history = self.sampled_history(timeout=2.0)
@@ -434,10 +422,10 @@ class Run:
             state = "detached"
         self.summary._freeze(final_summary or {})
         self.config._lock()
-        self._set_state(state)
-        self._emit("finished", {"state": state, "exit_code": self.exit_code,
-                                "summary": self.summary.as_dict(),
-                                "sync_command": self.sync_command})
+        self._state = state
+        self._listeners.emit(StateChanged(state))
+        self._listeners.emit(Finished(state, self.exit_code, self.summary.as_dict(),
+                                      self.sync_command))
         if not quiet:
             self._print_outcome(state, outcome, budget)
         hooks.emit("run_finish", self)
