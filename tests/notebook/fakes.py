@@ -1,8 +1,8 @@
 """A stand-in ``Run`` for unit tests of the UI thread and widget logic only.
 
-Why: the widget's batching can be tested without the pipeline. It follows the
-contract's live-view API (``sampled_history``, ``network_status``, ``add_listener``)
-with a tiny min/max reservoir. Magic tests use the real ``nbtrack.init``.
+Why: the widget's batching can be tested without the pipeline. It is a
+``nbtrack.sdk.view.RunView`` (what the notebook layer reads from a run) with a tiny
+min/max reservoir behind ``sampled_history``. Magic tests use the real ``nbtrack.init``.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from nbtrack.sdk.events import Finished, FinishProgress, Listener, RunEvent, StateChanged
@@ -67,6 +68,8 @@ class FakeRun:
         self.summary: dict[str, Any] = {}
         self.sync_command: str | None = None
         self.exit_code: int | None = None
+        self.log_path = Path("/nonexistent/run-fake0001.nbtrack")
+        self.stop_requested = False
         self.step = 0
         self.history_calls = 0
         self.network = {"state": "ok", "status_code": 200, "retry_count": 0, "error": "",
@@ -91,6 +94,9 @@ class FakeRun:
 
     def network_status(self, timeout: float = 1.0) -> dict[str, Any] | None:
         return dict(self.network)
+
+    def system_metrics(self) -> dict[str, Any]:
+        return {}
 
     def add_listener(self, fn: Listener) -> Callable[[], None]:
         self._listeners.append(fn)

@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from nbtrack.notebook.ui import widget_state
 from nbtrack.notebook.widget import RunWidget
 from nbtrack.sdk.display import encode_json
+from nbtrack.sdk.view import RunView
 
 from fakes import FakeRun, RecordingComm
 
@@ -51,6 +52,7 @@ def _report(label: str, rec: RecordingComm, elapsed: float, w: RunWidget) -> Non
 
 def test_million_logs_fake_run() -> None:
     run = FakeRun()
+    assert isinstance(run, RunView)  # the stand-in has every name the notebook layer reads
     w, rec = _attach(run)
     start = time.monotonic()
     for i in range(N):

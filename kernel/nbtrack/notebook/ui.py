@@ -13,9 +13,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, assert_never
+from typing import TYPE_CHECKING, Any, assert_never
 
 from nbtrack.sdk.display import encode_json
 from nbtrack.sdk.events import (
@@ -26,6 +26,10 @@ from nbtrack.sdk.events import (
     StateChanged,
     StopRequested,
 )
+from nbtrack.sdk.view import RunView
+
+if TYPE_CHECKING:
+    from nbtrack.notebook.widget import RunWidget
 
 log = logging.getLogger("nbtrack.ui")
 
@@ -37,7 +41,7 @@ SYSTEM_KEYS = ("system.cpu", "system.memory", "system.proc.cpu.percent",
 _GPU_SUFFIXES = (".gpu", ".memoryAllocated")
 
 
-def system_view(metrics: dict[str, Any]) -> dict[str, Any]:
+def system_view(metrics: Mapping[str, Any]) -> dict[str, Any]:
     """The widget's ``system`` trait from ``run.system_metrics()``: a few keys, last 120 points."""
     keys = [k for k in SYSTEM_KEYS if k in metrics]
     keys += sorted(k for k in metrics if k.startswith("system.gpu.") and k.endswith(_GPU_SUFFIXES))
@@ -65,10 +69,8 @@ def _series_signature(data: dict[str, Any]) -> tuple[Any, ...]:
             repr(data.get("min")), repr(data.get("max")))
 
 
-def _call(fn: Callable[..., Any] | None, **kwargs: Any) -> Any:
+def _call(fn: Callable[..., Any], **kwargs: Any) -> Any:
     """Ask the run something; a failure means "no news", never an error in this thread."""
-    if fn is None:
-        return None
     try:
         return fn(**kwargs)
     except Exception:
@@ -106,7 +108,7 @@ class StepRate:
 class RunUpdater:
     """Polls ``run`` and pushes changes into ``widget``; stops after the run finished."""
 
-    def __init__(self, run: Any, widget: Any, *, interval: float = MIN_INTERVAL,
+    def __init__(self, run: RunView, widget: RunWidget, *, interval: float = MIN_INTERVAL,
                  poll_timeout: float = 1.0) -> None:
         self.run = run
         self.widget = widget
@@ -134,12 +136,10 @@ class RunUpdater:
         if self._started:
             return
         self._started = True
-        add = getattr(self.run, "add_listener", None)
-        if add is not None:
-            try:
-                self._remove_listener = add(self._on_event)
-            except Exception:
-                log.debug("add_listener failed", exc_info=True)
+        try:
+            self._remove_listener = self.run.add_listener(self._on_event)
+        except Exception:
+            log.debug("add_listener failed", exc_info=True)
         self.thread.start()
 
     def stop(self) -> None:
@@ -215,30 +215,27 @@ class RunUpdater:
             notes, self._notes = self._notes, []
         for note in notes:
             self.widget.add_message(note)
-        if not self._stop_said and (inbox.stop or getattr(self.run, "stop_requested", False)
-                                    is True):
+        if not self._stop_said and (inbox.stop or self.run.stop_requested):
             self._stop_said = True
             self.widget.add_message("stop requested: the run stops at its next log()")
         finished = inbox.finished
         timeout = 0.2 if finished is not None else self.poll_timeout
         changes: dict[str, Any] = {}
-        delta = self._series_changes(_call(getattr(self.run, "sampled_history", None),
-                                           timeout=timeout), changes)
+        delta = self._series_changes(_call(self.run.sampled_history, timeout=timeout), changes)
         network = None
         if finished is None:
-            network = _call(getattr(self.run, "network_status", None), timeout=timeout)
+            network = _call(self.run.network_status, timeout=timeout)
             self._network_changes(network, changes)
         self._system_changes(changes)
         if inbox.progress is not None:
             self._set(changes, "finish", encode_json(inbox.progress.as_dict()))
-        run_state = str(inbox.state.state if inbox.state else getattr(self.run, "state", ""))
+        run_state = inbox.state.state if inbox.state else self.run.state
         if finished is not None:
             run_state = finished.state
             self._finished_changes(finished, changes)
         net_state = (network or {}).get("state") if network else self._sent.get(
             "network", {}).get("state")
-        self._set(changes, "state", widget_state(run_state, str(getattr(self.run, "mode", "")),
-                                                 net_state))
+        self._set(changes, "state", widget_state(run_state, self.run.mode, net_state))
         if changes:
             self.widget.apply(changes, delta)
             self.updates += 1
@@ -263,8 +260,7 @@ class RunUpdater:
         rate = self._rate.update(step, time.monotonic())
         progress = {"step": step, "rows": int(hist.get("rows") or 0), "steps_per_sec": rate}
         if {k: self._sent.get("progress", {}).get(k) for k in progress} != progress:
-            start = getattr(self.run, "start_time", None)
-            elapsed = round(time.time() - start, 1) if isinstance(start, (int, float)) else 0.0
+            elapsed = round(time.time() - self.run.start_time, 1)
             self._sent["progress"] = changes["progress"] = {**progress, "elapsed": elapsed}
         if not delta:
             return None
@@ -275,7 +271,7 @@ class RunUpdater:
         return delta
 
     def _system_changes(self, changes: dict[str, Any]) -> None:
-        metrics = _call(getattr(self.run, "system_metrics", None))
+        metrics = _call(self.run.system_metrics)
         if not metrics:
             return
         cpu = metrics.get("system.cpu") or {}

@@ -13,7 +13,7 @@ import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nbtrack.pipeline.interface import Interface
 from nbtrack.pipeline.mailbox import MailboxClosed, MailboxHandle
@@ -469,3 +469,9 @@ def _history_dict(resp: pb.SampledHistoryResponse) -> dict[str, Any]:
                          "max": s.max, "last": s.last, "count": s.count}
     return {"last_step": resp.last_step, "rows": resp.rows, "series": series}
 
+
+if TYPE_CHECKING:
+    from nbtrack.sdk.view import RunView
+
+    def _is_a_run_view(run: Run) -> RunView:
+        return run  # mypy checks that Run gives the notebook layer all RunView names
