@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, assert_never
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from nbtrack.sdk.display import encode_json
 from nbtrack.sdk.events import (
@@ -76,6 +76,11 @@ def _call(fn: Callable[..., Any], **kwargs: Any) -> Any:
     except Exception:
         log.debug("run query failed", exc_info=True)
         return None
+
+
+def _unhandled(event: NoReturn) -> NoReturn:
+    """``typing.assert_never`` (Python 3.11+): mypy names an event the match forgot."""
+    raise AssertionError(f"unhandled run event {event!r}")
 
 
 @dataclass
@@ -171,7 +176,7 @@ class RunUpdater:
                 case StopRequested():
                     self._inbox.stop = True
                 case _:
-                    assert_never(event)
+                    _unhandled(event)
         self._wake.set()
 
     # ---- loop ----------------------------------------------------------------------------

@@ -1,9 +1,9 @@
 """What a run tells its listeners (the widget's UI thread): small frozen events.
 
 Why classes and not strings: a listener matches on the event's type, which mypy knows,
-so renaming or dropping an event fails type checking (and a ``match`` with
-``assert_never`` names the event a listener forgot) instead of a ``dict.get`` that quietly
-finds nothing.
+so renaming or dropping an event fails type checking (and an exhaustive ``match``, as in
+``nbtrack.notebook.ui``, names the event a listener forgot) instead of a ``dict.get`` that
+quietly finds nothing.
 
 Events are delivered in the thread that causes them: the thread running ``finish`` for
 :class:`StateChanged`, :class:`FinishProgress` and :class:`Finished`; the logging
