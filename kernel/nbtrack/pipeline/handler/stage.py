@@ -76,7 +76,6 @@ class Handler:
         self._config: dict[str, Any] = {}
         self._num = 0
         self._last_summary_emit = time.monotonic()
-        self._ended = False
         # what went wrong in the thread, by reason: "unknown" (UnknownRecord), "failed"
         # (an item raised), "emit" (handing a record on raised); each one is also logged
         self.errors: collections.Counter[str] = collections.Counter()
@@ -93,10 +92,6 @@ class Handler:
     @property
     def alive(self) -> bool:
         return self._thread.alive
-
-    @property
-    def ended(self) -> bool:
-        return self._ended
 
     def _run(self) -> None:
         inq = self._inq
@@ -221,7 +216,6 @@ class Handler:
             self._emit_summary()
 
     def _on_end(self) -> None:
-        self._ended = True
         try:
             self.rows.commit_pending()
             self._flush_rows()
@@ -401,7 +395,3 @@ class Handler:
     def step(self) -> int:
         """The step the next committed row gets."""
         return self.rows.step
-
-    @property
-    def config(self) -> dict[str, Any]:
-        return dict(self._config)
