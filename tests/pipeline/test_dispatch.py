@@ -74,3 +74,11 @@ def test_describe_names_the_kind() -> None:
     assert describe(pb.Record(request=pb.Request(flush=pb.FlushRequest()))) == "request flush"
     assert describe(({}, None, True, 0.0)) == "log call"
     assert describe(3) == "int"
+
+
+def test_a_record_of_a_removed_kind_still_parses() -> None:
+    """Removed fields keep their numbers reserved: bytes written by 0.1's first proto (a
+    ``header`` record, field 21) still parse, as a record with no kind set."""
+    old_header = b"\xaa\x01\x00"  # key (21 << 3 | 2) as a varint, then an empty message
+    record = pb.Record.FromString(b"\x08\x07" + old_header)  # num=7, then the old header
+    assert record.num == 7 and record.WhichOneof("record_type") is None
