@@ -17,8 +17,9 @@ from nbtrack.version import __version__
 if TYPE_CHECKING:
     from nbtrack.client.readapi import Api, ApiError, ApiRun
     from nbtrack.sdk import hooks
-    from nbtrack.sdk.run import Run, RunFinishedError, RunStopRequested
+    from nbtrack.sdk.run import Run, RunFinishedError
     from nbtrack.sdk.session import InitError, current_run, finish, init, log
+    from nbtrack.sdk.stop import RunStopRequested
 
 __all__ = [
     "Api",
@@ -43,7 +44,7 @@ _LAZY = {
     "Api": "nbtrack.client.readapi", "ApiError": "nbtrack.client.readapi",
     "ApiRun": "nbtrack.client.readapi",
     "Run": "nbtrack.sdk.run", "RunFinishedError": "nbtrack.sdk.run",
-    "RunStopRequested": "nbtrack.sdk.run",
+    "RunStopRequested": "nbtrack.sdk.stop",
     "InitError": "nbtrack.sdk.session", "current_run": "nbtrack.sdk.session",
     "finish": "nbtrack.sdk.session",
     "init": "nbtrack.sdk.session", "log": "nbtrack.sdk.session",

@@ -8,13 +8,14 @@ from typing import Any
 import pytest
 
 from nbtrack.cli import main as cli
+from nbtrack.sdk.events import AlertRaised, RunEvent
 
 
 def test_alerts_stored_rate_limited_and_listed(online: Any, api: Any, live_server: Any,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     run = online(console="off")
-    events: list[tuple[str, dict[str, Any]]] = []
-    run.add_listener(lambda e, p: events.append((e, p)))
+    events: list[RunEvent] = []
+    run.add_listener(events.append)
     assert run.alert("loss diverged", "loss is NaN at step 10", level="ERROR")
     assert not run.alert("loss diverged", "again", wait_duration=datetime.timedelta(minutes=5))
     assert run.alert("slow", "steps are slow", level="warning", wait_duration=300)
@@ -28,7 +29,7 @@ def test_alerts_stored_rate_limited_and_listed(online: Any, api: Any, live_serve
         ("slow", "steps are slow", "WARN"),
     ]
     assert all(a["time"] for a in alerts)
-    assert [p["title"] for e, p in events if e == "alert"] == ["loss diverged", "slow"]
+    assert [e.title for e in events if isinstance(e, AlertRaised)] == ["loss diverged", "slow"]
     capsys.readouterr()
     rc = cli.main(["alerts", run.path, "--base-url", live_server.url,
                    "--api-key", live_server.token])

@@ -1,8 +1,8 @@
 """A stand-in ``Run`` for unit tests of the UI thread and widget logic only.
 
-Why: the widget's batching can be tested without the pipeline. It follows the
-contract's live-view API (``sampled_history``, ``network_status``, ``add_listener``)
-with a tiny min/max reservoir. Magic tests use the real ``nbtrack.init``.
+Why: the widget's batching can be tested without the pipeline. It is a
+``nbtrack.sdk.view.RunView`` (what the notebook layer reads from a run) with a tiny
+min/max reservoir behind ``sampled_history``. Magic tests use the real ``nbtrack.init``.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-Listener = Callable[[str, dict[str, Any]], None]
+from nbtrack.sdk.events import Finished, FinishProgress, Listener, RunEvent, StateChanged
 
 
 class _Reservoir:
@@ -67,6 +68,8 @@ class FakeRun:
         self.summary: dict[str, Any] = {}
         self.sync_command: str | None = None
         self.exit_code: int | None = None
+        self.log_path = Path("/nonexistent/run-fake0001.nbtrack")
+        self.stop_requested = False
         self.step = 0
         self.history_calls = 0
         self.network = {"state": "ok", "status_code": 200, "retry_count": 0, "error": "",
@@ -92,26 +95,27 @@ class FakeRun:
     def network_status(self, timeout: float = 1.0) -> dict[str, Any] | None:
         return dict(self.network)
 
+    def system_metrics(self) -> dict[str, Any]:
+        return {}
+
     def add_listener(self, fn: Listener) -> Callable[[], None]:
         self._listeners.append(fn)
         return lambda: self._listeners.remove(fn) if fn in self._listeners else None
 
-    def emit(self, kind: str, payload: dict[str, Any]) -> None:
+    def emit(self, event: RunEvent) -> None:
         for fn in list(self._listeners):
-            fn(kind, payload)
+            fn(event)
 
     def finish(self, exit_code: int = 0, timeout: float | None = None, quiet: bool = False
                ) -> None:
         self.state = "finishing"
-        self.emit("state", {"state": "finishing"})
-        self.emit("finish_progress", {"uploaded_bytes": 10, "total_bytes": 10,
-                                      "uploaded_files": 1, "total_files": 1,
-                                      "pending_lines": 0, "done": True})
+        self.emit(StateChanged("finishing"))
+        self.emit(FinishProgress(uploaded_bytes=10, total_bytes=10, uploaded_files=1,
+                                 total_files=1, pending_lines=0, done=True))
         self.state = "finished"
         self.exit_code = exit_code
-        self.emit("state", {"state": "finished"})
-        self.emit("finished", {"state": "finished", "exit_code": exit_code,
-                               "summary": dict(self.summary), "sync_command": None})
+        self.emit(StateChanged("finished"))
+        self.emit(Finished("finished", exit_code, dict(self.summary), None))
 
 
 class RecordingComm:

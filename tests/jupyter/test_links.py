@@ -31,7 +31,7 @@ HUB = {"JUPYTERHUB_PUBLIC_URL": "https://hub.example/user/alice/"}
 def _run(**kw: object) -> SimpleNamespace:
     base = dict(id="ab12", name="n", project="my proj", entity="alice", state="running",
                 url="http://127.0.0.1:5000/alice/my proj/runs/ab12", mode="local",
-                exit_code=None, sync_command=None, dir="/tmp/x")
+                exit_code=None, sync_command=None, log_path="/tmp/x/run-ab12.nbtrack")
     base.update(kw)
     return SimpleNamespace(**base)
 

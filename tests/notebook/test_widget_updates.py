@@ -17,7 +17,8 @@ import pytest
 
 from nbtrack.notebook.ui import widget_state
 from nbtrack.notebook.widget import RunWidget
-from nbtrack.sdk.display import encode_json
+from nbtrack.sdk.view import RunView
+from nbtrack.wire.strictjson import finite
 
 from helpers.fakes import FakeRun, RecordingComm
 from helpers.wait import wait_until
@@ -62,6 +63,7 @@ def _report(label: str, rec: RecordingComm, elapsed: float, w: RunWidget) -> Non
 
 def test_million_logs_fake_run() -> None:
     run = FakeRun()
+    assert isinstance(run, RunView)  # the stand-in has every name the notebook layer reads
     w, rec = _attach(run)
     start = time.monotonic()
     for i in range(N):
@@ -131,7 +133,7 @@ def test_idle_run_sends_nothing_and_close_stops_thread() -> None:
 
 
 def test_nan_and_inf_encoded() -> None:
-    assert encode_json({"v": [math.nan, math.inf, -math.inf, 1.0]}) == {
+    assert finite({"v": [math.nan, math.inf, -math.inf, 1.0]}) == {
         "v": ["NaN", "Infinity", "-Infinity", 1.0]}
     run = FakeRun()
     w, rec = _attach(run)

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from nbtrack.pipeline.dispatch import UnknownRecord
+from nbtrack.pipeline.handler.rows import Rows
 from nbtrack.pipeline.handler.stage import Handler
 from nbtrack.pipeline.mailbox import Mailbox
 from nbtrack.pipeline.queues import END, ByteQueue, QueueClosed
@@ -91,14 +93,14 @@ class Harness:
     def close(self) -> None:
         self.q.put_end()
         assert self.handler.join(5.0)
+        assert not self.handler.errors  # nothing went wrong unnoticed in the thread
 
 
 @pytest.fixture
 def h() -> Iterator[Harness]:
     harness = Harness()
     yield harness
-    harness.q.put_end()
-    harness.handler.join(5.0)
+    harness.close()
 
 
 def user_rows(rows: list[dict]) -> list[dict]:
@@ -391,14 +393,12 @@ def test_forwarded_requests_go_to_sender_only(h: Harness) -> None:
     for kind, msg in [
         ("poll_exit", pb.PollExitRequest()),
         ("network_status", pb.NetworkStatusRequest()),
-        ("stop_status", pb.StopStatusRequest()),
-        ("status_report", pb.StatusReportRequest(record_num=3)),
     ]:
         rec, _ = h.request_record(**{kind: msg})
         h.put(rec)
     h.flush()
     forwarded = [r.request.WhichOneof("request_type") for r in h.records("sender", "request")]
-    assert forwarded == ["poll_exit", "network_status", "stop_status", "status_report"]
+    assert forwarded == ["poll_exit", "network_status"]
     assert h.records("writer", "request") == []
 
 
@@ -450,6 +450,8 @@ def test_exception_in_one_item_does_not_stop_the_loop(
     h.flush()
     assert user_rows(h.rows()) == [{"a": 1, "_step": 0}]
     assert len([r for r in caplog.records if r.name == "nbtrack.pipeline.handler.stage"]) >= 2
+    assert h.handler.errors == {"failed": 2}
+    h.handler.errors.clear()
 
 
 def test_failing_emit_is_logged_and_loop_goes_on(caplog: pytest.LogCaptureFixture) -> None:
@@ -474,3 +476,67 @@ def test_failing_emit_is_logged_and_loop_goes_on(caplog: pytest.LogCaptureFixtur
     q.put_end()
     assert handler.join(5.0)
     assert sent[-1] is END
+    assert handler.errors["emit"] >= 2  # the history record and END
+
+
+# ---------------------------------------------------------------- unknown kinds
+
+
+def _empty_defer() -> pb.Request:
+    request = pb.Request()
+    request.defer.state = 99  # type: ignore[assignment]  # not in the enum
+    return request
+
+
+@pytest.mark.parametrize(("item", "why"), [
+    (pb.Record(), "no kind"),
+    (pb.Record(request=pb.Request()), "request with no kind"),
+    (pb.Record(request=_empty_defer()), "defer state 99"),
+    (pb.Record(history=pb.HistoryRecord(rows=["{}"])), "only the handler makes"),
+    (pb.Record(final=pb.FinalRecord()), "only the handler makes"),
+    ({"a": 1}, "type dict"),
+])
+def test_an_unknown_kind_is_an_error_never_dropped_silently(
+    item: Any, why: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Raised when the handler is driven directly; logged at ERROR and counted by its
+    thread, which goes on. A request it cannot route gets no answer (its waiter sees
+    no answer in time, not an empty answer it could take for a real one)."""
+    caplog.set_level(logging.ERROR, logger="nbtrack.pipeline.handler.stage")
+    direct = Harness(start=False)
+    with pytest.raises(UnknownRecord, match=why):
+        direct.handler.handle(item)
+    h = Harness()
+    handle = h.mailbox.reserve()
+    if isinstance(item, pb.Record):
+        item.control.mailbox_slot = handle.slot
+    h.q.put(item, 10)
+    h.log({"a": 1})
+    h.flush()
+    assert h.handler.errors == {"unknown": 1}
+    assert [r.WhichOneof("record_type") for r in h.records("sender")] == ["history"]
+    assert user_rows(h.rows()) == [{"a": 1, "_step": 0}]  # the loop went on
+    assert handle.wait(0.05) is None
+    assert any(why in r.getMessage() for r in caplog.records)
+    h.handler.errors.clear()
+    h.close()
+
+
+def test_rows_alone_hand_out_each_committed_row_once() -> None:
+    """The step rules need no thread: Rows is fed log calls and taken from per batch."""
+    warnings: list[str] = []
+    rows = Rows(warnings.append)
+    rows.start(START, 10.0, from_run=True)
+    rows.log({"a": 1}, None, True, START + 1)
+    rows.log({"b": 2}, 4, False, START + 2)
+    batch = rows.take()
+    assert batch is not None and batch.steps == [0] and rows.take() is None
+    assert json.loads(batch.texts[0]) == {"a": 1, "_step": 0, "_runtime": 11.0,
+                                          "_timestamp": START + 1}
+    assert batch.nbytes == len(batch.texts[0])
+    rows.log({"c": 3}, 2, True, START + 3)
+    assert "step 2 is lower than the current step 4" in warnings[0]
+    rows.commit_pending()
+    batch = rows.take()
+    assert batch is not None and batch.rows[0]["b"] == 2 and batch.steps == [4]
+    assert (rows.step, rows.rows_total, rows.last_step) == (5, 2, 4)

@@ -151,11 +151,12 @@ def test_drop_nan() -> None:
 
 def test_history_sampler() -> None:
     h = HistorySampler(max_buckets=8)
-    h.add_rows([0, 1, 2], [{"loss": 1.0, "tag": "a"}, {"loss": 0.5, "acc": 0.1}, {"acc": 0.2}])
-    assert sorted(h.keys()) == ["acc", "loss"]
+    rows = [{"loss": 1.0, "tag": "a"}, {"loss": 0.5, "acc": 0.1}, {"acc": 0.2}]
+    h.add_columns(numeric_columns([0, 1, 2], rows)[1])  # as the handler does per batch
     snaps = {s.key: s for s in h.snapshot()}
+    assert sorted(snaps) == ["acc", "loss"]
     assert snaps["loss"].steps == [0, 1] and snaps["acc"].steps == [1, 2]
     assert [s.key for s in h.snapshot(["acc", "missing"])] == ["acc"]
-    assert snaps["acc"].to_dict()["values"] == [0.1, 0.2]
+    assert snaps["acc"].values == [0.1, 0.2]
     with pytest.raises(ValueError):
         SeriesSampler(0)

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from nbtrack.sdk.view import RunView
 
 log = logging.getLogger("nbtrack.notebook")
 
@@ -15,13 +18,13 @@ INTERRUPT_NOTE = ("cell interrupted: the run is still running; log more or "
 _loaded: dict[str, Any] = {}  # "shell" -> the shell the extension is loaded into
 
 
-def on_run_init(run: Any) -> None:
+def on_run_init(run: RunView) -> None:
     """``run_init`` hook: show the run's widget in the cell that started it. Never raises."""
     try:
         from IPython import get_ipython
         from IPython.display import display
 
-        if get_ipython() is None or getattr(run, "mode", "") == "disabled":
+        if get_ipython() is None or run.mode == "disabled":
             return
         from nbtrack.notebook.widget import RunWidget
 

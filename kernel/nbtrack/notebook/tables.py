@@ -9,9 +9,13 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nbtrack.sdk.display import format_value, printed_link, run_title
+
+if TYPE_CHECKING:
+    from nbtrack.client.readapi import ApiRun
+    from nbtrack.sdk.view import RunView
 
 MAX_AUTO_METRICS = 5
 _AGGREGATE_ORDER = ("last", "best", "min", "max", "mean", "first")
@@ -32,18 +36,13 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _row_of(run: Any) -> dict[str, Any]:
-    data = getattr(run, "data", None)
-    data = data if isinstance(data, Mapping) else {}
-    steps = data.get("history_line_count")
-    if steps is None and data.get("last_step") is not None:
-        steps = int(data["last_step"]) + 1
-    return {"name": str(getattr(run, "name", "") or data.get("name") or ""),
-            "id": str(getattr(run, "id", "") or data.get("id", "")),
-            "project": str(getattr(run, "project", "") or data.get("project", "")),
-            "state": str(getattr(run, "state", "") or data.get("state", "")),
-            "steps": steps if steps is not None else "",
-            "summary": dict(getattr(run, "summary", None) or data.get("summary") or {})}
+def _row_of(run: ApiRun) -> dict[str, Any]:
+    steps = run.data.get("history_line_count")
+    if steps is None and run.last_step is not None:
+        steps = int(run.last_step) + 1
+    return {"name": str(run.name), "id": str(run.id), "project": str(run.project),
+            "state": str(run.state), "steps": steps if steps is not None else "",
+            "summary": dict(run.summary)}
 
 
 def choose_metrics(rows: Iterable[Mapping[str, Any]], sort: str | None) -> list[str]:
@@ -71,7 +70,7 @@ def _sort_key(row: Mapping[str, Any], sort: str) -> tuple[int, Any]:
 class RunTable:
     """Runs as a table with state, steps and chosen summary metrics."""
 
-    def __init__(self, runs: Iterable[Any], *, metrics: list[str] | None = None,
+    def __init__(self, runs: Iterable[ApiRun], *, metrics: list[str] | None = None,
                  sort: str | None = None, desc: bool = False, title: str = "") -> None:
         self.rows = [_row_of(r) for r in runs]
         self.title = title
@@ -120,7 +119,7 @@ class RunTable:
         return {"text/plain": repr(self), "text/html": self._repr_html_()}
 
 
-def status_lines(run: Any, history: Mapping[str, Any] | None) -> list[str]:
+def status_lines(run: RunView, history: Mapping[str, Any] | None) -> list[str]:
     """``%track_status``: what the run is and where its data goes, one fact a line."""
     lines = [run_title(run), f"  id:        {run.id}", f"  mode:      {run.mode}"]
     if history:
@@ -129,9 +128,9 @@ def status_lines(run: Any, history: Mapping[str, Any] | None) -> list[str]:
     page = printed_link(run)  # one link, the one the reader's browser opens
     if page:
         lines.append(f"  page:      {page}")
-    lines.append(f"  log:       {getattr(run, 'log_path', getattr(run, 'dir', ''))}")
-    if getattr(run, "exit_code", None) is not None:
+    lines.append(f"  log:       {run.log_path}")
+    if run.exit_code is not None:
         lines.append(f"  exit code: {run.exit_code}")
-    if getattr(run, "sync_command", None):
+    if run.sync_command:
         lines.append(f"  sync with: {run.sync_command}")
     return lines

@@ -13,10 +13,23 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from nbtrack.sdk.display import encode_json
+from nbtrack.sdk.events import (
+    AlertRaised,
+    Finished,
+    FinishProgress,
+    RunEvent,
+    StateChanged,
+    StopRequested,
+)
+from nbtrack.sdk.view import RunView
+from nbtrack.wire.strictjson import finite
+
+if TYPE_CHECKING:
+    from nbtrack.notebook.widget import RunWidget
 
 log = logging.getLogger("nbtrack.ui")
 
@@ -28,14 +41,14 @@ SYSTEM_KEYS = ("system.cpu", "system.memory", "system.proc.cpu.percent",
 _GPU_SUFFIXES = (".gpu", ".memoryAllocated")
 
 
-def system_view(metrics: dict[str, Any]) -> dict[str, Any]:
+def system_view(metrics: Mapping[str, Any]) -> dict[str, Any]:
     """The widget's ``system`` trait from ``run.system_metrics()``: a few keys, last 120 points."""
     keys = [k for k in SYSTEM_KEYS if k in metrics]
     keys += sorted(k for k in metrics if k.startswith("system.gpu.") and k.endswith(_GPU_SUFFIXES))
     out: dict[str, Any] = {}
     for k in keys:
         t, v = metrics[k]["t"][-120:], metrics[k]["v"][-120:]
-        out[k] = encode_json({"t": t, "v": v, "last": v[-1] if v else None})
+        out[k] = finite({"t": t, "v": v, "last": v[-1] if v else None})
     return out
 
 
@@ -56,15 +69,28 @@ def _series_signature(data: dict[str, Any]) -> tuple[Any, ...]:
             repr(data.get("min")), repr(data.get("max")))
 
 
-def _call(fn: Callable[..., Any] | None, **kwargs: Any) -> Any:
+def _call(fn: Callable[..., Any], **kwargs: Any) -> Any:
     """Ask the run something; a failure means "no news", never an error in this thread."""
-    if fn is None:
-        return None
     try:
         return fn(**kwargs)
     except Exception:
         log.debug("run query failed", exc_info=True)
         return None
+
+
+def _unhandled(event: NoReturn) -> NoReturn:
+    """``typing.assert_never`` (Python 3.11+): mypy names an event the match forgot."""
+    raise AssertionError(f"unhandled run event {event!r}")
+
+
+@dataclass
+class _Inbox:
+    """The newest run event of each kind since the last tick (alerts are kept in order)."""
+
+    state: StateChanged | None = None
+    progress: FinishProgress | None = None
+    finished: Finished | None = None
+    stop: bool = False
 
 
 class StepRate:
@@ -87,7 +113,7 @@ class StepRate:
 class RunUpdater:
     """Polls ``run`` and pushes changes into ``widget``; stops after the run finished."""
 
-    def __init__(self, run: Any, widget: Any, *, interval: float = MIN_INTERVAL,
+    def __init__(self, run: RunView, widget: RunWidget, *, interval: float = MIN_INTERVAL,
                  poll_timeout: float = 1.0) -> None:
         self.run = run
         self.widget = widget
@@ -98,14 +124,14 @@ class RunUpdater:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._lock = threading.Lock()
-        self._events: dict[str, dict[str, Any]] = {}
+        self._inbox = _Inbox()
         self._remove_listener: Callable[[], None] | None = None
         self._sent: dict[str, Any] = {}
         self._series_sig: dict[str, tuple[Any, ...]] = {}
         self._series_full: dict[str, Any] = {}
         self._rate = StepRate()
         self._started = False
-        self._notes: list[str] = []  # alerts, in order (the latest-per-kind events lose some)
+        self._notes: list[str] = []  # alerts, in order (the inbox keeps only the newest)
         self._system_sig: tuple[Any, ...] | None = None
         self._stop_said = False
 
@@ -115,12 +141,10 @@ class RunUpdater:
         if self._started:
             return
         self._started = True
-        add = getattr(self.run, "add_listener", None)
-        if add is not None:
-            try:
-                self._remove_listener = add(self._on_event)
-            except Exception:
-                log.debug("add_listener failed", exc_info=True)
+        try:
+            self._remove_listener = self.run.add_listener(self._on_event)
+        except Exception:
+            log.debug("add_listener failed", exc_info=True)
         self.thread.start()
 
     def stop(self) -> None:
@@ -137,19 +161,23 @@ class RunUpdater:
     def alive(self) -> bool:
         return self.thread.is_alive()
 
-    def _on_event(self, kind: str, payload: dict[str, Any]) -> None:
-        """Run listener: store the newest payload per kind, wake the thread. Cheap, no raise."""
-        try:
-            with self._lock:
-                if kind == "alert":
-                    p = payload or {}
-                    self._notes.append(f"{p.get('level', 'INFO')} alert: {p.get('title', '')}: "
-                                       f"{p.get('text', '')}")
-                else:
-                    self._events[str(kind)] = dict(payload or {})
-            self._wake.set()
-        except Exception:
-            log.debug("listener failed", exc_info=True)
+    def _on_event(self, event: RunEvent) -> None:
+        """Run listener: keep the newest event per kind, wake the thread. Cheap, no raise."""
+        with self._lock:
+            match event:
+                case AlertRaised(title=title, text=text, level=level):
+                    self._notes.append(f"{level} alert: {title}: {text}")
+                case StateChanged():
+                    self._inbox.state = event
+                case FinishProgress():
+                    self._inbox.progress = event
+                case Finished():
+                    self._inbox.finished = event
+                case StopRequested():
+                    self._inbox.stop = True
+                case _:
+                    _unhandled(event)
+        self._wake.set()
 
     # ---- loop ----------------------------------------------------------------------------
 
@@ -188,35 +216,31 @@ class RunUpdater:
     def tick(self) -> bool:
         """Gather news, send one batched message; True once the run's end has been shown."""
         with self._lock:
-            events, self._events = self._events, {}
+            inbox, self._inbox = self._inbox, _Inbox()
             notes, self._notes = self._notes, []
         for note in notes:
             self.widget.add_message(note)
-        if not self._stop_said and (events.get("stop_requested") is not None
-                                    or getattr(self.run, "stop_requested", False) is True):
+        if not self._stop_said and (inbox.stop or self.run.stop_requested):
             self._stop_said = True
             self.widget.add_message("stop requested: the run stops at its next log()")
-        finished = events.get("finished")
+        finished = inbox.finished
         timeout = 0.2 if finished is not None else self.poll_timeout
         changes: dict[str, Any] = {}
-        delta = self._series_changes(_call(getattr(self.run, "sampled_history", None),
-                                           timeout=timeout), changes)
+        delta = self._series_changes(_call(self.run.sampled_history, timeout=timeout), changes)
         network = None
         if finished is None:
-            network = _call(getattr(self.run, "network_status", None), timeout=timeout)
+            network = _call(self.run.network_status, timeout=timeout)
             self._network_changes(network, changes)
         self._system_changes(changes)
-        progress = events.get("finish_progress")
-        if progress is not None:
-            self._set(changes, "finish", encode_json(progress))
-        run_state = str(events.get("state", {}).get("state") or getattr(self.run, "state", ""))
+        if inbox.progress is not None:
+            self._set(changes, "finish", finite(inbox.progress.as_dict()))
+        run_state = inbox.state.state if inbox.state else self.run.state
         if finished is not None:
-            run_state = str(finished.get("state") or getattr(self.run, "state", "finished"))
+            run_state = finished.state
             self._finished_changes(finished, changes)
         net_state = (network or {}).get("state") if network else self._sent.get(
             "network", {}).get("state")
-        self._set(changes, "state", widget_state(run_state, str(getattr(self.run, "mode", "")),
-                                                 net_state))
+        self._set(changes, "state", widget_state(run_state, self.run.mode, net_state))
         if changes:
             self.widget.apply(changes, delta)
             self.updates += 1
@@ -236,13 +260,12 @@ class RunUpdater:
             sig = _series_signature(data)
             if self._series_sig.get(key) != sig:
                 self._series_sig[key] = sig
-                delta[key] = encode_json(data)
+                delta[key] = finite(data)
         step = int(hist.get("last_step") or 0)
         rate = self._rate.update(step, time.monotonic())
         progress = {"step": step, "rows": int(hist.get("rows") or 0), "steps_per_sec": rate}
         if {k: self._sent.get("progress", {}).get(k) for k in progress} != progress:
-            start = getattr(self.run, "start_time", None)
-            elapsed = round(time.time() - start, 1) if isinstance(start, (int, float)) else 0.0
+            elapsed = round(time.time() - self.run.start_time, 1)
             self._sent["progress"] = changes["progress"] = {**progress, "elapsed": elapsed}
         if not delta:
             return None
@@ -253,7 +276,7 @@ class RunUpdater:
         return delta
 
     def _system_changes(self, changes: dict[str, Any]) -> None:
-        metrics = _call(getattr(self.run, "system_metrics", None))
+        metrics = _call(self.run.system_metrics)
         if not metrics:
             return
         cpu = metrics.get("system.cpu") or {}
@@ -265,7 +288,7 @@ class RunUpdater:
     def _network_changes(self, network: dict[str, Any] | None, changes: dict[str, Any]) -> None:
         if not network:
             return
-        value = encode_json({f: network.get(f) for f in NETWORK_FIELDS})
+        value = finite({f: network.get(f) for f in NETWORK_FIELDS})
         old = self._sent.get("network", {}).get("state")
         self._set(changes, "network", value)
         if old is not None and value["state"] != old and value["state"] in ("retrying", "failed"):
@@ -273,8 +296,8 @@ class RunUpdater:
             note = f"network {value['state']}" + (f" (HTTP {code})" if code else "")
             self.widget.add_message(note + (f": {value['error']}" if value.get("error") else ""))
 
-    def _finished_changes(self, finished: dict[str, Any], changes: dict[str, Any]) -> None:
-        self._set(changes, "summary", encode_json(dict(finished.get("summary") or {})))
-        self._set(changes, "sync_command", str(finished.get("sync_command") or ""))
+    def _finished_changes(self, finished: Finished, changes: dict[str, Any]) -> None:
+        self._set(changes, "summary", finite(dict(finished.summary)))
+        self._set(changes, "sync_command", finished.sync_command or "")
         done = {**self._sent.get("finish", {}), "done": True}
         self._set(changes, "finish", done)

@@ -10,12 +10,16 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anywidget
 import traitlets
 
 from nbtrack.sdk import display
+from nbtrack.sdk.view import RunCard, RunInfo, RunView
+
+if TYPE_CHECKING:
+    from nbtrack.notebook.ui import RunUpdater
 
 _STATIC = Path(__file__).with_name("static")
 
@@ -36,10 +40,9 @@ def _asset(name: str) -> Path:
     return path
 
 
-def run_info(run: Any) -> dict[str, Any]:
+def run_info(run: RunInfo) -> dict[str, str]:
     """The ``info`` trait: identity fields that never change during a run."""
-    fields = ("id", "name", "project", "entity", "url", "mode")
-    return {f: ("" if getattr(run, f, None) is None else str(getattr(run, f))) for f in fields}
+    return RunCard.of(run).info()
 
 
 class RunWidget(anywidget.AnyWidget):
@@ -62,17 +65,17 @@ class RunWidget(anywidget.AnyWidget):
     # system metrics: {key: {"t": [runtime s...], "v": [...], "last": x}} (a few keys)
     system = traitlets.Dict().tag(sync=True)
 
-    def __init__(self, run: Any = None, *, start: bool = True, interval: float | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(self, run: RunView | None = None, *, start: bool = True,
+                 interval: float | None = None, **kwargs: Any) -> None:
         self._sync_lock = threading.RLock()
         self._series_delta: dict[str, Any] | None = None
         super().__init__(**kwargs)
         self.run = run
-        self.updater: Any = None
+        self.updater: RunUpdater | None = None
         if run is None:
             return
         self.info = run_info(run)
-        self.state = str(getattr(run, "state", "running") or "running")
+        self.state = run.state or "running"
         with _LIVE_LOCK:
             _LIVE.append(self)
         if start:
@@ -118,15 +121,8 @@ class RunWidget(anywidget.AnyWidget):
         return f"nbtrack run {name} ({self.info.get('project', '?')}) — {self.state}"
 
     def _html(self) -> str:
-        class _View:
-            pass
-
-        view = _View()
-        for field, value in self.info.items():
-            setattr(view, field, value)
-        view.state = self.state  # type: ignore[attr-defined]
-        view.sync_command = self.sync_command or None  # type: ignore[attr-defined]
-        return display.run_html(view, self.summary or None)
+        card = RunCard(**self.info, state=self.state, sync_command=self.sync_command or None)
+        return display.run_html(card, self.summary or None)
 
     def mimebundle(self) -> dict[str, Any]:
         """text/plain, text/html and (while the comm is open) the widget view."""
@@ -143,10 +139,10 @@ class RunWidget(anywidget.AnyWidget):
 
     def close(self) -> None:
         """Stop the UI thread first, so nothing writes to a closed comm."""
-        updater = getattr(self, "updater", None)
+        updater = getattr(self, "updater", None)  # close() may run before __init__ set it
         if updater is not None:
             updater.stop()
-            if threading.current_thread() is not getattr(updater, "thread", None):
+            if threading.current_thread() is not updater.thread:
                 updater.join(2.0)
         with _LIVE_LOCK:
             if self in _LIVE:
@@ -154,15 +150,15 @@ class RunWidget(anywidget.AnyWidget):
         super().close()
 
 
-def widget_for(run: Any) -> RunWidget | None:
+def widget_for(run: RunInfo) -> RunWidget | None:
     """The widget currently showing ``run``, if any."""
-    run_id = str(getattr(run, "id", ""))
+    run_id = run.id
     with _LIVE_LOCK:
         found = [w for w in _LIVE if w.run is run or w.info.get("id") == run_id]
     return found[-1] if found and found[-1].comm is not None else None
 
 
-def live_bundle(run: Any) -> dict[str, Any] | None:
+def live_bundle(run: RunInfo) -> dict[str, Any] | None:
     """The mime bundle of the widget showing ``run`` (the run's repr uses it), or None."""
     live = widget_for(run)
     return None if live is None else live.mimebundle()

@@ -174,8 +174,5 @@ class Interface:
     def deliver_network_status(self) -> MailboxHandle:
         return self._request("network_status", urgent=True)
 
-    def deliver_stop_status(self) -> MailboxHandle:
-        return self._request("stop_status")
-
     def deliver_flush(self) -> MailboxHandle:
         return self._request("flush")

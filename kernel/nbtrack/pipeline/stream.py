@@ -204,8 +204,3 @@ class Stream:
     @property
     def closed(self) -> bool:
         return self._closed
-
-
-def defer_states() -> list[int]:
-    """The finish state machine's states, in order."""
-    return list(pb.DeferRequest.DeferState.values())

@@ -8,19 +8,17 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Control(_message.Message):
-    __slots__ = ("mailbox_slot", "req_resp", "local", "always_send")
+    __slots__ = ("mailbox_slot", "req_resp", "local")
     MAILBOX_SLOT_FIELD_NUMBER: _ClassVar[int]
     REQ_RESP_FIELD_NUMBER: _ClassVar[int]
     LOCAL_FIELD_NUMBER: _ClassVar[int]
-    ALWAYS_SEND_FIELD_NUMBER: _ClassVar[int]
     mailbox_slot: str
     req_resp: bool
     local: bool
-    always_send: bool
-    def __init__(self, mailbox_slot: _Optional[str] = ..., req_resp: _Optional[bool] = ..., local: _Optional[bool] = ..., always_send: _Optional[bool] = ...) -> None: ...
+    def __init__(self, mailbox_slot: _Optional[str] = ..., req_resp: _Optional[bool] = ..., local: _Optional[bool] = ...) -> None: ...
 
 class Record(_message.Message):
-    __slots__ = ("num", "control", "run", "history", "summary", "config", "metric", "output", "stats", "telemetry", "files", "exit", "final", "header", "footer", "request", "alert")
+    __slots__ = ("num", "control", "run", "history", "summary", "config", "metric", "output", "stats", "telemetry", "files", "exit", "final", "request", "alert")
     NUM_FIELD_NUMBER: _ClassVar[int]
     CONTROL_FIELD_NUMBER: _ClassVar[int]
     RUN_FIELD_NUMBER: _ClassVar[int]
@@ -34,8 +32,6 @@ class Record(_message.Message):
     FILES_FIELD_NUMBER: _ClassVar[int]
     EXIT_FIELD_NUMBER: _ClassVar[int]
     FINAL_FIELD_NUMBER: _ClassVar[int]
-    HEADER_FIELD_NUMBER: _ClassVar[int]
-    FOOTER_FIELD_NUMBER: _ClassVar[int]
     REQUEST_FIELD_NUMBER: _ClassVar[int]
     ALERT_FIELD_NUMBER: _ClassVar[int]
     num: int
@@ -51,11 +47,9 @@ class Record(_message.Message):
     files: FilesRecord
     exit: ExitRecord
     final: FinalRecord
-    header: HeaderRecord
-    footer: FooterRecord
     request: Request
     alert: AlertRecord
-    def __init__(self, num: _Optional[int] = ..., control: _Optional[_Union[Control, _Mapping]] = ..., run: _Optional[_Union[RunRecord, _Mapping]] = ..., history: _Optional[_Union[HistoryRecord, _Mapping]] = ..., summary: _Optional[_Union[SummaryRecord, _Mapping]] = ..., config: _Optional[_Union[ConfigRecord, _Mapping]] = ..., metric: _Optional[_Union[MetricRecord, _Mapping]] = ..., output: _Optional[_Union[OutputRecord, _Mapping]] = ..., stats: _Optional[_Union[StatsRecord, _Mapping]] = ..., telemetry: _Optional[_Union[TelemetryRecord, _Mapping]] = ..., files: _Optional[_Union[FilesRecord, _Mapping]] = ..., exit: _Optional[_Union[ExitRecord, _Mapping]] = ..., final: _Optional[_Union[FinalRecord, _Mapping]] = ..., header: _Optional[_Union[HeaderRecord, _Mapping]] = ..., footer: _Optional[_Union[FooterRecord, _Mapping]] = ..., request: _Optional[_Union[Request, _Mapping]] = ..., alert: _Optional[_Union[AlertRecord, _Mapping]] = ...) -> None: ...
+    def __init__(self, num: _Optional[int] = ..., control: _Optional[_Union[Control, _Mapping]] = ..., run: _Optional[_Union[RunRecord, _Mapping]] = ..., history: _Optional[_Union[HistoryRecord, _Mapping]] = ..., summary: _Optional[_Union[SummaryRecord, _Mapping]] = ..., config: _Optional[_Union[ConfigRecord, _Mapping]] = ..., metric: _Optional[_Union[MetricRecord, _Mapping]] = ..., output: _Optional[_Union[OutputRecord, _Mapping]] = ..., stats: _Optional[_Union[StatsRecord, _Mapping]] = ..., telemetry: _Optional[_Union[TelemetryRecord, _Mapping]] = ..., files: _Optional[_Union[FilesRecord, _Mapping]] = ..., exit: _Optional[_Union[ExitRecord, _Mapping]] = ..., final: _Optional[_Union[FinalRecord, _Mapping]] = ..., request: _Optional[_Union[Request, _Mapping]] = ..., alert: _Optional[_Union[AlertRecord, _Mapping]] = ...) -> None: ...
 
 class RunRecord(_message.Message):
     __slots__ = ("run_id", "entity", "project", "display_name", "notes", "tags", "group", "job_type", "config_json", "start_time", "resume", "offsets_known", "resumed", "starting_step", "history_line_offset", "events_line_offset", "output_line_offset", "runtime_offset", "host", "program", "url", "summary_json")
@@ -205,18 +199,6 @@ class FinalRecord(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
-class HeaderRecord(_message.Message):
-    __slots__ = ("nbtrack_version", "created")
-    NBTRACK_VERSION_FIELD_NUMBER: _ClassVar[int]
-    CREATED_FIELD_NUMBER: _ClassVar[int]
-    nbtrack_version: str
-    created: float
-    def __init__(self, nbtrack_version: _Optional[str] = ..., created: _Optional[float] = ...) -> None: ...
-
-class FooterRecord(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
-
 class AlertRecord(_message.Message):
     __slots__ = ("title", "text", "level", "timestamp")
     TITLE_FIELD_NUMBER: _ClassVar[int]
@@ -230,15 +212,13 @@ class AlertRecord(_message.Message):
     def __init__(self, title: _Optional[str] = ..., text: _Optional[str] = ..., level: _Optional[str] = ..., timestamp: _Optional[float] = ...) -> None: ...
 
 class Request(_message.Message):
-    __slots__ = ("run_start", "poll_exit", "defer", "get_summary", "sampled_history", "network_status", "stop_status", "status_report", "flush")
+    __slots__ = ("run_start", "poll_exit", "defer", "get_summary", "sampled_history", "network_status", "flush")
     RUN_START_FIELD_NUMBER: _ClassVar[int]
     POLL_EXIT_FIELD_NUMBER: _ClassVar[int]
     DEFER_FIELD_NUMBER: _ClassVar[int]
     GET_SUMMARY_FIELD_NUMBER: _ClassVar[int]
     SAMPLED_HISTORY_FIELD_NUMBER: _ClassVar[int]
     NETWORK_STATUS_FIELD_NUMBER: _ClassVar[int]
-    STOP_STATUS_FIELD_NUMBER: _ClassVar[int]
-    STATUS_REPORT_FIELD_NUMBER: _ClassVar[int]
     FLUSH_FIELD_NUMBER: _ClassVar[int]
     run_start: RunStartRequest
     poll_exit: PollExitRequest
@@ -246,10 +226,8 @@ class Request(_message.Message):
     get_summary: GetSummaryRequest
     sampled_history: SampledHistoryRequest
     network_status: NetworkStatusRequest
-    stop_status: StopStatusRequest
-    status_report: StatusReportRequest
     flush: FlushRequest
-    def __init__(self, run_start: _Optional[_Union[RunStartRequest, _Mapping]] = ..., poll_exit: _Optional[_Union[PollExitRequest, _Mapping]] = ..., defer: _Optional[_Union[DeferRequest, _Mapping]] = ..., get_summary: _Optional[_Union[GetSummaryRequest, _Mapping]] = ..., sampled_history: _Optional[_Union[SampledHistoryRequest, _Mapping]] = ..., network_status: _Optional[_Union[NetworkStatusRequest, _Mapping]] = ..., stop_status: _Optional[_Union[StopStatusRequest, _Mapping]] = ..., status_report: _Optional[_Union[StatusReportRequest, _Mapping]] = ..., flush: _Optional[_Union[FlushRequest, _Mapping]] = ...) -> None: ...
+    def __init__(self, run_start: _Optional[_Union[RunStartRequest, _Mapping]] = ..., poll_exit: _Optional[_Union[PollExitRequest, _Mapping]] = ..., defer: _Optional[_Union[DeferRequest, _Mapping]] = ..., get_summary: _Optional[_Union[GetSummaryRequest, _Mapping]] = ..., sampled_history: _Optional[_Union[SampledHistoryRequest, _Mapping]] = ..., network_status: _Optional[_Union[NetworkStatusRequest, _Mapping]] = ..., flush: _Optional[_Union[FlushRequest, _Mapping]] = ...) -> None: ...
 
 class RunStartRequest(_message.Message):
     __slots__ = ("run",)
@@ -309,18 +287,6 @@ class NetworkStatusRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
-class StopStatusRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
-
-class StatusReportRequest(_message.Message):
-    __slots__ = ("record_num", "sent_offset")
-    RECORD_NUM_FIELD_NUMBER: _ClassVar[int]
-    SENT_OFFSET_FIELD_NUMBER: _ClassVar[int]
-    record_num: int
-    sent_offset: int
-    def __init__(self, record_num: _Optional[int] = ..., sent_offset: _Optional[int] = ...) -> None: ...
-
 class FlushRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
@@ -350,7 +316,7 @@ class ErrorInfo(_message.Message):
     def __init__(self, code: _Optional[_Union[ErrorInfo.ErrorCode, str]] = ..., message: _Optional[str] = ...) -> None: ...
 
 class Result(_message.Message):
-    __slots__ = ("mailbox_slot", "run_result", "poll_exit", "defer", "get_summary", "sampled_history", "network_status", "stop_status", "flush")
+    __slots__ = ("mailbox_slot", "run_result", "poll_exit", "defer", "get_summary", "sampled_history", "network_status", "flush")
     MAILBOX_SLOT_FIELD_NUMBER: _ClassVar[int]
     RUN_RESULT_FIELD_NUMBER: _ClassVar[int]
     POLL_EXIT_FIELD_NUMBER: _ClassVar[int]
@@ -358,7 +324,6 @@ class Result(_message.Message):
     GET_SUMMARY_FIELD_NUMBER: _ClassVar[int]
     SAMPLED_HISTORY_FIELD_NUMBER: _ClassVar[int]
     NETWORK_STATUS_FIELD_NUMBER: _ClassVar[int]
-    STOP_STATUS_FIELD_NUMBER: _ClassVar[int]
     FLUSH_FIELD_NUMBER: _ClassVar[int]
     mailbox_slot: str
     run_result: RunResult
@@ -367,9 +332,8 @@ class Result(_message.Message):
     get_summary: GetSummaryResponse
     sampled_history: SampledHistoryResponse
     network_status: NetworkStatusResponse
-    stop_status: StopStatusResponse
     flush: FlushResponse
-    def __init__(self, mailbox_slot: _Optional[str] = ..., run_result: _Optional[_Union[RunResult, _Mapping]] = ..., poll_exit: _Optional[_Union[PollExitResponse, _Mapping]] = ..., defer: _Optional[_Union[DeferResponse, _Mapping]] = ..., get_summary: _Optional[_Union[GetSummaryResponse, _Mapping]] = ..., sampled_history: _Optional[_Union[SampledHistoryResponse, _Mapping]] = ..., network_status: _Optional[_Union[NetworkStatusResponse, _Mapping]] = ..., stop_status: _Optional[_Union[StopStatusResponse, _Mapping]] = ..., flush: _Optional[_Union[FlushResponse, _Mapping]] = ...) -> None: ...
+    def __init__(self, mailbox_slot: _Optional[str] = ..., run_result: _Optional[_Union[RunResult, _Mapping]] = ..., poll_exit: _Optional[_Union[PollExitResponse, _Mapping]] = ..., defer: _Optional[_Union[DeferResponse, _Mapping]] = ..., get_summary: _Optional[_Union[GetSummaryResponse, _Mapping]] = ..., sampled_history: _Optional[_Union[SampledHistoryResponse, _Mapping]] = ..., network_status: _Optional[_Union[NetworkStatusResponse, _Mapping]] = ..., flush: _Optional[_Union[FlushResponse, _Mapping]] = ...) -> None: ...
 
 class RunResult(_message.Message):
     __slots__ = ("run", "error")
@@ -388,22 +352,20 @@ class FileCounts(_message.Message):
     def __init__(self, uploaded_files: _Optional[int] = ..., total_files: _Optional[int] = ...) -> None: ...
 
 class PollExitResponse(_message.Message):
-    __slots__ = ("done", "uploaded_bytes", "total_bytes", "deduped_bytes", "file_counts", "exit_result", "pending_lines")
+    __slots__ = ("done", "uploaded_bytes", "total_bytes", "file_counts", "exit_result", "pending_lines")
     DONE_FIELD_NUMBER: _ClassVar[int]
     UPLOADED_BYTES_FIELD_NUMBER: _ClassVar[int]
     TOTAL_BYTES_FIELD_NUMBER: _ClassVar[int]
-    DEDUPED_BYTES_FIELD_NUMBER: _ClassVar[int]
     FILE_COUNTS_FIELD_NUMBER: _ClassVar[int]
     EXIT_RESULT_FIELD_NUMBER: _ClassVar[int]
     PENDING_LINES_FIELD_NUMBER: _ClassVar[int]
     done: bool
     uploaded_bytes: int
     total_bytes: int
-    deduped_bytes: int
     file_counts: FileCounts
     exit_result: ExitRecord
     pending_lines: int
-    def __init__(self, done: _Optional[bool] = ..., uploaded_bytes: _Optional[int] = ..., total_bytes: _Optional[int] = ..., deduped_bytes: _Optional[int] = ..., file_counts: _Optional[_Union[FileCounts, _Mapping]] = ..., exit_result: _Optional[_Union[ExitRecord, _Mapping]] = ..., pending_lines: _Optional[int] = ...) -> None: ...
+    def __init__(self, done: _Optional[bool] = ..., uploaded_bytes: _Optional[int] = ..., total_bytes: _Optional[int] = ..., file_counts: _Optional[_Union[FileCounts, _Mapping]] = ..., exit_result: _Optional[_Union[ExitRecord, _Mapping]] = ..., pending_lines: _Optional[int] = ...) -> None: ...
 
 class DeferResponse(_message.Message):
     __slots__ = ("state",)
@@ -460,12 +422,6 @@ class NetworkStatusResponse(_message.Message):
     since: float
     pending_bytes: int
     def __init__(self, state: _Optional[str] = ..., last_status_code: _Optional[int] = ..., retry_count: _Optional[int] = ..., last_error: _Optional[str] = ..., since: _Optional[float] = ..., pending_bytes: _Optional[int] = ...) -> None: ...
-
-class StopStatusResponse(_message.Message):
-    __slots__ = ("run_should_stop",)
-    RUN_SHOULD_STOP_FIELD_NUMBER: _ClassVar[int]
-    run_should_stop: bool
-    def __init__(self, run_should_stop: _Optional[bool] = ...) -> None: ...
 
 class FlushResponse(_message.Message):
     __slots__ = ()

@@ -1,4 +1,4 @@
-"""Alerts: ``run.alert(title, text, level, wait_duration)`` checks, shared by Run and the CLI.
+"""Alerts: ``run.alert(title, text, level, wait_duration)``'s checks, rate limit and record.
 
 An alert travels as an ``AlertRecord`` to the sender, which sends W&B's
 ``notifyScriptableRunAlert`` mutation; the server keeps alerts per run
@@ -8,6 +8,9 @@ An alert travels as an ``AlertRecord`` to the sender, which sends W&B's
 from __future__ import annotations
 
 import datetime
+import time
+
+from nbtrack.proto import nbtrack_pb2 as pb
 
 LEVELS = ("INFO", "WARN", "ERROR")
 MAX_TITLE = 256
@@ -33,3 +36,26 @@ def check_alert(title: str, text: str, level: str,
     if wait < 0:
         raise ValueError("alert: wait_duration must be >= 0")
     return title[:MAX_TITLE], text[:MAX_TEXT], lvl, wait
+
+
+class AlertLimiter:
+    """At most one alert per title per ``wait`` seconds (W&B's ``wait_duration``)."""
+
+    def __init__(self) -> None:
+        self._last: dict[str, float] = {}
+
+    def allow(self, title: str, wait: float) -> bool:
+        """True (and the title's clock restarts) unless ``title`` was sent < ``wait`` s ago."""
+        now = time.monotonic()
+        last = self._last.get(title)
+        if last is not None and now - last < wait:
+            return False
+        self._last[title] = now
+        return True
+
+
+def alert_record(title: str, text: str, level: str) -> pb.Record:
+    record = pb.Record()
+    alert = record.alert
+    alert.title, alert.text, alert.level, alert.timestamp = title, text, level, time.time()
+    return record

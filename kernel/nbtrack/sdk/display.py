@@ -16,29 +16,10 @@ from typing import Any
 
 from nbtrack.client import links
 from nbtrack.sdk import hooks
+from nbtrack.sdk.view import RunInfo, RunView
+from nbtrack.wire import strictjson
 
 Bundle = dict[str, Any]
-
-_NONFINITE = {math.inf: "Infinity", -math.inf: "-Infinity"}
-
-
-def encode_number(value: Any) -> Any:
-    """NaN / ±inf as the strings of the widget contract; anything else unchanged."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else _NONFINITE[value]
-    return value
-
-
-def encode_json(value: Any) -> Any:
-    """A copy of ``value`` that strict JSON can carry (NaN / ±inf become strings)."""
-    if isinstance(value, float):
-        return encode_number(value)
-    if isinstance(value, Mapping):
-        return {str(k): encode_json(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [encode_json(v) for v in value]
-    return value
-
 
 def format_value(value: Any) -> str:
     """A short, stable text for a metric value (summary dicts as ``k=v`` pairs)."""
@@ -46,7 +27,7 @@ def format_value(value: Any) -> str:
         return str(value)
     if isinstance(value, float):
         if not math.isfinite(value):
-            return str(encode_number(value))
+            return str(strictjson.number(value))
         return f"{value:.6g}"
     if isinstance(value, Mapping):
         return ", ".join(f"{k}={format_value(v)}" for k, v in value.items())
@@ -55,10 +36,9 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-def run_title(run: Any) -> str:
+def run_title(run: RunInfo) -> str:
     """``nbtrack run <name> (<project>) — <state>``: the one-line text form of a run."""
-    name = getattr(run, "name", None) or getattr(run, "id", "?")
-    return f"nbtrack run {name} ({getattr(run, 'project', '?')}) — {getattr(run, 'state', '?')}"
+    return f"nbtrack run {run.name or run.id or '?'} ({run.project}) — {run.state}"
 
 
 def _summary_items(summary: Any) -> list[tuple[str, Any]]:
@@ -79,7 +59,7 @@ def summary_html(summary: Any) -> str:
     return f'<table class="nbtrack-summary">{rows}</table>' if rows else ""
 
 
-def page_url(run: Any) -> str | None:
+def page_url(run: RunInfo) -> str | None:
     """The ``href`` of the run's page in HTML output: ABSOLUTE through Jupyter when nbtrack's
     server extension runs in the Jupyter server that started this kernel (it exports
     ``NBTRACK_JUPYTER_PAGES``, so the link is right behind a hub), else the run's own URL on
@@ -90,7 +70,7 @@ def page_url(run: Any) -> str | None:
     return link.url if link is not None else None
 
 
-def printed_link(run: Any) -> str | None:
+def printed_link(run: RunInfo) -> str | None:
     """The run's link as printed for a person (``%track_status``, finish messages): the same
     as :func:`page_url` inside Jupyter; elsewhere a one-time login link to the tracking
     server's page, or the page and how to log in."""
@@ -98,18 +78,17 @@ def printed_link(run: Any) -> str | None:
     return str(link) if link is not None else None
 
 
-def run_html(run: Any, summary: Any = None) -> str:
+def run_html(run: RunInfo, summary: Any = None) -> str:
     """A static card for front ends without widgets; same classes as the live widget."""
-    state = str(getattr(run, "state", "?"))
-    name = html.escape(str(getattr(run, "name", None) or getattr(run, "id", "?")))
-    project = html.escape(str(getattr(run, "project", "?")))
+    state = run.state
+    name = html.escape(run.name or run.id or "?")
+    project = html.escape(run.project)
     url = page_url(run)
     link = f' <a href="{html.escape(str(url))}" target="_blank">open</a>' if url else ""
-    sync = getattr(run, "sync_command", None)
+    sync = run.sync_command
     sync_html = f"<div>sync with: <code>{html.escape(str(sync))}</code></div>" if sync else ""
     return (
-        f'<div class="nbtrack-widget nbtrack-static" data-run-id="'
-        f'{html.escape(str(getattr(run, "id", "")))}">'
+        f'<div class="nbtrack-widget nbtrack-static" data-run-id="{html.escape(run.id)}">'
         f"<div><b>{name}</b> ({project}) "
         f'<span class="nbtrack-badge" data-state="{html.escape(state)}">{html.escape(state)}'
         f"</span>{link}</div>{sync_html}{summary_html(summary)}</div>"
@@ -124,12 +103,12 @@ def filter_bundle(data: Bundle, include: Iterable[str] | None, exclude: Iterable
     return {k: v for k, v in data.items() if (keep is None or k in keep) and k not in drop}
 
 
-def run_mimebundle(run: Any, include: Iterable[str] | None = None,
+def run_mimebundle(run: RunView, include: Iterable[str] | None = None,
                    exclude: Iterable[str] | None = None) -> Bundle:
     """Everything ``Run._repr_mimebundle_`` returns: the live widget if one shows the run,
     otherwise static text and HTML. Never raises: a repr must not break a cell."""
     data = hooks.live_view(run)
-    summary = getattr(run, "summary", None) if getattr(run, "state", "") != "running" else None
+    summary = run.summary if run.state != "running" else None
     # The run's own state, not the widget's (which lags by up to one UI tick).
     static = {"text/plain": run_title(run), "text/html": run_html(run, summary)}
     data = static if data is None else {**data, **static}

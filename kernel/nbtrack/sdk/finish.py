@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from nbtrack.pipeline.interface import Interface
 from nbtrack.pipeline.mailbox import MailboxClosed, MailboxHandle
 from nbtrack.proto import nbtrack_pb2 as pb
+from nbtrack.sdk.events import FinishProgress
 
 DeferState = pb.DeferRequest.DeferState
 STATES: tuple[int, ...] = tuple(DeferState.values())
@@ -26,30 +26,33 @@ class FinishOutcome:
     completed: bool
     reached: str  # name of the last state answered, or "" if none
     waited_on: str = ""  # the state that timed out
-    progress: dict[str, Any] = field(default_factory=dict)
+    progress: FinishProgress | None = None  # the last poll-exit answer, if any
     seconds: float = 0.0
 
 
-def progress_dict(resp: pb.PollExitResponse) -> dict[str, Any]:
-    return {
-        "uploaded_bytes": resp.uploaded_bytes,
-        "total_bytes": resp.total_bytes,
-        "uploaded_files": resp.file_counts.uploaded_files,
-        "total_files": resp.file_counts.total_files,
-        "pending_lines": resp.pending_lines,
-        "done": resp.done,
-    }
+OnProgress = Callable[[FinishProgress], None]
+
+
+def progress_of(resp: pb.PollExitResponse) -> FinishProgress:
+    return FinishProgress(
+        uploaded_bytes=resp.uploaded_bytes,
+        total_bytes=resp.total_bytes,
+        uploaded_files=resp.file_counts.uploaded_files,
+        total_files=resp.file_counts.total_files,
+        pending_lines=resp.pending_lines,
+        done=resp.done,
+    )
 
 
 class _Poller:
     """Asks poll_exit at most every POLL_INTERVAL, never waiting on a slow answer."""
 
-    def __init__(self, iface: Interface, on_progress: Callable[[dict[str, Any]], None]):
+    def __init__(self, iface: Interface, on_progress: OnProgress):
         self._iface = iface
         self._on_progress = on_progress
         self._pending: MailboxHandle | None = None
         self._next = 0.0
-        self.last: dict[str, Any] = {}
+        self.last: FinishProgress | None = None
 
     def tick(self) -> None:
         now = time.monotonic()
@@ -57,7 +60,7 @@ class _Poller:
             result = self._pending.wait(0)
             self._pending = None
             if result is not None and result.HasField("poll_exit"):
-                self.last = progress_dict(result.poll_exit)
+                self.last = progress_of(result.poll_exit)
                 self._on_progress(self.last)
         if self._pending is None and now >= self._next:
             self._pending = self._iface.deliver_poll_exit()
@@ -68,8 +71,7 @@ class _Poller:
             self._pending.abandon()
 
 
-def walk(iface: Interface, deadline: float,
-         on_progress: Callable[[dict[str, Any]], None]) -> FinishOutcome:
+def walk(iface: Interface, deadline: float, on_progress: OnProgress) -> FinishOutcome:
     """Send each defer state and wait for its answer until ``deadline`` (monotonic)."""
     start = time.monotonic()
     poller = _Poller(iface, on_progress)
@@ -93,20 +95,21 @@ def walk(iface: Interface, deadline: float,
                     break
                 poller.tick()
         final = _final_progress(iface, deadline)
-        if final:
+        if final is not None:
             on_progress(final)
-        return FinishOutcome(True, reached, "", final or poller.last, time.monotonic() - start)
+        return FinishOutcome(True, reached, "", final if final is not None else poller.last,
+                             time.monotonic() - start)
     finally:
         poller.close()
 
 
-def _final_progress(iface: Interface, deadline: float) -> dict[str, Any]:
+def _final_progress(iface: Interface, deadline: float) -> FinishProgress | None:
     handle = iface.deliver_poll_exit()
     try:
         result = handle.wait(max(min(1.0, deadline - time.monotonic()), 0.05))
     except MailboxClosed:
-        return {}
+        return None
     if result is None or not result.HasField("poll_exit"):
         handle.abandon()
-        return {}
-    return progress_dict(result.poll_exit)
+        return None
+    return progress_of(result.poll_exit)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any
 
@@ -116,10 +115,3 @@ class Summary(MutableMapping[str, Any]):
 
     def __repr__(self) -> str:
         return f"Summary({self._current()!r})"
-
-
-def nan_safe(value: Any) -> Any:
-    """Floats that JSON can't carry become the strings JavaScript would print."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    return value

@@ -1,45 +1,47 @@
-"""The Run object: what the user holds between ``init`` and ``finish``."""
+"""The Run object: what the user holds between ``init`` and ``finish``.
+
+A thin face over the pipeline: ``log`` checks and publishes, the rest delegates to the
+module that owns the concern: live views (:mod:`~nbtrack.sdk.live`), listeners and their
+events (:mod:`~nbtrack.sdk.events`), alerts (:mod:`~nbtrack.sdk.alerts`), stop requests
+(:mod:`~nbtrack.sdk.stop`), the finish protocol (:mod:`~nbtrack.sdk.finish`) and what finish
+prints (:mod:`~nbtrack.sdk.outcome`). What the notebook layer reads is
+:class:`nbtrack.sdk.view.RunView`.
+"""
 
 from __future__ import annotations
 
 import collections
 import datetime
-import json
 import logging
 import shutil
-import sys
 import threading
 import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nbtrack.pipeline.interface import Interface
-from nbtrack.pipeline.mailbox import MailboxClosed, MailboxHandle
 from nbtrack.proto import nbtrack_pb2 as pb
 from nbtrack.sdk import finish as finish_protocol
 from nbtrack.sdk import hooks
+from nbtrack.sdk.alerts import AlertLimiter, alert_record, check_alert
+from nbtrack.sdk.events import AlertRaised, Finished, Listener, Listeners, StateChanged
+from nbtrack.sdk.live import OFFLINE_NETWORK, LiveQueries
 from nbtrack.sdk.mappings import Config, Summary
+from nbtrack.sdk.outcome import print_outcome
 from nbtrack.sdk.runstream import RunStream
-from nbtrack.sdk.values import is_plain, normalize, remember_keys
+from nbtrack.sdk.stop import StopPolicy
+from nbtrack.sdk.values import check_metric, check_step, is_plain, normalize, remember_keys
 from nbtrack.settings import Settings
 
 logger = logging.getLogger("nbtrack.sdk.run")
 
-Listener = Callable[[str, dict[str, Any]], None]
-_SUMMARY_AGGREGATES = ("min", "max", "mean", "first", "last", "best", "none")
+__all__ = ["Run", "RunFinishedError"]
 
 
 class RunFinishedError(RuntimeError):
     """Raised by ``log`` on a run that has finished."""
-
-
-class RunStopRequested(RuntimeError):
-    """Raised by ``log`` once a stop was requested on the server (``nbtrack stop``).
-
-    The run is finished cleanly before this is raised; catch it to end the loop.
-    """
 
 
 class Run:
@@ -54,22 +56,24 @@ class Run:
         self._settings = settings
         self._stream = stream
         self._iface: Interface | None = stream.interface if stream else None
+        self._stop_event = stream.stop_requested if stream else None
+        self._live = LiveQueries(self._iface, stream)
         self._record = record
         self._known_keys: set[str] = set()
         self._warnings = pending_warnings
-        self._listeners: list[Listener] = []
+        self._listeners = Listeners()
+        self._stop = StopPolicy(self._listeners)
+        self._alerts = AlertLimiter()
+        self._final_history: dict[str, Any] | None = None  # the charts at finish, kept
         self._lock = threading.Lock()
         self._state = "running"
         self.exit_code: int | None = None
         self.sync_command: str | None = None
         self.start_time = record.start_time
         self.config = Config(config, self._publish_config)
-        self.summary = Summary(self._fetch_summary, self._publish_summary)
+        self.summary = Summary(self._live.summary, self._publish_summary)
         if settings.mode == "offline":
             self.sync_command = f"nbtrack sync {self.log_path}"
-        self._alert_last: dict[str, float] = {}
-        self._stop_callbacks: list[Callable[[Run], None]] = []
-        self._stop_seen = False
 
     # ------------------------------------------------------------ identity
     @property
@@ -146,8 +150,8 @@ class Run:
         """
         if self._warnings:
             self._raise_warnings()
-        if (self._stream is not None and (self._stop_seen or self._state == "running")
-                and self._stream.stop_requested.is_set() and self._on_stop_requested()):
+        stop = self._stop_event
+        if stop is not None and stop.is_set() and self._stop.at_log(self):
             return
         if self._state != "running":
             raise RunFinishedError(f"run {self.name} is {self._state}; start a new one with "
@@ -161,7 +165,7 @@ class Run:
         else:
             data = data.copy()
         if step is not None:
-            step = _check_step(step)
+            step = check_step(step)
         if commit is None:
             commit = step is None
         if self._iface is not None:
@@ -172,18 +176,7 @@ class Run:
                       goal: str | None = None,
                       hidden: bool = False) -> None:
         """Choose how ``name`` (may end with ``*``) is summarized: e.g. ``summary="min,max"``."""
-        if not isinstance(name, str) or not name:
-            raise ValueError("define_metric: name must be a non-empty string")
-        parts = summary.split(",") if isinstance(summary, str) else list(summary or ())
-        aggs = [str(a).strip() for a in parts if str(a).strip()]
-        for agg in aggs:
-            if agg not in _SUMMARY_AGGREGATES:
-                raise ValueError(f"define_metric({name!r}): unknown summary {agg!r}; "
-                                 f"expected some of {', '.join(_SUMMARY_AGGREGATES)}")
-        if goal not in (None, "minimize", "maximize"):
-            raise ValueError(f"define_metric({name!r}): goal must be 'minimize' or 'maximize'")
-        if "best" in aggs and goal is None:
-            raise ValueError(f"define_metric({name!r}): summary 'best' needs goal=")
+        aggs = check_metric(name, summary, goal)
         if self._iface is not None:
             self._iface.publish_metric(pb.MetricRecord(
                 name=name, step_metric=step_metric or "", summary=aggs, goal=goal or "",
@@ -218,54 +211,24 @@ class Run:
 
         Returns False when it was suppressed by the rate limit.
         """
-        from nbtrack.sdk.alerts import check_alert
-
         title, text, level, wait = check_alert(title, text, level, wait_duration)
         if self._state != "running":
             raise RunFinishedError(f"run {self.name} is {self._state}; alerts need a running run")
-        now = time.monotonic()
-        last = self._alert_last.get(title)
-        if last is not None and now - last < wait:
+        if not self._alerts.allow(title, wait):
             return False
-        self._alert_last[title] = now
         if self._iface is not None:
-            rec = pb.Record()
-            rec.alert.title = title
-            rec.alert.text = text
-            rec.alert.level = level
-            rec.alert.timestamp = time.time()
-            self._iface.publish(rec)
-        self._emit("alert", {"title": title, "text": text, "level": level})
+            self._iface.publish(alert_record(title, text, level))
+        self._listeners.emit(AlertRaised(title, text, level))
         return True
 
     # ------------------------------------------------------------ stop requests
     def on_stop(self, fn: Callable[[Run], None]) -> None:
         """Call ``fn(run)`` in the logging thread when a stop is requested (instead of raising)."""
-        self._stop_callbacks.append(fn)
+        self._stop.add(fn)
 
     @property
     def stop_requested(self) -> bool:
-        return self._stream is not None and self._stream.stop_requested.is_set()
-
-    def _on_stop_requested(self) -> bool:
-        """Handle a stop request at a ``log`` call; True: the call is to be ignored."""
-        if self._stop_seen:
-            if self._stop_callbacks:
-                return True
-            raise RunStopRequested(f"run {self.name} was stopped (a stop was requested on "
-                                   "the server); it is finished")
-        self._stop_seen = True
-        self._emit("stop_requested", {})
-        for fn in list(self._stop_callbacks):
-            try:
-                fn(self)
-            except Exception:
-                logger.exception("on_stop callback failed")
-        self.finish(quiet=True)
-        if self._stop_callbacks:
-            return True
-        raise RunStopRequested(f"run {self.name} was stopped: a stop was requested on the "
-                               "server. The run is finished; start a new one with nbtrack.init().")
+        return self._stop_event is not None and self._stop_event.is_set()
 
     def _raise_warnings(self) -> None:
         while self._warnings:
@@ -280,76 +243,25 @@ class Run:
             self._iface.publish_summary(update, remove)
 
     # ------------------------------------------------------------ live views
-    def _ask(self, handle: MailboxHandle, timeout: float) -> pb.Result | None:
-        try:
-            result = handle.wait(timeout)
-        except MailboxClosed:
-            return None
-        if result is None:
-            handle.abandon()
-        return result
-
-    def _fetch_summary(self) -> dict[str, Any] | None:
-        if self._iface is None or self._stream is None or self._stream.closed:
-            return None
-        result = self._ask(self._iface.deliver_get_summary(), 10.0)
-        if result is None:
-            return None
-        return json.loads(result.get_summary.summary_json or "{}")
-
     def sampled_history(self, keys: list[str] | None = None,
                         timeout: float = 1.0) -> dict[str, Any] | None:
         """The bounded, extremes-keeping history the handler samples, for live charts."""
-        if self._iface is None or self._stream is None or self._stream.closed:
+        if not self._live.open:
             return self._final_history
-        result = self._ask(self._iface.deliver_sampled_history(keys), timeout)
-        if result is None:
-            return None
-        return _history_dict(result.sampled_history)
-
-    _final_history: dict[str, Any] | None = None
+        return self._live.sampled_history(keys, timeout)
 
     def network_status(self, timeout: float = 1.0) -> dict[str, Any] | None:
-        if self._settings.mode == "offline":
-            return {"state": "offline", "status_code": 0, "retry_count": 0, "error": "",
-                    "since": 0.0, "pending_bytes": 0}
-        if self._iface is None or self._stream is None or self._stream.closed:
-            return None
-        result = self._ask(self._iface.deliver_network_status(), timeout)
-        if result is None:
-            return None
-        ns = result.network_status
-        return {"state": ns.state or "ok", "status_code": ns.last_status_code,
-                "retry_count": ns.retry_count, "error": ns.last_error, "since": ns.since,
-                "pending_bytes": ns.pending_bytes}
+        if self.mode == "offline":
+            return dict(OFFLINE_NETWORK)
+        return self._live.network_status(timeout)
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until everything logged so far has passed the handler."""
-        if self._iface is None or self._stream is None or self._stream.closed:
-            return True
-        return self._ask(self._iface.deliver_flush(), timeout) is not None
+        return self._live.flush(timeout)
 
     def add_listener(self, fn: Listener) -> Callable[[], None]:
-        with self._lock:
-            self._listeners.append(fn)
-
-        def remove() -> None:
-            with self._lock:
-                if fn in self._listeners:
-                    self._listeners.remove(fn)
-
-        return remove
-
-    def _emit(self, event: str, payload: dict[str, Any]) -> None:
-        for fn in list(self._listeners):
-            try:
-                fn(event, payload)
-            except Exception:
-                logger.exception("nbtrack listener failed on %s", event)
-
-    def _set_state(self, state: str) -> None:
-        self._state = state
-        self._emit("state", {"state": state})
+        """Call ``fn(event)`` with each :mod:`nbtrack.sdk.events` event; returns the remover."""
+        return self._listeners.add(fn)
 
     # ------------------------------------------------------------ finish
     def finish(self, exit_code: int = 0, timeout: float | None = None,
@@ -359,7 +271,7 @@ class Run:
             if self._state != "running":
                 return
             self._state = "finishing"
-        self._emit("state", {"state": "finishing"})
+        self._listeners.emit(StateChanged("finishing"))
         self.exit_code = int(exit_code)
         budget = self._settings.finish_timeout if timeout is None else float(timeout)
         deadline = time.monotonic() + max(budget, 0.0)
@@ -368,9 +280,8 @@ class Run:
             self._stream.stop_capture()
         if self._iface is not None and self._stream is not None:
             self._iface.publish_exit(self.exit_code, time.time() - self.start_time)
-            outcome = finish_protocol.walk(self._iface, deadline,
-                                     lambda p: self._emit("finish_progress", p))
-            final_summary = self._fetch_summary() if outcome.completed else None
+            outcome = finish_protocol.walk(self._iface, deadline, self._listeners.emit)
+            final_summary = self._live.summary() if outcome.completed else None
             if outcome.completed and self._listeners:  # a live view wants the final charts
                 self._final_history = self.sampled_history(timeout=2.0)
             self._stream.close(max(deadline - time.monotonic(), 2.0),
@@ -384,29 +295,13 @@ class Run:
             state = "detached"
         self.summary._freeze(final_summary or {})
         self.config._lock()
-        self._set_state(state)
-        self._emit("finished", {"state": state, "exit_code": self.exit_code,
-                                "summary": self.summary.as_dict(),
-                                "sync_command": self.sync_command})
+        self._state = state
+        self._listeners.emit(StateChanged(state))
+        self._listeners.emit(Finished(state, self.exit_code, self.summary.as_dict(),
+                                      self.sync_command))
         if not quiet:
-            self._print_outcome(state, outcome, budget)
+            print_outcome(self, outcome, budget)
         hooks.emit("run_finish", self)
-
-    def _print_outcome(self, state: str, outcome: finish_protocol.FinishOutcome | None,
-                       budget: float) -> None:
-        if state == "detached":
-            assert outcome is not None
-            print(f"nbtrack: finish of run {self.name} timed out after {budget:g}s "
-                  f"(waiting on {outcome.waited_on}). Nothing is lost: the run's log keeps "
-                  f"what was not sent. Send it with:\n    {self.sync_command}", file=sys.stderr)
-        elif self.mode == "offline":
-            print(f"nbtrack: offline run {self.name} saved to {self.log_path}\n"
-                  f"    send it with: {self.sync_command}")
-        elif self.mode != "disabled":
-            from nbtrack.client import links
-
-            link = links.for_run(self)
-            print(f"nbtrack: run {self.name} {state}: {link if link else self.path}")
 
     def __enter__(self) -> Run:
         return self
@@ -415,19 +310,8 @@ class Run:
         self.finish(exit_code=0 if exc_type is None else 1)
 
 
-def _check_step(step: Any) -> int:
-    if isinstance(step, bool) or not hasattr(step, "__index__"):
-        raise TypeError(f"step must be an integer, not {type(step).__name__}")
-    value = int(step.__index__())
-    if value < 0:
-        raise ValueError(f"step must be >= 0, not {value}")
-    return value
+if TYPE_CHECKING:
+    from nbtrack.sdk.view import RunView
 
-
-def _history_dict(resp: pb.SampledHistoryResponse) -> dict[str, Any]:
-    series = {}
-    for s in resp.series:
-        series[s.key] = {"steps": list(s.steps), "values": list(s.values), "min": s.min,
-                         "max": s.max, "last": s.last, "count": s.count}
-    return {"last_step": resp.last_step, "rows": resp.rows, "series": series}
-
+    def _is_a_run_view(run: Run) -> RunView:
+        return run  # mypy checks that Run gives the notebook layer all RunView names

@@ -17,7 +17,7 @@ from typing import Any
 MAX_KEY_LENGTH = 256
 MAX_DEPTH = 8
 MAX_LIST_LENGTH = 10_000
-RESERVED_KEYS = frozenset({"_step", "_runtime", "_timestamp"})
+SUMMARY_AGGREGATES = ("min", "max", "mean", "first", "last", "best", "none")
 SCALAR_TYPES = frozenset({float, int, bool, str, type(None)})
 
 
@@ -122,3 +122,31 @@ def config_value(key: str, value: Any) -> Any:
             out[k] = config_value(f"{key}.{k}", v)
         return out
     return normalize_value(key, value)
+
+
+def check_metric(name: object, summary: str | list[str] | tuple[str, ...] | None,
+                 goal: str | None) -> list[str]:
+    """``define_metric``'s arguments checked: the aggregates asked for, or ValueError."""
+    if not isinstance(name, str) or not name:
+        raise ValueError("define_metric: name must be a non-empty string")
+    parts = summary.split(",") if isinstance(summary, str) else list(summary or ())
+    aggs = [str(a).strip() for a in parts if str(a).strip()]
+    for agg in aggs:
+        if agg not in SUMMARY_AGGREGATES:
+            raise ValueError(f"define_metric({name!r}): unknown summary {agg!r}; "
+                             f"expected some of {', '.join(SUMMARY_AGGREGATES)}")
+    if goal not in (None, "minimize", "maximize"):
+        raise ValueError(f"define_metric({name!r}): goal must be 'minimize' or 'maximize'")
+    if "best" in aggs and goal is None:
+        raise ValueError(f"define_metric({name!r}): summary 'best' needs goal=")
+    return aggs
+
+
+def check_step(step: Any) -> int:
+    """An explicit ``log(step=...)`` as an int >= 0, or TypeError / ValueError."""
+    if isinstance(step, bool) or not hasattr(step, "__index__"):
+        raise TypeError(f"step must be an integer, not {type(step).__name__}")
+    value = int(step.__index__())
+    if value < 0:
+        raise ValueError(f"step must be >= 0, not {value}")
+    return value

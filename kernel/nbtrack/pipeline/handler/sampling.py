@@ -140,16 +140,6 @@ class SampledSeries:
     last: float = _NAN  # the last value logged (may be NaN)
     count: int = 0  # every value logged, NaN included
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "steps": list(self.steps),
-            "values": list(self.values),
-            "min": self.min,
-            "max": self.max,
-            "last": self.last,
-            "count": self.count,
-        }
-
 
 class SeriesSampler:
     """Bucketed min/max reservoir for one numeric series; memory independent of length."""
@@ -318,22 +308,6 @@ class HistorySampler:
             if s is None:
                 s = series[key] = SeriesSampler(self.max_buckets)
             s.add_batch(steps, values)
-
-    def add_rows(self, steps: Sequence[int], rows: Sequence[Mapping[str, Any]]) -> None:
-        """Add committed rows (dicts) logged at ``steps``."""
-        self.add_columns(numeric_columns(steps, rows)[1])
-
-    def keys(self) -> list[str]:
-        return list(self._series)
-
-    def get(self, key: str) -> SeriesSampler | None:
-        return self._series.get(key)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._series
-
-    def __len__(self) -> int:
-        return len(self._series)
 
     def snapshot(self, keys: Iterable[str] | None = None) -> list[SampledSeries]:
         """Snapshots of ``keys`` (unknown keys skipped), or of every key when None/empty."""

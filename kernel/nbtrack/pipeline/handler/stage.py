@@ -1,37 +1,34 @@
 """The Handler stage: one thread between the user's records and writer + sender.
 
-It takes items from ``record_q`` in batches of up to 4096 and:
+It takes items from ``record_q`` in batches of up to 4096: ``run.log`` tuples go to
+:class:`~nbtrack.pipeline.handler.rows.Rows` (step rules, each row serialized once) and
+every queue batch's rows leave as ONE ``HistoryRecord`` (the same object to writer and
+sender), folded once into the summary and the sampled history; any other record first
+flushes the rows gathered so far, so order is preserved. It merges config, assigns
+``num``, answers the requests it owns (:mod:`~nbtrack.pipeline.handler.answers`) and
+routes the others (``docs/contracts.md``, "Finish: defer routing").
 
-- turns ``run.log`` tuples into committed history rows (``_step``, ``_runtime``,
-  ``_timestamp``), serializes each row once with ``json.dumps`` and emits every
-  queue batch's rows as ONE ``HistoryRecord`` (the same object to writer and
-  sender); any other record first flushes the rows gathered so far, so order
-  is preserved;
-- keeps the summary (:mod:`nbtrack.pipeline.handler.summary`) and the sampled history
-  (:mod:`nbtrack.pipeline.handler.sampling`), both updated once per flushed batch;
-- merges config, remembers the run's start time, assigns ``num``;
-- answers ``run_start``, ``get_summary``, ``sampled_history``, ``flush`` and
-  ``defer(END)`` itself and routes every other request (see ``docs/contracts.md``,
-  "Finish: defer routing").
+``ROUTES``, ``REQUESTS`` and ``DEFERS`` are built from the proto by
+:mod:`nbtrack.pipeline.dispatch`: each kind has exactly one route; kinds only the handler
+makes (``history``, ``final``) raise :class:`~nbtrack.pipeline.dispatch.UnknownRecord`.
 
-Step rules: ``log(data)`` commits a row at the current step, then the step
-advances; ``commit=False`` merges into a pending row at the current step; an
-explicit higher step commits the pending row first; an explicit lower step is
-refused through ``warn`` and nothing of that call is logged.
-
-The thread never raises out and never prints: every item is handled inside its
-own ``try``; failures (including a failing emit, e.g. ``QueueClosed``) are
-logged on ``logging.getLogger("nbtrack.pipeline.handler.stage")`` and the loop goes on.
+The thread never raises out and never prints: each item is handled in its own ``try``;
+failures are logged, counted in :attr:`Handler.errors`, and the loop goes on.
+:meth:`Handler.handle` runs one item in the caller's thread with errors raised.
 """
 
 from __future__ import annotations
 
+import collections
 import json
 import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
+from nbtrack.pipeline.dispatch import UnknownRecord, describe, enum_routes, routes
+from nbtrack.pipeline.handler import answers
+from nbtrack.pipeline.handler.rows import Rows, dumps
 from nbtrack.pipeline.handler.sampling import HistorySampler, numeric_columns
 from nbtrack.pipeline.handler.summary import Summary
 from nbtrack.pipeline.queues import END, ByteQueue
@@ -48,27 +45,6 @@ _IDLE_WAIT = 0.05  # rows are queued without a wake-up: take them at least this 
 _HISTORY_OVERHEAD = 64
 
 _log = logging.getLogger("nbtrack.pipeline.handler.stage")
-
-
-def _make_dumps() -> Callable[[Any], str]:
-    """``json.dumps`` with compact separators, NaN / Infinity allowed, unknown objects as str.
-
-    The C encoder is built once instead of on every call as ``json.dumps`` does
-    (about 1 µs per row). No circular-reference check: rows are flat plain values.
-    """
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:  # pragma: no cover - CPython always has it
-        return json.JSONEncoder(default=str, separators=(",", ":")).encode
-    enc = make(None, str, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, True)
-    join = "".join
-
-    def dumps(obj: Any) -> str:
-        return join(enc(obj, 0))
-
-    return dumps
-
-
-_dumps = _make_dumps()
 
 _D = pb.DeferRequest
 
@@ -96,71 +72,15 @@ class Handler:
         self.summary_interval = summary_interval
         self._thread = StageThread(self._run, "nbtrack-handler")
 
+        self.rows = Rows(self._say)
         self.summary = Summary()
         self.sampler = HistorySampler()
         self._config: dict[str, Any] = {}
-
-        # steps and rows
-        self._step = 0  # the step the next committed row gets
-        self._pending: dict[str, Any] | None = None  # commit=False row at self._step
-        self._pending_ts = 0.0
-        self._start_time: float | None = None
-        self._start_from_run = False
-        self._runtime_offset = 0.0
-        self._rows: list[dict[str, Any]] = []
-        self._row_json: list[str] = []
-        self._row_steps: list[int] = []
-        self._row_bytes = 0
-        self._rows_total = 0
-        self._last_step = -1
-
         self._num = 0
         self._last_summary_emit = time.monotonic()
-        self._ended = False
-
-        self._records: dict[str, Callable[[pb.Record], None]] = {
-            "run": self._on_run,
-            "history": self._forward_both,
-            "summary": self._on_summary,
-            "config": self._on_config,
-            "metric": self._on_metric,
-            "output": self._forward_both,
-            "stats": self._forward_both,
-            "telemetry": self._forward_both,
-            "files": self._forward_both,
-            "exit": self._on_exit,
-            "final": self._forward_both,
-            "header": self._forward_writer,
-            "footer": self._forward_writer,
-            "request": self._on_request,
-            "alert": self._forward_both,
-        }
-        self._requests: dict[str, Callable[[pb.Record], None]] = {
-            "run_start": self._on_run_start,
-            "poll_exit": self._request_to_sender,
-            "defer": self._on_defer,
-            "get_summary": self._on_get_summary,
-            "sampled_history": self._on_sampled_history,
-            "network_status": self._request_to_sender,
-            "stop_status": self._request_to_sender,
-            "status_report": self._request_to_sender,
-            "flush": self._on_flush,
-        }
-        self._defers: dict[int, Callable[[pb.Record], None]] = {
-            _D.BEGIN: self._request_to_sender,
-            _D.FLUSH_RUN: self._request_to_sender,
-            _D.FLUSH_STATS: self._request_to_sender,
-            _D.FLUSH_PARTIAL_HISTORY: self._defer_partial_history,
-            _D.FLUSH_SUM: self._defer_summary,
-            _D.FLUSH_DEBOUNCER: self._request_to_sender,
-            _D.FLUSH_OUTPUT: self._request_to_sender,
-            _D.FLUSH_DIR: self._request_to_sender,
-            _D.FLUSH_FP: self._request_to_sender,
-            _D.JOIN_FP: self._request_to_sender,
-            _D.FLUSH_FS: self._request_to_sender,
-            _D.FLUSH_FINAL: self._defer_final,
-            _D.END: self._defer_end,
-        }
+        # what went wrong in the thread, by reason: "unknown" (UnknownRecord), "failed"
+        # (an item raised), "emit" (handing a record on raised); each one is also logged
+        self.errors: collections.Counter[str] = collections.Counter()
 
     # ------------------------------------------------------------ thread
 
@@ -178,10 +98,6 @@ class Handler:
     @property
     def alive(self) -> bool:
         return self._thread.alive
-
-    @property
-    def ended(self) -> bool:
-        return self._ended
 
     def _run(self) -> None:
         inq = self._inq
@@ -205,25 +121,39 @@ class Handler:
         return min(max(left, 0.01), _IDLE_WAIT)
 
     def process(self, batch: list[Any]) -> bool:
-        """Handle one batch of queue items in this thread; True after END."""
-        log_call = self._log_call
+        """Handle one batch of queue items, each guarded (logged, counted); True after END."""
+        log_call = self.rows.log
         for item in batch:
             try:
                 if type(item) is tuple:
                     log_call(*item)
-                elif item is END:
-                    self._on_end()
+                elif self.handle(item):
                     return True
-                else:
-                    self._flush_rows()
-                    self._dispatch(item)
+            except UnknownRecord as exc:
+                self.errors["unknown"] += 1
+                _log.error("handler: %s (%s): a publisher's bug, not handled",
+                           exc, describe(item))
             except Exception:
-                _log.exception("handler: failed to handle %s", _describe(item))
+                self.errors["failed"] += 1
+                _log.exception("handler: failed to handle %s", describe(item))
         try:
             self._flush_rows()
             self._maybe_emit_summary()
         except Exception:
+            self.errors["failed"] += 1
             _log.exception("handler: failed to flush a batch")
+        return False
+
+    def handle(self, item: Any) -> bool:
+        """Handle one item, errors raised (tests call it without the thread); True after END."""
+        if type(item) is tuple:
+            self.rows.log(*item)
+        elif item is END:
+            self._on_end()
+            return True
+        else:
+            self._flush_rows()  # the rows logged before this record go first
+            self._dispatch(item)
         return False
 
     # ------------------------------------------------------------ emitting
@@ -232,11 +162,9 @@ class Handler:
         try:
             to(record, nbytes)
         except Exception:
-            _log.exception(
-                "handler: emit to %s failed for %s",
-                "writer" if to is self._to_writer else "sender",
-                _describe(record),
-            )
+            self.errors["emit"] += 1
+            _log.exception("handler: emit to %s failed for %s",
+                           "writer" if to is self._to_writer else "sender", describe(record))
 
     def _emit_both(self, record: pb.Record, nbytes: int | None = None) -> None:
         if nbytes is None:
@@ -244,15 +172,15 @@ class Handler:
         self._emit(self._to_writer, record, nbytes)
         self._emit(self._to_sender, record, nbytes)
 
-    def _number(self, record: pb.Record) -> None:
-        if not record.control.local:
-            self._num += 1
-            record.num = self._num
+    def _next_num(self) -> int:
+        self._num += 1
+        return self._num
 
     def _answer(self, result: pb.Result) -> None:
         try:
             self._respond(result)
         except Exception:
+            self.errors["emit"] += 1
             _log.exception("handler: respond failed for slot %s", result.mailbox_slot)
 
     def _say(self, message: str) -> None:
@@ -261,102 +189,30 @@ class Handler:
         except Exception:
             _log.exception("handler: warn callback failed")
 
-    # ------------------------------------------------------------ log rows
-
-    def _log_call(
-        self, data: dict[str, Any], step: int | None, commit: bool, timestamp: float
-    ) -> None:
-        if commit and step is None and self._pending is None:  # the common case
-            cur = self._step
-            self._step = cur + 1
-            self._commit(data, cur, timestamp)
-            return
-        cur = self._step
-        if step is not None and step != cur:
-            if step < cur:
-                keys = ", ".join(sorted(map(str, data))) or "no keys"
-                self._say(
-                    f"step {step} is lower than the current step {cur}: "
-                    f"this log call ({keys}) was not logged; steps must increase"
-                )
-                return
-            pending = self._pending
-            if pending is not None:
-                self._pending = None
-                self._commit(pending, cur, self._pending_ts)
-            self._step = cur = step
-        pending = self._pending
-        if pending is None:
-            if commit:
-                self._step = cur + 1
-                self._commit(data, cur, timestamp)
-            else:
-                self._pending = dict(data)
-                self._pending_ts = timestamp
-            return
-        pending.update(data)
-        self._pending_ts = timestamp
-        if commit:
-            self._pending = None
-            self._step = cur + 1
-            self._commit(pending, cur, timestamp)
-
-    def _commit(self, data: dict[str, Any], step: int, timestamp: float) -> None:
-        start = self._start_time
-        if start is None:
-            start = self._start_time = timestamp
-        row = {
-            **data,
-            "_step": step,
-            "_runtime": timestamp - start + self._runtime_offset,
-            "_timestamp": timestamp,
-        }
-        text = _dumps(row)
-        self._rows.append(row)
-        self._row_json.append(text)
-        self._row_steps.append(step)
-        self._row_bytes += len(text)
-
-    def _commit_pending(self) -> None:
-        pending = self._pending
-        if pending is not None:
-            self._pending = None
-            cur = self._step
-            self._step = cur + 1
-            self._commit(pending, cur, self._pending_ts)
-
     def _flush_rows(self) -> None:
         """Emit the committed rows as one HistoryRecord; fold them into summary and sampler."""
-        if not self._row_json:
+        batch = self.rows.take()
+        if batch is None:
             return
-        rows, texts, steps, nbytes = self._rows, self._row_json, self._row_steps, self._row_bytes
-        self._rows, self._row_json, self._row_steps, self._row_bytes = [], [], [], 0
-        self._rows_total += len(texts)
-        self._last_step = steps[-1]
-        self._num += 1
-        record = pb.Record(num=self._num)
+        record = pb.Record(num=self._next_num())
         history = record.history
-        history.rows.extend(texts)  # ~5x cheaper than HistoryRecord(rows=texts)
-        history.first_step = steps[0]
-        history.last_step = steps[-1]
+        history.rows.extend(batch.texts)  # ~5x cheaper than HistoryRecord(rows=texts)
+        history.first_step = batch.steps[0]
+        history.last_step = batch.steps[-1]
         try:
-            keys, columns = numeric_columns(steps, rows)
-            self.summary.update_batch(rows, keys, columns)
+            keys, columns = numeric_columns(batch.steps, batch.rows)
+            self.summary.update_batch(batch.rows, keys, columns)
             self.sampler.add_columns(columns)
         except Exception:
-            _log.exception("handler: summary / sampling of %d rows failed", len(rows))
-        self._emit_both(record, nbytes + _HISTORY_OVERHEAD)
-
-    # ------------------------------------------------------------ summary
+            self.errors["failed"] += 1
+            _log.exception("handler: summary / sampling of %d rows failed", len(batch.rows))
+        self._emit_both(record, batch.nbytes + _HISTORY_OVERHEAD)
 
     def _emit_summary(self) -> None:
         self._last_summary_emit = time.monotonic()
         self.summary.changed = False
-        self._num += 1
-        record = pb.Record(
-            num=self._num, summary=pb.SummaryRecord(full_json=self.summary.to_json())
-        )
-        self._emit_both(record)
+        summary = pb.SummaryRecord(full_json=self.summary.to_json())
+        self._emit_both(pb.Record(num=self._next_num(), summary=summary))
 
     def _maybe_emit_summary(self) -> None:
         if (
@@ -365,34 +221,40 @@ class Handler:
         ):
             self._emit_summary()
 
-    # ------------------------------------------------------------ dispatch
+    def _on_end(self) -> None:
+        try:
+            self.rows.commit_pending()
+            self._flush_rows()
+            if self.summary.changed:
+                self._emit_summary()
+        except Exception:
+            self.errors["failed"] += 1
+            _log.exception("handler: final flush failed")
+        self._emit(self._to_writer, END, 0)
+        self._emit(self._to_sender, END, 0)
+
+    # ------------------------------------------------------------ records
 
     def _dispatch(self, record: Any) -> None:
         if not isinstance(record, pb.Record):
-            _log.warning("handler: ignoring an item of type %s", type(record).__name__)
-            return
-        kind = record.WhichOneof("record_type")
-        fn = self._records.get(kind) if kind else None
-        if fn is None:
-            _log.warning("handler: ignoring a record without a known type (%s)", kind)
-            return
-        fn(record)
+            raise UnknownRecord(f"an item of type {type(record).__name__} on record_q")
+        route = self.ROUTES.get(record.WhichOneof("record_type"))
+        if route is None:
+            raise UnknownRecord("a record with no kind set")
+        route(self, record)
 
     def _forward_both(self, record: pb.Record) -> None:
-        self._number(record)
+        if not record.control.local:
+            record.num = self._next_num()
         self._emit_both(record)
 
-    def _forward_writer(self, record: pb.Record) -> None:
-        self._number(record)
-        self._emit(self._to_writer, record, record.ByteSize())
+    def _made_here(self, record: pb.Record) -> None:
+        raise UnknownRecord(
+            f"a {record.WhichOneof('record_type')} record: only the handler makes those")
 
     def _on_run(self, record: pb.Record) -> None:
         run = record.run
-        if run.start_time:
-            self._start_time = run.start_time
-            self._start_from_run = True
-        if run.runtime_offset:
-            self._runtime_offset = run.runtime_offset
+        self.rows.start(run.start_time, run.runtime_offset, from_run=True)
         if run.config_json:
             try:
                 seed = json.loads(run.config_json)
@@ -412,7 +274,7 @@ class Handler:
             self._config.update(update)
         for key in cfg.remove:
             self._config.pop(key, None)
-        cfg.full_json = _dumps(self._config)
+        cfg.full_json = dumps(self._config)
         self._forward_both(record)
 
     def _on_summary(self, record: pb.Record) -> None:
@@ -432,144 +294,109 @@ class Handler:
         self._forward_both(record)
 
     def _on_exit(self, record: pb.Record) -> None:
-        if not record.exit.runtime and self._start_time is not None:
-            record.exit.runtime = max(time.time() - self._start_time + self._runtime_offset, 0.0)
+        start = self.rows.start_time
+        if not record.exit.runtime and start is not None:
+            record.exit.runtime = max(time.time() - start + self.rows.runtime_offset, 0.0)
         self._forward_both(record)
 
-    def _on_end(self) -> None:
-        self._ended = True
-        try:
-            self._commit_pending()
-            self._flush_rows()
-            if self.summary.changed:
-                self._emit_summary()
-        except Exception:
-            _log.exception("handler: final flush failed")
-        self._emit(self._to_writer, END, 0)
-        self._emit(self._to_sender, END, 0)
+    def _on_request(self, record: pb.Record) -> None:
+        route = self.REQUESTS.get(record.request.WhichOneof("request_type"))
+        if route is None:
+            raise UnknownRecord("a request with no kind set")
+        route(self, record)
+
+    ROUTES = routes(pb.Record, "record_type", {
+        "run": _on_run,
+        "history": _made_here,
+        "summary": _on_summary,
+        "config": _on_config,
+        "metric": _on_metric,
+        "output": _forward_both,
+        "stats": _forward_both,
+        "telemetry": _forward_both,
+        "files": _forward_both,
+        "exit": _on_exit,
+        "final": _made_here,
+        "request": _on_request,
+        "alert": _forward_both,
+    })
 
     # ------------------------------------------------------------ requests
 
-    def _on_request(self, record: pb.Record) -> None:
-        kind = record.request.WhichOneof("request_type")
-        fn = self._requests.get(kind) if kind else None
-        if fn is None:
-            _log.warning("handler: unknown request %s answered empty", kind)
-            self._answer(pb.Result(mailbox_slot=record.control.mailbox_slot))
-            return
-        fn(record)
-
-    def _request_to_sender(self, record: pb.Record) -> None:
+    def _to_sender_only(self, record: pb.Record) -> None:
         self._emit(self._to_sender, record, record.ByteSize())
 
     def _on_run_start(self, record: pb.Record) -> None:
         run = record.request.run_start.run
-        if run.starting_step > self._step:
-            self._step = run.starting_step
-        if run.runtime_offset:
-            self._runtime_offset = run.runtime_offset
-        if run.start_time and not self._start_from_run:
-            self._start_time = run.start_time
-            self._start_from_run = True
+        self.rows.resume_at(run.starting_step)
+        self.rows.start(run.start_time, run.runtime_offset, from_run=False)
         if run.summary_json:
-            self._seed_summary(run.summary_json)
-        self._answer(pb.Result(mailbox_slot=record.control.mailbox_slot))
-
-    def _seed_summary(self, summary_json: str) -> None:
-        """A resumed run keeps its earlier summary until its keys are logged again."""
-        try:
-            earlier = json.loads(summary_json)
-        except ValueError:
-            _log.warning("handler: resumed summary is not JSON; ignored")
-            return
-        if isinstance(earlier, dict):
-            self.summary.update_user({k: v for k, v in earlier.items() if not k.startswith("_")})
+            answers.seed_summary(self.summary, run.summary_json)
+        self._answer(answers.done(record))
 
     def _on_get_summary(self, record: pb.Record) -> None:
-        self._answer(
-            pb.Result(
-                mailbox_slot=record.control.mailbox_slot,
-                get_summary=pb.GetSummaryResponse(summary_json=self.summary.to_json()),
-            )
-        )
+        self._answer(answers.summary(record, self.summary))
 
     def _on_sampled_history(self, record: pb.Record) -> None:
-        keys = list(record.request.sampled_history.keys)
-        series = [
-            pb.SampledSeries(
-                key=s.key,
-                steps=s.steps,
-                values=s.values,
-                min=s.min,
-                max=s.max,
-                last=s.last,
-                count=s.count,
-            )
-            for s in self.sampler.snapshot(keys)
-        ]
-        last_step = self._last_step if self._rows_total else max(self._step - 1, 0)
-        self._answer(
-            pb.Result(
-                mailbox_slot=record.control.mailbox_slot,
-                sampled_history=pb.SampledHistoryResponse(
-                    series=series, last_step=last_step, rows=self._rows_total
-                ),
-            )
-        )
+        self._answer(answers.sampled_history(record, self.sampler, self.rows))
 
     def _on_flush(self, record: pb.Record) -> None:
-        self._flush_rows()  # already flushed by the dispatch; kept explicit
-        self._answer(pb.Result(mailbox_slot=record.control.mailbox_slot, flush=pb.FlushResponse()))
+        # the rows were flushed before dispatch: everything published before is handed on
+        self._answer(answers.flushed(record))
 
     def _on_defer(self, record: pb.Record) -> None:
-        state = record.request.defer.state
-        fn = self._defers.get(state)
-        if fn is None:
-            _log.warning("handler: unknown defer state %s answered by the handler", state)
-            self._defer_end(record)
-            return
-        fn(record)
+        route = self.DEFERS.get(record.request.defer.state)
+        if route is None:
+            raise UnknownRecord(f"defer state {record.request.defer.state} is not in the proto")
+        route(self, record)
+
+    REQUESTS = routes(pb.Request, "request_type", {
+        "run_start": _on_run_start,
+        "poll_exit": _to_sender_only,
+        "defer": _on_defer,
+        "get_summary": _on_get_summary,
+        "sampled_history": _on_sampled_history,
+        "network_status": _to_sender_only,
+        "flush": _on_flush,
+    })
+
+    # ------------------------------------------------------------ finish (defer states)
 
     def _defer_partial_history(self, record: pb.Record) -> None:
-        self._commit_pending()
+        self.rows.commit_pending()
         self._flush_rows()
-        self._request_to_sender(record)
+        self._to_sender_only(record)
 
     def _defer_summary(self, record: pb.Record) -> None:
         self._emit_summary()
-        self._request_to_sender(record)
+        self._to_sender_only(record)
 
     def _defer_final(self, record: pb.Record) -> None:
-        self._num += 1
-        self._emit_both(pb.Record(num=self._num, final=pb.FinalRecord()))
-        self._emit(self._to_writer, record, record.ByteSize())
+        self._emit_both(pb.Record(num=self._next_num(), final=pb.FinalRecord()))
+        self._emit(self._to_writer, record, record.ByteSize())  # the writer answers, after fsync
 
     def _defer_end(self, record: pb.Record) -> None:
-        self._answer(
-            pb.Result(
-                mailbox_slot=record.control.mailbox_slot,
-                defer=pb.DeferResponse(state=record.request.defer.state),
-            )
-        )
+        self._answer(answers.defer_done(record))
+
+    DEFERS = enum_routes(_D.DeferState, {
+        _D.BEGIN: _to_sender_only,
+        _D.FLUSH_RUN: _to_sender_only,
+        _D.FLUSH_STATS: _to_sender_only,
+        _D.FLUSH_PARTIAL_HISTORY: _defer_partial_history,
+        _D.FLUSH_SUM: _defer_summary,
+        _D.FLUSH_DEBOUNCER: _to_sender_only,
+        _D.FLUSH_OUTPUT: _to_sender_only,
+        _D.FLUSH_DIR: _to_sender_only,
+        _D.FLUSH_FP: _to_sender_only,
+        _D.JOIN_FP: _to_sender_only,
+        _D.FLUSH_FS: _to_sender_only,
+        _D.FLUSH_FINAL: _defer_final,
+        _D.END: _defer_end,
+    })
 
     # ------------------------------------------------------------ introspection
 
     @property
     def step(self) -> int:
         """The step the next committed row gets."""
-        return self._step
-
-    @property
-    def config(self) -> dict[str, Any]:
-        return dict(self._config)
-
-
-def _describe(item: Any) -> str:
-    if isinstance(item, pb.Record):
-        kind = item.WhichOneof("record_type")
-        if kind == "request":
-            return f"request {item.request.WhichOneof('request_type')}"
-        return f"record {kind}"
-    if type(item) is tuple:
-        return "log call"
-    return type(item).__name__
+        return self.rows.step

@@ -92,7 +92,6 @@ class Summary:
         self._globs: dict[str, MetricDef] = {}  # prefix -> def
         self._resolved: dict[str, MetricDef | None] = {}
         self._aggs: dict[str, _Agg] = {}
-        self.step_metrics: dict[str, str] = {}  # metric name -> its step metric
         self.changed = False
 
     # ------------------------------------------------------------ definitions
@@ -132,8 +131,6 @@ class Summary:
             wanted.discard("best")
         aggs = tuple(a for a in AGGREGATES if a in wanted)
         d = MetricDef(name, aggs, goal, step_metric, hidden, none and not aggs)
-        if step_metric:
-            self.step_metrics[name] = step_metric
         if d.is_glob:
             self._globs[name[:-1]] = d
         else:
@@ -167,10 +164,6 @@ class Summary:
                         best_len = len(prefix)
         self._resolved[key] = d
         return d
-
-    def definition(self, key: str) -> MetricDef | None:
-        """The definition that decides ``key``'s summary value, if any."""
-        return self._resolve(key)
 
     # ------------------------------------------------------------ updates
 
@@ -284,7 +277,3 @@ class Summary:
     def to_json(self) -> str:
         """``full()`` as JSON (NaN / Infinity allowed; unknown objects as strings)."""
         return json.dumps(self.full(), default=str)
-
-    def last_values(self) -> dict[str, Any]:
-        """Last logged value per key, ignoring definitions and user writes."""
-        return dict(self._last)

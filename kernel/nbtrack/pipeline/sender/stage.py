@@ -10,8 +10,8 @@ the poster's line buffer); network I/O happens in the workers the wiring
 - :class:`~nbtrack.pipeline.sender.poster.FileStreamPoster`: ``file_stream`` posts;
 - :class:`~nbtrack.pipeline.sender.filepusher.FilePusher`: ``createRunFiles`` + PUT.
 
-Requests are answered at once from counters (``poll_exit``, ``network_status``,
-``stop_status``), or by a worker when they must wait (the run upsert, ``JOIN_FP``,
+Requests are answered at once from counters (``poll_exit``, ``network_status``), or by a
+worker when they must wait (the run upsert, ``JOIN_FP``,
 ``FLUSH_FS``), so the sender thread keeps answering ``poll_exit`` meanwhile. At
 ``END`` it hands the end marker on to its workers.
 
@@ -23,6 +23,7 @@ log without an exit record leaves the run ``crashed``.
 
 from __future__ import annotations
 
+import collections
 import logging
 import threading
 import time
@@ -30,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from nbtrack.client.wandbclient import WandbClient
+from nbtrack.pipeline.dispatch import UnknownRecord, describe, routes
 from nbtrack.pipeline.queues import END, ByteQueue
 from nbtrack.pipeline.sender.configdebounce import ConfigDebouncer
 from nbtrack.pipeline.sender.filepusher import FilePusher
@@ -87,30 +89,7 @@ class Sender:
         self._fs_flushed = threading.Event()
         self._fp_joined = threading.Event()
         self._ended = False
-        self._records: dict[str, Callable[[pb.Record], None]] = {
-            "run": self._on_run,
-            "history": self._on_history,
-            "summary": self._on_summary,
-            "config": self._on_config,
-            "metric": self._on_metric,
-            "output": self._on_output,
-            "stats": self._on_stats,
-            "files": self._on_files,
-            "exit": self._on_exit,
-            "request": self._on_request,
-            "alert": self._on_alert,
-            "telemetry": _ignore,
-            "final": _ignore,
-            "header": _ignore,
-            "footer": _ignore,
-        }
-        self._requests: dict[str, Callable[[pb.Record], None]] = {
-            "poll_exit": self._on_poll_exit,
-            "network_status": self._on_network_status,
-            "stop_status": self._on_stop_status,
-            "status_report": _ignore,
-            "defer": self._on_defer,
-        }
+        self.errors: collections.Counter[str] = collections.Counter()
 
     # ------------------------------------------------------------------ life
     def start(self) -> None:
@@ -142,7 +121,7 @@ class Sender:
                     if item is END:
                         self._on_end()
                         return
-                    self.handle(item)
+                    self._route(item)
                 if self._config.due_in(time.monotonic()) == 0.0:
                     self._push_config()
         except Exception:  # pragma: no cover - never raise out of the thread
@@ -162,16 +141,25 @@ class Sender:
 
     # ------------------------------------------------------------------ dispatch
     def handle(self, record: pb.Record) -> None:
-        """Route one record (in the sender thread)."""
+        """Route one record; :class:`UnknownRecord` (a malformed item) propagates."""
+        if not isinstance(record, pb.Record):
+            raise UnknownRecord(f"an item of type {type(record).__name__} on sender_q")
+        route = self.ROUTES.get(record.WhichOneof("record_type"))
+        if route is None:
+            raise UnknownRecord("a record with no kind set")
+        route(self, record)
+
+    def _route(self, record: pb.Record) -> None:
+        """:meth:`handle` in the sender thread: what goes wrong is logged and counted, and
+        the thread goes on with the next record."""
         try:
-            kind = record.WhichOneof("record_type")
-            fn = self._records.get(kind) if kind else None
-            if fn is None:
-                log.debug("sender: ignoring record of type %s", kind)
-                return
-            fn(record)
+            self.handle(record)
+        except UnknownRecord as e:
+            self.errors["unknown"] += 1
+            log.error("sender: %s (%s): not routed", e, describe(record))
         except Exception:
-            log.exception("sender: failed to handle a record")
+            self.errors["failed"] += 1
+            log.exception("sender: failed to handle %s", describe(record))
 
     def _answer(self, slot: str, result: pb.Result) -> None:
         result.mailbox_slot = slot
@@ -266,12 +254,10 @@ class Sender:
 
     # ------------------------------------------------------------------ requests
     def _on_request(self, record: pb.Record) -> None:
-        kind = record.request.WhichOneof("request_type")
-        fn = self._requests.get(kind) if kind else None
-        if fn is None:
-            log.debug("sender: ignoring request %s", kind)
-            return
-        fn(record)
+        route = self.REQUESTS.get(record.request.WhichOneof("request_type"))
+        if route is None:
+            raise UnknownRecord("a request with no kind set")
+        route(self, record)
 
     def poll_exit_response(self) -> pb.PollExitResponse:
         r = pb.PollExitResponse()
@@ -312,10 +298,6 @@ class Sender:
             r.pending_bytes = snap["pending_bytes"]
         self._answer(record.control.mailbox_slot, pb.Result(network_status=r))
 
-    def _on_stop_status(self, record: pb.Record) -> None:
-        stop = pb.StopStatusResponse(run_should_stop=self._stop_requested.is_set())
-        self._answer(record.control.mailbox_slot, pb.Result(stop_status=stop))
-
     def _on_defer(self, record: pb.Record) -> None:
         state = record.request.defer.state
         slot = record.control.mailbox_slot
@@ -354,6 +336,34 @@ class Sender:
             w.control.submit(FinishRun(exit_code, complete, flushed))
         # FLUSH_FINAL (writer) and END (handler) are not the sender's to answer
 
+    def _handler_only(self, record: pb.Record) -> None:
+        raise UnknownRecord(f"{describe(record)} is answered by the handler, never sent on")
 
-def _ignore(record: pb.Record) -> None:
-    return None
+    def _not_sent(self, record: pb.Record) -> None:
+        """Telemetry and the final marker: kept in the log, nothing to send for them."""
+
+    ROUTES = routes(pb.Record, "record_type", {
+        "run": _on_run,
+        "history": _on_history,
+        "summary": _on_summary,
+        "config": _on_config,
+        "metric": _on_metric,
+        "output": _on_output,
+        "stats": _on_stats,
+        "telemetry": _not_sent,
+        "files": _on_files,
+        "exit": _on_exit,
+        "final": _not_sent,
+        "request": _on_request,
+        "alert": _on_alert,
+    })
+
+    REQUESTS = routes(pb.Request, "request_type", {
+        "run_start": _handler_only,
+        "poll_exit": _on_poll_exit,
+        "defer": _on_defer,
+        "get_summary": _handler_only,
+        "sampled_history": _handler_only,
+        "network_status": _on_network_status,
+        "flush": _handler_only,
+    })

@@ -1,0 +1,28 @@
+"""What ``finish`` prints for the person who ran it: where the run is now, or how to send
+what was not sent. Printed in the user's thread (background threads never print)."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+from nbtrack.client import links
+from nbtrack.sdk.finish import FinishOutcome
+
+if TYPE_CHECKING:
+    from nbtrack.sdk.run import Run
+
+
+def print_outcome(run: Run, outcome: FinishOutcome | None, budget: float) -> None:
+    """One message for the run's final state; a detached finish names the exact sync command."""
+    if run.state == "detached":
+        waited_on = outcome.waited_on if outcome is not None else "?"
+        print(f"nbtrack: finish of run {run.name} timed out after {budget:g}s "
+              f"(waiting on {waited_on}). Nothing is lost: the run's log keeps "
+              f"what was not sent. Send it with:\n    {run.sync_command}", file=sys.stderr)
+    elif run.mode == "offline":
+        print(f"nbtrack: offline run {run.name} saved to {run.log_path}\n"
+              f"    send it with: {run.sync_command}")
+    elif run.mode != "disabled":
+        link = links.for_run(run)
+        print(f"nbtrack: run {run.name} {run.state}: {link if link else run.path}")

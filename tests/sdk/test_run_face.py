@@ -1,0 +1,71 @@
+"""What the Run object itself decides, in the user's thread: argument checks, alert rate
+limits, and what finish prints (the rest is the pipeline's, tested there)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import nbtrack
+from nbtrack.sdk.alerts import AlertLimiter, alert_record
+from nbtrack.sdk.values import check_metric, check_step
+
+
+@pytest.fixture
+def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> nbtrack.Run:
+    monkeypatch.setenv("NBTRACK_DIR", str(tmp_path))
+    return nbtrack.init(project="face", name="f", mode="offline", console="off")
+
+
+def test_define_metric_arguments_are_checked_in_the_callers_thread() -> None:
+    assert check_metric("loss", "min, max", None) == ["min", "max"]
+    assert check_metric("acc", ["best"], "maximize") == ["best"]
+    with pytest.raises(ValueError, match="non-empty"):
+        check_metric("", None, None)
+    with pytest.raises(ValueError, match="unknown summary 'median'"):
+        check_metric("loss", "median", None)
+    with pytest.raises(ValueError, match="goal"):
+        check_metric("loss", None, "up")
+    with pytest.raises(ValueError, match="'best' needs goal"):
+        check_metric("loss", "best", None)
+
+
+def test_explicit_steps_are_non_negative_integers() -> None:
+    assert check_step(3) == 3
+    with pytest.raises(TypeError, match="integer"):
+        check_step(True)
+    with pytest.raises(TypeError, match="integer"):
+        check_step(1.5)
+    with pytest.raises(ValueError, match=">= 0"):
+        check_step(-1)
+
+
+def test_alert_rate_limit_is_per_title() -> None:
+    limit = AlertLimiter()
+    assert limit.allow("a", 300) and not limit.allow("a", 300)
+    assert limit.allow("b", 300)
+    assert limit.allow("a", 0)  # no wait: every alert goes
+    rec = alert_record("t", "x", "WARN")
+    assert (rec.alert.title, rec.alert.text, rec.alert.level) == ("t", "x", "WARN")
+    assert rec.alert.timestamp > 0
+
+
+def test_offline_finish_says_where_the_log_is(offline: nbtrack.Run,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    offline.log({"a": 1})
+    offline.finish()
+    out = capsys.readouterr().out
+    assert f"offline run f saved to {offline.log_path}" in out
+    assert f"send it with: nbtrack sync {offline.log_path}" in out
+
+
+def test_a_finish_out_of_time_detaches_and_names_the_sync_command(
+    offline: nbtrack.Run, capsys: pytest.CaptureFixture[str]
+) -> None:
+    offline.log({"a": 1})
+    offline.finish(timeout=0)
+    assert offline.state == "detached"
+    err = capsys.readouterr().err
+    assert "finish of run f timed out after 0s (waiting on BEGIN)" in err
+    assert f"    nbtrack sync {offline.log_path}" in err
