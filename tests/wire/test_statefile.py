@@ -8,12 +8,13 @@ import os
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from nbtrack.wire import datadir, statefile
+
+from helpers.wait import wait_until
 
 
 def test_it_lives_in_the_data_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -65,12 +66,12 @@ def test_pid_alive() -> None:
     for bad in (None, "123", 0, -5, 1.5):
         assert not statefile.pid_alive(bad)
     child = subprocess.Popen([sys.executable, "-c", "pass"])
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:  # exited but not reaped: a zombie is not alive
+
+    def zombie() -> bool:  # exited but not reaped: a zombie is not alive
         with open(f"/proc/{child.pid}/stat", "rb") as f:
-            if f.read().rsplit(b")", 1)[-1].split()[0] == b"Z":
-                break
-        time.sleep(0.01)
+            return f.read().rsplit(b")", 1)[-1].split()[0] == b"Z"
+
+    wait_until(zombie, 30, message="the child never became a zombie")
     assert not statefile.pid_alive(child.pid)
     child.wait()
     assert not statefile.pid_alive(child.pid)  # reaped: gone
