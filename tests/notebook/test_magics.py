@@ -258,7 +258,7 @@ def test_unload_reload_leave_nothing_behind(home: Path) -> None:
     events_before = len(shell.events.callbacks["post_run_cell"])
     shell.run_line_magic("load_ext", "nbtrack")
     assert "track_init" in shell.magics_manager.magics["cell"]
-    assert extension.on_run_init in hooks._registry["run_init"]
+    assert extension.on_run_init in hooks.registered("run_init")
     shell.run_line_magic("track_init", f"{OFFLINE} --as r")
     shell.run_line_magic("reload_ext", "nbtrack")
     run = shell.user_ns.pop("r")
@@ -271,7 +271,7 @@ def test_unload_reload_leave_nothing_behind(home: Path) -> None:
     assert widget.live_widgets() == []
     assert "track_init" not in shell.magics_manager.magics["cell"]
     assert "track_log" not in shell.magics_manager.magics["line"]
-    assert extension.on_run_init not in hooks._registry["run_init"]
+    assert extension.on_run_init not in hooks.registered("run_init")
     assert len(shell.events.callbacks["post_run_cell"]) == events_before
 
 

@@ -66,7 +66,7 @@ def test_size_bounded_for_ten_million_points() -> None:
     assert time.perf_counter() - t0 < 10
     steps, values = s.points()
     assert len(steps) <= 2 * 256 + 1
-    assert len(s._buckets) <= 256
+    assert s.buckets_held <= 256
     assert -1e9 in values and 1e9 in values
     assert s.count == 10_000_000
 
@@ -120,7 +120,7 @@ def test_sparse_and_resumed_steps() -> None:
     steps, values = s.points()
     assert steps == [1_000_000, 1_000_010, 5_000_000_000]
     assert values == [1.0, 2.0, 3.0]
-    assert len(s._buckets) <= 8
+    assert s.buckets_held <= 8
 
 
 def test_big_int_values() -> None:

@@ -25,6 +25,11 @@ def unregister(event: str, fn: Callable[[Any], None]) -> None:
         _registry[event].remove(fn)
 
 
+def registered(event: str) -> list[Callable[[Any], None]]:
+    """The hooks registered for ``event`` now, in call order (a copy)."""
+    return list(_registry.get(event, []))
+
+
 def emit(event: str, subject: Any) -> None:
     """Call every hook; a failing hook is logged, never raised into the caller."""
     for fn in list(_registry.get(event, [])):

@@ -284,6 +284,11 @@ class SeriesSampler:
             values.append(self.last)
         return steps, values
 
+    @property
+    def buckets_held(self) -> int:
+        """How many buckets the sampler holds now: its memory, at most ``max_buckets``."""
+        return len(self._buckets)
+
     def __len__(self) -> int:
         """Number of points a snapshot has now."""
         return len(self.points()[0])
