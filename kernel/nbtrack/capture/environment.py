@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from nbtrack.pipeline.stagethread import StageThread
+from nbtrack.pipeline.stagethread import StageThread, ThreadedStage
 from nbtrack.proto import nbtrack_pb2 as pb
 from nbtrack.version import __version__
 from nbtrack.wire.files import METADATA, REQUIREMENTS
@@ -141,7 +141,7 @@ def collect(program: str = "", user_ns: dict[str, Any] | None = None,
     return meta
 
 
-class EnvironmentCapture:
+class EnvironmentCapture(ThreadedStage):
     """The ``nbtrack-env`` thread: one pass that writes the files and publishes them."""
 
     name = "env"
@@ -155,11 +155,7 @@ class EnvironmentCapture:
         self._user_ns = _notebook_namespace()
         self._thread = StageThread(self._work, "nbtrack-env")
 
-    def start(self) -> None:
-        self._thread.start()
 
-    def join(self, timeout: float) -> bool:
-        return self._thread.join(timeout)
 
     def left(self) -> str:
         return "still collecting" if self._thread.alive else ""

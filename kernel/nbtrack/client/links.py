@@ -15,6 +15,7 @@ on the page, not on a login form. Two cases:
 
 from __future__ import annotations
 
+import logging
 import os
 import urllib.parse
 from collections.abc import Mapping
@@ -24,6 +25,8 @@ from typing import Any
 from nbtrack.wire import statefile, urls
 from nbtrack.wire.datadir import default_root
 from nbtrack.wire.discovery import ENV_BASE_URL
+
+log = logging.getLogger("nbtrack.client.links")
 
 ENV_PAGES = "NBTRACK_JUPYTER_PAGES"
 CODE_TIMEOUT = 5.0  # seconds for the login code: a printed line must not hang
@@ -134,8 +137,8 @@ def link_to(target: str, *, server_url: str | None, api_key: str | None = None,
 
         try:
             return Link(login_link(server_url, api_key, target))
-        except (ApiError, ValueError, KeyError):
-            pass  # an older or W&B-style server: say how to get in instead
+        except (ApiError, ValueError, KeyError):  # an older or W&B-style server:
+            log.debug("no login code from %s; saying how to log in instead", server_url)
     url = run_url or f"{server_url.rstrip('/')}{urls.PAGES}{target}"
     return Link(url, _how_to_log_in(server_url))
 

@@ -62,3 +62,23 @@ class StageThread:
     @property
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
+
+
+class ThreadedStage:
+    """``start`` / ``join`` / ``alive`` of a stage that runs on ``self._thread``: written once
+    for every stage and worker instead of three delegating methods in each."""
+
+    _thread: StageThread
+
+    def start(self) -> None:
+        """Start the stage's thread; a second call does nothing."""
+        self._thread.start()
+
+    def join(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` s; True when the thread has ended (or never started)."""
+        return self._thread.join(timeout)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.alive
+

@@ -32,7 +32,7 @@ from nbtrack.pipeline.handler.rows import Rows, dumps
 from nbtrack.pipeline.handler.sampling import HistorySampler, numeric_columns
 from nbtrack.pipeline.handler.summary import Summary
 from nbtrack.pipeline.queues import END, ByteQueue
-from nbtrack.pipeline.stagethread import StageThread
+from nbtrack.pipeline.stagethread import StageThread, ThreadedStage
 from nbtrack.proto import nbtrack_pb2 as pb
 
 __all__ = ["BATCH_ITEMS", "Emit", "Handler", "Respond"]
@@ -49,7 +49,7 @@ _log = logging.getLogger("nbtrack.pipeline.handler.stage")
 _D = pb.DeferRequest
 
 
-class Handler:
+class Handler(ThreadedStage):
     """The handler thread (``nbtrack-handler``); see the module docstring."""
 
     name = "handler"
@@ -84,20 +84,12 @@ class Handler:
 
     # ------------------------------------------------------------ thread
 
-    def start(self) -> None:
-        self._thread.start()
 
-    def join(self, timeout: float) -> bool:
-        """Wait up to ``timeout`` s for the thread to end; True when it has (or never started)."""
-        return self._thread.join(timeout)
 
     def left(self) -> str:
         n = len(self._inq)
         return f"{n} records not handled" if n else ""
 
-    @property
-    def alive(self) -> bool:
-        return self._thread.alive
 
     def _run(self) -> None:
         inq = self._inq

@@ -22,7 +22,7 @@ from nbtrack.client.errors import TransportError
 from nbtrack.client.wandbclient import WandbClient
 from nbtrack.pipeline.queues import END, ByteQueue
 from nbtrack.pipeline.sender.filestream_wire import RunIdentity
-from nbtrack.pipeline.stagethread import StageThread
+from nbtrack.pipeline.stagethread import StageThread, ThreadedStage
 from nbtrack.proto import nbtrack_pb2 as pb
 
 log = logging.getLogger("nbtrack.pipeline.sender.filepusher")
@@ -42,7 +42,7 @@ class _Join:
     done: Callable[[], None]
 
 
-class FilePusher:
+class FilePusher(ThreadedStage):
     """See the module docstring."""
 
     name = "filepusher"
@@ -63,15 +63,11 @@ class FilePusher:
         self._failed_bytes = 0
 
     # ------------------------------------------------------------------ life
-    def start(self) -> None:
-        self._thread.start()
 
     def end(self) -> None:
         """The end marker: upload what was handed over before it, then stop."""
         self._q.put_end()
 
-    def join(self, timeout: float) -> bool:
-        return self._thread.join(timeout)
 
     def left(self) -> str:
         with self._cv:

@@ -30,7 +30,7 @@ from nbtrack.client.wandbclient import WandbClient
 from nbtrack.pipeline.sender.filestream_wire import RunIdentity, encode_post
 from nbtrack.pipeline.sender.flowcontrol import LogTail, read_back
 from nbtrack.pipeline.sender.linebuffer import LineBuffer
-from nbtrack.pipeline.stagethread import StageThread
+from nbtrack.pipeline.stagethread import StageThread, ThreadedStage
 from nbtrack.wire.files import EVENTS, HISTORY, OUTPUT
 from nbtrack.wire.output import format_line
 
@@ -44,7 +44,7 @@ class _Finish:
     done: threading.Event = field(default_factory=threading.Event)
 
 
-class FileStreamPoster:
+class FileStreamPoster(ThreadedStage):
     """See the module docstring. Thread-safe: one lock guards the line buffer and flags."""
 
     name = "filestream"
@@ -74,8 +74,6 @@ class FileStreamPoster:
         self._thread = StageThread(self._loop, "nbtrack-filestream")
 
     # ------------------------------------------------------------------ life
-    def start(self) -> None:
-        self._thread.start()
 
     def end(self) -> None:
         """The end marker: post what is pending once more (best effort), then stop."""
@@ -83,12 +81,7 @@ class FileStreamPoster:
             self._ending = True
             self._cv.notify_all()
 
-    def join(self, timeout: float) -> bool:
-        return self._thread.join(timeout)
 
-    @property
-    def alive(self) -> bool:
-        return self._thread.alive
 
     def left(self) -> str:
         with self._cv:

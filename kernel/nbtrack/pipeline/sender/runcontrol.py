@@ -31,7 +31,7 @@ from nbtrack.pipeline.queues import END, ByteQueue
 from nbtrack.pipeline.sender.filestream_wire import RunIdentity
 from nbtrack.pipeline.sender.poster import FileStreamPoster
 from nbtrack.pipeline.sender.registrar import RunRegistrar, offsets_of
-from nbtrack.pipeline.stagethread import StageThread
+from nbtrack.pipeline.stagethread import StageThread, ThreadedStage
 from nbtrack.proto import nbtrack_pb2 as pb
 
 log = logging.getLogger("nbtrack.pipeline.sender.runcontrol")
@@ -66,7 +66,7 @@ class FinishRun:
 Job = RegisterRun | UpdateConfig | SendAlert | FinishRun
 
 
-class RunControl:
+class RunControl(ThreadedStage):
     """See the module docstring."""
 
     name = "runcontrol"
@@ -91,15 +91,11 @@ class RunControl:
         self._stop_poll_ok = True
 
     # ------------------------------------------------------------------ life
-    def start(self) -> None:
-        self._thread.start()
 
     def end(self) -> None:
         """The end marker: run the jobs already queued, then end the poster and stop."""
         self._q.put_end()
 
-    def join(self, timeout: float) -> bool:
-        return self._thread.join(timeout)
 
     def left(self) -> str:
         n = len(self._q)

@@ -44,7 +44,7 @@ from nbtrack.pipeline.sender.runcontrol import (
     SendAlert,
     UpdateConfig,
 )
-from nbtrack.pipeline.stagethread import StageThread
+from nbtrack.pipeline.stagethread import StageThread, ThreadedStage
 from nbtrack.proto import nbtrack_pb2 as pb
 
 log = logging.getLogger("nbtrack.pipeline.sender.stage")
@@ -69,7 +69,7 @@ class NetworkWorkers:
     pusher: FilePusher
 
 
-class Sender:
+class Sender(ThreadedStage):
     """The ``nbtrack-sender`` thread; see the module docstring."""
 
     name = "sender"
@@ -92,11 +92,7 @@ class Sender:
         self.errors: collections.Counter[str] = collections.Counter()
 
     # ------------------------------------------------------------------ life
-    def start(self) -> None:
-        self._thread.start()
 
-    def join(self, timeout: float) -> bool:
-        return self._thread.join(timeout)
 
     def left(self) -> str:
         n = len(self._inq)
