@@ -18,14 +18,9 @@ from hypothesis import strategies as st
 from nbtrack.wire import strictjson
 from nbtrack.wire.strictjson import decode
 
+from helpers.strictjson import strict_loads
+
 NAN, INF = math.nan, math.inf
-
-
-def strict_loads(text: str | bytes) -> Any:
-    def refuse(token: str) -> Any:
-        raise ValueError(f"bare {token}")
-
-    return json.loads(text, parse_constant=refuse)
 
 
 def same(a: Any, b: Any) -> bool:
