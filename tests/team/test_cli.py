@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 
 def test_nbtrack_server_passes_options_and_account_commands(tmp_path: Path) -> None:
@@ -26,3 +27,15 @@ def test_nbtrack_server_passes_options_and_account_commands(tmp_path: Path) -> N
     assert nbtrack("key", "list").stdout.startswith(f"{key_id}\talice\tactive")
     assert nbtrack("key", "revoke", key_id).returncode == 0
     assert "revoked" in nbtrack("key", "list", "alice").stdout
+
+
+def test_a_refused_request_is_one_clear_line_not_a_traceback(live_server: Any) -> None:
+    """A wrong key (or any refusal) ends the command with the server's answer and rc 1."""
+    out = subprocess.run(
+        [sys.executable, "-m", "nbtrack", "runs", "--base-url", live_server.url,
+         "--api-key", "not-a-key"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1, out
+    assert "Traceback" not in out.stderr, out.stderr
+    assert out.stderr.splitlines()[-1].startswith("nbtrack runs: read API GET: HTTP 401"), \
+        out.stderr
+    assert "401" in out.stderr and "not-a-key" not in out.stderr + out.stdout

@@ -195,7 +195,12 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["server"]:  # everything after it is the server's (REMAINDER drops "--x")
         return _server(argparse.Namespace(rest=argv[1:]))
     args = _parser().parse_args(argv)
-    return COMMANDS[args.command](args)
+    try:
+        return COMMANDS[args.command](args)
+    except RuntimeError as e:  # ApiError, ServerNotFound, a server that could not start
+        # the message says what went wrong and what to do; a traceback would bury it
+        print(f"nbtrack {args.command}: {e}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
