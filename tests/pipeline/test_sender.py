@@ -4,7 +4,6 @@ mode of the wiring that ``nbtrack sync`` uses."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,14 +13,12 @@ import pytest
 
 from nbtrack.client.wandbclient import WandbClient
 from nbtrack.pipeline.config import PipelineConfig
-from nbtrack.pipeline.queues import ByteQueue
-from nbtrack.pipeline.sender.stage import Sender
-from nbtrack.pipeline.stagethread import Stage
-from nbtrack.pipeline.stream import Stream, network_workers
+from nbtrack.pipeline.stream import Stream
 from nbtrack.proto import nbtrack_pb2 as pb
 from nbtrack.wire.files import HISTORY
 
 from helpers.fakewandb import FakeWandb, make_transport
+from helpers.senderrig import SenderRig
 from helpers.wait import never_within, wait_until
 
 D = pb.DeferRequest
@@ -58,43 +55,18 @@ def defer(slot: str, state: int) -> pb.Record:
     return req(slot, defer=pb.DeferRequest(state=state))  # type: ignore[arg-type]
 
 
-class Harness:
-    """A Sender and the workers the wiring builds for it, fed like the handler feeds it."""
+class Harness(SenderRig):
+    """The shared rig with the unit tests' short intervals and numbered slots."""
 
     def __init__(self, transport: WandbClient | None, **kw: Any) -> None:
         kw.setdefault("post_interval", 0.05)
         kw.setdefault("config_debounce", 0.05)
-        config = PipelineConfig(**kw)
-        self.q = ByteQueue(64 << 20, "sender_q")
-        self.cv = threading.Condition()
-        self.results: dict[str, pb.Result] = {}
-        stop = threading.Event()
-        workers = network_workers(config, transport, stop_requested=stop)
-        self.sender = Sender(self.q, self.respond, workers, stop_requested=stop,
-                             config_debounce=config.config_debounce)
-        self.stages: list[Stage] = [self.sender]
-        if workers is not None:
-            self.stages += [workers.control, workers.poster, workers.pusher]
-        for stage in self.stages:
-            stage.start()
+        super().__init__(transport, PipelineConfig(**kw))
         self.n = 0
-
-    def respond(self, r: pb.Result) -> None:
-        with self.cv:
-            self.results[r.mailbox_slot] = r
-            self.cv.notify_all()
-
-    def put(self, rec: pb.Record) -> None:
-        self.q.put(rec, rec.ByteSize())
 
     def slot(self) -> str:
         self.n += 1
         return f"t{self.n}"
-
-    def wait(self, slot: str, timeout: float = 5.0) -> pb.Result | None:
-        with self.cv:
-            self.cv.wait_for(lambda: slot in self.results, timeout)
-            return self.results.get(slot)
 
     def ask(self, rec: pb.Record, timeout: float = 5.0) -> pb.Result:
         self.put(rec)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -11,42 +10,21 @@ import requests
 
 from nbtrack.client.wandbclient import WandbClient
 from nbtrack.pipeline.config import PipelineConfig
-from nbtrack.pipeline.queues import ByteQueue
-from nbtrack.pipeline.sender.stage import Sender
-from nbtrack.pipeline.stagethread import Stage
-from nbtrack.pipeline.stream import Stream, network_workers
+from nbtrack.pipeline.stream import Stream
 from nbtrack.proto import nbtrack_pb2 as pb
+
+from helpers.senderrig import SenderRig
 
 D = pb.DeferRequest
 
 
-class Pipe:
-    """A Sender and the workers the wiring builds for it, fed like the handler feeds it."""
+class Pipe(SenderRig):
+    """The shared rig against nbtrack's own server, with its own W&B client."""
 
     def __init__(self, server: Any) -> None:
         self.t = WandbClient(server.url, server.token)
-        config = PipelineConfig(post_interval=0.1, config_debounce=0.1)
-        self.q = ByteQueue(64 << 20, "sender_q")
-        self.cv = threading.Condition()
-        self.results: dict[str, pb.Result] = {}
-        stop = threading.Event()
-        workers = network_workers(config, self.t, stop_requested=stop)
-        assert workers is not None
-        self.sender = Sender(self.q, self.respond, workers, stop_requested=stop,
-                             config_debounce=config.config_debounce)
-        self.stages: list[Stage] = [self.sender, workers.control, workers.poster,
-                                    workers.pusher]
-        for stage in self.stages:
-            stage.start()
+        super().__init__(self.t, PipelineConfig(post_interval=0.1, config_debounce=0.1))
         self.n = 0
-
-    def respond(self, r: pb.Result) -> None:
-        with self.cv:
-            self.results[r.mailbox_slot] = r
-            self.cv.notify_all()
-
-    def put(self, rec: pb.Record) -> None:
-        self.q.put(rec, rec.ByteSize())
 
     def ask(self, rec: pb.Record, timeout: float = 20.0) -> pb.Result:
         self.n += 1
@@ -54,9 +32,9 @@ class Pipe:
         rec.control.mailbox_slot = slot
         rec.control.req_resp = True
         self.put(rec)
-        with self.cv:
-            assert self.cv.wait_for(lambda: slot in self.results, timeout), rec
-            return self.results[slot]
+        r = self.wait(slot, timeout)
+        assert r is not None, rec
+        return r
 
     def start_run(self, run: pb.RunRecord) -> pb.RunRecord:
         rr = self.ask(pb.Record(run=run)).run_result
