@@ -17,9 +17,11 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from helpers.browser import JUPYTER_PAGE_ERRORS, PageErrors, run_all, wait_kernel_ready
 from helpers.server import free_port, http_ok
 from helpers.wait import wait_until_up
 
@@ -121,3 +123,26 @@ def nbtrack_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         stop_local_server(home)
         os.environ.pop("NBTRACK_DIR", None)
         os.environ.update(old)
+
+
+def open_in_lab(browser: Any, jup: Jupyter, cells: list[str], name: str
+                ) -> tuple[Any, PageErrors]:
+    """Write ``cells`` as ``<name>.ipynb``, open it in JupyterLab in a new page (its errors
+    collected from the start), and Run All once the kernel is ready; returns the page
+    while the cells run, and its errors."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in cells]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, jup.home / f"{name}.ipynb")
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    errors = PageErrors(page, allowed=JUPYTER_PAGE_ERRORS)
+    page.goto(f"{jup.base}lab/tree/{name}.ipynb?token={TOKEN}",
+              wait_until="domcontentloaded", timeout=60_000)
+    page.locator(".jp-Notebook").first.wait_for(state="attached", timeout=60_000)
+    wait_kernel_ready(page)
+    run_all(page)
+    return page, errors
+

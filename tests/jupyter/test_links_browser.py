@@ -33,9 +33,9 @@ from typing import Any
 
 import nbformat
 import pytest
-from jupyter_helpers import ROOT, TOKEN, Jupyter, start_jupyter
+from jupyter_helpers import ROOT, TOKEN, Jupyter, open_in_lab, start_jupyter
 
-from helpers.browser import JUPYTER_PAGE_ERRORS, PageErrors, chromium, run_all, wait_kernel_ready
+from helpers.browser import chromium
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -139,18 +139,7 @@ def test_links_printed_inside_jupyter(nbtrack_home: Path, tmp_path: Path, base_u
     problems: list[str] = []
     with start_jupyter(tmp_path / "lab", nbtrack_home, app="jupyterlab",
                        base_url=base_url) as jup, chromium() as browser:
-        nb = nbformat.v4.new_notebook()
-        nb.cells = [nbformat.v4.new_code_cell(src) for src in _cells(tag)]
-        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                     "language": "python"}
-        nbformat.write(nb, jup.home / "links.ipynb")
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        errors = PageErrors(page, allowed=JUPYTER_PAGE_ERRORS)
-        page.goto(f"{jup.base}lab/tree/links.ipynb?token={TOKEN}",
-                  wait_until="domcontentloaded", timeout=60_000)
-        page.locator(".jp-Notebook").first.wait_for(state="attached", timeout=60_000)
-        wait_kernel_ready(page)
-        run_all(page)
+        page, errors = open_in_lab(browser, jup, _cells(tag), "links")
         done = page.locator(".jp-OutputArea-output", has_text="DONE").first
         done.wait_for(state="attached", timeout=300_000)
         text, hrefs = _lab_outputs(page)

@@ -12,18 +12,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat
 import pytest
-from jupyter_helpers import BASE_URL, TOKEN, start_jupyter
+from jupyter_helpers import BASE_URL, open_in_lab, start_jupyter
 
 from helpers.browser import (
-    JUPYTER_PAGE_ERRORS,
-    PageErrors,
     chromium,
     output_text,
     require_chromium,
-    run_all,
-    wait_kernel_ready,
 )
 
 pytestmark = pytest.mark.timeout(300)
@@ -40,19 +35,8 @@ CELLS = [
 def test_widget_links_through_jupyter(nbtrack_home: Path, tmp_path: Path) -> None:
     require_chromium()
     with start_jupyter(tmp_path / "lab", nbtrack_home, app="jupyterlab") as jup:
-        nb = nbformat.v4.new_notebook()
-        nb.cells = [nbformat.v4.new_code_cell(src) for src in CELLS]
-        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                     "language": "python"}
-        nbformat.write(nb, jup.home / "links.ipynb")
         with chromium() as browser:
-            page = browser.new_page(viewport={"width": 1280, "height": 1000})
-            errors = PageErrors(page, allowed=JUPYTER_PAGE_ERRORS)
-            page.goto(f"{jup.base}lab/tree/links.ipynb?token={TOKEN}",
-                      wait_until="domcontentloaded", timeout=60_000)
-            page.locator(".jp-Notebook").first.wait_for(state="attached", timeout=60_000)
-            wait_kernel_ready(page)
-            run_all(page)
+            page, errors = open_in_lab(browser, jup, CELLS, "links")
             ids = output_text(page, "IDS", 90)
             entity, project, run_id = ids.split("IDS", 1)[1].split()
             expected = f"{BASE_URL}nbtrack/runs/{entity}/{project}/{run_id}"
