@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 LINT = str(Path(sys.executable).with_name("lint-imports"))
 
@@ -34,38 +36,25 @@ def test_the_tree_keeps_every_contract(tmp_path: Path) -> None:
     assert "BROKEN" not in out.stdout and "KEPT" in out.stdout, out.stdout
 
 
-def test_an_upward_import_breaks_the_contract(tmp_path: Path) -> None:
+BAD_IMPORTS = [
+    pytest.param("pipeline/writer.py", "from nbtrack.notebook import widget",
+                 "nbtrack.pipeline.writer -> nbtrack.notebook.widget", id="upward"),
+    pytest.param("server/http/app.py", "from nbtrack.pipeline import queues",
+                 "nbtrack.server.http.app -> nbtrack.pipeline.queues", id="server-to-pipeline"),
+    # the storage interface importing a backend: the circle issue 14 removed
+    pytest.param("server/storage/base.py", "from nbtrack.server.storage import sqlite",
+                 "No cycles are allowed in nbtrack.server.storage", id="server-circle"),
+    pytest.param("wire/files.py", "from nbtrack import settings",
+                 "nbtrack.wire.files -> nbtrack.settings", id="wire-imports-nbtrack"),
+]
+
+
+@pytest.mark.parametrize(("module", "line", "reported"), BAD_IMPORTS)
+def test_a_bad_import_breaks_the_contract(tmp_path: Path, module: str, line: str,
+                                          reported: str) -> None:
     tree = _copy(tmp_path)
-    writer = tree / "kernel" / "nbtrack" / "pipeline" / "writer.py"
-    writer.write_text(writer.read_text() + "\nfrom nbtrack.notebook import widget  # noqa\n")
+    path = tree / "kernel" / "nbtrack" / module
+    path.write_text(path.read_text() + f"\n{line}  # noqa\n")
     out = _lint(tree)
     assert out.returncode != 0, out.stdout
-    assert "nbtrack.pipeline.writer -> nbtrack.notebook.widget" in out.stdout, out.stdout
-
-
-def test_the_server_importing_the_pipeline_breaks_the_contract(tmp_path: Path) -> None:
-    tree = _copy(tmp_path)
-    app = tree / "kernel" / "nbtrack" / "server" / "http" / "app.py"
-    app.write_text(app.read_text() + "\nfrom nbtrack.pipeline import queues  # noqa\n")
-    out = _lint(tree)
-    assert out.returncode != 0, out.stdout
-    assert "nbtrack.server.http.app -> nbtrack.pipeline.queues" in out.stdout, out.stdout
-
-
-def test_a_circle_inside_the_server_breaks_the_contract(tmp_path: Path) -> None:
-    """The storage interface importing a backend (the circle issue 14 removed) fails."""
-    tree = _copy(tmp_path)
-    base = tree / "kernel" / "nbtrack" / "server" / "storage" / "base.py"
-    base.write_text(base.read_text() + "\nfrom nbtrack.server.storage import sqlite  # noqa\n")
-    out = _lint(tree)
-    assert out.returncode != 0, out.stdout
-    assert "No cycles are allowed in nbtrack.server.storage" in out.stdout, out.stdout
-
-
-def test_the_wire_importing_nbtrack_breaks_the_contract(tmp_path: Path) -> None:
-    tree = _copy(tmp_path)
-    files = tree / "kernel" / "nbtrack" / "wire" / "files.py"
-    files.write_text(files.read_text() + "\nfrom nbtrack import settings  # noqa\n")
-    out = _lint(tree)
-    assert out.returncode != 0, out.stdout
-    assert "nbtrack.wire.files -> nbtrack.settings" in out.stdout, out.stdout
+    assert reported in out.stdout, out.stdout
