@@ -14,7 +14,6 @@ loop, a paced loop, during ``finish``, and while the server receives a 64 MB upl
 from __future__ import annotations
 
 import hashlib
-import json
 import mmap
 import os
 import random
