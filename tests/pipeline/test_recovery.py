@@ -152,14 +152,14 @@ def test_log_raises_when_the_disk_refuses_and_the_ring_is_full(
     stream = start(tmp_path, ring_bytes=256 * 1024)
     accepted = 0
     row = {"text": "x" * 500}
-    with pytest.raises(LogWriteError, match="cannot be written .*No space left.*nbtrack sync"):
+    with pytest.raises(LogWriteError, match=r"cannot be written .*No space left.*nbtrack sync"):
         for _ in range(100_000):
             stream.interface.publish_log(row, None, True)
             accepted += 1
     assert 0 < accepted < 1000
     log = snapshot(stream, tmp_path / "killed")
     stream.close(2)
-    report, entries = read_ring(ring_path_for(log))
+    _, entries = read_ring(ring_path_for(log))
     assert sum(1 for e in entries if e.kind == 1) == accepted  # every accepted call is kept
     complete_log(log)
     assert len(history(log)) == accepted
