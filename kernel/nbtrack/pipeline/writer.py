@@ -73,6 +73,7 @@ class Writer:
         self._last_fsync = 0.0
         self._appended_seq = 0  # the highest ring_seq appended to the log
         self._fsynced_at = (0, 0)  # (ring seq, log offset) of the last fsync
+        self._fsynced = 0  # log offset of the last fsync
         self._log: LogWriter | None = None
         self._thread = StageThread(self._run, "nbtrack-writer")
         self._lock = threading.Lock()
@@ -152,7 +153,8 @@ class Writer:
                     if inq.closed and len(inq) == 0:
                         log.debug("writer queue closed without END; closing %s", self.path)
                         break
-                    self._flush()
+                    now = time.monotonic()
+                    self._flush(now, fsync=now - self._last_fsync >= self._fsync_interval)
                     continue
                 if self._process(lw, batch):
                     break
@@ -222,6 +224,9 @@ class Writer:
         if not fsync and not lw.pending_bytes:
             self._last_flush = now
             return
+        if fsync and not force and not lw.pending_bytes and lw.flushed_offset == self._fsynced:
+            self._last_fsync = now  # nothing new since the last fsync
+            return
         seq = self._appended_seq  # what this flush makes durable, if it empties the buffer
         try:
             if fsync:
@@ -244,6 +249,7 @@ class Writer:
                     ring.note_fsync(seq, lw.flushed_offset)
             if fsync:
                 self._last_fsync = now
+                self._fsynced = lw.flushed_offset
         self._last_flush = now
 
     @property
