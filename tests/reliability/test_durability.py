@@ -137,7 +137,7 @@ def test_full_disk_warns_raises_when_full_and_sync_stores_every_accepted_row(
     accepted = 0
     row = {"text": "y" * 400}
     with pytest.warns(UserWarning, match="cannot write the transaction log") as caught, \
-            pytest.raises(OSError, match="write-ahead ring .* is full"):
+            pytest.raises(OSError, match=r"write-ahead ring .* is full"):
         for i in range(1_000_000):
             run.log({"i": i, **row})
             accepted += 1

@@ -24,7 +24,8 @@ def print_outcome(run: Run, outcome: FinishOutcome | None, budget: float) -> Non
         waited_on = outcome.waited_on if outcome is not None else "?"
         print(f"nbtrack: finish of run {run.name} timed out after {budget:g}s "
               f"(waiting on {waited_on}). Nothing is lost: the run's log and its "
-              f"write-ahead ring keep what was not sent. Send it with:\n    {run.sync_command}", file=sys.stderr)
+              f"write-ahead ring keep what was not sent. Send it with:\n"
+              f"    {run.sync_command}", file=sys.stderr)
     elif run.mode == "offline":
         print(f"nbtrack: offline run {run.name} saved to {run.log_path}\n"
               f"    send it with: {run.sync_command}")
