@@ -60,10 +60,24 @@ class RingQueue:
     def put_row(self, data: dict[str, Any], step: int | None, commit: bool,
                 _dumps: Callable[[Any], bytes] = marshal.dumps,
                 _time: Callable[[], float] = time.time) -> None:
-        """One ``log()`` call: in the ring when this returns (the hot path)."""
+        """One ``log()`` call: in the ring when this returns (the hot path, inlined)."""
         item = (data, step, commit, _time())
         payload = _dumps(item)
-        self._put(item, KIND_ROW, payload, False)
+        nbytes = len(payload) + _OVERHEAD
+        with self._lock:
+            ring = self.ring
+            if (ring is not None and not self._closed
+                    and self._bytes + nbytes <= self.max_bytes):
+                seq = ring.try_append(KIND_ROW, payload)
+                if seq:
+                    self._seq = seq
+                    items = self._items
+                    items.append((item, nbytes, seq))
+                    self._bytes += nbytes
+                    if len(items) >= WAKE_ITEMS:
+                        self._not_empty.notify()
+                    return
+        self._put(item, KIND_ROW, payload, False)  # full, closed or not durable: wait there
 
     def put_record(self, record: Any) -> None:
         """A data record (config, summary, files, exit ...): durable like a row."""
@@ -176,12 +190,14 @@ class RingQueue:
     def release_through(self, seq: int) -> None:
         """Everything up to ``seq`` is in the transaction log: its ring space is free."""
         ring = self.ring
-        if ring is None:
+        if ring is None or seq <= ring.released_seq:
+            return
+        found = ring.find_release(seq)  # the walk, without holding up log()
+        if found is None:
             return
         with self._lock:
-            if seq > ring.released_seq:
-                ring.release_through(seq)
-                self._not_full.notify_all()
+            ring.set_released(*found)
+            self._not_full.notify_all()
 
     def note_fsync(self, seq: int, log_offset: int) -> None:
         ring = self.ring

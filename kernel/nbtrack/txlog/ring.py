@@ -121,6 +121,23 @@ class RingFile:
     def used(self) -> int:
         return self.head - self.released
 
+    def try_append(self, kind: int, payload: bytes) -> int:
+        """Write one entry if it fits now (the hot path: one call); its seq, or 0."""
+        n = len(payload)
+        size = ENTRY_SIZE + ((n + 15) & ~15)
+        cap = self.capacity
+        head = self.head
+        pos = head % cap
+        if pos + size > cap or head + size - self.released > cap:
+            return 0 if self.need(n) > self.free() else self.append(kind, payload)
+        at = HEADER_SIZE + pos
+        mm = self._mm
+        mm[at + ENTRY_SIZE:at + ENTRY_SIZE + n] = payload
+        self.seq = seq = self.seq + 1
+        self._pack(mm, at, n | (kind << 28), self._crc(payload), seq)
+        self.head = head + size
+        return seq
+
     def append(self, kind: int, payload: bytes) -> int:
         """Write one entry (the caller checked ``need() <= free()``); returns its seq."""
         mm = self._mm
@@ -142,30 +159,40 @@ class RingFile:
         return seq
 
     def release_through(self, seq: int) -> None:
-        """Every entry up to ``seq`` is in the transaction log: free its space.
+        """Every entry up to ``seq`` is in the transaction log: free its space."""
+        found = self.find_release(seq)
+        if found is not None:
+            self.set_released(*found)
 
-        Walks the entry headers from the last released position; the new position is
-        written to the header, where recovery starts.
-        """
+    def find_release(self, seq: int) -> tuple[int, int] | None:
+        """Where the entries after ``seq`` start: ``(position, seq)`` to hand to
+        :meth:`set_released`, or None. Reads only entries written before (immutable until
+        released), so the one releasing thread may call it without the appenders' lock."""
         if seq <= self.released_seq or self.closed:
-            return
+            return None
         seq = min(seq, self.seq)
         mm = self._mm
         cap = self.capacity
         pos = self._release_pos
         cur = self.released_seq
+        unpack = ENTRY.unpack_from
         while cur < seq:
-            word, _crc, entry_seq = ENTRY.unpack_from(mm, HEADER_SIZE + pos % cap)
+            word, _crc, entry_seq = unpack(mm, HEADER_SIZE + pos % cap)
             if word >> 28 == KIND_WRAP:
                 pos += cap - pos % cap
                 continue
-            pos += ENTRY_SIZE + _aligned(word & MAX_PAYLOAD)
+            pos += ENTRY_SIZE + ((word & MAX_PAYLOAD) + 15 & ~15)
             cur = entry_seq
-        self._release_pos = pos
-        self.released = pos
-        self.released_seq = cur
-        struct.pack_into("<QQ", mm, _RELEASED_AT, cur, pos % cap if cur < self.seq else
-                         self.head % cap)
+        return pos, cur
+
+    def set_released(self, pos: int, seq: int) -> None:
+        """Free the space before ``pos`` (from :meth:`find_release`); the header says where
+        recovery starts."""
+        if self.closed or seq <= self.released_seq:
+            return
+        self._release_pos = self.released = pos
+        self.released_seq = seq
+        struct.pack_into("<QQ", self._mm, _RELEASED_AT, seq, pos % self.capacity)
 
     def note_fsync(self, seq: int, log_offset: int) -> None:
         """The transaction log was fsynced at ``log_offset``, holding every entry to ``seq``."""
