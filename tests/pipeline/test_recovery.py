@@ -24,6 +24,7 @@ from nbtrack.pipeline.stream import Stream
 from nbtrack.proto import nbtrack_pb2 as pb
 from nbtrack.txlog import LogWriter, read_records
 from nbtrack.txlog.ring import RingFile, read_ring, ring_path_for
+from nbtrack.txlog.verify import format_report, verify
 
 from helpers.wait import wait_until
 
@@ -85,6 +86,9 @@ def test_nothing_reached_the_log_everything_is_recovered_once(
     log = snapshot(stream, tmp_path / "killed")
     stream.close(2)
     assert history(log) == []  # the disk took nothing
+    before = verify(log)
+    assert before.ring_rows == 1001 and not before.ring_live
+    assert "1,001 log() calls) not in the log: `nbtrack sync` adds them" in format_report(before)
     result = complete_log(log)
     assert result.found and not result.live and not result.problems
     assert result.rows == 1001
@@ -100,6 +104,7 @@ def test_nothing_reached_the_log_everything_is_recovered_once(
     assert summaries[-1]["best"] == 0.9 and summaries[-1]["late"] == 1.0
     assert not ring_path_for(log).exists()  # all in the fsynced log: the ring is gone
     assert not complete_log(log).found  # a second run adds nothing
+    assert verify(log).ring_pending is None
     assert len(history(log)) == 1001
 
 
