@@ -15,7 +15,7 @@ import sys
 import time
 
 from nbtrack.pipeline.handler.stage import Handler
-from nbtrack.pipeline.queues import ByteQueue
+from nbtrack.pipeline.ringqueue import RingQueue
 from nbtrack.proto import nbtrack_pb2 as pb
 
 
@@ -46,7 +46,7 @@ def main() -> None:
 def one_run(items: list, t0: float, profile: bool = False) -> float:
     n = len(items)
 
-    q = ByteQueue(1 << 40, "record_q")
+    q = RingQueue(None, 1 << 40, "record_q")
     run = pb.Record(run=pb.RunRecord(run_id="bench", start_time=t0))
     q.put(run, run.ByteSize())
     for it in items:

@@ -51,6 +51,8 @@ class Tuning:
     console: bool = True  # init(console=) > NBTRACK_CONSOLE: record stdout / stderr
     capture_off: frozenset[str] = frozenset()  # NBTRACK_CAPTURE_<PART>=off ("env": all)
     http_timeout: float = 10.0  # NBTRACK_HTTP_TIMEOUT (s): one request's read timeout
+    fsync_interval: float = 5.0  # NBTRACK_FSYNC_INTERVAL (s): the machine-crash bound
+    ring_mb: float = 16.0  # NBTRACK_RING_MB: the write-ahead ring (allocated, resident)
 
 
 def _env_number(name: str, default: float, *, off_means_zero: bool = False) -> float:
@@ -83,6 +85,8 @@ def read_tuning(*, console: str | None = None) -> Tuning:
                               if os.environ.get(f"NBTRACK_CAPTURE_{part.upper()}", "")
                               .strip().lower() in _OFF),
         http_timeout=_positive_float("NBTRACK_HTTP_TIMEOUT", Tuning.http_timeout),
+        fsync_interval=_env_number("NBTRACK_FSYNC_INTERVAL", Tuning.fsync_interval),
+        ring_mb=max(_env_number("NBTRACK_RING_MB", Tuning.ring_mb), 1.0),
     )
 
 

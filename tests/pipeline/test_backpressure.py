@@ -67,3 +67,19 @@ def test_log_after_the_handler_died_says_so(tmp_path: Path) -> None:
         for _ in range(1000):  # fills 1 KiB within a few calls, then must fail, not wait
             stream.interface.publish_log(row, None, True)
     stream.close(5)
+
+
+def test_record_q_counts_what_a_call_really_weighs(tmp_path: Path) -> None:
+    """A 10,000-value array per call is ~90 KB, not "200 + 100 per key" bytes: the queue's
+    bound (16 MiB) holds about 180 such calls, not 55,000 (which was 17 GB of Python
+    objects on the way to an out-of-memory kill). The stream is not started, so nothing
+    drains and the call that does not fit fails at once (no handler to wait for)."""
+    stream = Stream(PipelineConfig(), tmp_path / "run.nbtrack", None)
+    row = {"weights": [0.5 + i for i in range(10_000)]}
+    accepted = 0
+    with pytest.raises(PipelineStoppedError):
+        for _ in range(100_000):
+            stream.interface.publish_log(row, None, True)
+            accepted += 1
+    assert 150 <= accepted <= 200, accepted
+    assert stream.record_q.pending_bytes <= PipelineConfig().record_queue_bytes

@@ -1,4 +1,4 @@
-"""The Handler thread with a real ByteQueue, a real Mailbox and list-collecting emits."""
+"""The Handler thread with a real (memory-only) RingQueue, a real Mailbox, list emits."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from nbtrack.pipeline.dispatch import UnknownRecord
 from nbtrack.pipeline.handler.rows import Rows
 from nbtrack.pipeline.handler.stage import Handler
 from nbtrack.pipeline.mailbox import Mailbox
-from nbtrack.pipeline.queues import END, ByteQueue, QueueClosed
+from nbtrack.pipeline.queues import END, QueueClosed
+from nbtrack.pipeline.ringqueue import RingQueue
 from nbtrack.proto import nbtrack_pb2 as pb
 
 from helpers.wait import never_within, wait_until
@@ -26,7 +27,7 @@ START = 1_000.0
 
 class Harness:
     def __init__(self, *, summary_interval: float = 3600.0, start: bool = True) -> None:
-        self.q = ByteQueue(1 << 24, "record_q")
+        self.q = RingQueue(None, 1 << 24, "record_q")
         self.writer: list[tuple[Any, int]] = []
         self.sender: list[tuple[Any, int]] = []
         self.mailbox = Mailbox()
@@ -420,7 +421,7 @@ def test_end_propagates_and_thread_stops() -> None:
 
 def test_join_false_while_emit_is_stuck() -> None:
     release = threading.Event()
-    q = ByteQueue(1 << 20)
+    q = RingQueue(None, 1 << 20)
 
     def stuck(record: Any, nbytes: int) -> None:
         release.wait()
@@ -456,7 +457,7 @@ def test_exception_in_one_item_does_not_stop_the_loop(
 
 def test_failing_emit_is_logged_and_loop_goes_on(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.ERROR, logger="nbtrack.pipeline.handler.stage")
-    q = ByteQueue(1 << 20)
+    q = RingQueue(None, 1 << 20)
     mailbox = Mailbox()
     sent: list[Any] = []
 

@@ -17,7 +17,7 @@ from nbtrack.pipeline.writer import Writer
 from nbtrack.proto import nbtrack_pb2 as pb
 from nbtrack.txlog import LogReader, LogWriter, read_records
 
-from helpers.wait import wait_until
+from helpers.wait import never_within, wait_until
 
 FLUSH_FINAL = pb.DeferRequest.FLUSH_FINAL
 
@@ -274,21 +274,30 @@ def test_disk_full_is_logged_not_raised(
     assert not w.failing and w.error is not None  # the error stays visible
 
 
-def test_disk_full_bounded_memory_drops_records(
+def test_disk_full_stops_taking_records_and_drops_none(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Past max_pending_bytes of unwritten log the writer takes nothing more (its input
+    fills, so the pipeline waits: the ring keeps what log() accepted); none is dropped,
+    and once the disk takes data again all of them are written, in order."""
     import nbtrack.pipeline.writer as writer_mod
 
     monkeypatch.setattr(writer_mod, "LogWriter", FailingLog)
-    q, w, _, _ = make(tmp_path, max_pending_bytes=20_000)
+    q, w, _, path = make(tmp_path, max_pending_bytes=20_000, flush_interval=0.05,
+                         max_batch=10)
     w.start()
-    for i in range(1, 501):
-        put(q, history(i, rows=5))
-    q.put_end()
-    assert w.join(5)  # END still ends the thread although nothing could be written
-    assert w.records_dropped > 0
-    assert w.records_written + w.records_dropped == 500
-    assert w.closed and isinstance(w.error, OSError)
+    try:
+        for i in range(1, 501):
+            put(q, history(i, rows=5))
+        wait_until(lambda: w.failing, 5, message="the disk error was not noticed")
+        assert never_within(lambda: len(q) < 300, 0.5)  # it takes nothing it cannot write
+        FailingLog.healthy = True
+        q.put_end()
+        assert w.join(10)
+    finally:
+        FailingLog.healthy = False
+    assert [r.num for r in read_records(path)] == list(range(1, 501))
+    assert w.closed and w.unwritten_bytes == 0
 
 
 def test_queue_closed_without_end_stops(tmp_path: Path) -> None:

@@ -39,6 +39,9 @@ def _sync(args: argparse.Namespace) -> int:
         finally:
             transport.close()
         rows = result.counts.get("history_rows", 0)
+        recovered = result.recovery.summary() if result.recovery else ""
+        if recovered:
+            print(f"{path}: {recovered}")
         torn = " (torn tail: the run was cut off; everything before it was sent)" \
             if result.read and result.read.torn_tail else ""
         if result.ok:

@@ -18,6 +18,11 @@ class PipelineConfig:
     # Bounds between stages; past them log() waits (backpressure). The sender leaves
     # lines it cannot send yet in the transaction log, so these stay small.
     record_queue_bytes: int = 16 * MiB
+    # the write-ahead ring under record_q (run-<id>.ring): allocated up front, mapped
+    # and resident; rows wait in it until the writer has handed their records to the OS
+    ring_bytes: int = 16 * MiB
+    # the transaction log is fsynced this often (and at finish): the machine-crash bound
+    fsync_interval: float = 5.0
     writer_queue_bytes: int = 8 * MiB
     sender_queue_bytes: int = 8 * MiB
     # the inputs of the sender's workers (run control's GraphQL jobs, the files to upload)
@@ -37,12 +42,12 @@ class PipelineConfig:
     stop_poll_interval: float = 10.0
 
     def __post_init__(self) -> None:
-        for name in ("record_queue_bytes", "writer_queue_bytes", "sender_queue_bytes",
+        for name in ("record_queue_bytes", "ring_bytes", "writer_queue_bytes", "sender_queue_bytes",
                      "worker_queue_bytes", "max_post_bytes", "max_unsent_bytes",
                      "heartbeat_interval"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"PipelineConfig.{name} must be positive")
-        for name in ("post_interval", "config_debounce", "stop_poll_interval",
+        for name in ("post_interval", "fsync_interval", "config_debounce", "stop_poll_interval",
                      "summary_interval"):
             if getattr(self, name) < 0:
                 raise ValueError(f"PipelineConfig.{name} must not be negative")

@@ -1,24 +1,21 @@
 """The user side of the pipeline: publishes records, delivers requests through the mailbox.
 
-``publish_log`` is the hot path of every ``run.log`` call: it only enqueues a
-tuple; steps, serialization and everything else happen in the handler thread.
+``publish_log`` is the hot path of every ``run.log`` call: the row goes into the
+write-ahead ring (durable against a process kill when it returns) and onto the handler's
+queue; steps, JSON and everything else happen in the handler thread.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import time
 import weakref
 from typing import Any
 
 from nbtrack.pipeline.mailbox import Mailbox, MailboxHandle
 from nbtrack.pipeline.queues import ByteQueue, QueueClosed
+from nbtrack.pipeline.ringqueue import RingQueue
 from nbtrack.proto import nbtrack_pb2 as pb
-
-# A rough per-entry cost so the byte bound of record_q tracks real memory use.
-_ROW_OVERHEAD = 200
-_ENTRY_BYTES = 100
 
 
 class PipelineStoppedError(RuntimeError):
@@ -29,6 +26,20 @@ def _stopped(error: QueueClosed) -> PipelineStoppedError:
     return PipelineStoppedError(
         f"nbtrack: this run's pipeline has stopped ({error}); nothing more can be logged to "
         "it. What was logged before is in its transaction log: `nbtrack sync` sends it.")
+
+
+class LogWriteError(OSError):
+    """``log()`` cannot keep more: the transaction log cannot be written (a full disk) and
+    the write-ahead ring holding what it could not write is full."""
+
+    def __init__(self, cause: BaseException | None, log_path: object, ring_path: object) -> None:
+        errno = getattr(cause, "errno", None) or 28  # ENOSPC unless the disk said otherwise
+        reason = getattr(cause, "strerror", None) or str(cause or "write failed")
+        super().__init__(errno, (
+            f"nbtrack: the transaction log {log_path} cannot be written ({reason}) and the "
+            f"write-ahead ring {ring_path} that keeps what it could not write is full: "
+            "this log call was not logged. Everything logged before is kept; free space "
+            f"and the run goes on, or after the run: `nbtrack sync {log_path}`."))
 
 
 class ForkedProcessError(RuntimeError):
@@ -51,8 +62,14 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 class Interface:
     """Publishes to the handler's queue; the only object the user's thread touches."""
 
-    def __init__(self, record_q: ByteQueue, mailbox: Mailbox) -> None:
+    def __init__(self, record_q: RingQueue | ByteQueue, mailbox: Mailbox) -> None:
+        """``record_q`` is the handler's RingQueue, or for a replay the sender's ByteQueue
+        (the log's records are durable already)."""
         self._q = record_q
+        if isinstance(record_q, RingQueue):
+            self._put_record = record_q.put_record
+        else:
+            self._put_record = lambda record: record_q.put(record, record.ByteSize() + 64)
         self._mailbox = mailbox
         self._pid = os.getpid()
         self.forked = False
@@ -70,13 +87,21 @@ class Interface:
         if self.forked:
             self._refuse_in_child()
         try:
-            self._q.put((data, step, commit, time.time()),
-                        _ROW_OVERHEAD + _ENTRY_BYTES * len(data), wake=False)
+            self._q.put_row(data, step, commit)  # type: ignore[union-attr]  # live runs only
         except QueueClosed as e:
             raise _stopped(e) from None
 
     # -- records
     def publish(self, record: pb.Record) -> None:
+        """A data record: in the write-ahead ring when this returns, like a row."""
+        if self.forked:
+            self._refuse_in_child()
+        try:
+            self._put_record(record)
+        except QueueClosed as e:
+            raise _stopped(e) from None
+
+    def _publish_request(self, record: pb.Record) -> None:
         if self.forked:
             self._refuse_in_child()
         try:
@@ -97,6 +122,8 @@ class Interface:
             if self.forked:
                 self._refuse_in_child()
             self._q.put_front(record, record.ByteSize() + 64)
+        elif record.WhichOneof("record_type") == "request":
+            self._publish_request(record)
         else:
             self.publish(record)
         return handle

@@ -11,12 +11,15 @@ Live::
                                                 ├─► FileStreamPoster (file_stream posts)
                                                 └─► FilePusher (createRunFiles + PUT)
 
+``record_q`` is a :class:`~nbtrack.pipeline.ringqueue.RingQueue`: what ``log()`` and the
+publishers put there is in the write-ahead ring ``run-<id>.ring`` first.
+
 Replay (``nbtrack sync``): the transaction log is the input, so there is no handler
 and no writer; the interface publishes the log's records straight into ``sender_q``
 and :meth:`Stream.finish_replay` walks the sender's finish states.
 
-Start: the writer first (a bad directory fails there, in the caller), then the
-workers, the sender, the handler. Close: ``END`` into the first queue; each stage
+Start: the ring and the writer first (a bad or full directory fails there, in the
+caller), then the workers, the sender, the handler. Close: ``END`` into the first queue; each stage
 hands it on to the ones it feeds; every thread is joined by one deadline, and the
 report says which did not end and what each still held.
 """
@@ -34,9 +37,10 @@ from typing import Any
 from nbtrack.client.wandbclient import WandbClient
 from nbtrack.pipeline.config import PipelineConfig
 from nbtrack.pipeline.handler.stage import Handler
-from nbtrack.pipeline.interface import Interface
+from nbtrack.pipeline.interface import Interface, LogWriteError, PipelineStoppedError
 from nbtrack.pipeline.mailbox import Mailbox
 from nbtrack.pipeline.queues import END, ByteQueue, QueueClosed
+from nbtrack.pipeline.ringqueue import RingQueue
 from nbtrack.pipeline.sender.filepusher import FilePusher
 from nbtrack.pipeline.sender.flowcontrol import LogTail
 from nbtrack.pipeline.sender.poster import FileStreamPoster
@@ -46,6 +50,7 @@ from nbtrack.pipeline.sender.stage import NetworkWorkers, Sender
 from nbtrack.pipeline.stagethread import Stage
 from nbtrack.pipeline.writer import Writer
 from nbtrack.proto import nbtrack_pb2 as pb
+from nbtrack.txlog.ring import RingFile, ring_path_for
 
 logger = logging.getLogger("nbtrack.pipeline.stream")
 
@@ -62,6 +67,9 @@ class CloseReport:
     still_running: list[str] = field(default_factory=list)
     left: dict[str, str] = field(default_factory=dict)  # stage -> what it still held
     writer_error: str | None = None
+    # log bytes that never reached the OS; their entries are in the kept ring file
+    unwritten_bytes: int = 0
+    ring_kept: bool = False
 
 
 def _emitter(q: ByteQueue) -> Any:
@@ -125,20 +133,33 @@ class Stream:
                              config_debounce=config.config_debounce)
         self.writer: Writer | None = None
         self.handler: Handler | None = None
+        self.record_q: Any
         if replay:
             self.record_q = self.sender_q
         else:
-            self.record_q = ByteQueue(config.record_queue_bytes, "record_q")
+            self.ring_path = ring_path_for(log_path)
+            self.record_q = RingQueue(None, config.record_queue_bytes, "record_q")
             writer_q = ByteQueue(config.writer_queue_bytes, "writer_q")
-            self.writer = Writer(writer_q, log_path, respond)
+            self.writer = Writer(writer_q, log_path, respond, ring=self.record_q, warn=warn,
+                                 fsync_interval=config.fsync_interval)
             self.handler = Handler(self.record_q, _emitter(writer_q), _emitter(self.sender_q),
                                    respond, warn, summary_interval=config.summary_interval)
-            # log() waits while the pipeline is behind, fails at once if the handler died
-            handler = self.handler
-            self.record_q.watch_consumer(lambda: handler.alive)
+            self.record_q.watch(self._health)
         self.interface = Interface(self.record_q, self.mailbox)
         self._started = False
         self._closed = False
+
+    def _health(self) -> BaseException | None:
+        """Why a ``log()`` waiting for room would wait forever (None: it would not)."""
+        handler, writer = self.handler, self.writer
+        if handler is not None and not handler.alive:
+            return PipelineStoppedError(
+                "nbtrack: this run's handler thread has stopped; nothing more can be logged "
+                f"to it. What was logged before is in {self.log_path} and "
+                f"{self.ring_path}: `nbtrack sync {self.log_path}` sends it.")
+        if writer is not None and writer.failing:
+            return LogWriteError(writer.error, self.log_path, self.ring_path)
+        return None
 
     def _stages(self) -> list[Stage]:
         """Every stage and worker in the order close joins them: upstream first."""
@@ -153,7 +174,13 @@ class Stream:
         if self._started:
             return
         if self.writer is not None:
-            self.writer.start()
+            assert isinstance(self.record_q, RingQueue)
+            self.record_q.ring = RingFile(self.ring_path, self.config.ring_bytes)
+            try:
+                self.writer.start()
+            except BaseException:
+                self.record_q.finish_ring()
+                raise
         for stage in reversed(self._stages()):
             if stage is not self.writer:
                 stage.start()
@@ -180,9 +207,13 @@ class Stream:
         if running:
             logger.warning("pipeline stages still running after close: %s",
                            "; ".join(f"{n} ({what or 'busy'})" for n, what in left.items()))
-        error = self.writer.error if self.writer is not None else None
+        writer = self.writer
+        error = writer.error if writer is not None else None
+        unwritten = writer.unwritten_bytes if writer is not None else 0
+        kept = writer is not None and (writer.ring_kept or writer.alive)
         return CloseReport(clean=not running, still_running=[s.name for s in running],
-                           left=left, writer_error=str(error) if error else None)
+                           left=left, writer_error=str(error) if error else None,
+                           unwritten_bytes=unwritten, ring_kept=kept)
 
     def finish_replay(self, timeout: float) -> bool:
         """Replay: walk the sender's finish states, then close; True when all was delivered.

@@ -18,9 +18,11 @@ class Control(_message.Message):
     def __init__(self, mailbox_slot: _Optional[str] = ..., req_resp: _Optional[bool] = ..., local: _Optional[bool] = ...) -> None: ...
 
 class Record(_message.Message):
-    __slots__ = ("num", "control", "run", "history", "summary", "config", "metric", "output", "stats", "telemetry", "files", "exit", "final", "request", "alert")
+    __slots__ = ("num", "control", "ring_seq", "ring_entry", "run", "history", "summary", "config", "metric", "output", "stats", "telemetry", "files", "exit", "final", "request", "alert")
     NUM_FIELD_NUMBER: _ClassVar[int]
     CONTROL_FIELD_NUMBER: _ClassVar[int]
+    RING_SEQ_FIELD_NUMBER: _ClassVar[int]
+    RING_ENTRY_FIELD_NUMBER: _ClassVar[int]
     RUN_FIELD_NUMBER: _ClassVar[int]
     HISTORY_FIELD_NUMBER: _ClassVar[int]
     SUMMARY_FIELD_NUMBER: _ClassVar[int]
@@ -36,6 +38,8 @@ class Record(_message.Message):
     ALERT_FIELD_NUMBER: _ClassVar[int]
     num: int
     control: Control
+    ring_seq: int
+    ring_entry: int
     run: RunRecord
     history: HistoryRecord
     summary: SummaryRecord
@@ -49,7 +53,7 @@ class Record(_message.Message):
     final: FinalRecord
     request: Request
     alert: AlertRecord
-    def __init__(self, num: _Optional[int] = ..., control: _Optional[_Union[Control, _Mapping]] = ..., run: _Optional[_Union[RunRecord, _Mapping]] = ..., history: _Optional[_Union[HistoryRecord, _Mapping]] = ..., summary: _Optional[_Union[SummaryRecord, _Mapping]] = ..., config: _Optional[_Union[ConfigRecord, _Mapping]] = ..., metric: _Optional[_Union[MetricRecord, _Mapping]] = ..., output: _Optional[_Union[OutputRecord, _Mapping]] = ..., stats: _Optional[_Union[StatsRecord, _Mapping]] = ..., telemetry: _Optional[_Union[TelemetryRecord, _Mapping]] = ..., files: _Optional[_Union[FilesRecord, _Mapping]] = ..., exit: _Optional[_Union[ExitRecord, _Mapping]] = ..., final: _Optional[_Union[FinalRecord, _Mapping]] = ..., request: _Optional[_Union[Request, _Mapping]] = ..., alert: _Optional[_Union[AlertRecord, _Mapping]] = ...) -> None: ...
+    def __init__(self, num: _Optional[int] = ..., control: _Optional[_Union[Control, _Mapping]] = ..., ring_seq: _Optional[int] = ..., ring_entry: _Optional[int] = ..., run: _Optional[_Union[RunRecord, _Mapping]] = ..., history: _Optional[_Union[HistoryRecord, _Mapping]] = ..., summary: _Optional[_Union[SummaryRecord, _Mapping]] = ..., config: _Optional[_Union[ConfigRecord, _Mapping]] = ..., metric: _Optional[_Union[MetricRecord, _Mapping]] = ..., output: _Optional[_Union[OutputRecord, _Mapping]] = ..., stats: _Optional[_Union[StatsRecord, _Mapping]] = ..., telemetry: _Optional[_Union[TelemetryRecord, _Mapping]] = ..., files: _Optional[_Union[FilesRecord, _Mapping]] = ..., exit: _Optional[_Union[ExitRecord, _Mapping]] = ..., final: _Optional[_Union[FinalRecord, _Mapping]] = ..., request: _Optional[_Union[Request, _Mapping]] = ..., alert: _Optional[_Union[AlertRecord, _Mapping]] = ...) -> None: ...
 
 class RunRecord(_message.Message):
     __slots__ = ("run_id", "entity", "project", "display_name", "notes", "tags", "group", "job_type", "config_json", "start_time", "resume", "offsets_known", "resumed", "starting_step", "history_line_offset", "events_line_offset", "output_line_offset", "runtime_offset", "host", "program", "url", "summary_json")

@@ -15,11 +15,17 @@ if TYPE_CHECKING:
 
 def print_outcome(run: Run, outcome: FinishOutcome | None, budget: float) -> None:
     """One message for the run's final state; a detached finish names the exact sync command."""
+    if run.log_problem:
+        ring = run.log_path.with_suffix(".ring")
+        print(f"nbtrack: {run.log_problem}; what it lacks is kept in {ring}. Free space on "
+              f"that disk, then send everything with:\n    {run.sync_command}",
+              file=sys.stderr)
     if run.state == "detached":
         waited_on = outcome.waited_on if outcome is not None else "?"
         print(f"nbtrack: finish of run {run.name} timed out after {budget:g}s "
-              f"(waiting on {waited_on}). Nothing is lost: the run's log keeps "
-              f"what was not sent. Send it with:\n    {run.sync_command}", file=sys.stderr)
+              f"(waiting on {waited_on}). Nothing is lost: the run's log and its "
+              f"write-ahead ring keep what was not sent. Send it with:\n"
+              f"    {run.sync_command}", file=sys.stderr)
     elif run.mode == "offline":
         print(f"nbtrack: offline run {run.name} saved to {run.log_path}\n"
               f"    send it with: {run.sync_command}")

@@ -69,6 +69,7 @@ class Run:
         self._state = "running"
         self.exit_code: int | None = None
         self.sync_command: str | None = None
+        self.log_problem: str | None = None  # set by finish when the log is incomplete
         self.start_time = record.start_time
         self.config = Config(config, self._publish_config)
         self.summary = Summary(self._live.summary, self._publish_summary)
@@ -284,9 +285,12 @@ class Run:
             final_summary = self._live.summary() if outcome.completed else None
             if outcome.completed and self._listeners:  # a live view wants the final charts
                 self._final_history = self.sampled_history(timeout=2.0)
-            self._stream.close(max(deadline - time.monotonic(), 2.0),
-                               abort_network=not outcome.completed)
-            if not outcome.completed:
+            report = self._stream.close(max(deadline - time.monotonic(), 2.0),
+                                        abort_network=not outcome.completed)
+            if report.ring_kept:  # the disk refused part of the log: the ring keeps it
+                self.log_problem = (f"the transaction log could not be written completely "
+                                    f"({report.writer_error or 'the writer did not end'})")
+            if not outcome.completed or report.ring_kept:
                 self.sync_command = f"nbtrack sync {self.log_path}"
         else:
             final_summary = {}

@@ -41,7 +41,9 @@ class InitError(RuntimeError):
 def pipeline_config(tuning: Tuning) -> PipelineConfig:
     """The pipeline's numbers for a run: the defaults, with what the user tuned."""
     return PipelineConfig(max_unsent_bytes=max(int(tuning.max_unsent_mb * MiB), 1),
-                          stop_poll_interval=tuning.stop_poll_interval)
+                          stop_poll_interval=tuning.stop_poll_interval,
+                          fsync_interval=tuning.fsync_interval,
+                          ring_bytes=int(tuning.ring_mb * MiB) // 16 * 16)
 
 
 class RunStream:

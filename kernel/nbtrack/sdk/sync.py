@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nbtrack.client.wandbclient import WandbClient
+from nbtrack.pipeline.recovery import Recovery, complete_log
 from nbtrack.pipeline.stream import Stream
 from nbtrack.proto import nbtrack_pb2 as pb
 from nbtrack.sdk.runstream import pipeline_config
@@ -32,10 +33,17 @@ class SyncResult:
     counts: dict[str, int] = field(default_factory=dict)
     read: ReadReport | None = None
     error: str = ""
+    recovery: Recovery | None = None  # what the write-ahead ring added to the log first
 
 
 def sync_log(path: Path, transport: WandbClient, timeout: float = 120.0) -> SyncResult:
-    """Send every record of ``path``; ok only when the server acknowledged everything."""
+    """Send every record of ``path``; ok only when the server acknowledged everything.
+
+    First the log is completed from its write-ahead ring, if a killed process left one.
+    """
+    recovery = complete_log(path)
+    if recovery.found:
+        logger.info("%s", recovery.summary())
     reader = LogReader(path)
     stream = Stream(pipeline_config(read_tuning()), path, transport, replay=True)
     stream.start()
@@ -60,11 +68,12 @@ def sync_log(path: Path, transport: WandbClient, timeout: float = 120.0) -> Sync
         ok = stream.finish_replay(timeout)
     except Exception as exc:  # a CLI boundary: report, don't trace
         logger.exception("sync of %s failed", path)
-        return SyncResult(path, False, run_path, dict(counts), reader.report, str(exc))
+        return SyncResult(path, False, run_path, dict(counts), reader.report, str(exc),
+                          recovery)
     finally:
         stream.close(1.0)
     return SyncResult(path, ok, run_path, dict(counts), reader.report,
-                      "" if ok else "the server did not acknowledge everything")
+                      "" if ok else "the server did not acknowledge everything", recovery)
 
 
 def find_logs(paths: list[Path]) -> list[Path]:

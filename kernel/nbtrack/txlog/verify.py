@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nbtrack.txlog.reader import Damage, read_records
+from nbtrack.txlog.ring import KIND_ROW, read_ring, ring_in_use, ring_path_for
 
 __all__ = ["VerifyReport", "format_report", "verify"]
 
@@ -37,6 +38,12 @@ class VerifyReport:
     torn_bytes: int = 0
     damaged: list[Damage] = field(default_factory=list)
     undecodable: int = 0  # payloads that passed the checksum but do not parse
+    # the write-ahead ring next to the log: entries (and of those log() calls) it holds that
+    # the log does not; None when there is no ring file
+    ring_pending: int | None = None
+    ring_rows: int = 0
+    ring_live: bool = False  # a running process holds it
+    ring_problem: str = ""
 
     @property
     def damaged_bytes(self) -> int:
@@ -62,7 +69,12 @@ def verify(path: str | os.PathLike[str]) -> VerifyReport:
     rep = VerifyReport(path=Path(path))
     counts = rep.counts
     prev_num: int | None = None
+    max_seq = 0
+    entries: set[int] = set()
     for record in reader:
+        max_seq = max(max_seq, record.ring_seq)
+        if record.ring_entry:
+            entries.add(record.ring_entry)
         which = record.WhichOneof("record_type") or "none"
         counts[which] = counts.get(which, 0) + 1
         if which == "history":
@@ -96,7 +108,24 @@ def verify(path: str | os.PathLike[str]) -> VerifyReport:
     rep.torn_bytes = report.torn_bytes
     rep.damaged = list(report.damaged)
     rep.undecodable = reader.undecodable
+    _check_ring(rep, max_seq, entries)
     return rep
+
+
+def _check_ring(rep: VerifyReport, max_seq: int, entries: set[int]) -> None:
+    ring = ring_path_for(rep.path)
+    if not ring.exists():
+        return
+    rep.ring_live = ring_in_use(ring)
+    try:
+        _report, found = read_ring(ring)
+    except (OSError, ValueError) as exc:
+        rep.ring_pending = 0
+        rep.ring_problem = str(exc)
+        return
+    missing = [e for e in found if e.seq > max_seq and e.seq not in entries]
+    rep.ring_pending = len(missing)
+    rep.ring_rows = sum(1 for e in missing if e.kind == KIND_ROW)
 
 
 def _n(value: int) -> str:
@@ -150,5 +179,14 @@ def format_report(report: VerifyReport) -> str:
             lines.append(f"    at offset {d.offset}: {_n(d.skipped_bytes)} bytes ({d.reason})")
     else:
         lines.append("  damage        none")
+    if r.ring_pending is None:
+        lines.append("  ring          none (nothing waits outside the log)")
+    elif r.ring_problem:
+        lines.append(f"  ring          unreadable: {r.ring_problem}")
+    else:
+        holder = " (held by a running process)" if r.ring_live else ""
+        todo = "" if r.ring_live or not r.ring_pending else ": `nbtrack sync` adds them"
+        lines.append(f"  ring          {_n(r.ring_pending)} entries ({_n(r.ring_rows)} log() "
+                     f"calls) not in the log{holder}{todo}")
     lines.append(f"  status        {r.status}")
     return "\n".join(lines)

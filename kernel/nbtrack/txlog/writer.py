@@ -33,14 +33,25 @@ class LogWriter:
     later flush continues exactly where the file stopped.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, append_at: int | None = None) -> None:
+        """A new log, or with ``append_at`` an existing one cut there and continued
+        (recovery appends after the last complete record; a torn tail is cut off)."""
         self.path = Path(path)
-        # Unbuffered: our own buffer is the only one, flush() == write to the OS.
-        self._f = open(self.path, "xb", buffering=0)  # noqa: SIM115  (closed by close())
+        self._closed = False
+        if append_at is not None and append_at >= FILE_HEADER_SIZE:
+            # Unbuffered: our own buffer is the only one, flush() == write to the OS.
+            self._f = open(self.path, "r+b", buffering=0)  # noqa: SIM115  (see close())
+            self._f.truncate(append_at)
+            self._f.seek(append_at)
+            self._buf = bytearray()
+            self._offset = self._flushed = append_at
+            return
+        # a new log, or one cut inside its header (recovery): written from the start
+        self._f = open(self.path, "xb" if append_at is None else "wb",  # noqa: SIM115
+                       buffering=0)
         self._buf = bytearray(FILE_HEADER)
         self._offset = FILE_HEADER_SIZE  # logical size incl. the unflushed buffer
         self._flushed = 0  # bytes handed to the OS
-        self._closed = False
         try:
             self.flush()
         except BaseException:

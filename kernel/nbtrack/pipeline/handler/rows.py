@@ -80,6 +80,11 @@ class Rows:
         return self._step
 
     @property
+    def pending_row(self) -> dict[str, Any] | None:
+        """The open ``commit=False`` row (a new dict each time one opens), or None."""
+        return self._pending
+
+    @property
     def start_time(self) -> float | None:
         return self._start_time
 

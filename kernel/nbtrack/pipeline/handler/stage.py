@@ -31,7 +31,8 @@ from nbtrack.pipeline.handler import answers
 from nbtrack.pipeline.handler.rows import Rows, dumps
 from nbtrack.pipeline.handler.sampling import HistorySampler, numeric_columns
 from nbtrack.pipeline.handler.summary import Summary
-from nbtrack.pipeline.queues import END, ByteQueue
+from nbtrack.pipeline.queues import END
+from nbtrack.pipeline.ringqueue import RingQueue
 from nbtrack.pipeline.stagethread import StageThread, ThreadedStage
 from nbtrack.proto import nbtrack_pb2 as pb
 
@@ -56,7 +57,7 @@ class Handler(ThreadedStage):
 
     def __init__(
         self,
-        inq: ByteQueue,
+        inq: RingQueue,
         to_writer: Emit,
         to_sender: Emit,
         respond: Respond,
@@ -78,6 +79,12 @@ class Handler(ThreadedStage):
         self._config: dict[str, Any] = {}
         self._num = 0
         self._last_summary_emit = time.monotonic()
+        # the write-ahead ring: the seq of the item being handled, the open row's first
+        # entry, the entry of the record being dispatched (see _watermark, docs/contracts.md)
+        self._seq = 0
+        self._pending: dict[str, Any] | None = None
+        self._pending_from = 0
+        self._entry = 0
         # what went wrong in the thread, by reason: "unknown" (UnknownRecord), "failed"
         # (an item raised), "emit" (handing a record on raised); each one is also logged
         self.errors: collections.Counter[str] = collections.Counter()
@@ -112,14 +119,20 @@ class Handler(ThreadedStage):
         left = self.summary_interval - (time.monotonic() - self._last_summary_emit)
         return min(max(left, 0.01), _IDLE_WAIT)
 
-    def process(self, batch: list[Any]) -> bool:
-        """Handle one batch of queue items, each guarded (logged, counted); True after END."""
-        log_call = self.rows.log
-        for item in batch:
+    def process(self, batch: list[tuple[Any, int]]) -> bool:
+        """Handle one batch of (item, ring seq) pairs, each guarded; True after END."""
+        rows = self.rows
+        log_call = rows.log
+        for item, seq in batch:
             try:
                 if type(item) is tuple:
+                    self._seq = seq
                     log_call(*item)
-                elif self.handle(item):
+                    pending = rows.pending_row
+                    if pending is not self._pending:  # a new open row, or none
+                        self._pending = pending
+                        self._pending_from = seq if pending is not None else 0
+                elif self.handle(item, seq):
                     return True
             except UnknownRecord as exc:
                 self.errors["unknown"] += 1
@@ -136,8 +149,11 @@ class Handler(ThreadedStage):
             _log.exception("handler: failed to flush a batch")
         return False
 
-    def handle(self, item: Any) -> bool:
-        """Handle one item, errors raised (tests call it without the thread); True after END."""
+    def handle(self, item: Any, seq: int = 0) -> bool:
+        """Handle one item, errors raised (tests call it without the thread); True after END.
+
+        ``seq`` is the item's write-ahead ring entry (0: none, e.g. a request).
+        """
         if type(item) is tuple:
             self.rows.log(*item)
         elif item is END:
@@ -145,8 +161,21 @@ class Handler(ThreadedStage):
             return True
         else:
             self._flush_rows()  # the rows logged before this record go first
-            self._dispatch(item)
+            if seq:
+                self._seq = seq
+            self._entry = seq
+            try:
+                self._dispatch(item)
+            finally:
+                self._entry = 0
         return False
+
+    def _watermark(self) -> int:
+        """The ring seq up to which every entry is in a record emitted so far: the open
+        ``commit=False`` row (and the calls merged into it) is not, until it commits."""
+        if self._pending_from:
+            return min(self._seq, self._pending_from - 1)
+        return self._seq
 
     # ------------------------------------------------------------ emitting
 
@@ -158,10 +187,19 @@ class Handler(ThreadedStage):
             _log.exception("handler: emit to %s failed for %s",
                            "writer" if to is self._to_writer else "sender", describe(record))
 
-    def _emit_both(self, record: pb.Record, nbytes: int | None = None) -> None:
+    def _to_log(self, record: pb.Record, nbytes: int, *, own: bool = False) -> None:
+        """To the writer, stamped with what of the write-ahead ring it makes durable
+        (``own``: the record is the ring entry being dispatched, forwarded)."""
+        record.ring_seq = self._watermark()
+        if own and self._entry:
+            record.ring_entry = self._entry
+        self._emit(self._to_writer, record, nbytes)
+
+    def _emit_both(self, record: pb.Record, nbytes: int | None = None, *,
+                   own: bool = False) -> None:
         if nbytes is None:
             nbytes = record.ByteSize()
-        self._emit(self._to_writer, record, nbytes)
+        self._to_log(record, nbytes, own=own)
         self._emit(self._to_sender, record, nbytes)
 
     def _next_num(self) -> int:
@@ -238,7 +276,7 @@ class Handler(ThreadedStage):
     def _forward_both(self, record: pb.Record) -> None:
         if not record.control.local:
             record.num = self._next_num()
-        self._emit_both(record)
+        self._emit_both(record, own=True)
 
     def _made_here(self, record: pb.Record) -> None:
         raise UnknownRecord(
@@ -275,6 +313,10 @@ class Handler(ThreadedStage):
         if update is not None and not isinstance(update, dict):
             raise ValueError("SummaryRecord.update_json is not a JSON object")
         self.summary.update_user(update, list(s.remove))
+        # the user's update itself goes into the log, so it is durable now rather than
+        # at the next summary record (the sender only reads full summaries)
+        record.num = self._next_num()
+        self._to_log(record, record.ByteSize(), own=True)
         self._maybe_emit_summary()
 
     def _on_metric(self, record: pb.Record) -> None:
@@ -365,7 +407,7 @@ class Handler(ThreadedStage):
 
     def _defer_final(self, record: pb.Record) -> None:
         self._emit_both(pb.Record(num=self._next_num(), final=pb.FinalRecord()))
-        self._emit(self._to_writer, record, record.ByteSize())  # the writer answers, after fsync
+        self._to_log(record, record.ByteSize())  # the writer answers, after fsync
 
     def _defer_end(self, record: pb.Record) -> None:
         self._answer(answers.defer_done(record))
@@ -385,6 +427,42 @@ class Handler(ThreadedStage):
         _D.FLUSH_FINAL: _defer_final,
         _D.END: _defer_end,
     })
+
+    # ------------------------------------------------------------ recovery
+
+    def restore(self, record: pb.Record) -> None:
+        """Take the state a record of an existing log implies, emitting nothing: recovery
+        (:mod:`nbtrack.pipeline.recovery`) replays a log through this before the ring
+        entries that did not reach it, so those continue its steps, summary and config."""
+        self._num = max(self._num, record.num)
+        kind = record.WhichOneof("record_type")
+        if kind == "run":
+            run = record.run
+            self.rows.start(run.start_time, run.runtime_offset, from_run=True)
+            self.rows.resume_at(run.starting_step)
+            if run.summary_json:
+                answers.seed_summary(self.summary, run.summary_json)
+            if run.config_json and not self._config:
+                seed = json.loads(run.config_json)
+                if isinstance(seed, dict):
+                    self._config.update(seed)
+        elif kind == "history":
+            rows = [json.loads(text) for text in record.history.rows]
+            if rows:
+                self.rows.resume_at(int(rows[-1].get("_step", -1)) + 1)
+                self.summary.update_batch(rows)
+        elif kind == "summary" and record.summary.update_json:
+            update = json.loads(record.summary.update_json)
+            self.summary.update_user(update if isinstance(update, dict) else None,
+                                     list(record.summary.remove))
+        elif kind == "config" and record.config.full_json:
+            full = json.loads(record.config.full_json)
+            if isinstance(full, dict):
+                self._config = full
+        elif kind == "metric":
+            m = record.metric
+            self.summary.define_metric(m.name, list(m.summary), m.goal, m.step_metric,
+                                       m.hidden)
 
     # ------------------------------------------------------------ introspection
 
