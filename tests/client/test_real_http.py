@@ -252,3 +252,27 @@ def test_a_reset_or_a_cut_answer_is_retried(play: str, kind: str) -> None:
     finally:
         t.close()
         server.close()
+
+
+def test_a_connection_error_follows_the_server_to_where_it_is_now(live_server: Any) -> None:
+    """The local server died and came back elsewhere: the next attempt goes to the URL and
+    key ``rediscover`` names, at once, not after the policy's backoff."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"  # closed: connection refused
+    asked: list[int] = []
+
+    def rediscover() -> tuple[str, str]:
+        asked.append(1)
+        return live_server.url, live_server.token
+
+    client = WandbClient(dead, "old-token", max_retry_time=30, rediscover=rediscover)
+    try:
+        t0 = time.monotonic()
+        answer = client.graphql("query { viewer { entity } }")
+        took = time.monotonic() - t0
+    finally:
+        client.close()
+    assert answer["viewer"]["entity"]
+    assert client.base_url == live_server.url and client.http.moves == 1 and asked == [1]
+    assert took < 2.0

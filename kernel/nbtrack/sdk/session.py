@@ -15,7 +15,7 @@ import weakref
 from pathlib import Path
 from typing import Any
 
-from nbtrack.client.localserver import resolve_server
+from nbtrack.client.localserver import rediscovery, resolve_server, uses_local_server
 from nbtrack.client.wandbclient import WandbClient
 from nbtrack.proto import nbtrack_pb2 as pb
 from nbtrack.sdk import hooks
@@ -174,8 +174,10 @@ def _transport(settings: Settings) -> WandbClient | None:
     if not key:
         raise InitError(f"nbtrack: no API key for {url}: pass api_key=..., set "
                         "NBTRACK_API_KEY or add the host to ~/.netrc")
+    rediscover = (rediscovery(settings.root)
+                  if uses_local_server(settings.base_url, local=local) else None)
     settings.base_url, settings.api_key = url, key
-    return WandbClient(url, key, timeout=settings.tuning.http_timeout)
+    return WandbClient(url, key, timeout=settings.tuning.http_timeout, rediscover=rediscover)
 
 
 def _program_name() -> str:
