@@ -108,3 +108,57 @@ def test_two_kernels_one_run_id(nbtrack_dir: Path, live_server: Any) -> None:
     assert "twin0001" in message and f"pid {finished[0]}" in message, message
     assert steps == list(range(10_000))
     assert {r["pid"] for r in stored} == {finished[0]}
+
+
+HOLDER = textwrap.dedent("""
+    import json, sys, time
+    import nbtrack
+
+    run = nbtrack.init(project="twins", id=sys.argv[1], resume="allow", console="off")
+    for i in range(5_000):
+        run.log({"i": i})
+    run.flush()
+    print(json.dumps({"started": True}), flush=True)
+    sys.stdin.readline()  # until the test has tried the second init
+    run.finish(quiet=True)
+    print(json.dumps({"finished": run.state}), flush=True)
+""")
+
+
+def test_a_run_live_elsewhere_is_refused_by_its_heartbeat(nbtrack_dir: Path, tmp_path: Path,
+                                                          live_server: Any) -> None:
+    """The first kernel uses another NBTRACK_DIR (another machine, as far as locks go): the
+    server's fresh heartbeat of the running run refuses the second init."""
+    other = tmp_path / "other-home"
+    other.mkdir()
+    env = dict(os.environ, NBTRACK_DIR=str(other), NBTRACK_BASE_URL=live_server.url,
+               NBTRACK_API_KEY=live_server.token)
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, "twin0002"], env=env, text=True,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE)
+    try:
+        assert json.loads(holder.stdout.readline()) == {"started": True}
+        api = nbtrack.Api(live_server.url, live_server.token)
+        from helpers.wait import wait_until
+
+        wait_until(lambda: len(api.runs(project="twins")[0].history()) == 5_000, 30)
+        refused = ""
+        try:
+            run = nbtrack.init(project="twins", id="twin0002", resume="allow",
+                               base_url=live_server.url, api_key=live_server.token,
+                               console="off")
+        except nbtrack.InitError as e:
+            refused = str(e)
+        else:
+            for i in range(5_000):
+                run.log({"i": -i})
+            run.finish(quiet=True)
+        out, err = holder.communicate("go\n", timeout=60)
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+    assert json.loads(out.strip().splitlines()[-1]) == {"finished": "finished"}, err
+    stored = api.runs(project="twins")[0].history()
+    record_figure("run_live_elsewhere", refused=bool(refused), stored=len(stored))
+    assert "twin0002" in refused and "heartbeat" in refused, refused
+    assert [r["i"] for r in stored] == list(range(5_000))

@@ -20,6 +20,7 @@ from nbtrack.client.wandbclient import WandbClient
 from nbtrack.proto import nbtrack_pb2 as pb
 from nbtrack.sdk import hooks
 from nbtrack.sdk.earlierlogs import EarlierLogNotSynced, sync_earlier_logs
+from nbtrack.sdk.liveness import RunLive, check_not_live
 from nbtrack.sdk.run import Run
 from nbtrack.sdk.runclaim import RunClaim, RunClaimed
 from nbtrack.sdk.runstream import InitError, RunStream
@@ -82,7 +83,7 @@ def init(project: str | None = None, name: str | None = None,
     with _lock:
         if reinit and _current is not None and _current.state == "running":
             _current.finish()
-        run = _start(settings, checked)
+        run = _start(settings, checked, explicit_id=id is not None)
         _current = run
         _open_runs.add(run)
         _register_atexit()
@@ -99,7 +100,7 @@ def _run_record(settings: Settings, config: dict[str, Any]) -> pb.RunRecord:
         program=_program_name())
 
 
-def _start(settings: Settings, config: dict[str, Any]) -> Run:
+def _start(settings: Settings, config: dict[str, Any], *, explicit_id: bool = False) -> Run:
     """Start the run's pipeline and capture (one phase), then hand them to the Run."""
     record = _run_record(settings, config)
     pending: collections.deque[str] = collections.deque()
@@ -114,6 +115,8 @@ def _start(settings: Settings, config: dict[str, Any]) -> Run:
     claim = _claim(settings)
     try:
         transport = _transport(settings)
+        if transport is not None and explicit_id:
+            _check_not_live(settings, transport)
         if transport is not None and settings.resume in ("allow", "must"):
             _sync_earlier(settings, transport)
         stream = RunStream.start(settings, record, transport, pending.append)
@@ -135,6 +138,16 @@ def _claim(settings: Settings) -> RunClaim:
     except OSError as exc:
         raise InitError(f"nbtrack: cannot lock run {settings.run_id} under {settings.root}: "
                         f"{exc.strerror or exc}") from exc
+
+
+def _check_not_live(settings: Settings, transport: WandbClient) -> None:
+    """A run id given by the user may be live in a kernel this machine's lock cannot see."""
+    try:
+        check_not_live(transport, entity=settings.entity, project=settings.project,
+                       run_id=settings.run_id, runs_root=settings.run_dir.parent)
+    except RunLive as exc:
+        transport.close()
+        raise InitError(str(exc)) from None
 
 
 def _sync_earlier(settings: Settings, transport: WandbClient) -> None:

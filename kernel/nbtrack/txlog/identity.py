@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from pathlib import Path
+from typing import Any
 
 from google.protobuf import json_format
 
@@ -28,7 +30,8 @@ def sidecar_path(log_path: Path) -> Path:
 def write_identity(log_path: Path, run: pb.RunRecord, *, delivered: bool = False) -> None:
     """Write (atomically, 0600) the run record that ``sync`` falls back on."""
     target = sidecar_path(log_path)
-    body = {"run": json_format.MessageToDict(run), "delivered": delivered}
+    body = {"run": json_format.MessageToDict(run), "delivered": delivered,
+            "pid": os.getpid(), "host": socket.gethostname()}
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
@@ -48,6 +51,17 @@ def read_identity(log_path: Path) -> tuple[pb.RunRecord, bool] | None:
     except (OSError, ValueError, KeyError, TypeError, json_format.ParseError):
         return None
     return run, bool(body.get("delivered"))
+
+
+def writer_of(log_path: Path) -> dict[str, Any]:
+    """``{"pid", "host"}`` of the process that wrote the log (``{}`` when unknown)."""
+    try:
+        body = json.loads(sidecar_path(log_path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(body, dict):
+        return {}
+    return {k: body[k] for k in ("pid", "host") if k in body}
 
 
 def mark_delivered(log_path: Path) -> None:
