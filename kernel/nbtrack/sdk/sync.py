@@ -87,7 +87,8 @@ def sync_log(path: Path, transport: WandbClient, timeout: float = 120.0) -> Sync
             stream.interface.publish(record)
         if not run_path and not tried_sidecar and _fall_back_on_sidecar(path, publish_run):
             notes.append(fallback)
-        if not run_path:
+        if not run_path and counts:
+            # lines with nowhere to go: say so now rather than wait out the timeout
             return SyncResult(path, False, "", dict(counts), reader.report,
                               "the log holds no readable run record and has no "
                               f"{sidecar_path(path).name} beside it: nothing to sync to")

@@ -37,7 +37,8 @@ class GapTracker:
     gaps: list[Gap] = field(default_factory=list)
     _next: dict[str, int] = field(default_factory=dict)
     _next_step: int = 0
-    _prev_offset: int = 0
+    _prev_offset: dict[str, int] = field(default_factory=dict)  # per file: its last record
+    _last_offset: int = 0
     last_step: int | None = None
 
     def start(self, run: pb.RunRecord) -> None:
@@ -57,7 +58,7 @@ class GapTracker:
             self._line(offset, OUTPUT, record.output, 1, None)
         elif kind == "stats" and record.stats.row_json:
             self._line(offset, EVENTS, record.stats, 1, None)
-        self._prev_offset = offset
+        self._last_offset = offset
 
     def _line(self, offset: int, name: str, rec: pb.HistoryRecord | pb.OutputRecord
               | pb.StatsRecord, n: int, steps: tuple[int, int] | None) -> None:
@@ -66,11 +67,12 @@ class GapTracker:
         start = int(rec.line_start)
         expected = self._next.get(name, 0)
         if start > expected:
-            gap = Gap(name, expected, start - 1, self._prev_offset, offset)
+            gap = Gap(name, expected, start - 1, self._prev_offset.get(name, 0), offset)
             if steps is not None:
                 gap.steps = (self._next_step, steps[0] - 1)
             self.gaps.append(gap)
         self._next[name] = max(expected, start + n)
+        self._prev_offset[name] = offset
         if steps is not None:
             self._next_step = steps[1] + 1
             self.last_step = steps[1]
@@ -78,16 +80,23 @@ class GapTracker:
     def describe(self, damaged: list[Damage]) -> list[str]:
         """One line per damaged stretch: bytes, offset, and what of the run it held."""
         out: list[str] = []
-        left = list(damaged)
-        groups: dict[tuple[int, int], list[Gap]] = {}
+        # each gap belongs to the first damaged region between its file's records either
+        # side (one damaged block usually makes a gap in several files)
+        groups: dict[int, list[Gap]] = {}
+        used: dict[int, list[Damage]] = {}
         for g in self.gaps:
-            groups.setdefault((g.after_offset, g.before_offset), []).append(g)
-        for (lo, hi), gaps in groups.items():
-            here = [d for d in left if lo <= d.offset < hi]
-            left = [d for d in left if d not in here]
-            out.append(f"{_where(here)}: {_lost(gaps)} could not be recovered")
-        for d in left:
-            tail = "" if self.last_step is None or d.offset < self._prev_offset else \
+            here = [d for d in damaged if g.after_offset <= d.offset < g.before_offset]
+            key = here[0].offset if here else -1 - len(groups)
+            groups.setdefault(key, []).append(g)
+            used.setdefault(key, [])
+            used[key].extend(d for d in here if d not in used[key])
+        claimed = {id(d) for ds in used.values() for d in ds}
+        for key, gaps in sorted(groups.items()):
+            out.append(f"{_where(used[key])}: {_lost(gaps)} could not be recovered")
+        for d in damaged:
+            if id(d) in claimed:
+                continue
+            tail = "" if self.last_step is None or d.offset < self._last_offset else \
                 f" (after step {self.last_step}: rows logged later may be missing)"
             out.append(f"{_where([d])}: no rows lost{tail} ({d.reason})")
         return out
