@@ -10,6 +10,7 @@ run then continues after every old row. Called with the run's lock held
 
 from __future__ import annotations
 
+import glob
 import sys
 from pathlib import Path
 
@@ -23,11 +24,16 @@ class EarlierLogNotSynced(RuntimeError):
     """An earlier log of the run could not be sent; the message has the command."""
 
 
+def local_logs(runs_root: Path, run_id: str) -> list[Path]:
+    """Every log of ``run_id`` under ``runs_root`` (``run-<time>-<id>[-n]/run-<id>.nbtrack``)."""
+    rid = glob.escape(run_id)
+    return sorted(runs_root.glob(f"run-*-{rid}*/run-{rid}.nbtrack"))
+
+
 def undelivered_logs(runs_root: Path, run_id: str) -> list[Path]:
     """Local logs of ``run_id`` not marked delivered, oldest first."""
-    found = sorted(runs_root.glob(f"run-*-{run_id}*/run-{run_id}.nbtrack"))
     out = []
-    for log in found:
+    for log in local_logs(runs_root, run_id):
         ident = read_identity(log)
         if ident is not None and ident[1]:
             continue

@@ -21,6 +21,7 @@ from pathlib import Path
 from nbtrack.client import gql
 from nbtrack.client.errors import TransportError
 from nbtrack.client.wandbclient import WandbClient
+from nbtrack.sdk.earlierlogs import local_logs
 from nbtrack.txlog.identity import writer_of
 
 logger = logging.getLogger("nbtrack.sdk.liveness")
@@ -49,7 +50,7 @@ def check_not_live(transport: WandbClient, *, entity: str, project: str, run_id:
     age = _age(bucket.get("heartbeatAt"))
     if age is None or age > LIVE_WINDOW:
         return
-    writers = [writer_of(p) for p in runs_root.glob(f"run-*-{run_id}*/run-{run_id}.nbtrack")]
+    writers = [writer_of(p) for p in local_logs(runs_root, run_id)]
     here = socket.gethostname()
     alive = [w for w in writers if w.get("host") == here and _alive(w.get("pid"))]
     dead = [w for w in writers if w.get("host") == here and not _alive(w.get("pid"))]
