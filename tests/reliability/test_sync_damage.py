@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +105,7 @@ def test_sync_with_damaged_run_record(nbtrack_dir: Path, live_server: Any) -> No
     """A flipped byte in the run record: the run is still created from the sidecar, every
     row outside the damaged block is stored at its own line, and sync names the loss."""
     log, run_id = _offline_log()
+    assert stat.S_IMODE(log.with_name(log.name + ".run").stat().st_mode) == 0o600
     whole = _steps_in_log(log)
     assert whole == list(range(ROWS))
     first_run = next(off for off, payload in LogReader(log).iter_with_offsets()
