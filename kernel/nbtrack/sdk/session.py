@@ -37,7 +37,7 @@ _open_runs: weakref.WeakSet[Run] = weakref.WeakSet()
 _lock = threading.RLock()
 _atexit_registered = False
 _forked_from: int | None = None
-_claims: dict[int, RunClaim] = {}  # id(run) -> its lock, released once it finished
+_claims: dict[Run, RunClaim] = {}  # a run -> its lock, released once it finished
 
 
 def _after_fork_in_child() -> None:
@@ -124,7 +124,7 @@ def _start(settings: Settings, config: dict[str, Any], *, explicit_id: bool = Fa
         claim.release()
         raise
     run = Run(settings, stream, stream.record, config, pending)
-    _claims[id(run)] = claim
+    _claims[run] = claim
     return run
 
 
@@ -161,7 +161,7 @@ def _sync_earlier(settings: Settings, transport: WandbClient) -> None:
 
 def _after_finish(run: Any) -> None:
     """A finished run lets go of its id; a run whose server has every line says so."""
-    claim = _claims.pop(id(run), None)
+    claim = _claims.pop(run, None)
     if claim is None:
         return
     try:
