@@ -276,3 +276,15 @@ def test_a_connection_error_follows_the_server_to_where_it_is_now(live_server: A
     assert answer["viewer"]["entity"]
     assert client.base_url == live_server.url and client.http.moves == 1 and asked == [1]
     assert took < 2.0
+
+
+def test_a_refused_key_follows_a_server_restarted_with_a_new_token(live_server: Any) -> None:
+    """Same URL, new token (the local server came back on its old port): the 401 asks where
+    the server is now, and the request is sent again with the new key."""
+    client = WandbClient(live_server.url, "stale-token", max_retry_time=30,
+                         rediscover=lambda: (live_server.url, live_server.token))
+    try:
+        answer = client.graphql("query { viewer { entity } }")
+    finally:
+        client.close()
+    assert answer["viewer"]["entity"] and client.http.moves == 1

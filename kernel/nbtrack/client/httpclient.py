@@ -160,9 +160,10 @@ class HTTPClient:
             while True:
                 if self._closed.is_set():
                     raise _aborted(what, None)
-                if relative and not full.startswith(self.base_url + "/"):
-                    full = self.url(url, params)  # the server moved (another thread saw it)
-                    safe_url = redact_url(full)
+                if relative and (not full.startswith(self.base_url + "/")
+                                 or hdrs.get("Authorization") != self._authorization):
+                    full = self.url(url, params)  # the server moved (maybe seen by another
+                    safe_url = redact_url(full)   # thread's request)
                     hdrs["Authorization"] = self._authorization
                 resp, exc = self._send(method, full, hdrs, content, what)
                 status = resp.status_code if resp is not None else None
@@ -175,13 +176,16 @@ class HTTPClient:
                 if self._closed.is_set():
                     raise _aborted(what, status)
                 error, retry_after = self._describe(what, safe_url, resp, exc)
+                # unreachable, or a key the server no longer knows (restarted with a new
+                # token): where is the server now? (a no-op without ``rediscover``)
+                if (resp is None or status == 401) and relative and self._moved():
+                    attempt += 1
+                    continue  # the next attempt goes to where the server is now
                 if classify(status, exc) == "fail":
                     self.status.failed(status, error)
                     log.error("%s (not retried)", error)
                     raise TransportError(error, status)
                 attempt += 1
-                if resp is None and relative and self._moved():
-                    continue  # the next attempt goes to where the server is now
                 delay = self._retry_delay(attempt, retry_after, start)
                 if delay is not None and resp is None and self._rediscover is not None:
                     delay = min(delay, REDISCOVER_POLL)
