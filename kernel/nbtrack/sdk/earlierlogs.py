@@ -60,4 +60,9 @@ def sync_earlier_logs(runs_root: Path, run_id: str, url: str, key: str) -> int:
                 f"nbtrack: run {run_id} has an earlier log the server does not fully hold "
                 f"({log}: {result.error}); resuming now would put new rows where its rows "
                 f"belong. Send it with:\n    nbtrack sync {log}\nthen resume again.")
+        rows = result.counts.get("history_rows", 0)
+        print(f"nbtrack: sent {rows} history rows of {log.name}; run {run_id} resumes after "
+              "them", file=sys.stderr)
+        for line in result.damage:
+            print(f"  damaged log: {line}", file=sys.stderr)
     return len(logs)
