@@ -252,3 +252,39 @@ def test_a_reset_or_a_cut_answer_is_retried(play: str, kind: str) -> None:
     finally:
         t.close()
         server.close()
+
+
+def test_a_connection_error_follows_the_server_to_where_it_is_now(live_server: Any) -> None:
+    """The local server died and came back elsewhere: the next attempt goes to the URL and
+    key ``rediscover`` names, at once, not after the policy's backoff."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"  # closed: connection refused
+    asked: list[int] = []
+
+    def rediscover() -> tuple[str, str]:
+        asked.append(1)
+        return live_server.url, live_server.token
+
+    client = WandbClient(dead, "old-token", max_retry_time=30, rediscover=rediscover)
+    try:
+        t0 = time.monotonic()
+        answer = client.graphql("query { viewer { entity } }")
+        took = time.monotonic() - t0
+    finally:
+        client.close()
+    assert answer["viewer"]["entity"]
+    assert client.base_url == live_server.url and client.http.moves == 1 and asked == [1]
+    assert took < 2.0
+
+
+def test_a_refused_key_follows_a_server_restarted_with_a_new_token(live_server: Any) -> None:
+    """Same URL, new token (the local server came back on its old port): the 401 asks where
+    the server is now, and the request is sent again with the new key."""
+    client = WandbClient(live_server.url, "stale-token", max_retry_time=30,
+                         rediscover=lambda: (live_server.url, live_server.token))
+    try:
+        answer = client.graphql("query { viewer { entity } }")
+    finally:
+        client.close()
+    assert answer["viewer"]["entity"] and client.http.moves == 1

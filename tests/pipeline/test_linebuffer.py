@@ -163,3 +163,18 @@ def test_discard_all_counts_what_was_spilled_too() -> None:
     assert buf.leave_in_log(2, 4, 40)
     assert buf.discard_all() == 1 + 1 + 4
     assert not buf.has_pending and buf.pending_lines == 0 and buf.dropped_lines == 6
+
+
+def test_a_chunk_past_a_gap_starts_its_own_batch_at_its_own_offset() -> None:
+    """Replayed records after a skipped damaged block keep their line index: the batch
+    stops before the gap and the next one begins at the chunk's start."""
+    buf = LineBuffer(max_held_bytes=1 << 20, max_post_bytes=1 << 20, can_spill=False)
+    buf.add(HISTORY, ["a", "b"], 2, start=0)
+    buf.add(HISTORY, ["f", "g"], 2, start=5)  # lines 2..4 were in the damaged block
+    first = buf.take()
+    assert first.files[HISTORY] == {"offset": 0, "content": ["a", "b"]}
+    buf.acknowledged(first)
+    second = buf.take()
+    assert second.files[HISTORY] == {"offset": 5, "content": ["f", "g"]}
+    buf.acknowledged(second)
+    assert buf.offsets[HISTORY] == 7 and buf.gap_lines == 3 and buf.pending_lines == 0

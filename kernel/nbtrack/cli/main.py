@@ -51,6 +51,8 @@ def _sync(args: argparse.Namespace) -> int:
         else:
             failed += 1
             print(f"FAILED {path}: {result.error}", file=sys.stderr)
+        for line in result.damage:
+            print(f"  damaged log: {line}", file=sys.stderr)
     return 1 if failed else 0
 
 

@@ -56,6 +56,15 @@ query RunResumeStatus($project: String, $entity: String, $name: String!) {
 }
 """
 
+RUN_LIVENESS = """
+query RunLiveness($project: String, $entity: String, $name: String!) {
+  model(name: $project, entityName: $entity) {
+    id
+    bucket(name: $name, missingOk: true) { id name state heartbeatAt }
+  }
+}
+"""
+
 CREATE_RUN_FILES = """
 mutation CreateRunFiles($entity: String!, $project: String!, $run: String!, $files: [String!]!) {
   createRunFiles(

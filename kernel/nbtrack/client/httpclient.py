@@ -35,6 +35,12 @@ from nbtrack.client.transports import BaseTransport, HTTPTransport, Request, Res
 log = logging.getLogger("nbtrack.client")
 
 Body = bytes | Callable[[], BinaryIO] | None  # a callable is reopened for every attempt
+# Where the server is now: (base_url, api_key), or None when none is known (see below)
+Rediscover = Callable[[], "tuple[str, str] | None"]
+# why: with a way to find the server again, a connection error is re-checked this often
+# rather than after the policy's growing backoff, so a restarted local server is found
+# within a second or so (the state-file read and health check are cheap, local calls)
+REDISCOVER_POLL = 1.0
 
 
 class HTTPClient:
@@ -45,6 +51,11 @@ class HTTPClient:
     tests makes retries immediate while ``Retry-After`` is still honoured). The API key
     goes only to URLs of ``base_url``'s origin: a presigned object-store URL must not
     get an Authorization header.
+
+    ``rediscover`` (the local server: :func:`nbtrack.client.localserver.rediscovery`) is
+    asked on each connection error where the server is now; when it names another URL or
+    key (the server died and another kernel started a new one), requests under
+    ``base_url`` move there and are retried at once.
     """
 
     def __init__(
@@ -57,18 +68,46 @@ class HTTPClient:
         transport: BaseTransport | None = None,
         random: Callable[[], float] = _random.random,
         status: NetStatus | None = None,
+        rediscover: Rediscover | None = None,
     ) -> None:
+        self._rediscover = rediscover
+        self._moving = threading.Lock()
+        self.moves = 0  # how many times the server was found elsewhere
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.max_retry_time = max_retry_time
         self.status = status if status is not None else NetStatus()
         self.transport: BaseTransport = transport if transport is not None else HTTPTransport()
-        self._api_key = api_key
-        self._authorization = "Basic " + base64.b64encode(f"api:{api_key}".encode()).decode()
         self._random = random
         self._closed = threading.Event()
+        self._set_server(self.base_url, api_key)
+
+    def _set_server(self, base_url: str, api_key: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self._authorization = "Basic " + base64.b64encode(f"api:{api_key}".encode()).decode()
         origin = urllib.parse.urlsplit(self.base_url)
         self._origin = (origin.scheme, origin.netloc)
+
+    def _moved(self) -> bool:
+        """After a connection error: True when the server is now found elsewhere."""
+        if self._rediscover is None:
+            return False
+        with self._moving:
+            try:
+                found = self._rediscover()
+            except Exception:  # finding it again must never break the retry loop
+                log.debug("rediscovering the server failed", exc_info=True)
+                return False
+            if found is None:
+                return False
+            url, key = found[0].rstrip("/"), found[1] or self._api_key
+            if (url, key) == (self.base_url, self._api_key):
+                return False
+            log.warning("the server moved to %s; requests follow it", redact_url(url))
+            self._set_server(url, key)
+            self.moves += 1
+            return True
 
     # -- lifecycle ------------------------------------------------------------
     @property
@@ -107,6 +146,7 @@ class HTTPClient:
         ``url`` is a path under ``base_url`` or an absolute URL; ``what`` names the
         call in messages (``graphql``, ``upload config.yaml``).
         """
+        relative = "://" not in url
         full = self.url(url, params)
         what = what or method
         safe_url = redact_url(full)
@@ -120,6 +160,11 @@ class HTTPClient:
             while True:
                 if self._closed.is_set():
                     raise _aborted(what, None)
+                if relative and (not full.startswith(self.base_url + "/")
+                                 or hdrs.get("Authorization") != self._authorization):
+                    full = self.url(url, params)  # the server moved (maybe seen by another
+                    safe_url = redact_url(full)   # thread's request)
+                    hdrs["Authorization"] = self._authorization
                 resp, exc = self._send(method, full, hdrs, content, what)
                 status = resp.status_code if resp is not None else None
                 if resp is not None and resp.ok:
@@ -131,12 +176,19 @@ class HTTPClient:
                 if self._closed.is_set():
                     raise _aborted(what, status)
                 error, retry_after = self._describe(what, safe_url, resp, exc)
+                # unreachable, or a key the server no longer knows (restarted with a new
+                # token): where is the server now? (a no-op without ``rediscover``)
+                if (resp is None or status == 401) and relative and self._moved():
+                    attempt += 1
+                    continue  # the next attempt goes to where the server is now
                 if classify(status, exc) == "fail":
                     self.status.failed(status, error)
                     log.error("%s (not retried)", error)
                     raise TransportError(error, status)
                 attempt += 1
                 delay = self._retry_delay(attempt, retry_after, start)
+                if delay is not None and resp is None and self._rediscover is not None:
+                    delay = min(delay, REDISCOVER_POLL)
                 if delay is None:
                     self.status.failed(status, error)
                     log.error("%s (gave up after %.0f s of retries)", error, self.max_retry_time)

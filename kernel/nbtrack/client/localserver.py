@@ -22,7 +22,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -85,6 +85,25 @@ def netrc_key(base_url: str) -> str | None:
     except (OSError, netrc.NetrcParseError):
         return None
     return entry[2] if entry else None
+
+
+def uses_local_server(base_url: str | None, *, local: bool = False) -> bool:
+    """True when :func:`resolve_server` with these arguments answers the local server."""
+    return local or not (base_url or os.environ.get(ENV_BASE_URL))
+
+
+def rediscovery(nbtrack_dir: Path) -> Callable[[], tuple[str, str] | None]:
+    """Where the local server of ``nbtrack_dir`` is now (``(url, token)``), or None: for
+    a run's client, asked after a connection error (the server died and another kernel's
+    :func:`ensure_local_server` may have started a new one, on another port). Never
+    starts a server itself: the run must not spawn one from a background thread."""
+    root = Path(nbtrack_dir)
+
+    def find() -> tuple[str, str] | None:
+        info = find_local_server(root)
+        return None if info is None else (info.url.rstrip("/"), info.token)
+
+    return find
 
 
 def find_local_server(nbtrack_dir: Path) -> ServerInfo | None:

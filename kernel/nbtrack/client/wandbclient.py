@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from nbtrack.client.errors import TransportError
-from nbtrack.client.httpclient import HTTPClient
+from nbtrack.client.httpclient import HTTPClient, Rediscover
 from nbtrack.client.netstatus import NetStatus
 from nbtrack.client.policy import MAX_ERROR_TEXT
 from nbtrack.client.transports import BaseTransport
@@ -41,6 +41,7 @@ class WandbClient:
         max_retry_time: float | None = None,
         transport: BaseTransport | None = None,
         random: Callable[[], float] = _random.random,
+        rediscover: Rediscover | None = None,
     ) -> None:
         self.http = HTTPClient(
             base_url,
@@ -49,6 +50,7 @@ class WandbClient:
             max_retry_time=max_retry_time,
             transport=transport,
             random=random,
+            rediscover=rediscover,
         )
 
     # -- what the sender reads ------------------------------------------------

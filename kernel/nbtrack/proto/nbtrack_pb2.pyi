@@ -104,14 +104,16 @@ class RunRecord(_message.Message):
     def __init__(self, run_id: _Optional[str] = ..., entity: _Optional[str] = ..., project: _Optional[str] = ..., display_name: _Optional[str] = ..., notes: _Optional[str] = ..., tags: _Optional[_Iterable[str]] = ..., group: _Optional[str] = ..., job_type: _Optional[str] = ..., config_json: _Optional[str] = ..., start_time: _Optional[float] = ..., resume: _Optional[str] = ..., offsets_known: _Optional[bool] = ..., resumed: _Optional[bool] = ..., starting_step: _Optional[int] = ..., history_line_offset: _Optional[int] = ..., events_line_offset: _Optional[int] = ..., output_line_offset: _Optional[int] = ..., runtime_offset: _Optional[float] = ..., host: _Optional[str] = ..., program: _Optional[str] = ..., url: _Optional[str] = ..., summary_json: _Optional[str] = ...) -> None: ...
 
 class HistoryRecord(_message.Message):
-    __slots__ = ("rows", "first_step", "last_step")
+    __slots__ = ("rows", "first_step", "last_step", "line_start")
     ROWS_FIELD_NUMBER: _ClassVar[int]
     FIRST_STEP_FIELD_NUMBER: _ClassVar[int]
     LAST_STEP_FIELD_NUMBER: _ClassVar[int]
+    LINE_START_FIELD_NUMBER: _ClassVar[int]
     rows: _containers.RepeatedScalarFieldContainer[str]
     first_step: int
     last_step: int
-    def __init__(self, rows: _Optional[_Iterable[str]] = ..., first_step: _Optional[int] = ..., last_step: _Optional[int] = ...) -> None: ...
+    line_start: int
+    def __init__(self, rows: _Optional[_Iterable[str]] = ..., first_step: _Optional[int] = ..., last_step: _Optional[int] = ..., line_start: _Optional[int] = ...) -> None: ...
 
 class SummaryRecord(_message.Message):
     __slots__ = ("update_json", "remove", "full_json")
@@ -148,20 +150,24 @@ class MetricRecord(_message.Message):
     def __init__(self, name: _Optional[str] = ..., step_metric: _Optional[str] = ..., summary: _Optional[_Iterable[str]] = ..., goal: _Optional[str] = ..., hidden: _Optional[bool] = ...) -> None: ...
 
 class OutputRecord(_message.Message):
-    __slots__ = ("line", "stderr", "timestamp")
+    __slots__ = ("line", "stderr", "timestamp", "line_start")
     LINE_FIELD_NUMBER: _ClassVar[int]
     STDERR_FIELD_NUMBER: _ClassVar[int]
     TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    LINE_START_FIELD_NUMBER: _ClassVar[int]
     line: str
     stderr: bool
     timestamp: float
-    def __init__(self, line: _Optional[str] = ..., stderr: _Optional[bool] = ..., timestamp: _Optional[float] = ...) -> None: ...
+    line_start: int
+    def __init__(self, line: _Optional[str] = ..., stderr: _Optional[bool] = ..., timestamp: _Optional[float] = ..., line_start: _Optional[int] = ...) -> None: ...
 
 class StatsRecord(_message.Message):
-    __slots__ = ("row_json",)
+    __slots__ = ("row_json", "line_start")
     ROW_JSON_FIELD_NUMBER: _ClassVar[int]
+    LINE_START_FIELD_NUMBER: _ClassVar[int]
     row_json: str
-    def __init__(self, row_json: _Optional[str] = ...) -> None: ...
+    line_start: int
+    def __init__(self, row_json: _Optional[str] = ..., line_start: _Optional[int] = ...) -> None: ...
 
 class TelemetryRecord(_message.Message):
     __slots__ = ("nbtrack_version", "python_version", "platform", "json")

@@ -32,3 +32,19 @@ def print_outcome(run: Run, outcome: FinishOutcome | None, budget: float) -> Non
     elif run.mode != "disabled":
         link = links.for_run(run)
         print(f"nbtrack: run {run.name} {run.state}: {link if link else run.path}")
+
+
+def print_interrupted(run: Run) -> None:
+    """Ctrl-C during finish: what state the run is in and the exact command that ends it."""
+    if run.sync_command:
+        print(f"nbtrack: finish of run {run.name} was interrupted; the run is detached. "
+              f"Nothing is lost: its log keeps the rest. Send it with:\n    "
+              f"{run.sync_command}", file=sys.stderr)
+    else:
+        print(f"nbtrack: finish of run {run.name} was interrupted", file=sys.stderr)
+
+
+def print_detached_again(run: Run) -> None:
+    """``finish()`` on a detached run: it cannot finish here any more; say how it does."""
+    print(f"nbtrack: run {run.name} is detached (its finish was interrupted or timed "
+          f"out); send what the server lacks with:\n    {run.sync_command}", file=sys.stderr)

@@ -29,13 +29,16 @@ from nbtrack.sdk.alerts import AlertLimiter, alert_record, check_alert
 from nbtrack.sdk.events import AlertRaised, Finished, Listener, Listeners, StateChanged
 from nbtrack.sdk.live import OFFLINE_NETWORK, LiveQueries
 from nbtrack.sdk.mappings import Config, Summary
-from nbtrack.sdk.outcome import print_outcome
+from nbtrack.sdk.outcome import print_detached_again, print_interrupted, print_outcome
 from nbtrack.sdk.runstream import RunStream
 from nbtrack.sdk.stop import StopPolicy
 from nbtrack.sdk.values import check_metric, check_step, is_plain, normalize, remember_keys
 from nbtrack.settings import Settings
 
 logger = logging.getLogger("nbtrack.sdk.run")
+# why: after Ctrl-C in finish the user is waiting; ending the stages (the log is local)
+# takes well under this, and the network is aborted, not waited on
+INTERRUPTED_CLOSE = 5.0
 
 __all__ = ["Run", "RunFinishedError"]
 
@@ -270,6 +273,8 @@ class Run:
         """Flush everything, mark the run finished; bounded by ``timeout`` seconds."""
         with self._lock:
             if self._state != "running":
+                if self._state == "detached" and self.sync_command and not quiet:
+                    print_detached_again(self)  # an interrupted or timed-out finish
                 return
             self._state = "finishing"
         self._listeners.emit(StateChanged("finishing"))
@@ -277,23 +282,29 @@ class Run:
         budget = self._settings.finish_timeout if timeout is None else float(timeout)
         deadline = time.monotonic() + max(budget, 0.0)
         outcome = None
-        if self._stream is not None:
-            self._stream.stop_capture()
-        if self._iface is not None and self._stream is not None:
-            self._iface.publish_exit(self.exit_code, time.time() - self.start_time)
-            outcome = finish_protocol.walk(self._iface, deadline, self._listeners.emit)
-            final_summary = self._live.summary() if outcome.completed else None
-            if outcome.completed and self._listeners:  # a live view wants the final charts
-                self._final_history = self.sampled_history(timeout=2.0)
-            report = self._stream.close(max(deadline - time.monotonic(), 2.0),
-                                        abort_network=not outcome.completed)
-            if report.ring_kept:  # the disk refused part of the log: the ring keeps it
-                self.log_problem = (f"the transaction log could not be written completely "
-                                    f"({report.writer_error or 'the writer did not end'})")
-            if not outcome.completed or report.ring_kept:
-                self.sync_command = f"nbtrack sync {self.log_path}"
-        else:
-            final_summary = {}
+        exit_published = False
+        try:
+            if self._stream is not None:
+                self._stream.stop_capture()
+            if self._iface is not None and self._stream is not None:
+                self._iface.publish_exit(self.exit_code, time.time() - self.start_time)
+                exit_published = True
+                outcome = finish_protocol.walk(self._iface, deadline, self._listeners.emit)
+                final_summary = self._live.summary() if outcome.completed else None
+                if outcome.completed and self._listeners:  # a live view wants the final charts
+                    self._final_history = self.sampled_history(timeout=2.0)
+                report = self._stream.close(max(deadline - time.monotonic(), 2.0),
+                                            abort_network=not outcome.completed)
+                if report.ring_kept:  # the disk refused part of the log: the ring keeps it
+                    self.log_problem = (f"the transaction log could not be written completely "
+                                        f"({report.writer_error or 'the writer did not end'})")
+                if not outcome.completed or report.ring_kept:
+                    self.sync_command = f"nbtrack sync {self.log_path}"
+            else:
+                final_summary = {}
+        except KeyboardInterrupt:
+            self._interrupted(exit_published, quiet)
+            raise
         state = "finished" if self.exit_code == 0 else "failed"
         if outcome is not None and not outcome.completed:
             state = "detached"
@@ -305,6 +316,30 @@ class Run:
                                       self.sync_command))
         if not quiet:
             print_outcome(self, outcome, budget)
+        hooks.emit("run_finish", self)
+
+    def _interrupted(self, exit_published: bool, quiet: bool) -> None:
+        """Ctrl-C inside finish: detach now (the log keeps the exit record and every
+        row), so a second ``finish()`` or ``nbtrack sync`` completes what was cut short."""
+        try:
+            if self._iface is not None and self._stream is not None:
+                if not exit_published:
+                    self._iface.publish_exit(int(self.exit_code or 0),
+                                             time.time() - self.start_time)
+                self._stream.close(INTERRUPTED_CLOSE, abort_network=True)
+                self.sync_command = f"nbtrack sync {self.log_path}"
+        except KeyboardInterrupt:
+            logger.warning("finish interrupted twice; the run's log keeps what was written")
+            self.sync_command = f"nbtrack sync {self.log_path}"
+        finally:
+            self._state = "detached" if self.sync_command else "failed"
+            self.summary._freeze({})
+            self.config._lock()
+        self._listeners.emit(StateChanged(self._state))
+        self._listeners.emit(Finished(self._state, self.exit_code, self.summary.as_dict(),
+                                      self.sync_command))
+        if not quiet:
+            print_interrupted(self)
         hooks.emit("run_finish", self)
 
     def __enter__(self) -> Run:

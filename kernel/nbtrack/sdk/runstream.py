@@ -27,6 +27,7 @@ from nbtrack.pipeline.interface import Interface
 from nbtrack.pipeline.stream import CloseReport, Stream
 from nbtrack.proto import nbtrack_pb2 as pb
 from nbtrack.settings import Settings, Tuning
+from nbtrack.txlog.identity import write_identity
 from nbtrack.version import __version__
 
 logger = logging.getLogger("nbtrack.sdk.runstream")
@@ -75,6 +76,11 @@ class RunStream:
         except BaseException:
             stream.close(5.0, abort_network=True)
             raise
+        try:
+            write_identity(settings.log_path, record)
+        except OSError:
+            logger.warning("could not write the run's identity beside %s", settings.log_path,
+                           exc_info=True)
         stream.interface.publish_telemetry(pb.TelemetryRecord(
             nbtrack_version=__version__, python_version=platform.python_version(),
             platform=platform.platform()))

@@ -15,14 +15,18 @@ import weakref
 from pathlib import Path
 from typing import Any
 
-from nbtrack.client.localserver import resolve_server
+from nbtrack.client.localserver import rediscovery, resolve_server, uses_local_server
 from nbtrack.client.wandbclient import WandbClient
 from nbtrack.proto import nbtrack_pb2 as pb
 from nbtrack.sdk import hooks
+from nbtrack.sdk.earlierlogs import EarlierLogNotSynced, sync_earlier_logs
+from nbtrack.sdk.liveness import RunLive, check_not_live
 from nbtrack.sdk.run import Run
+from nbtrack.sdk.runclaim import RunClaim, RunClaimed
 from nbtrack.sdk.runstream import InitError, RunStream
 from nbtrack.sdk.values import config_value
 from nbtrack.settings import Settings, resolve
+from nbtrack.txlog.identity import mark_delivered
 
 logger = logging.getLogger("nbtrack")
 
@@ -33,6 +37,7 @@ _open_runs: weakref.WeakSet[Run] = weakref.WeakSet()
 _lock = threading.RLock()
 _atexit_registered = False
 _forked_from: int | None = None
+_claims: dict[Run, RunClaim] = {}  # a run -> its lock, released once it finished
 
 
 def _after_fork_in_child() -> None:
@@ -44,6 +49,7 @@ def _after_fork_in_child() -> None:
     _current = None
     _open_runs = weakref.WeakSet()
     _lock = threading.RLock()  # a lock held by another thread at fork time stays held
+    _claims.clear()  # the parent's run locks stay the parent's (runclaim.py closes the fds)
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
@@ -77,7 +83,7 @@ def init(project: str | None = None, name: str | None = None,
     with _lock:
         if reinit and _current is not None and _current.state == "running":
             _current.finish()
-        run = _start(settings, checked)
+        run = _start(settings, checked, explicit_id=id is not None)
         _current = run
         _open_runs.add(run)
         _register_atexit()
@@ -94,7 +100,7 @@ def _run_record(settings: Settings, config: dict[str, Any]) -> pb.RunRecord:
         program=_program_name())
 
 
-def _start(settings: Settings, config: dict[str, Any]) -> Run:
+def _start(settings: Settings, config: dict[str, Any], *, explicit_id: bool = False) -> Run:
     """Start the run's pipeline and capture (one phase), then hand them to the Run."""
     record = _run_record(settings, config)
     pending: collections.deque[str] = collections.deque()
@@ -106,8 +112,65 @@ def _start(settings: Settings, config: dict[str, Any]) -> Run:
         raise InitError(f"nbtrack: cannot create the run directory {settings.run_dir}: "
                         f"{exc.strerror or exc}. Set NBTRACK_DIR (or dir=) to a writable "
                         "directory.") from exc
-    stream = RunStream.start(settings, record, _transport(settings), pending.append)
-    return Run(settings, stream, stream.record, config, pending)
+    claim = _claim(settings)
+    try:
+        transport = _transport(settings)
+        if transport is not None and explicit_id:
+            _check_not_live(settings, transport)
+        if transport is not None and settings.resume in ("allow", "must"):
+            _sync_earlier(settings, transport)
+        stream = RunStream.start(settings, record, transport, pending.append)
+    except BaseException:
+        claim.release()
+        raise
+    run = Run(settings, stream, stream.record, config, pending)
+    _claims[run] = claim
+    return run
+
+
+def _claim(settings: Settings) -> RunClaim:
+    """This process's lock on the run id (see ``runclaim.py``), or InitError."""
+    hooks.register("run_finish", _after_finish)
+    try:
+        return RunClaim.take(settings.root, settings.run_id)
+    except RunClaimed as exc:
+        raise InitError(str(exc)) from None
+    except OSError as exc:
+        raise InitError(f"nbtrack: cannot lock run {settings.run_id} under {settings.root}: "
+                        f"{exc.strerror or exc}") from exc
+
+
+def _check_not_live(settings: Settings, transport: WandbClient) -> None:
+    """A run id given by the user may be live in a kernel this machine's lock cannot see."""
+    try:
+        check_not_live(transport, entity=settings.entity, project=settings.project,
+                       run_id=settings.run_id, runs_root=settings.run_dir.parent)
+    except RunLive as exc:
+        transport.close()
+        raise InitError(str(exc)) from None
+
+
+def _sync_earlier(settings: Settings, transport: WandbClient) -> None:
+    try:
+        sync_earlier_logs(settings.run_dir.parent, settings.run_id, settings.base_url or "",
+                          settings.api_key or "")
+    except EarlierLogNotSynced as exc:
+        transport.close()
+        raise InitError(str(exc)) from None
+
+
+def _after_finish(run: Any) -> None:
+    """A finished run lets go of its id; a run whose server has every line says so."""
+    claim = _claims.pop(run, None)
+    if claim is None:
+        return
+    try:
+        if run.state in ("finished", "failed") and run.mode in ("online", "local"):
+            mark_delivered(run.log_path)
+    except OSError:
+        logger.warning("could not mark %s as delivered", run.log_path, exc_info=True)
+    finally:
+        claim.release()
 
 
 def _transport(settings: Settings) -> WandbClient | None:
@@ -124,8 +187,10 @@ def _transport(settings: Settings) -> WandbClient | None:
     if not key:
         raise InitError(f"nbtrack: no API key for {url}: pass api_key=..., set "
                         "NBTRACK_API_KEY or add the host to ~/.netrc")
+    rediscover = (rediscovery(settings.root)
+                  if uses_local_server(settings.base_url, local=local) else None)
     settings.base_url, settings.api_key = url, key
-    return WandbClient(url, key, timeout=settings.tuning.http_timeout)
+    return WandbClient(url, key, timeout=settings.tuning.http_timeout, rediscover=rediscover)
 
 
 def _program_name() -> str:

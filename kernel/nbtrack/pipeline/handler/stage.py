@@ -28,6 +28,7 @@ from typing import Any
 
 from nbtrack.pipeline.dispatch import UnknownRecord, describe, enum_routes, routes
 from nbtrack.pipeline.handler import answers
+from nbtrack.pipeline.handler.lines import LineCounter
 from nbtrack.pipeline.handler.rows import Rows, dumps
 from nbtrack.pipeline.handler.sampling import HistorySampler, numeric_columns
 from nbtrack.pipeline.handler.summary import Summary
@@ -74,6 +75,7 @@ class Handler(ThreadedStage):
         self._thread = StageThread(self._run, "nbtrack-handler")
 
         self.rows = Rows(self._say)
+        self.lines = LineCounter()
         self.summary = Summary()
         self.sampler = HistorySampler()
         self._config: dict[str, Any] = {}
@@ -229,6 +231,7 @@ class Handler(ThreadedStage):
         history.rows.extend(batch.texts)  # ~5x cheaper than HistoryRecord(rows=texts)
         history.first_step = batch.steps[0]
         history.last_step = batch.steps[-1]
+        self.lines.stamp(record)
         try:
             keys, columns = numeric_columns(batch.steps, batch.rows)
             self.summary.update_batch(batch.rows, keys, columns)
@@ -278,6 +281,11 @@ class Handler(ThreadedStage):
             record.num = self._next_num()
         self._emit_both(record, own=True)
 
+    def _forward_lines(self, record: pb.Record) -> None:
+        """Output and stats: numbered by line too (see ``lines.py``)."""
+        self.lines.stamp(record)
+        self._forward_both(record)
+
     def _made_here(self, record: pb.Record) -> None:
         raise UnknownRecord(
             f"a {record.WhichOneof('record_type')} record: only the handler makes those")
@@ -285,6 +293,7 @@ class Handler(ThreadedStage):
     def _on_run(self, record: pb.Record) -> None:
         run = record.run
         self.rows.start(run.start_time, run.runtime_offset, from_run=True)
+        self.lines.start_at(run)
         if run.config_json:
             try:
                 seed = json.loads(run.config_json)
@@ -345,8 +354,8 @@ class Handler(ThreadedStage):
         "summary": _on_summary,
         "config": _on_config,
         "metric": _on_metric,
-        "output": _forward_both,
-        "stats": _forward_both,
+        "output": _forward_lines,
+        "stats": _forward_lines,
         "telemetry": _forward_both,
         "files": _forward_both,
         "exit": _on_exit,

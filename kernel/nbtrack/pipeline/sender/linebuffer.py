@@ -19,6 +19,10 @@ each post ended.
   is not kept: it is "spilled", and from then on every line record is, until the
   poster has read them all back from the log (``refill_range`` / ``refilled``), so
   each file stays in order. Without a log the caller waits for room instead.
+- A chunk may say the line index it starts at (``start``: replayed records carry it, see
+  ``pipeline/handler/lines.py``). A chunk that starts past the lines before it (a damaged
+  block of the log was skipped) begins a new batch at its own offset, so the gap stays a
+  gap and later lines never shift onto lines the server already holds (``gap_lines``).
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from nbtrack.wire.files import EVENTS, HISTORY, OUTPUT, SUMMARY
 
 LINE_FILES = (HISTORY, EVENTS, OUTPUT)
 
-Chunk = tuple[list[str], int]  # (lines, their bytes)
+Chunk = tuple[list[str], int, int | None]  # (lines, their bytes, first line's index)
 
 
 @dataclass
@@ -75,6 +79,7 @@ class LineBuffer:
         self.pending_lines = 0  # handed over, not yet acknowledged or dropped
         self.dropped_lines = 0  # refused for good or discarded
         self.spills = 0  # how many times spilling started
+        self.gap_lines = 0  # lines a chunk's own start skipped over (missing from a log)
 
     # ------------------------------------------------------------------ adding
     def over_budget(self, nbytes: int) -> bool:
@@ -100,9 +105,10 @@ class LineBuffer:
         self.pending_lines += nlines
         return True
 
-    def add(self, name: str, lines: list[str], nbytes: int) -> None:
-        """Keep ``lines`` of file ``name`` (whatever the budget: the caller checked it)."""
-        self._keep(name, lines, nbytes)
+    def add(self, name: str, lines: list[str], nbytes: int, start: int | None = None) -> None:
+        """Keep ``lines`` of file ``name`` (whatever the budget: the caller checked it);
+        ``start``: the index of the first line, when the record says it."""
+        self._keep(name, lines, nbytes, start)
         self.total_bytes += nbytes
         self.pending_lines += len(lines)
 
@@ -117,8 +123,8 @@ class LineBuffer:
         self.total_bytes += len(full_json)
         self.pending_lines += 1
 
-    def _keep(self, name: str, lines: list[str], nbytes: int) -> None:
-        self._chunks[name].append((lines, nbytes))
+    def _keep(self, name: str, lines: list[str], nbytes: int, start: int | None = None) -> None:
+        self._chunks[name].append((lines, nbytes, start))
         self._waiting_bytes[name] += nbytes
         self.held_bytes += nbytes
 
@@ -196,8 +202,14 @@ class LineBuffer:
             chunks = self._chunks[name]
             taken: list[str] = []
             used = 0
+            offset = self._offsets[name]
             while chunks and budget > 0:
-                lines, nbytes = chunks[0]
+                lines, nbytes, start = chunks[0]
+                if start is not None and start > offset + len(taken):
+                    if taken:
+                        break  # a gap: the lines after it go in the next batch
+                    self.gap_lines += start - offset
+                    offset = start
                 if nbytes <= budget:
                     chunks.popleft()
                     taken.extend(lines)
@@ -214,12 +226,12 @@ class LineBuffer:
                 if k == len(lines):
                     chunks.popleft()
                 else:
-                    chunks[0] = (lines[k:], nbytes - part)
+                    chunks[0] = (lines[k:], nbytes - part, None)
                 used += part
                 budget = 0
             if taken:
                 self._waiting_bytes[name] -= used
-                batch.files[name] = {"offset": self._offsets[name], "content": taken}
+                batch.files[name] = {"offset": offset, "content": taken}
                 batch.lines += len(taken)
                 batch.nbytes += used
         if self._summary is not None:
@@ -234,7 +246,7 @@ class LineBuffer:
         for name in LINE_FILES:
             f = batch.files.get(name)
             if f is not None:
-                self._offsets[name] += len(f["content"])
+                self._offsets[name] = f["offset"] + len(f["content"])
         self.held_bytes -= batch.nbytes
         self.acked_bytes += batch.nbytes
         self.pending_lines -= batch.lines
@@ -251,7 +263,7 @@ class LineBuffer:
 
     def discard_all(self) -> int:
         """Drop everything pending (the run could not be created); the number of lines."""
-        n = sum(len(lines) for name in LINE_FILES for lines, _ in self._chunks[name])
+        n = sum(len(c[0]) for name in LINE_FILES for c in self._chunks[name])
         n += (1 if self._summary is not None else 0) + self._spilled_lines
         for name in LINE_FILES:
             self._chunks[name].clear()

@@ -89,18 +89,21 @@ class FileStreamPoster(ThreadedStage):
         return f"{n} lines not acknowledged" if n else ""
 
     # ------------------------------------------------------------------ lines (sender thread)
-    def add_history(self, rows: list[str], nbytes: int, num: int = 0) -> None:
+    # ``start``: the line index the record says it starts at (replay), else None
+    def add_history(self, rows: list[str], nbytes: int, num: int = 0,
+                    start: int | None = None) -> None:
         """Rows (JSON strings) for ``wandb-history.jsonl``; ``num`` is the record's number."""
-        self._add(HISTORY, rows, nbytes, num)
+        self._add(HISTORY, rows, nbytes, num, start)
 
-    def add_event(self, line: str, num: int = 0) -> None:
+    def add_event(self, line: str, num: int = 0, start: int | None = None) -> None:
         """A system-metrics row for ``wandb-events.jsonl``."""
-        self._add(EVENTS, [line], len(line), num)
+        self._add(EVENTS, [line], len(line), num, start)
 
-    def add_output(self, line: str, stderr: bool, timestamp: float, num: int = 0) -> None:
+    def add_output(self, line: str, stderr: bool, timestamp: float, num: int = 0,
+                   start: int | None = None) -> None:
         """A console line for ``output.log``."""
         text = format_line(line, stderr, timestamp)
-        self._add(OUTPUT, [text], len(text), num)
+        self._add(OUTPUT, [text], len(text), num, start)
 
     def set_summary(self, full_json: str) -> None:
         """The summary to post (the latest replaces one not yet sent)."""
@@ -108,7 +111,8 @@ class FileStreamPoster(ThreadedStage):
             self._buf.set_summary(full_json)
             self._cv.notify_all()
 
-    def _add(self, name: str, lines: list[str], nbytes: int, num: int) -> None:
+    def _add(self, name: str, lines: list[str], nbytes: int, num: int,
+             start: int | None = None) -> None:
         buf = self._buf
         with self._cv:
             was_spilling = buf.spilling
@@ -120,7 +124,7 @@ class FileStreamPoster(ThreadedStage):
                 return
             self._wait_for_room(nbytes)
             wake = not buf.has_lines
-            buf.add(name, lines, nbytes)
+            buf.add(name, lines, nbytes, start)
             if wake or buf.urgent:
                 self._cv.notify_all()
 

@@ -192,7 +192,15 @@ class Sender(ThreadedStage):
     def _on_history(self, record: pb.Record) -> None:
         if self._w is not None:
             rows = list(record.history.rows)
-            self._w.poster.add_history(rows, sum(map(len, rows)), record.num)
+            self._w.poster.add_history(rows, sum(map(len, rows)), record.num,
+                                       self._line_start(record.history))
+
+    def _line_start(self, rec: pb.HistoryRecord | pb.OutputRecord | pb.StatsRecord) -> int | None:
+        """In replay, the line index the handler gave the record (a skipped damaged block
+        leaves a gap); live, the poster's own count is the same and is used."""
+        if self._replay and rec.HasField("line_start"):
+            return int(rec.line_start)
+        return None
 
     def _on_summary(self, record: pb.Record) -> None:
         if self._w is not None and record.summary.full_json:
@@ -214,7 +222,8 @@ class Sender(ThreadedStage):
     def _on_output(self, record: pb.Record) -> None:
         if self._w is not None:
             o = record.output
-            self._w.poster.add_output(o.line, o.stderr, o.timestamp, record.num)
+            self._w.poster.add_output(o.line, o.stderr, o.timestamp, record.num,
+                                      self._line_start(o))
 
     def _on_alert(self, record: pb.Record) -> None:
         if self._w is not None and not self._replay:
@@ -224,7 +233,8 @@ class Sender(ThreadedStage):
 
     def _on_stats(self, record: pb.Record) -> None:
         if self._w is not None and record.stats.row_json:
-            self._w.poster.add_event(record.stats.row_json, record.num)
+            self._w.poster.add_event(record.stats.row_json, record.num,
+                                     self._line_start(record.stats))
 
     def _on_files(self, record: pb.Record) -> None:
         if self._w is None:
