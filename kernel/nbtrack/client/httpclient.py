@@ -101,11 +101,14 @@ class HTTPClient:
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, Any] | None = None,
         what: str = "",
+        check: Callable[[Response], str | None] | None = None,
     ) -> Response:
         """Send until a 2xx answer (returned) or a :class:`TransportError`.
 
         ``url`` is a path under ``base_url`` or an absolute URL; ``what`` names the
-        call in messages (``graphql``, ``upload config.yaml``).
+        call in messages (``graphql``, ``upload config.yaml``). ``check`` says why a 2xx
+        answer is not a real one (None when it is): such an answer is retried like a 503,
+        since a captive portal's 200 page stored nothing.
         """
         full = self.url(url, params)
         what = what or method
@@ -122,7 +125,8 @@ class HTTPClient:
                     raise _aborted(what, None)
                 resp, exc = self._send(method, full, hdrs, content, what)
                 status = resp.status_code if resp is not None else None
-                if resp is not None and resp.ok:
+                malformed = check(resp) if resp is not None and resp.ok and check else None
+                if resp is not None and resp.ok and malformed is None:
                     if in_retry:
                         in_retry = False
                         self.status.retrying_ended()
@@ -130,8 +134,8 @@ class HTTPClient:
                     return resp
                 if self._closed.is_set():
                     raise _aborted(what, status)
-                error, retry_after = self._describe(what, safe_url, resp, exc)
-                if classify(status, exc) == "fail":
+                error, retry_after = self._describe(what, safe_url, resp, exc, malformed)
+                if malformed is None and classify(status, exc) == "fail":
                     self.status.failed(status, error)
                     log.error("%s (not retried)", error)
                     raise TransportError(error, status)
@@ -179,12 +183,16 @@ class HTTPClient:
                 body.close()
 
     def _describe(
-        self, what: str, safe_url: str, resp: Response | None, exc: BaseException | None
+        self, what: str, safe_url: str, resp: Response | None, exc: BaseException | None,
+        malformed: str | None = None,
     ) -> tuple[str, float | None]:
         """The error message for a failed attempt, and the server's ``Retry-After``."""
         if resp is None:
             kind = exc.kind if isinstance(exc, NetworkError) else type(exc).__name__
             return f"{what}: {kind} talking to {safe_url}", None
+        if malformed is not None:
+            return (f"{what}: HTTP {resp.status_code} from {safe_url} is not a server answer: "
+                    f"{malformed} (a captive portal or a proxy?)"), None
         text = redact_text(resp.text, self._api_key)
         error = f"{what}: HTTP {resp.status_code} from {safe_url}" + (f": {text}" if text else "")
         return error, parse_retry_after(resp.header("Retry-After"))
