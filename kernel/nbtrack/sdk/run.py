@@ -69,6 +69,9 @@ class Run:
         self._state = "running"
         self.exit_code: int | None = None
         self.sync_command: str | None = None
+        # after finish: lines and updates the server refused for good (kept in the log)
+        self.not_stored = 0
+        self.not_stored_reason = ""
         self.start_time = record.start_time
         self.config = Config(config, self._publish_config)
         self.summary = Summary(self._live.summary, self._publish_summary)
@@ -286,7 +289,9 @@ class Run:
                 self._final_history = self.sampled_history(timeout=2.0)
             self._stream.close(max(deadline - time.monotonic(), 2.0),
                                abort_network=not outcome.completed)
-            if not outcome.completed:
+            self.not_stored = outcome.not_stored
+            self.not_stored_reason = outcome.not_stored_reason
+            if not outcome.completed or outcome.not_stored:
                 self.sync_command = f"nbtrack sync {self.log_path}"
         else:
             final_summary = {}
