@@ -56,6 +56,17 @@ def test_a_refused_batch_is_not_stored_and_its_offsets_are_never_reused() -> Non
     assert buf.take().files[HISTORY] == {"offset": 3, "content": rows(3, 2)}
 
 
+def test_a_refused_summary_counts_until_a_later_one_is_stored() -> None:
+    buf = LineBuffer(max_held_bytes=1 << 20, max_post_bytes=1 << 20, can_spill=False)
+    add(buf, HISTORY, rows(0, 2))
+    buf.set_summary('{"s": 1}')
+    buf.refused(buf.take())
+    assert (buf.dropped_lines, buf.not_stored) == (2, 3)
+    buf.set_summary('{"s": 2}')
+    buf.acknowledged(buf.take())
+    assert (buf.dropped_lines, buf.not_stored) == (2, 2)  # the summary is whole again
+
+
 def test_a_batch_put_back_after_413_is_posted_again_in_halves_at_the_same_offsets() -> None:
     buf = LineBuffer(max_held_bytes=1 << 20, max_post_bytes=1 << 20, can_spill=False)
     a = rows(0, 8)

@@ -90,9 +90,8 @@ def test_400_404_413_mid_run_then_sync_stores_every_row_exactly_once(
     assert state == "finished" and "HTTP 400" in reason
     assert "NOT fully stored" in err and sync_command in err
     assert len(before) == len(set(before)) and set(before) < set(range(n))
-    # only rows of the two refused posts are missing (not_stored also counts a summary
-    # line those posts carried)
-    assert 0 < missing <= min(not_stored, 2 * BURST)
+    # exactly the rows of the two refused posts are missing, and finish counted them
+    assert 0 < missing == not_stored <= 2 * BURST
 
 
 def test_a_single_line_over_the_servers_limit_is_reported_and_its_offset_not_reused(

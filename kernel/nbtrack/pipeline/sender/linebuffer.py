@@ -75,7 +75,8 @@ class LineBuffer:
         self.total_bytes = 0  # handed over to be posted
         self.acked_bytes = 0  # acknowledged by the server
         self.pending_lines = 0  # handed over, not yet acknowledged or dropped
-        self.dropped_lines = 0  # refused for good or discarded
+        self.dropped_lines = 0  # refused for good or discarded (kept in the log)
+        self.summary_not_stored = False  # the last summary posted was refused for good
         self.spills = 0  # how many times spilling started
 
     # ------------------------------------------------------------------ adding
@@ -235,7 +236,10 @@ class LineBuffer:
         return batch
 
     def acknowledged(self, batch: Batch) -> None:
-        """The server stored the batch: each file's offset moves past its lines."""
+        """The server stored the batch: each file's offset moves past its lines (a stored
+        summary replaces one refused before)."""
+        if SUMMARY in batch.files:
+            self.summary_not_stored = False
         for name in LINE_FILES:
             f = batch.files.get(name)
             if f is not None:
@@ -255,9 +259,16 @@ class LineBuffer:
             f = batch.files.get(name)
             if f is not None:
                 self._offsets[name] += len(f["content"])
+        summary = 1 if SUMMARY in batch.files else 0
+        self.summary_not_stored = self.summary_not_stored or bool(summary)
         self.held_bytes -= batch.nbytes
-        self.dropped_lines += batch.lines
+        self.dropped_lines += batch.lines - summary
         self.pending_lines -= batch.lines
+
+    @property
+    def not_stored(self) -> int:
+        """Lines the server refused for good, and the summary while no later one was stored."""
+        return self.dropped_lines + (1 if self.summary_not_stored else 0)
 
     def put_back(self, batch: Batch) -> None:
         """The server refused the batch as too large (413): its lines go back to the front,

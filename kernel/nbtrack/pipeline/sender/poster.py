@@ -159,7 +159,8 @@ class FileStreamPoster(ThreadedStage):
 
     @property
     def dropped_lines(self) -> int:
-        return self._buf.dropped_lines
+        """Lines (and a summary not replaced since) the server refused for good."""
+        return self._buf.not_stored
 
     # ------------------------------------------------------------------ run control side
     def set_offsets(self, offsets: dict[str, int]) -> None:
