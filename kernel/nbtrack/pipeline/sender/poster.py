@@ -308,6 +308,9 @@ class FileStreamPoster(ThreadedStage):
         offsets are not reused, and they count as not stored (finish names ``nbtrack sync``).
         """
         verdict = refusal(e.status)
+        if batch.lines == 0:  # a heartbeat (or a bare final post): no data to keep
+            log.warning("file_stream: an empty post was refused: %s", e)
+            return "refused"
         if verdict == "split" and batch.lines > 1:
             log.warning("file_stream: the server refused a post of %d bytes as too large; "
                         "posting its %d lines in smaller posts", batch.nbytes, batch.lines)
