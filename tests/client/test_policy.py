@@ -20,9 +20,11 @@ from nbtrack.client.policy import (
     MAX_ERROR_TEXT,
     backoff_delay,
     classify,
+    malformed_answer,
     parse_retry_after,
     redact_text,
     redact_url,
+    refusal,
 )
 
 # --------------------------------------------------------------------------- pure functions
@@ -128,3 +130,43 @@ def test_redact_text_masks_before_it_cuts() -> None:
     out = redact_text(text, secret)
     assert len(out) <= MAX_ERROR_TEXT and "s3cr" not in out
     assert redact_text("no secret", "") == "no secret"
+
+
+# ------------------------------------------------------------------ what a refusal means
+
+
+@pytest.mark.parametrize(("status", "what"), [
+    (413, "split"), (401, "key"), (403, "key"),
+    (400, "keep"), (404, "keep"), (409, "keep"), (410, "keep"), (422, "keep"), (None, "keep"),
+])
+def test_refusal_splits_413_names_the_key_for_401_403_and_keeps_everything_else(
+        status: int | None, what: str) -> None:
+    assert refusal(status) == what
+
+
+def test_every_status_either_retries_or_has_a_refusal_rule() -> None:
+    """No status makes data vanish: retried (5xx, 429, 408) or refused by a rule."""
+    for status in range(400, 600):
+        verdict = classify(status, None)
+        assert verdict == "retry" or refusal(status) in ("split", "key", "keep")
+    assert {classify(s, None) for s in (408, 429, 500, 502, 503, 504)} == {"retry"}
+
+
+@pytest.mark.parametrize(("ctype", "body", "bad"), [
+    ("application/json", b'{"exitcode": null, "limits": {}}', None),
+    ("application/json; charset=utf-8", b"{}", None),
+    (None, b"{}", None),
+    ("application/problem+json", b"{}", None),
+    ("text/html", b"<html>portal</html>", "text/html, not JSON"),
+    ("text/plain", b"{}", "text/plain, not JSON"),
+    ("application/json", b"<html>", "not JSON"),
+    ("application/json", b"", "not JSON"),
+    ("application/json", b"[1]", "not a JSON object"),
+    ("application/json", b'"ok"', "not a JSON object"),
+])
+def test_malformed_answer_accepts_only_a_json_object(
+        ctype: str | None, body: bytes, bad: str | None) -> None:
+    why = malformed_answer(ctype, body)
+    assert (why is None) == (bad is None)
+    if bad is not None:
+        assert why is not None and bad in why

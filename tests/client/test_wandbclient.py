@@ -10,6 +10,7 @@ import pytest
 from nbtrack.client.errors import TransportError
 from nbtrack.client.transports import MockTransport, Request, Response
 from nbtrack.client.wandbclient import WandbClient
+from nbtrack.wire.ordering import SEQ_HEADER
 
 BASE = "http://tracker.test"
 
@@ -24,8 +25,9 @@ class Recorder:
         return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
 
 
-def wandb(rec: Recorder) -> WandbClient:
-    return WandbClient(BASE, "k", transport=MockTransport(rec), random=lambda: 0.0)
+def wandb(rec: Recorder, max_retry_time: float | None = None) -> WandbClient:
+    return WandbClient(BASE, "k", transport=MockTransport(rec), random=lambda: 0.0,
+                       max_retry_time=max_retry_time)
 
 
 def test_graphql_posts_query_and_variables_and_returns_data() -> None:
@@ -45,13 +47,12 @@ def test_graphql_errors_and_bodies_that_are_not_json_raise() -> None:
     rec = Recorder(Response(200, json={"errors": [{"message": "unknown operation Nope"}, "x"]}))
     with pytest.raises(TransportError, match="graphql error: unknown operation Nope; x"):
         wandb(rec).graphql("query Nope { nope }")
-    rec = Recorder(Response(200, content=b"<html>"))
-    with pytest.raises(TransportError, match="not JSON") as ei:
-        wandb(rec).graphql("query Viewer { viewer { entity } }")
-    assert ei.value.status == 200
-    rec = Recorder(Response(200, json=[1, 2]))
-    with pytest.raises(TransportError, match="unexpected answer"):
-        wandb(rec).graphql("query Viewer { viewer { entity } }")
+    # a 200 that is not a JSON object is no answer: retried, here until max_retry_time
+    for bad in (Response(200, content=b"<html>"), Response(200, json=[1, 2])):
+        rec = Recorder(bad)
+        with pytest.raises(TransportError, match="not a server answer") as ei:
+            wandb(rec, max_retry_time=0.2).graphql("query Viewer { viewer { entity } }")
+        assert ei.value.status == 200 and ei.value.aborted and len(rec.requests) > 1
     assert wandb(Recorder(Response(200, json={"data": None}))).graphql("q") == {}
 
 
@@ -64,9 +65,31 @@ def test_file_stream_quotes_the_path_and_sends_bytes_as_they_are() -> None:
     (req,) = rec.requests
     assert req.url == f"{BASE}/files/me/my%20project/r%2F1/file_stream"
     assert req.content == body
-    rec = Recorder(Response(200, content=b""))
-    assert wandb(rec).file_stream("me", "p", "r", {"files": {}}) == {}
-    assert rec.requests[0].content == b'{"files": {}}'
+    assert SEQ_HEADER not in req.headers
+    wandb(rec).file_stream("me", "p", "r", {"files": {}}, seq=42)
+    assert rec.requests[-1].content == b'{"files": {}}'
+    assert rec.requests[-1].headers[SEQ_HEADER] == "42"
+
+
+@pytest.mark.parametrize("answer", [
+    Response(200, content=b"<html><body>Log in to the hotel wifi</body></html>",
+             headers={"Content-Type": "text/html"}),
+    Response(200, content=b""),
+    Response(200, content=b"[]", headers={"Content-Type": "application/json"}),
+    Response(200, content=b'{"exitcode": null}', headers={"Content-Type": "text/plain"}),
+])
+def test_a_file_stream_200_that_is_not_a_json_object_is_retried_not_acknowledged(
+        answer: Response) -> None:
+    ok = Response(200, json={"exitcode": None, "limits": {}})
+    rec = Recorder(answer, answer, ok)
+    c = wandb(rec)
+    assert c.file_stream("me", "p", "r", b'{"files": {}}', seq=7) == {"exitcode": None,
+                                                                       "limits": {}}
+    assert len(rec.requests) == 3  # the same bytes and sequence number each time
+    assert {r.content for r in rec.requests} == {b'{"files": {}}'}
+    assert {r.headers[SEQ_HEADER] for r in rec.requests} == {"7"}
+    assert c.status.retry_count == 2 and c.status.last_status == 200
+    assert "not a server answer" in c.status.last_error
 
 
 def test_upload_streams_the_file_with_its_headers(tmp_path: Path) -> None:

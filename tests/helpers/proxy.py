@@ -17,11 +17,19 @@ from urllib.parse import urlparse
 
 @dataclass
 class Fault:
-    """What to do with the next requests: a status to answer, or drop after forwarding."""
+    """What to do with the next requests: a status to answer, or drop after forwarding.
+
+    ``body`` / ``content_type`` replace the injected answer (a captive portal's 200 HTML
+    page); ``when(path, body)`` makes the fault wait for a request it matches (requests
+    before it pass), e.g. the first ``file_stream`` post that carries history rows.
+    """
 
     status: int = 0
     retry_after: str | None = None
     drop_after_forward: bool = False
+    body: bytes | None = None
+    content_type: str = "application/json"
+    when: Callable[[str, bytes], bool] | None = None
 
 
 @dataclass
@@ -31,11 +39,21 @@ class ProxyState:
     log: list[tuple[str, str, int]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def next_fault(self) -> Fault | None:
+    def next_fault(self, path: str = "", body: bytes = b"") -> Fault | None:
         with self.lock:
             if self.fail_all_status:
                 return Fault(status=self.fail_all_status)
-            return self.faults.pop(0) if self.faults else None
+            if not self.faults:
+                return None
+            when = self.faults[0].when
+            if when is not None and not when(path, body):
+                return None
+            return self.faults.pop(0)
+
+    def pending(self) -> int:
+        """Faults injected and not yet used."""
+        with self.lock:
+            return len(self.faults)
 
 
 class FaultProxy:
@@ -56,14 +74,15 @@ class FaultProxy:
             def _relay(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                fault = proxy.state.next_fault() if proxy._match(self.path) else None
+                fault = (proxy.state.next_fault(self.path, body)
+                         if proxy._match(self.path) else None)
                 if fault is not None and fault.status:
                     proxy.state.log.append((self.command, self.path, fault.status))
-                    payload = b'{"error": "injected"}'
+                    payload = b'{"error": "injected"}' if fault.body is None else fault.body
                     self.send_response(fault.status)
                     if fault.retry_after is not None:
                         self.send_header("Retry-After", fault.retry_after)
-                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Type", fault.content_type)
                     self.send_header("Content-Length", str(len(payload)))
                     self.end_headers()
                     self.wfile.write(payload)

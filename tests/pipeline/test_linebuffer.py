@@ -46,13 +46,57 @@ def test_batches_carry_offsets_that_advance_on_acknowledge() -> None:
     assert buf.offsets == {HISTORY: 3, EVENTS: 1, OUTPUT: 1}
 
 
-def test_a_refused_batch_is_dropped_and_offsets_stay() -> None:
+def test_a_refused_batch_is_not_stored_and_its_offsets_are_never_reused() -> None:
     buf = LineBuffer(max_held_bytes=1 << 20, max_post_bytes=1 << 20, can_spill=False)
     add(buf, HISTORY, rows(0, 3))
     buf.refused(buf.take())
     assert buf.dropped_lines == 3 and buf.pending_lines == 0 and buf.held_bytes == 0
     add(buf, HISTORY, rows(3, 2))
-    assert buf.take().files[HISTORY]["offset"] == 0  # the refused lines never counted
+    # later lines keep their own offsets: sync fills 0..2 from the log, nothing twice
+    assert buf.take().files[HISTORY] == {"offset": 3, "content": rows(3, 2)}
+
+
+def test_a_refused_summary_counts_until_a_later_one_is_stored() -> None:
+    buf = LineBuffer(max_held_bytes=1 << 20, max_post_bytes=1 << 20, can_spill=False)
+    add(buf, HISTORY, rows(0, 2))
+    buf.set_summary('{"s": 1}')
+    buf.refused(buf.take())
+    assert (buf.dropped_lines, buf.not_stored) == (2, 3)
+    buf.set_summary('{"s": 2}')
+    buf.acknowledged(buf.take())
+    assert (buf.dropped_lines, buf.not_stored) == (2, 2)  # the summary is whole again
+
+
+def test_a_batch_put_back_after_413_is_posted_again_in_halves_at_the_same_offsets() -> None:
+    buf = LineBuffer(max_held_bytes=1 << 20, max_post_bytes=1 << 20, can_spill=False)
+    a = rows(0, 8)
+    add(buf, HISTORY, a)
+    buf.set_summary('{"s": 1}')
+    first = buf.take()
+    buf.put_back(first)
+    assert buf.max_post_bytes == first.nbytes // 2
+    assert buf.pending_lines == 9 and buf.held_bytes == first.nbytes
+    batches = drain(buf)
+    assert len(batches) >= 2
+    assert all(b.nbytes <= first.nbytes // 2 for b in batches)
+    got = [line for b in batches for line in b.files.get(HISTORY, {}).get("content", [])]
+    assert got == a
+    offsets = [b.files[HISTORY]["offset"] for b in batches if HISTORY in b.files]
+    assert offsets[0] == 0 and offsets == sorted(offsets)
+    assert [b.files[SUMMARY]["content"] for b in batches if SUMMARY in b.files] == [['{"s": 1}']]
+    assert buf.offsets[HISTORY] == 8 and buf.pending_lines == 0 and buf.held_bytes == 0
+
+
+def test_a_put_back_summary_replaced_meanwhile_is_not_sent() -> None:
+    buf = LineBuffer(max_held_bytes=1 << 20, max_post_bytes=1 << 20, can_spill=False)
+    add(buf, HISTORY, rows(0, 2))
+    buf.set_summary('{"s": 1}')
+    b = buf.take()
+    buf.set_summary('{"s": 2}')
+    buf.put_back(b)
+    summaries = [x.files[SUMMARY]["content"] for x in drain(buf) if SUMMARY in x.files]
+    assert summaries == [['{"s": 2}']]
+    assert buf.pending_lines == 0 and buf.held_bytes == 0
 
 
 def test_an_unsent_batch_stays_pending_for_sync() -> None:

@@ -153,13 +153,40 @@ def test_refused_post_is_counted_not_silent(fake: FakeWandb, caplog: Any) -> Non
     assert wait_until(lambda: w.p.dropped_lines == 3)
     snap = w.t.status.snapshot()
     assert snap["state"] == "failed" and snap["dropped_lines"] == 3 and snap["status_code"] == 400
-    assert any("refused 3 lines" in r.getMessage() for r in caplog.records)
+    assert any("3 lines not stored" in r.getMessage() for r in caplog.records)
     b = rows(3, 2)
     w.add(b)
     w.finish(0)
     w.close()
-    # offsets were not advanced by the refused post
-    assert fake.lines("me", "p", "r5", HISTORY) == b
+    # the refused lines keep their offsets (0..2, for sync to fill in); later lines theirs
+    hist = [p["files"][HISTORY] for p in fake.posts if HISTORY in p["files"]]
+    assert [(h["offset"], h["content"]) for h in hist] == [(3, b)]
+    assert w.p.final_acked and w.p.not_stored_reason.startswith("file_stream: HTTP 400")
+
+
+def test_a_413_posts_the_lines_again_in_halves(fake: FakeWandb) -> None:
+    w = Poster(fake.url, "r13")
+    fake.inject("file_stream", 413)
+    a = rows(0, 40)
+    w.add(a)
+    w.finish(0)
+    w.close()
+    assert fake.lines("me", "p", "r13", HISTORY) == a  # once each, at their offsets
+    assert w.p.dropped_lines == 0 and w.p.final_acked and w.p.not_stored_reason == ""
+    hist = [p["files"][HISTORY] for p in fake.posts if HISTORY in p["files"]]
+    assert len(hist) >= 2 and hist[0]["offset"] == 0
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_refused_key_is_named_and_the_lines_kept(fake: FakeWandb, status: int) -> None:
+    w = Poster(fake.url, f"r{status}")
+    fake.inject("file_stream", status)
+    w.add(rows(0, 3))
+    assert wait_until(lambda: w.p.dropped_lines == 3)
+    assert "API key" in w.p.not_stored_reason and f"HTTP {status}" in w.p.not_stored_reason
+    w.finish(0)
+    w.close()
+    assert w.p.final_acked  # the run's end is still stored; the 3 lines wait for sync
 
 
 def test_max_post_bytes_splits_posts(fake: FakeWandb) -> None:

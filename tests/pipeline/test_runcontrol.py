@@ -116,6 +116,21 @@ def test_config_and_alerts_follow_the_run(fake: FakeWandb) -> None:
     w.close()
 
 
+@pytest.mark.parametrize(("status", "says"), [(400, "not stored"), (422, "not stored"),
+                                              (403, "API key")])
+def test_a_refused_config_update_is_counted_not_silent(fake: FakeWandb, status: int,
+                                                       says: str) -> None:
+    w = Control(fake.url, stop_poll_interval=0)  # no stop polls to take the fault
+    w.register(pb.RunRecord(run_id=f"c{status}", project="p", entity="me"))
+    fake.inject("graphql", status)
+    w.c.submit(UpdateConfig(json.dumps({"lr": {"value": 0.5}})))
+    w.finish(0)
+    assert w.c.not_stored == 1 and says in w.c.not_stored_reason
+    assert w.c.not_stored_reason.startswith("config update")
+    assert w.poster.final_acked  # the run's end is stored; the config waits in the log
+    w.close()
+
+
 def test_stop_requests_are_polled_until_the_server_says_stop(fake: FakeWandb) -> None:
     w = Control(fake.url, stop_poll_interval=0.05)
     w.register(pb.RunRecord(run_id="r3", project="p", entity="me"))

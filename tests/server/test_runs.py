@@ -176,3 +176,47 @@ def test_wandb_config_tells_official_clients_the_run_started(live_server: Runnin
     assert json.loads(got) == {"t": {"1": [1]}}
     ent = gql(live_server, '{ entity(name: "x") { name isTeam organization { id } } }')
     assert ent["data"]["entity"] == {"name": "x", "isTeam": False, "organization": None}
+
+
+def _seq_upsert(server: RunningServer, seq: int, **variables: Any) -> None:
+    r = requests.post(f"{server.url}/graphql", auth=auth(server), timeout=10,
+                      headers={"X-Nbtrack-Seq": str(seq)},
+                      json={"query": UPSERT_QUERY, "variables": {"name": "ord", "project": "p",
+                                                                 **variables}})
+    assert r.status_code == 200 and "errors" not in r.json(), r.text
+
+
+def _seq_post(server: RunningServer, seq: int, body: dict[str, Any]) -> None:
+    r = requests.post(f"{server.url}/files/{_entity(server)}/p/ord/file_stream",
+                      auth=auth(server), timeout=10, json=body,
+                      headers={"X-Nbtrack-Seq": str(seq)})
+    assert r.status_code == 200 and r.json() == {"exitcode": None, "limits": {}}
+
+
+UPSERT_QUERY = """
+mutation U($name: String, $project: String, $config: JSONString, $state: String) {
+  upsertBucket(input: {name: $name, modelName: $project, config: $config, state: $state}) {
+    bucket { id } inserted
+  }
+}
+"""
+
+
+def test_late_copies_of_older_requests_change_nothing(live_server: RunningServer) -> None:
+    """X-Nbtrack-Seq over HTTP, on both backends: upsertBucket and file_stream."""
+    summary = "wandb-summary.json"
+    _seq_upsert(live_server, 10, config=json.dumps({"phase": {"value": "start"}}))
+    _seq_upsert(live_server, 30, config=json.dumps({"phase": {"value": "new"}}))
+    _seq_post(live_server, 40, {"files": {summary: {"offset": 0, "content": ['{"tag": "new"}']}}})
+    _seq_post(live_server, 50, {"files": {}, "complete": True, "exitcode": 0})
+    # the stale ones arrive now: a config upsert, a summary post, a "running" state
+    _seq_upsert(live_server, 20, config=json.dumps({"phase": {"value": "old"}}))
+    _seq_post(live_server, 35, {"files": {summary: {"offset": 0, "content": ['{"tag": "old"}']}}})
+    _seq_upsert(live_server, 45, state="running")
+    run = api(live_server, f"runs/{_entity(live_server)}/p/ord").json()
+    assert (run["state"], run["config"]["phase"], run["summary"]["tag"]) == (
+        "finished", "new", "new")
+    # a resume is newer than the finish: it reopens the run
+    _seq_upsert(live_server, 60, config=json.dumps({"phase": {"value": "resumed"}}))
+    run = api(live_server, f"runs/{_entity(live_server)}/p/ord").json()
+    assert (run["state"], run["config"]["phase"]) == ("running", "resumed")

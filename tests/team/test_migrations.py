@@ -121,3 +121,44 @@ def test_storage_contract(backend: str, tmp_path: Path, request: pytest.FixtureR
         assert st.list_keys("u")[0]["revoked_at"] is not None
     finally:
         st.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_the_order_rule_on_both_backends(backend: str, tmp_path: Path,
+                                         request: pytest.FixtureRequest) -> None:
+    """An update older than the one that set a field last is ignored; a finished run is
+    reopened only by a newer update (a resume); updates without a number apply as before."""
+    url = str(tmp_path / "s.db") if backend == "sqlite" else request.getfixturevalue("postgres_url")
+    st = open_storage(url)
+    try:
+        run, _ = st.upsert_run("e", "p", "r", {"config": '{"v": 1}', "tags": '["a"]'}, None, 10)
+        rid = int(run["rid"])
+        st.upsert_run("e", "p", "r", {"config": '{"v": 3}'}, None, 30)
+        st.set_summary(rid, '{"s": 4}', 40)
+        st.finish_run(rid, 0, 50)
+        # late copies of older requests: a config upsert (no state), a summary, a crash mark
+        late, _ = st.upsert_run("e", "p", "r", {"config": '{"v": 2}', "tags": '["old"]'},
+                                None, 20)
+        st.set_summary(rid, '{"s": 3}', 35)
+        st.upsert_run("e", "p", "r", {}, "crashed", 45)
+        got = st.get_run("e", "p", "r")
+        assert got is not None
+        assert (got["config"], got["tags"], got["summary"]) == ('{"v": 3}', '["a"]', '{"s": 4}')
+        assert (got["state"], got["exit_code"]) == ("finished", 0)
+        assert late["state"] == "finished"
+        # the same request again (a retry) applies: equal numbers are the same update
+        st.set_summary(rid, '{"s": 4}', 40)
+        # a resume: newer than the finish, it reopens the run
+        resumed, _ = st.upsert_run("e", "p", "r", {"config": '{"v": 5}'}, None, 60)
+        assert (resumed["state"], resumed["config"]) == ("running", '{"v": 5}')
+        st.finish_run(rid, 1, 70)
+        # no number (the official client): applied as it arrives, and reopens the run
+        plain, _ = st.upsert_run("e", "p", "r", {"config": '{"v": 0}'}, None)
+        assert (plain["state"], plain["config"]) == ("running", '{"v": 0}')
+        st.set_summary(rid, '{"s": 0}')
+        got = st.get_run("e", "p", "r")
+        assert got is not None and got["summary"] == '{"s": 0}'
+        # the numbers it kept are the newest seen
+        assert (got["config_seq"], got["summary_seq"], got["state_seq"]) == (60, 40, 70)
+    finally:
+        st.close()

@@ -140,11 +140,14 @@ class HTTPClient:
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, Any] | None = None,
         what: str = "",
+        check: Callable[[Response], str | None] | None = None,
     ) -> Response:
         """Send until a 2xx answer (returned) or a :class:`TransportError`.
 
         ``url`` is a path under ``base_url`` or an absolute URL; ``what`` names the
-        call in messages (``graphql``, ``upload config.yaml``).
+        call in messages (``graphql``, ``upload config.yaml``). ``check`` says why a 2xx
+        answer is not a real one (None when it is): such an answer is retried like a 503,
+        since a captive portal's 200 page stored nothing.
         """
         relative = "://" not in url
         full = self.url(url, params)
@@ -167,7 +170,8 @@ class HTTPClient:
                     hdrs["Authorization"] = self._authorization
                 resp, exc = self._send(method, full, hdrs, content, what)
                 status = resp.status_code if resp is not None else None
-                if resp is not None and resp.ok:
+                malformed = check(resp) if resp is not None and resp.ok and check else None
+                if resp is not None and resp.ok and malformed is None:
                     if in_retry:
                         in_retry = False
                         self.status.retrying_ended()
@@ -175,13 +179,13 @@ class HTTPClient:
                     return resp
                 if self._closed.is_set():
                     raise _aborted(what, status)
-                error, retry_after = self._describe(what, safe_url, resp, exc)
+                error, retry_after = self._describe(what, safe_url, resp, exc, malformed)
                 # unreachable, or a key the server no longer knows (restarted with a new
                 # token): where is the server now? (a no-op without ``rediscover``)
                 if (resp is None or status == 401) and relative and self._moved():
                     attempt += 1
                     continue  # the next attempt goes to where the server is now
-                if classify(status, exc) == "fail":
+                if malformed is None and classify(status, exc) == "fail":
                     self.status.failed(status, error)
                     log.error("%s (not retried)", error)
                     raise TransportError(error, status)
@@ -231,12 +235,16 @@ class HTTPClient:
                 body.close()
 
     def _describe(
-        self, what: str, safe_url: str, resp: Response | None, exc: BaseException | None
+        self, what: str, safe_url: str, resp: Response | None, exc: BaseException | None,
+        malformed: str | None = None,
     ) -> tuple[str, float | None]:
         """The error message for a failed attempt, and the server's ``Retry-After``."""
         if resp is None:
             kind = exc.kind if isinstance(exc, NetworkError) else type(exc).__name__
             return f"{what}: {kind} talking to {safe_url}", None
+        if malformed is not None:
+            return (f"{what}: HTTP {resp.status_code} from {safe_url} is not a server answer: "
+                    f"{malformed} (a captive portal or a proxy?)"), None
         text = redact_text(resp.text, self._api_key)
         error = f"{what}: HTTP {resp.status_code} from {safe_url}" + (f": {text}" if text else "")
         return error, parse_retry_after(resp.header("Retry-After"))

@@ -4,12 +4,15 @@ Pure so that they are tested exhaustively without a server and shared by every c
 of :class:`~nbtrack.client.httpclient.HTTPClient` (the sender's W&B calls and the read
 API). Connection errors, timeouts, 408, 429 and 5xx are retried with exponential
 backoff and full jitter (base 0.5 s, cap 30 s) honouring ``Retry-After``; every other
-status fails at once.
+status fails at once. A 2xx whose body is not a well-formed answer (a captive portal's
+HTML page, a proxy's error text) is not an acknowledgement: it is retried like a 503.
+What a request that failed for good means for the data it carried is :func:`refusal`.
 """
 
 from __future__ import annotations
 
 import email.utils
+import json
 import random
 import time
 import urllib.parse
@@ -23,6 +26,8 @@ BACKOFF_CAP = 30.0
 MAX_ERROR_TEXT = 300
 
 Verdict = Literal["retry", "fail"]
+# what the sender does with the data of a request refused for good (see ``refusal``)
+Refusal = Literal["split", "keep", "key"]
 
 
 def classify(status: int | None, exc: BaseException | None) -> Verdict:
@@ -45,6 +50,41 @@ def classify(status: int | None, exc: BaseException | None) -> Verdict:
     if status in (408, 429) or 500 <= status <= 599:
         return "retry"
     return "fail"
+
+
+def refusal(status: int | None) -> Refusal:
+    """What a ``file_stream`` post or GraphQL update refused for good means for its data.
+
+    ``split``: 413, the body is over the server's limit: post the lines again in smaller
+    posts (one line alone over the limit cannot be split and becomes ``keep``). ``key``:
+    401/403, the API key is refused: as ``keep``, with a message about the key. ``keep``:
+    anything else (400, 404, 409, 422, ...): not retried, but not given up either: the data
+    stays in the transaction log, its offsets are never reused, and finish says the run is
+    not fully stored and names ``nbtrack sync``.
+    """
+    if status == 413:
+        return "split"
+    if status in (401, 403):
+        return "key"
+    return "keep"
+
+
+def malformed_answer(content_type: str | None, body: bytes) -> str | None:
+    """Why a 2xx answer is not a W&B JSON answer (a JSON object), or None when it is.
+
+    The official client decodes ``file_stream`` and GraphQL answers as JSON objects; an
+    HTML page answered with 200 by a captive portal or a proxy stored nothing.
+    """
+    kind = (content_type or "").split(";", 1)[0].strip().lower()
+    if kind and kind != "application/json" and not kind.endswith("+json"):
+        return f"the answer is {kind}, not JSON"
+    try:
+        value = json.loads(body)
+    except (ValueError, RecursionError):
+        return "the answer is not JSON"
+    if not isinstance(value, dict):
+        return "the answer is not a JSON object"
+    return None
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:

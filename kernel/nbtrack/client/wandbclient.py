@@ -17,11 +17,22 @@ from typing import Any, BinaryIO
 from nbtrack.client.errors import TransportError
 from nbtrack.client.httpclient import HTTPClient, Rediscover
 from nbtrack.client.netstatus import NetStatus
-from nbtrack.client.policy import MAX_ERROR_TEXT
-from nbtrack.client.transports import BaseTransport
+from nbtrack.client.policy import MAX_ERROR_TEXT, malformed_answer
+from nbtrack.client.transports import BaseTransport, Response
 from nbtrack.wire import urls
+from nbtrack.wire.ordering import SEQ_HEADER
 
 _JSON = {"Content-Type": "application/json"}
+
+
+def _headers(seq: int | None) -> dict[str, str]:
+    """JSON, and the request's place in the run's order (``wire/ordering.py``) when given."""
+    return _JSON if seq is None else {**_JSON, SEQ_HEADER: str(seq)}
+
+
+def _check(resp: Response) -> str | None:
+    """A 2xx that is not a JSON object (a captive portal's page) is not an answer."""
+    return malformed_answer(resp.header("Content-Type"), resp.content)
 
 
 class WandbClient:
@@ -79,10 +90,15 @@ class WandbClient:
         self.http.close()
 
     # -- the calls --------------------------------------------------------------
-    def graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        """POST a GraphQL operation; return its ``data``. GraphQL ``errors`` raise."""
+    def graphql(self, query: str, variables: dict[str, Any] | None = None, *,
+                seq: int | None = None) -> dict[str, Any]:
+        """POST a GraphQL operation; return its ``data``. GraphQL ``errors`` raise.
+
+        ``seq`` orders an update of the run against the others (``wire/ordering.py``).
+        """
         body = json.dumps({"query": query, "variables": variables or {}}).encode()
-        resp = self.http.request("POST", urls.GRAPHQL, content=body, headers=_JSON, what="graphql")
+        resp = self.http.request("POST", urls.GRAPHQL, content=body, headers=_headers(seq),
+                                 what="graphql", check=_check)
         try:
             answer = resp.json()
         except ValueError as e:
@@ -102,16 +118,19 @@ class WandbClient:
         return data if isinstance(data, dict) else {}
 
     def file_stream(
-        self, entity: str, project: str, run_id: str, payload: dict[str, Any] | bytes
+        self, entity: str, project: str, run_id: str, payload: dict[str, Any] | bytes, *,
+        seq: int | None = None,
     ) -> dict[str, Any]:
         """POST one file_stream chunk; ``payload`` may be pre-serialized JSON bytes.
 
-        The same bytes go out on every retry: the server stores lines by offset, so a
-        chunk sent twice never duplicates a row.
+        The same bytes (and ``seq``) go out on every retry: the server stores lines by
+        offset, so a chunk sent twice never duplicates a row. Only a JSON object answer
+        acknowledges the lines; any other 2xx body is retried.
         """
         body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         resp = self.http.request("POST", urls.file_stream_path(entity, project, run_id),
-                                 content=body, headers=_JSON, what="file_stream")
+                                 content=body, headers=_headers(seq), what="file_stream",
+                                 check=_check)
         try:
             answer = resp.json()
         except ValueError:

@@ -362,20 +362,24 @@ class FileCounts(_message.Message):
     def __init__(self, uploaded_files: _Optional[int] = ..., total_files: _Optional[int] = ...) -> None: ...
 
 class PollExitResponse(_message.Message):
-    __slots__ = ("done", "uploaded_bytes", "total_bytes", "file_counts", "exit_result", "pending_lines")
+    __slots__ = ("done", "uploaded_bytes", "total_bytes", "file_counts", "exit_result", "pending_lines", "not_stored", "not_stored_reason")
     DONE_FIELD_NUMBER: _ClassVar[int]
     UPLOADED_BYTES_FIELD_NUMBER: _ClassVar[int]
     TOTAL_BYTES_FIELD_NUMBER: _ClassVar[int]
     FILE_COUNTS_FIELD_NUMBER: _ClassVar[int]
     EXIT_RESULT_FIELD_NUMBER: _ClassVar[int]
     PENDING_LINES_FIELD_NUMBER: _ClassVar[int]
+    NOT_STORED_FIELD_NUMBER: _ClassVar[int]
+    NOT_STORED_REASON_FIELD_NUMBER: _ClassVar[int]
     done: bool
     uploaded_bytes: int
     total_bytes: int
     file_counts: FileCounts
     exit_result: ExitRecord
     pending_lines: int
-    def __init__(self, done: _Optional[bool] = ..., uploaded_bytes: _Optional[int] = ..., total_bytes: _Optional[int] = ..., file_counts: _Optional[_Union[FileCounts, _Mapping]] = ..., exit_result: _Optional[_Union[ExitRecord, _Mapping]] = ..., pending_lines: _Optional[int] = ...) -> None: ...
+    not_stored: int
+    not_stored_reason: str
+    def __init__(self, done: _Optional[bool] = ..., uploaded_bytes: _Optional[int] = ..., total_bytes: _Optional[int] = ..., file_counts: _Optional[_Union[FileCounts, _Mapping]] = ..., exit_result: _Optional[_Union[ExitRecord, _Mapping]] = ..., pending_lines: _Optional[int] = ..., not_stored: _Optional[int] = ..., not_stored_reason: _Optional[str] = ...) -> None: ...
 
 class DeferResponse(_message.Message):
     __slots__ = ("state",)

@@ -2,7 +2,9 @@
 
 Each state is one round trip through handler and sender (or writer), so all that
 was published before a state is flushed before the next one starts. The walk
-stops at the deadline; the caller then detaches and tells the user how to sync.
+stops at the deadline; the caller then detaches and tells the user how to sync. A walk
+that completed still says what the server refused for good (``not_stored``), so finish
+never reports a run as stored when it is not.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ class FinishOutcome:
     waited_on: str = ""  # the state that timed out
     progress: FinishProgress | None = None  # the last poll-exit answer, if any
     seconds: float = 0.0
+    # lines and run updates the server refused for good (they stay in the log for sync)
+    not_stored: int = 0
+    not_stored_reason: str = ""
 
 
 OnProgress = Callable[[FinishProgress], None]
@@ -94,16 +99,21 @@ def walk(iface: Interface, deadline: float, on_progress: OnProgress) -> FinishOu
                     reached = DeferState.Name(state)
                     break
                 poller.tick()
-        final = _final_progress(iface, deadline)
+        resp = _final_poll(iface, deadline)
+        final = progress_of(resp) if resp is not None else None
         if final is not None:
             on_progress(final)
         return FinishOutcome(True, reached, "", final if final is not None else poller.last,
-                             time.monotonic() - start)
+                             time.monotonic() - start,
+                             not_stored=resp.not_stored if resp is not None else 0,
+                             not_stored_reason=resp.not_stored_reason if resp is not None
+                             else "")
     finally:
         poller.close()
 
 
-def _final_progress(iface: Interface, deadline: float) -> FinishProgress | None:
+def _final_poll(iface: Interface, deadline: float) -> pb.PollExitResponse | None:
+    """The last poll-exit answer: the final counts and what the server did not store."""
     handle = iface.deliver_poll_exit()
     try:
         result = handle.wait(max(min(1.0, deadline - time.monotonic()), 0.05))
@@ -112,4 +122,4 @@ def _final_progress(iface: Interface, deadline: float) -> FinishProgress | None:
     if result is None or not result.HasField("poll_exit"):
         handle.abandon()
         return None
-    return progress_of(result.poll_exit)
+    return result.poll_exit

@@ -29,6 +29,11 @@ def print_outcome(run: Run, outcome: FinishOutcome | None, budget: float) -> Non
     elif run.mode == "offline":
         print(f"nbtrack: offline run {run.name} saved to {run.log_path}\n"
               f"    send it with: {run.sync_command}")
+    elif run.not_stored and run.sync_command:
+        print(f"nbtrack: run {run.name} {run.state}, but NOT fully stored: the server refused "
+              f"{run.not_stored} lines or updates ({run.not_stored_reason}). Nothing is lost: "
+              f"the run's log keeps them. Send them with:\n    {run.sync_command}",
+              file=sys.stderr)
     elif run.mode != "disabled":
         link = links.for_run(run)
         print(f"nbtrack: run {run.name} {run.state}: {link if link else run.path}")

@@ -73,6 +73,9 @@ class Run:
         self.exit_code: int | None = None
         self.sync_command: str | None = None
         self.log_problem: str | None = None  # set by finish when the log is incomplete
+        # after finish: lines and updates the server refused for good (kept in the log)
+        self.not_stored = 0
+        self.not_stored_reason = ""
         self.start_time = record.start_time
         self.config = Config(config, self._publish_config)
         self.summary = Summary(self._live.summary, self._publish_summary)
@@ -298,7 +301,9 @@ class Run:
                 if report.ring_kept:  # the disk refused part of the log: the ring keeps it
                     self.log_problem = (f"the transaction log could not be written completely "
                                         f"({report.writer_error or 'the writer did not end'})")
-                if not outcome.completed or report.ring_kept:
+                self.not_stored = outcome.not_stored
+                self.not_stored_reason = outcome.not_stored_reason
+                if not outcome.completed or outcome.not_stored or report.ring_kept:
                     self.sync_command = f"nbtrack sync {self.log_path}"
             else:
                 final_summary = {}

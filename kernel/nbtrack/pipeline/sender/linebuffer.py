@@ -9,10 +9,12 @@ each post ended.
   ``output.log``) in the order they were added, as the chunks they came in (one
   history record = one chunk of rows), so adding a record costs one append.
 - ``take`` cuts a batch of at most ``max_post_bytes`` of lines, each file with its
-  offset: the number of that file's lines the server has acknowledged so far. A
-  batch is in flight until ``acknowledged`` (offsets advance), ``refused`` (the
-  server refused it for good: counted as dropped) or ``unsent`` (the transport
-  closed: the lines stay in the transaction log for ``nbtrack sync``).
+  offset: the number of that file's lines posted so far. A batch is in flight until
+  ``acknowledged`` (offsets advance), ``refused`` (the server refused it for good:
+  offsets advance all the same, so the lines keep their own offsets for ``nbtrack
+  sync`` to fill in from the log, and they are counted as not stored), ``put_back``
+  (413: posted again in smaller posts) or ``unsent`` (the transport closed: the lines
+  stay in the transaction log for ``nbtrack sync``).
 - The summary is one line that the latest value replaces, posted at offset 0.
 - Budget: lines held (pending + in flight) may reach ``max_held_bytes``. Beyond it,
   when the lines also exist in the run's transaction log (``can_spill``), a record
@@ -77,7 +79,8 @@ class LineBuffer:
         self.total_bytes = 0  # handed over to be posted
         self.acked_bytes = 0  # acknowledged by the server
         self.pending_lines = 0  # handed over, not yet acknowledged or dropped
-        self.dropped_lines = 0  # refused for good or discarded
+        self.dropped_lines = 0  # refused for good or discarded (kept in the log)
+        self.summary_not_stored = False  # the last summary posted was refused for good
         self.spills = 0  # how many times spilling started
         self.gap_lines = 0  # lines a chunk's own start skipped over (missing from a log)
 
@@ -191,7 +194,8 @@ class LineBuffer:
 
     # ------------------------------------------------------------------ posting
     def take(self) -> Batch:
-        """Cut the next batch: at most ``max_post_bytes`` of lines, then the summary.
+        """Cut the next batch: at most ``max_post_bytes`` of lines, then the summary
+        (when it fits, or alone).
 
         A file's first line is taken even when it alone is over the budget, so a
         huge line cannot stall the stream.
@@ -234,15 +238,20 @@ class LineBuffer:
                 batch.files[name] = {"offset": offset, "content": taken}
                 batch.lines += len(taken)
                 batch.nbytes += used
-        if self._summary is not None:
-            batch.files[SUMMARY] = {"offset": 0, "content": [self._summary]}
+        summary = self._summary
+        if summary is not None and (batch.lines == 0
+                                    or batch.nbytes + len(summary) <= self.max_post_bytes):
+            batch.files[SUMMARY] = {"offset": 0, "content": [summary]}
             batch.lines += 1
-            batch.nbytes += len(self._summary)
+            batch.nbytes += len(summary)
             self._summary = None
         return batch
 
     def acknowledged(self, batch: Batch) -> None:
-        """The server stored the batch: each file's offset moves past its lines."""
+        """The server stored the batch: each file's offset moves past its lines (a stored
+        summary replaces one refused before)."""
+        if SUMMARY in batch.files:
+            self.summary_not_stored = False
         for name in LINE_FILES:
             f = batch.files.get(name)
             if f is not None:
@@ -252,10 +261,47 @@ class LineBuffer:
         self.pending_lines -= batch.lines
 
     def refused(self, batch: Batch) -> None:
-        """The server refused the batch for good: its lines are dropped (and counted)."""
+        """The server refused the batch for good: its lines are not stored (counted).
+
+        They stay in the transaction log, and the offsets move past them all the same:
+        later lines keep their own offsets, so ``nbtrack sync`` fills the gap from the
+        log and no line is stored twice or at another line's offset.
+        """
+        for name in LINE_FILES:
+            f = batch.files.get(name)
+            if f is not None:
+                self._offsets[name] += len(f["content"])
+        summary = 1 if SUMMARY in batch.files else 0
+        self.summary_not_stored = self.summary_not_stored or bool(summary)
         self.held_bytes -= batch.nbytes
-        self.dropped_lines += batch.lines
+        self.dropped_lines += batch.lines - summary
         self.pending_lines -= batch.lines
+
+    @property
+    def not_stored(self) -> int:
+        """Lines the server refused for good, and the summary while no later one was stored."""
+        return self.dropped_lines + (1 if self.summary_not_stored else 0)
+
+    def put_back(self, batch: Batch) -> None:
+        """The server refused the batch as too large (413): its lines go back to the front,
+        at the same offsets, and posts are cut at most half its size from now on."""
+        for name in LINE_FILES:
+            f = batch.files.get(name)
+            if f is not None:
+                lines = list(f["content"])
+                nbytes = sum(map(len, lines))
+                # at the same offset: the batch's own start (a replayed gap stays a gap)
+                self._chunks[name].appendleft((lines, nbytes, f.get("offset")))
+                self._waiting_bytes[name] += nbytes
+        summary = batch.files.get(SUMMARY)
+        if summary is not None:
+            if self._summary is None:
+                self._summary = summary["content"][0]
+            else:  # a newer summary replaced it meanwhile: the old one is not sent
+                self.held_bytes -= len(summary["content"][0])
+                self.total_bytes -= len(summary["content"][0])
+                self.pending_lines -= 1
+        self.max_post_bytes = max(1, min(self.max_post_bytes, batch.nbytes // 2))
 
     def unsent(self, batch: Batch) -> None:
         """The transport closed before an answer: the lines stay pending, in the log."""

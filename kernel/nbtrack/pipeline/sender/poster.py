@@ -11,8 +11,11 @@ Posting starts once run control says the run exists on the server (``open``);
 ``finish`` sends everything and the final post (``complete`` + exit code);
 ``end`` is the end marker: one last best-effort post, then the thread ends.
 
-Retries happen inside the transport with the same body, so a re-sent batch
-carries the same offsets and the server stores each line once. Over the memory
+Retries happen inside the transport with the same body and sequence number, so a
+re-sent batch carries the same offsets and the server stores each line once, and a
+late copy of an old summary never replaces a newer one (``wire/ordering.py``). A post
+refused for good is decided by ``client.policy.refusal``: 413 splits it; anything else
+leaves its lines in the transaction log, not stored, without reusing their offsets. Over the memory
 budget, lines that are also in the transaction log are left there and read back
 (``flowcontrol.py``), so ``log()`` never waits for the network; without a log
 (``tail=None``) adding waits for room instead.
@@ -26,12 +29,14 @@ import time
 from dataclasses import dataclass, field
 
 from nbtrack.client.errors import TransportError
+from nbtrack.client.policy import refusal
 from nbtrack.client.wandbclient import WandbClient
 from nbtrack.pipeline.sender.filestream_wire import RunIdentity, encode_post
 from nbtrack.pipeline.sender.flowcontrol import LogTail, read_back
-from nbtrack.pipeline.sender.linebuffer import LineBuffer
+from nbtrack.pipeline.sender.linebuffer import Batch, LineBuffer
 from nbtrack.pipeline.stagethread import StageThread, ThreadedStage
-from nbtrack.wire.files import EVENTS, HISTORY, OUTPUT
+from nbtrack.wire.files import EVENTS, HISTORY, OUTPUT, SUMMARY
+from nbtrack.wire.ordering import next_seq
 from nbtrack.wire.output import format_line
 
 log = logging.getLogger("nbtrack.pipeline.sender.poster")
@@ -69,6 +74,7 @@ class FileStreamPoster(ThreadedStage):
         self._warned_full = False
         self.posts = 0
         self.final_acked = False  # the server acknowledged the final post
+        self.not_stored_reason = ""  # why the first lines refused for good were refused
         self._last_post = 0.0
         self._ended = threading.Event()
         self._thread = StageThread(self._loop, "nbtrack-filestream")
@@ -157,7 +163,8 @@ class FileStreamPoster(ThreadedStage):
 
     @property
     def dropped_lines(self) -> int:
-        return self._buf.dropped_lines
+        """Lines (and a summary not replaced since) the server refused for good."""
+        return self._buf.not_stored
 
     # ------------------------------------------------------------------ run control side
     def set_offsets(self, offsets: dict[str, int]) -> None:
@@ -272,32 +279,60 @@ class FileStreamPoster(ThreadedStage):
             batch = buf.take()
             last = final and not buf.has_pending
         body = encode_post(batch.files, complete=last, exit_code=exit_code)
-        acked = refused = False
+        outcome = "unsent"
         try:
-            self._t.file_stream(ident.entity, ident.project, ident.run_id, body)
-            acked = True
+            self._t.file_stream(ident.entity, ident.project, ident.run_id, body, seq=next_seq())
+            outcome = "acked"
         except TransportError as e:
             if e.aborted or self._t.closed:
                 log.warning("file_stream: %d lines not sent (transport closed); they stay in "
                             "the transaction log for `nbtrack sync`", batch.lines)
             else:
-                refused = True
-                log.error("file_stream: the server refused %d lines for good (history "
-                          "offset %d): %s", batch.lines, buf.offsets[HISTORY], e)
-                self._t.status.add_dropped_lines(batch.lines, str(e))
+                outcome = self._refused(batch, e)
         self._last_post = time.monotonic()
         with self._cv:
             self.posts += 1
-            if acked:
+            if outcome == "acked":
                 buf.acknowledged(batch)
-            elif refused:
+            elif outcome == "split":
+                buf.put_back(batch)
+            elif outcome == "refused":
                 buf.refused(batch)
             else:
                 buf.unsent(batch)
-            if last and acked:
+            if last and outcome == "acked":
                 self.final_acked = True
             self._cv.notify_all()
-        return last
+        return last and outcome != "split"
+
+    def _refused(self, batch: Batch, e: TransportError) -> str:
+        """A post refused for good: ``split`` (413, several lines) or ``refused``.
+
+        Refused lines are not given up silently: they stay in the transaction log, their
+        offsets are not reused, and they count as not stored (finish names ``nbtrack sync``).
+        """
+        verdict = refusal(e.status)
+        if batch.lines == 0:  # a heartbeat (or a bare final post): no data to keep
+            log.warning("file_stream: an empty post was refused: %s", e)
+            return "refused"
+        if verdict == "split" and batch.lines > 1:
+            log.warning("file_stream: the server refused a post of %d bytes as too large; "
+                        "posting its %d lines in smaller posts", batch.nbytes, batch.lines)
+            return "split"
+        if verdict == "split":
+            why = (f"one line of {batch.nbytes} bytes is over the server's limit for a post "
+                   f"({e})")
+        elif verdict == "key":
+            why = f"the server refused the API key ({e}); check NBTRACK_API_KEY / the key"
+        else:
+            why = str(e)
+        first = {name: f["offset"] for name, f in batch.files.items() if name != SUMMARY}
+        log.error("file_stream: %d lines not stored by the server (offsets %s), kept in the "
+                  "transaction log for `nbtrack sync`: %s", batch.lines, first, why)
+        with self._cv:
+            self.not_stored_reason = self.not_stored_reason or why
+        self._t.status.add_dropped_lines(batch.lines, why)
+        return "refused"
 
     def _discard(self, why: str) -> None:
         with self._cv:
@@ -314,10 +349,15 @@ class FileStreamPoster(ThreadedStage):
                 return
             if self._ident is None or self._finished:
                 return
+            bare_final_tried = False
             while not self._t.closed:
                 if req.complete:
                     if self._post(final=True, exit_code=req.exit_code):
-                        break
+                        if self.final_acked or bare_final_tried:
+                            break
+                        # the final post was refused with its lines: the run's end alone
+                        # may still be accepted (the lines wait in the log for sync)
+                        bare_final_tried = True
                 else:
                     with self._cv:
                         pending = self._buf.has_pending

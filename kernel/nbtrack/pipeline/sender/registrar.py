@@ -26,6 +26,7 @@ from nbtrack.proto import nbtrack_pb2 as pb
 from nbtrack.wire import config as wandb_config
 from nbtrack.wire import urls
 from nbtrack.wire.files import EVENTS, HISTORY, OUTPUT
+from nbtrack.wire.ordering import next_seq
 
 log = logging.getLogger("nbtrack.pipeline.sender.registrar")
 
@@ -73,7 +74,8 @@ class RunRegistrar:
                 run.config_json = json.dumps(config, default=str)
             variables = gql.upsert_variables(
                 run, run.entity, config_json=wandb_config.wrap(config, metrics))
-            bucket = gql.parse_upsert(self._t.graphql(gql.UPSERT_BUCKET, variables))
+            bucket = gql.parse_upsert(self._t.graphql(gql.UPSERT_BUCKET, variables,
+                                                      seq=next_seq()))
         except TransportError as e:
             result.error.CopyFrom(error_info(error_code(e), str(e)))
             result.run.CopyFrom(run)

@@ -26,6 +26,7 @@ from typing import Any
 
 from nbtrack.client import gql
 from nbtrack.client.errors import TransportError
+from nbtrack.client.policy import refusal
 from nbtrack.client.wandbclient import WandbClient
 from nbtrack.pipeline.queues import END, ByteQueue
 from nbtrack.pipeline.sender.filestream_wire import RunIdentity
@@ -33,6 +34,7 @@ from nbtrack.pipeline.sender.poster import FileStreamPoster
 from nbtrack.pipeline.sender.registrar import RunRegistrar, offsets_of
 from nbtrack.pipeline.stagethread import StageThread, ThreadedStage
 from nbtrack.proto import nbtrack_pb2 as pb
+from nbtrack.wire.ordering import next_seq
 
 log = logging.getLogger("nbtrack.pipeline.sender.runcontrol")
 
@@ -87,6 +89,8 @@ class RunControl(ThreadedStage):
         self.failed = False  # the run could not be created on the server
         self.finished = False
         self.crash_marked = False
+        self.not_stored = 0  # updates the server refused for good (they stay in the log)
+        self.not_stored_reason = ""
         self._last_stop_poll = 0.0
         self._stop_poll_ok = True
 
@@ -173,10 +177,20 @@ class RunControl(ThreadedStage):
         variables = gql.upsert_variables(self._run, self._run.entity,
                                          config_json=job.config_json, full=False)
         try:
-            self._t.graphql(gql.UPSERT_BUCKET, variables)
+            self._t.graphql(gql.UPSERT_BUCKET, variables, seq=next_seq())
         except TransportError as e:
             if not e.aborted:
-                log.error("config update not accepted by the server: %s", e)
+                self._not_stored("config update", e)
+
+    def _not_stored(self, what: str, e: TransportError) -> None:
+        """An update refused for good: kept in the log, and finish names ``nbtrack sync``."""
+        if refusal(e.status) == "key":
+            why = f"{what}: the server refused the API key ({e}); check the key"
+        else:
+            why = f"{what} not stored by the server: {e}"
+        log.error("%s; it stays in the transaction log for `nbtrack sync`", why)
+        self.not_stored += 1
+        self.not_stored_reason = self.not_stored_reason or why
 
     def _send_alert(self, job: SendAlert) -> None:
         a = job.alert
@@ -213,11 +227,12 @@ class RunControl(ThreadedStage):
             return
         try:
             self._t.graphql(gql.UPSERT_BUCKET,
-                            gql.upsert_variables(run, run.entity, state="crashed", full=False))
+                            gql.upsert_variables(run, run.entity, state="crashed", full=False),
+                            seq=next_seq())
             self.crash_marked = True
         except TransportError as e:
             if not e.aborted:
-                log.error("could not mark the run crashed: %s", e)
+                self._not_stored("marking the run crashed", e)
 
     # ------------------------------------------------------------------ stop requests
     @property

@@ -106,7 +106,15 @@ class Sender(ThreadedStage):
             return False
         ended_well = w.poster.final_acked or w.control.crash_marked
         return (w.control.registered and not w.control.failed and ended_well
-                and w.poster.dropped_lines == 0 and w.pusher.ok and not w.transport.closed)
+                and self.not_stored()[0] == 0 and w.pusher.ok and not w.transport.closed)
+
+    def not_stored(self) -> tuple[int, str]:
+        """(lines and run updates the server refused for good, why the first was)."""
+        w = self._w
+        if w is None:
+            return 0, ""
+        n = w.poster.dropped_lines + w.control.not_stored
+        return n, (w.poster.not_stored_reason or w.control.not_stored_reason) if n else ""
 
     def _loop(self) -> None:
         try:
@@ -279,6 +287,7 @@ class Sender(ThreadedStage):
             r.file_counts.uploaded_files = files_up
             r.file_counts.total_files = files_total
             r.done = self._fs_flushed.is_set() and self._fp_joined.is_set()
+            r.not_stored, r.not_stored_reason = self.not_stored()
         if self._exit is not None:
             r.exit_result.CopyFrom(self._exit)
         return r

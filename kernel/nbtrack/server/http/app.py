@@ -19,6 +19,7 @@ from nbtrack.server.readapi import routes as readapi
 from nbtrack.server.storage.files import target
 from nbtrack.server.wandb import filestream, resolvers, uploads
 from nbtrack.wire import urls
+from nbtrack.wire.ordering import SEQ_HEADER, parse_seq
 
 
 def server_on(address: tuple[str, int], ctx: ServerContext) -> Server:
@@ -100,8 +101,9 @@ class Handler(RequestIO):
         ok, body = self._read_json()
         if not ok:
             return
+        seq = parse_seq(self.headers.get(SEQ_HEADER))
         if stream is None:  # /graphql
-            req = resolvers.Request(self.ctx, self._base_url(), self.principal)
+            req = resolvers.Request(self.ctx, self._base_url(), self.principal, seq)
             answer = resolvers.execute(req, body)
             self._json(403 if resolvers.denied(answer) else 200, answer)
             return
@@ -109,7 +111,7 @@ class Handler(RequestIO):
         if self.principal is not None and not self.principal.can(entity):
             self._json(403, {"error": f"permission denied: entity {entity!r} is not yours"})
             return
-        status, answer = filestream.handle(self.ctx, entity, project, run, body)
+        status, answer = filestream.handle(self.ctx, entity, project, run, body, seq)
         self._json(status, answer)
 
     def _discard(self) -> None:

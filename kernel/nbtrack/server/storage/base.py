@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any, Protocol
 
 from nbtrack.wire import files
 
-SCHEMA_VERSION = 2  # the number of migrations each implementation has
+SCHEMA_VERSION = 3  # the number of migrations each implementation has
 
 # run columns settable through upsert (storage name -> kind)
 RUN_FIELDS = (
@@ -56,11 +56,12 @@ class Storage(Protocol):
         self, entity: str | None, project: str | None, entities: Collection[str] | None = None
     ) -> list[dict[str, Any]]: ...
     def upsert_run(
-        self, entity: str, project: str, name: str, fields: dict[str, Any], state: str | None
+        self, entity: str, project: str, name: str, fields: dict[str, Any], state: str | None,
+        seq: int | None = None,
     ) -> tuple[dict[str, Any], bool]: ...
     def append_lines(self, rid: int, file: str, offset: int, lines: list[str]) -> None: ...
-    def set_summary(self, rid: int, summary_json: str) -> None: ...
-    def finish_run(self, rid: int, exit_code: int | None) -> None: ...
+    def set_summary(self, rid: int, summary_json: str, seq: int | None = None) -> None: ...
+    def finish_run(self, rid: int, exit_code: int | None, seq: int | None = None) -> None: ...
     def heartbeat(self, rid: int) -> None: ...
     def history(self, rid: int, min_step: int | None, max_step: int | None) -> list[str]: ...
     def tail(self, rid: int, file: str, n: int) -> list[str]: ...
@@ -80,6 +81,52 @@ class Storage(Protocol):
     def revoke_key(self, key_id: str) -> bool: ...
 
     def close(self) -> None: ...
+
+
+def ordered_update(
+    cols: dict[str, Any], state: str | None, seq: int | None, row: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The columns an ``upsertBucket`` sets on an existing run ``row``, by the order rule.
+
+    ``seq`` is the request's place in the run's order (``wire/ordering.py``): the config
+    and the other run fields, the summary and the state each remember the number of the
+    update that set them last, and an older update of them is ignored, so a late copy of
+    an old request never reverts them. A finished run is reopened (``running``) only by an
+    update newer than the one that finished it: a resume, never a stale config upsert.
+    Without ``seq`` (the official client, W&B's own order) updates apply as they arrive,
+    and any upsert of a finished run reopens it, as a W&B resume does.
+    """
+    out = dict(cols)
+    if seq is not None:
+        meta = [k for k in out if k != "summary"]
+        if seq < int(row["config_seq"] or 0):
+            for k in meta:
+                del out[k]
+        elif meta:
+            out["config_seq"] = seq
+        if "summary" in out:
+            if seq < int(row["summary_seq"] or 0):
+                del out["summary"]
+            else:
+                out["summary_seq"] = seq
+    state_seq = int(row["state_seq"] or 0)
+    if state is not None and state != "running":
+        if seq is None or seq >= state_seq:
+            out["state"] = state
+            if state == "crashed":
+                out["exit_code"] = None
+            if seq is not None:
+                out["state_seq"] = seq
+    elif row["state"] != "running" and (seq is None or seq > state_seq):
+        out.update(state="running", exit_code=None)
+        if seq is not None:
+            out["state_seq"] = seq
+    return out
+
+
+def new_run_seqs(seq: int | None) -> dict[str, int]:
+    """The order columns of a run an upsert creates."""
+    return {} if seq is None else {"config_seq": seq, "summary_seq": seq, "state_seq": seq}
 
 
 _STEP = re.compile(r'"_step"\s*:\s*(-?[0-9]+)\s*[,}]')

@@ -20,8 +20,15 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from nbtrack.server.storage.base import LINE_TABLES, RUN_FIELDS, step_of
+from nbtrack.server.storage.base import (
+    LINE_TABLES,
+    RUN_FIELDS,
+    new_run_seqs,
+    ordered_update,
+    step_of,
+)
 from nbtrack.server.storage.postgres_migrations import migrate
+from nbtrack.wire.ordering import MAX_SEQ
 
 
 def _text(s: str) -> str:
@@ -74,9 +81,10 @@ class PostgresStorage:
             return db.execute(sql + " ORDER BY created_at DESC, rid DESC", params).fetchall()
 
     def upsert_run(
-        self, entity: str, project: str, name: str, fields: dict[str, Any], state: str | None
+        self, entity: str, project: str, name: str, fields: dict[str, Any], state: str | None,
+        seq: int | None = None,
     ) -> tuple[dict[str, Any], bool]:
-        """Create or update a run; ``state`` None keeps it (but a resumed finished run runs)."""
+        """Create or update a run by the order rule (``base.ordered_update``)."""
         now = time.time()
         cols = {k: v for k, v in fields.items() if k in RUN_FIELDS and v is not None}
         key = (entity, project, name)
@@ -90,6 +98,7 @@ class PostgresStorage:
                 "entity": entity,
                 "project": project,
                 "name": name,
+                **new_run_seqs(seq),
             }
             names = ", ".join(ins)
             marks = ", ".join("%s" for _ in ins)
@@ -101,16 +110,12 @@ class PostgresStorage:
             if row is not None:
                 return row, True
             old = db.execute(
-                "SELECT rid, state FROM runs WHERE entity=%s AND project=%s AND name=%s FOR UPDATE",
+                "SELECT rid, state, config_seq, summary_seq, state_seq FROM runs"
+                " WHERE entity=%s AND project=%s AND name=%s FOR UPDATE",
                 key,
             ).fetchone()
             assert old is not None  # runs are never deleted
-            if state is not None and state != "running":
-                cols["state"] = state
-                if state == "crashed":
-                    cols["exit_code"] = None
-            elif old["state"] != "running":
-                cols.update(state="running", exit_code=None)
+            cols = ordered_update(cols, state, seq, old)
             cols.update(updated_at=now, heartbeat_at=now)
             sets = ", ".join(f"{k}=%s" for k in cols)
             out = db.execute(
@@ -124,22 +129,27 @@ class PostgresStorage:
         with self._pool.connection() as db:
             db.execute("UPDATE runs SET heartbeat_at=%s WHERE rid=%s", (time.time(), rid))
 
-    def set_summary(self, rid: int, summary_json: str) -> None:
+    def set_summary(self, rid: int, summary_json: str, seq: int | None = None) -> None:
+        """Replace the summary, unless a newer one (a larger ``seq``) is stored."""
         now = time.time()
         with self._pool.connection() as db:
             db.execute(
-                "UPDATE runs SET summary=%s, updated_at=%s, heartbeat_at=%s WHERE rid=%s",
-                (_text(summary_json), now, now, rid),
+                "UPDATE runs SET summary=%s, summary_seq=GREATEST(summary_seq, %s),"
+                " updated_at=%s, heartbeat_at=%s WHERE rid=%s AND summary_seq<=%s",
+                (_text(summary_json), seq or 0, now, now, rid,
+                 seq if seq is not None else MAX_SEQ),
             )
 
-    def finish_run(self, rid: int, exit_code: int | None) -> None:
+    def finish_run(self, rid: int, exit_code: int | None, seq: int | None = None) -> None:
+        """Finished or failed, unless a newer state (a larger ``seq``) is stored."""
         state = "finished" if exit_code in (0, None) else "failed"
         now = time.time()
         with self._pool.connection() as db:
             db.execute(
-                "UPDATE runs SET state=%s, exit_code=%s, updated_at=%s, heartbeat_at=%s"
-                " WHERE rid=%s",
-                (state, exit_code if exit_code is not None else 0, now, now, rid),
+                "UPDATE runs SET state=%s, exit_code=%s, state_seq=GREATEST(state_seq, %s),"
+                " updated_at=%s, heartbeat_at=%s WHERE rid=%s AND state_seq<=%s",
+                (state, exit_code if exit_code is not None else 0, seq or 0, now, now, rid,
+                 seq if seq is not None else MAX_SEQ),
             )
 
     # ------------------------------------------------------------------ lines

@@ -66,6 +66,13 @@ MIGRATIONS: list[list[str]] = [
         )""",
         "CREATE INDEX api_keys_user ON api_keys (user_name)",
     ],
+    # 3: the order of a run's updates: the sequence number (wire/ordering.py) of the
+    # request that set the config, the summary and the state last (0: none given)
+    [
+        "ALTER TABLE runs ADD COLUMN config_seq BIGINT NOT NULL DEFAULT 0",
+        "ALTER TABLE runs ADD COLUMN summary_seq BIGINT NOT NULL DEFAULT 0",
+        "ALTER TABLE runs ADD COLUMN state_seq BIGINT NOT NULL DEFAULT 0",
+    ],
 ]
 
 _MIGRATION_LOCK = 0x6E62_7472  # pg_advisory_xact_lock key: one migrating server at a time

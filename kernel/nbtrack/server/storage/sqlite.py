@@ -15,8 +15,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from nbtrack.server.storage.base import LINE_TABLES, RUN_FIELDS, step_of
+from nbtrack.server.storage.base import (
+    LINE_TABLES,
+    RUN_FIELDS,
+    new_run_seqs,
+    ordered_update,
+    step_of,
+)
 from nbtrack.server.storage.sqlite_migrations import migrate
+from nbtrack.wire.ordering import MAX_SEQ
 
 
 class SqliteStorage:
@@ -87,14 +94,16 @@ class SqliteStorage:
         return [dict(r) for r in rows]
 
     def upsert_run(
-        self, entity: str, project: str, name: str, fields: dict[str, Any], state: str | None
+        self, entity: str, project: str, name: str, fields: dict[str, Any], state: str | None,
+        seq: int | None = None,
     ) -> tuple[dict[str, Any], bool]:
-        """Create or update a run; ``state`` None keeps it (but a resumed finished run runs)."""
+        """Create or update a run by the order rule (``base.ordered_update``)."""
         now = time.time()
         cols = {k: v for k, v in fields.items() if k in RUN_FIELDS and v is not None}
         with self._write() as db:
             row = db.execute(
-                "SELECT rid, state FROM runs WHERE entity=? AND project=? AND name=?",
+                "SELECT rid, state, config_seq, summary_seq, state_seq FROM runs"
+                " WHERE entity=? AND project=? AND name=?",
                 (entity, project, name),
             ).fetchone()
             inserted = row is None
@@ -107,17 +116,13 @@ class SqliteStorage:
                     entity=entity,
                     project=project,
                     name=name,
+                    **new_run_seqs(seq),
                 )
                 names = ", ".join(cols)
                 marks = ", ".join("?" for _ in cols)
                 db.execute(f"INSERT INTO runs ({names}) VALUES ({marks})", list(cols.values()))
             else:
-                if state is not None and state != "running":
-                    cols["state"] = state
-                    if state == "crashed":
-                        cols["exit_code"] = None
-                elif row["state"] != "running":
-                    cols.update(state="running", exit_code=None)
+                cols = ordered_update(cols, state, seq, dict(row))
                 cols.update(updated_at=now, heartbeat_at=now)
                 sets = ", ".join(f"{k}=?" for k in cols)
                 db.execute(f"UPDATE runs SET {sets} WHERE rid=?", [*cols.values(), row["rid"]])
@@ -131,21 +136,26 @@ class SqliteStorage:
         with self._write() as db:
             db.execute("UPDATE runs SET heartbeat_at=? WHERE rid=?", (time.time(), rid))
 
-    def set_summary(self, rid: int, summary_json: str) -> None:
+    def set_summary(self, rid: int, summary_json: str, seq: int | None = None) -> None:
+        """Replace the summary, unless a newer one (a larger ``seq``) is stored."""
         with self._write() as db:
             now = time.time()
             db.execute(
-                "UPDATE runs SET summary=?, updated_at=?, heartbeat_at=? WHERE rid=?",
-                (summary_json, now, now, rid),
+                "UPDATE runs SET summary=?, summary_seq=MAX(summary_seq, ?), updated_at=?,"
+                " heartbeat_at=? WHERE rid=? AND summary_seq<=?",
+                (summary_json, seq or 0, now, now, rid, seq if seq is not None else MAX_SEQ),
             )
 
-    def finish_run(self, rid: int, exit_code: int | None) -> None:
+    def finish_run(self, rid: int, exit_code: int | None, seq: int | None = None) -> None:
+        """Finished or failed, unless a newer state (a larger ``seq``) is stored."""
         state = "finished" if exit_code in (0, None) else "failed"
         with self._write() as db:
             now = time.time()
             db.execute(
-                "UPDATE runs SET state=?, exit_code=?, updated_at=?, heartbeat_at=? WHERE rid=?",
-                (state, exit_code if exit_code is not None else 0, now, now, rid),
+                "UPDATE runs SET state=?, exit_code=?, state_seq=MAX(state_seq, ?),"
+                " updated_at=?, heartbeat_at=? WHERE rid=? AND state_seq<=?",
+                (state, exit_code if exit_code is not None else 0, seq or 0, now, now, rid,
+                 seq if seq is not None else MAX_SEQ),
             )
 
     # ------------------------------------------------------------------ lines

@@ -64,6 +64,13 @@ MIGRATIONS: list[list[str]] = [
         )""",
         "CREATE INDEX api_keys_user ON api_keys (user_name)",
     ],
+    # 3: the order of a run's updates: the sequence number (wire/ordering.py) of the
+    # request that set the config, the summary and the state last (0: none given)
+    [
+        "ALTER TABLE runs ADD COLUMN config_seq INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE runs ADD COLUMN summary_seq INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE runs ADD COLUMN state_seq INTEGER NOT NULL DEFAULT 0",
+    ],
 ]
 
 

@@ -1,7 +1,9 @@
 """``POST /files/<entity>/<project>/<run>/file_stream``: lines by per-file offset.
 
 Line ``offset + i`` of a file is stored at most once, so a chunk re-sent after a lost
-answer (or an overlapping chunk) never duplicates rows. Every post is a heartbeat.
+answer (or an overlapping chunk) never duplicates rows. Every post is a heartbeat. A
+post's summary and ``complete`` are ordered by its ``X-Nbtrack-Seq``: a late copy of an
+older post never replaces a newer summary or reopens the run.
 """
 
 from __future__ import annotations
@@ -67,8 +69,10 @@ def _validate(body: Any) -> dict[str, tuple[int, list[str]]]:
     return out
 
 
-def handle(ctx: ServerContext, entity: str, project: str, name: str, body: Any) -> tuple[int, Any]:
-    """(HTTP status, JSON answer) for one post."""
+def handle(ctx: ServerContext, entity: str, project: str, name: str, body: Any,
+           seq: int | None = None) -> tuple[int, Any]:
+    """(HTTP status, JSON answer) for one post; ``seq`` orders its summary and its end
+    against the run's other updates (``wire/ordering.py``)."""
     run = ctx.storage.get_run(ctx.entity_or_default(entity), project, name)
     if run is None:
         return 404, {"error": f"run {entity}/{project}/{name} not found"}
@@ -80,14 +84,14 @@ def handle(ctx: ServerContext, entity: str, project: str, name: str, body: Any) 
     for fname, (offset, content) in files.items():
         if fname == SUMMARY:
             if content:
-                ctx.storage.set_summary(rid, content[-1])
+                ctx.storage.set_summary(rid, content[-1], seq)
         else:
             ctx.storage.append_lines(rid, fname, offset, content)
             if fname == HISTORY and content:  # long runs: levels for the pages
                 levelcache.warm_later(ctx, {**run, "history_line_count": offset + len(content)})
     if body.get("complete"):
         exitcode = body.get("exitcode")
-        ctx.storage.finish_run(rid, exitcode)
+        ctx.storage.finish_run(rid, exitcode, seq)
         log.info("run %s/%s/%s complete (exit code %s)", entity, project, name, exitcode)
     elif not any(content for _, content in files.values()):
         ctx.storage.heartbeat(rid)

@@ -32,6 +32,7 @@ class Request:
     ctx: ServerContext
     base_url: str
     principal: Principal | None = None  # None: the embedded server's single user
+    seq: int | None = None  # the request's place in its run's order (wire/ordering.py)
 
     @property
     def user(self) -> str:
@@ -199,7 +200,7 @@ def upsert_bucket(req: Request, args: dict[str, Any]) -> dict[str, Any]:
     state = inp.get("state")
     if state is not None and state not in ("running", "finished", "failed", "crashed"):
         raise GraphQLError(f"invalid state {state!r}")
-    run, inserted = req.ctx.storage.upsert_run(entity, project, name, fields, state)
+    run, inserted = req.ctx.storage.upsert_run(entity, project, name, fields, state, req.seq)
     return {
         "bucket": bucket_view(req, run),
         "inserted": inserted,
