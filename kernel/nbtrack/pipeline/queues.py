@@ -43,17 +43,16 @@ class QueueClosed(Exception):
     """Raised by ``put`` after ``close``: the consumer is gone."""
 
 
-class ByteQueue:
-    """A FIFO bounded by the sum of the byte sizes its producers declare.
+class QueueState:
+    """What every byte-bounded queue has: one lock with its two conditions, the bytes held,
+    who waits, ``close``. :class:`ByteQueue` and the handler's ``RingQueue`` build on it."""
 
-    One item larger than the bound is still accepted when the queue is empty,
-    so a single big record can never deadlock.
-    """
+    _items: collections.deque[Any]
 
-    def __init__(self, max_bytes: int, name: str = "queue") -> None:
+    def __init__(self, max_bytes: int, name: str) -> None:
         self.name = name
         self.max_bytes = max_bytes
-        self._items: collections.deque[tuple[Any, int]] = collections.deque()
+        self._items = collections.deque()
         self._bytes = 0
         self._lock = threading.Lock()
         self._not_empty = threading.Condition(self._lock)
@@ -62,6 +61,46 @@ class ByteQueue:
         self.blocked_seconds = 0.0  # total time producers spent in backpressure
         self._producers_waiting = 0
         self._consumers_waiting = 0
+
+    def close(self) -> None:
+        """Wake every waiter; later ``put`` calls raise QueueClosed."""
+        with self._lock:
+            self._closed = True
+            self._not_full.notify_all()
+            self._not_empty.notify_all()
+
+    def waiting_producers(self) -> int:
+        """How many ``put`` calls are blocked in backpressure right now (what a status view
+        shows as "log() is waiting for the pipeline")."""
+        return self._producers_waiting
+
+    def waiting_consumers(self) -> int:
+        """How many ``get_batch`` calls wait for an item right now."""
+        return self._consumers_waiting
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def pending_bytes(self) -> int:
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class ByteQueue(QueueState):
+    """A FIFO bounded by the sum of the byte sizes its producers declare.
+
+    One item larger than the bound is still accepted when the queue is empty,
+    so a single big record can never deadlock.
+    """
+
+    _items: collections.deque[tuple[Any, int]]
+
+    def __init__(self, max_bytes: int, name: str = "queue") -> None:
+        super().__init__(max_bytes, name)
         self._consumer_alive: Callable[[], bool] | None = None
 
     def watch_consumer(self, alive: Callable[[], bool]) -> None:
@@ -148,30 +187,3 @@ class ByteQueue:
             self._bytes -= freed
             self._not_full.notify_all()
             return out
-
-    def close(self) -> None:
-        """Wake every waiter; later ``put`` calls raise QueueClosed."""
-        with self._lock:
-            self._closed = True
-            self._not_full.notify_all()
-            self._not_empty.notify_all()
-
-    def waiting_producers(self) -> int:
-        """How many ``put`` calls are blocked in backpressure right now (what a status view
-        shows as "log() is waiting for the pipeline")."""
-        return self._producers_waiting
-
-    def waiting_consumers(self) -> int:
-        """How many ``get_batch`` calls wait for an item right now."""
-        return self._consumers_waiting
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
-    @property
-    def pending_bytes(self) -> int:
-        return self._bytes
-
-    def __len__(self) -> int:
-        return len(self._items)

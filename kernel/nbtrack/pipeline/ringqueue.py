@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import collections
 import marshal
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-from nbtrack.pipeline.queues import CONSUMER_CHECK, END, WAKE_ITEMS, QueueClosed
+from nbtrack.pipeline.queues import CONSUMER_CHECK, END, WAKE_ITEMS, QueueClosed, QueueState
 from nbtrack.txlog.ring import KIND_RECORD, KIND_ROW, RingFile
 
 __all__ = ["RingQueue"]
@@ -32,23 +31,15 @@ __all__ = ["RingQueue"]
 _OVERHEAD = 200  # per item, on top of its payload: the Python objects around it
 
 
-class RingQueue:
+class RingQueue(QueueState):
     """A FIFO of (item, seq) for the handler; durable items are in the ring first."""
 
+    _items: collections.deque[tuple[Any, int, int]]
+
     def __init__(self, ring: RingFile | None, max_bytes: int, name: str = "record_q") -> None:
-        self.name = name
+        super().__init__(max_bytes, name)
         self.ring = ring  # None: not durable (unit tests of the stages, micro-benchmarks)
-        self.max_bytes = max_bytes
-        self._items: collections.deque[tuple[Any, int, int]] = collections.deque()
-        self._bytes = 0
         self._seq = 0
-        self._lock = threading.Lock()
-        self._not_empty = threading.Condition(self._lock)
-        self._not_full = threading.Condition(self._lock)
-        self._closed = False
-        self.blocked_seconds = 0.0
-        self._producers_waiting = 0
-        self._consumers_waiting = 0
         self._health: Callable[[], BaseException | None] | None = None
 
     def watch(self, health: Callable[[], BaseException | None]) -> None:
@@ -225,29 +216,6 @@ class RingQueue:
 
     # -------------------------------------------------------------- state
 
-    def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            self._not_full.notify_all()
-            self._not_empty.notify_all()
-
-    def waiting_producers(self) -> int:
-        return self._producers_waiting
-
-    def waiting_consumers(self) -> int:
-        return self._consumers_waiting
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
-    @property
-    def pending_bytes(self) -> int:
-        return self._bytes
-
     @property
     def last_seq(self) -> int:
         return self._seq
-
-    def __len__(self) -> int:
-        return len(self._items)

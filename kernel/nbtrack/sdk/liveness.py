@@ -23,6 +23,7 @@ from nbtrack.client.errors import TransportError
 from nbtrack.client.wandbclient import WandbClient
 from nbtrack.sdk.earlierlogs import local_logs
 from nbtrack.txlog.identity import writer_of
+from nbtrack.wire.statefile import pid_alive
 
 logger = logging.getLogger("nbtrack.sdk.liveness")
 
@@ -76,14 +77,6 @@ def _age(heartbeat: object) -> float | None:
 
 
 def _alive(pid: object) -> bool:
-    if not isinstance(pid, int):
-        return False
     if pid == os.getpid():
         return False  # this process holds the run's lock now: its earlier run ended
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid_alive(pid)
