@@ -62,6 +62,25 @@ class QueueState:
         self._producers_waiting = 0
         self._consumers_waiting = 0
 
+    def _take(self, max_items: int, timeout: float | None) -> list[Any]:
+        """Pop up to ``max_items`` entries (each holds its byte size at index 1), waiting up
+        to ``timeout`` for the first one; wakes the producers waiting for room."""
+        with self._lock:
+            items = self._items
+            if not items:
+                self._consumers_waiting += 1
+                try:
+                    self._not_empty.wait(timeout)
+                finally:
+                    self._consumers_waiting -= 1
+                if not items:
+                    return []
+            popleft = items.popleft
+            out = [popleft() for _ in range(min(max_items, len(items)))]
+            self._bytes -= sum(entry[1] for entry in out)
+            self._not_full.notify_all()
+            return out
+
     def close(self) -> None:
         """Wake every waiter; later ``put`` calls raise QueueClosed."""
         with self._lock:
@@ -167,23 +186,4 @@ class ByteQueue(QueueState):
 
     def get_batch(self, max_items: int = 1024, timeout: float | None = None) -> list[Any]:
         """Take up to ``max_items`` items, waiting up to ``timeout`` for the first one."""
-        with self._lock:
-            if not self._items:
-                self._consumers_waiting += 1
-                try:
-                    self._not_empty.wait(timeout)
-                finally:
-                    self._consumers_waiting -= 1
-                if not self._items:
-                    return []
-            items = self._items
-            n = min(max_items, len(items))
-            out = []
-            freed = 0
-            for _ in range(n):
-                item, size = items.popleft()
-                out.append(item)
-                freed += size
-            self._bytes -= freed
-            self._not_full.notify_all()
-            return out
+        return [entry[0] for entry in self._take(max_items, timeout)]

@@ -156,25 +156,7 @@ class RingQueue(QueueState):
     def get_batch(self, max_items: int = 1024,
                   timeout: float | None = None) -> list[tuple[Any, int]]:
         """Up to ``max_items`` (item, seq) pairs; seq 0 for an urgent request."""
-        with self._lock:
-            if not self._items:
-                self._consumers_waiting += 1
-                try:
-                    self._not_empty.wait(timeout)
-                finally:
-                    self._consumers_waiting -= 1
-                if not self._items:
-                    return []
-            items = self._items
-            out = []
-            freed = 0
-            for _ in range(min(max_items, len(items))):
-                item, size, seq = items.popleft()
-                out.append((item, seq))
-                freed += size
-            self._bytes -= freed
-            self._not_full.notify_all()
-            return out
+        return [(item, seq) for item, _size, seq in self._take(max_items, timeout)]
 
     # -------------------------------------------------------------- the writer
 
