@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from nbtrack.pipeline.queues import CONSUMER_CHECK, END, WAKE_ITEMS, QueueClosed, QueueState
-from nbtrack.txlog.ring import KIND_RECORD, KIND_ROW, RingFile
+from nbtrack.txlog.ring import KIND_RECORD, KIND_ROW, MARSHAL_VERSION, RingFile
 
 __all__ = ["RingQueue"]
 
@@ -49,11 +49,12 @@ class RingQueue(QueueState):
     # -------------------------------------------------------------- producers
 
     def put_row(self, data: dict[str, Any], step: int | None, commit: bool,
-                _dumps: Callable[[Any], bytes] = marshal.dumps,
+                _dumps: Callable[[Any, int], bytes] = marshal.dumps,
+                _version: int = MARSHAL_VERSION,
                 _time: Callable[[], float] = time.time) -> None:
         """One ``log()`` call: in the ring when this returns (the hot path, inlined)."""
         item = (data, step, commit, _time())
-        payload = _dumps(item)
+        payload = _dumps(item, _version)
         nbytes = len(payload) + _OVERHEAD
         with self._lock:
             ring = self.ring

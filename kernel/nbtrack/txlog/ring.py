@@ -41,6 +41,7 @@ from typing import Final
 __all__ = [
     "KIND_RECORD",
     "KIND_ROW",
+    "MARSHAL_VERSION",
     "RingFile",
     "RingReport",
     "read_ring",
@@ -57,7 +58,8 @@ ENTRY_SIZE: Final = ENTRY.size  # 16
 ALIGN: Final = 16
 MAX_PAYLOAD: Final = (1 << 28) - 1
 
-KIND_ROW: Final = 1  # marshal of (data, step, commit, timestamp): a log() call
+KIND_ROW: Final = 1  # marshal (format 2) of (data, step, commit, timestamp): a log() call
+MARSHAL_VERSION: Final = 2  # no back-references: its cost does not depend on refcounts
 KIND_RECORD: Final = 2  # a serialized pb.Record
 KIND_WRAP: Final = 15  # no payload: continue at position 0
 _KINDS: Final = (KIND_ROW, KIND_RECORD, KIND_WRAP)
@@ -77,6 +79,9 @@ def _aligned(n: int) -> int:
 
 class RingFile:
     """Appends entries to a new ring file; not thread-safe (the caller holds a lock)."""
+
+    __slots__ = ("_crc", "_entry", "_fd", "_mm", "_pack", "_release_pos", "capacity",
+                 "closed", "head", "path", "released", "released_seq", "seq")
 
     def __init__(self, path: Path, capacity: int) -> None:
         if capacity < 64 * 1024 or capacity % ALIGN:
@@ -105,6 +110,7 @@ class RingFile:
         self.closed = False
         self._release_pos = 0  # absolute position of the first entry not yet released
         self._pack = ENTRY.pack_into
+        self._entry = ENTRY.pack
         self._crc = zlib.crc32
 
     # -------------------------------------------------------------- writing
@@ -122,7 +128,11 @@ class RingFile:
         return self.head - self.released
 
     def try_append(self, kind: int, payload: bytes) -> int:
-        """Write one entry if it fits now (the hot path: one call); its seq, or 0."""
+        """Write one entry if it fits now (the hot path: one call, one copy); its seq, or 0.
+
+        Header and payload go in one copy: a kill in the middle of it leaves an entry whose
+        CRC fails, which ends a read there (that call had not returned).
+        """
         n = len(payload)
         size = ENTRY_SIZE + ((n + 15) & ~15)
         cap = self.capacity
@@ -130,11 +140,11 @@ class RingFile:
         pos = head % cap
         if pos + size > cap or head + size - self.released > cap:
             return 0 if self.need(n) > self.free() else self.append(kind, payload)
+        seq = self.seq + 1
         at = HEADER_SIZE + pos
-        mm = self._mm
-        mm[at + ENTRY_SIZE:at + ENTRY_SIZE + n] = payload
-        self.seq = seq = self.seq + 1
-        self._pack(mm, at, n | (kind << 28), self._crc(payload), seq)
+        self._mm[at:at + ENTRY_SIZE + n] = self._entry(n | (kind << 28), self._crc(payload),
+                                                       seq) + payload
+        self.seq = seq
         self.head = head + size
         return seq
 
