@@ -33,7 +33,7 @@ from nbtrack.sdk.mappings import Config, Summary
 from nbtrack.sdk.outcome import print_outcome
 from nbtrack.sdk.runstream import RunStream
 from nbtrack.sdk.stop import StopPolicy
-from nbtrack.sdk.values import check_metric, check_step, normalize
+from nbtrack.sdk.values import check_metric, check_step, is_plain, normalize
 from nbtrack.settings import Settings
 
 logger = logging.getLogger("nbtrack.sdk.run")
@@ -160,7 +160,9 @@ class Run:
                                    "nbtrack.init() to log more")
         if step is not None:
             step = check_step(step)
-        if type(data) is not dict or not self._bounds.fast(data):
+        bounds = self._bounds  # bounds.fast(data), inlined: the hot path
+        if (type(data) is not dict or len(data) > bounds.plain_keys
+                or not is_plain(data, bounds.known)):
             try:
                 data = normalize(data)
                 self._bounds.admit(data)

@@ -155,17 +155,15 @@ def is_plain(data: dict[Any, Any], known: set[str]) -> bool:
     int64, a str of at most ``PLAIN_STR_CHARS``. Anything else takes :func:`normalize`.
     """
     for key, value in data.items():
-        if key not in known:
-            return False
-        kind = type(value)
-        if kind in SMALL_TYPES:
-            continue
-        if kind is int:
-            if INT64_MIN <= value <= INT64_MAX:
-                continue
-            return False
-        if kind is not str or len(value) > PLAIN_STR_CHARS:
-            return False
+        if key not in known or type(value) not in SMALL_TYPES:  # as cheap as a float gets
+            if key not in known:
+                return False
+            kind = type(value)
+            if kind is int:
+                if not INT64_MIN <= value <= INT64_MAX:
+                    return False
+            elif kind is not str or len(value) > PLAIN_STR_CHARS:
+                return False
     return True
 
 
