@@ -25,6 +25,9 @@ from nbtrack.wire import urls
 from nbtrack.wire.output import parse_line
 from nbtrack.wire.strictjson import decode
 
+# rows per history page: a page of 10-metric rows is ~15 MB of JSON on the server
+HISTORY_PAGE = 50_000
+
 
 class ApiError(TransportError, RuntimeError):
     """The server refused or failed a read (``status``), or did not answer in time
@@ -93,6 +96,15 @@ class Api:
         rows = list(self._json(resp, "GET", path)["rows"])
         content = resp.content
         return list(decode(rows)) if b'"NaN"' in content or b'Infinity"' in content else rows
+
+    def _get_page(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
+        """One page of a history answer: ``rows`` (NaN / ±inf as floats), ``next_offset``."""
+        resp = self._send("GET", path, params)
+        page = dict(self._json(resp, "GET", path))
+        content = resp.content
+        if b'"NaN"' in content or b'Infinity"' in content:
+            page["rows"] = list(decode(page["rows"]))
+        return page
 
     def viewer(self) -> dict[str, Any]:
         return self._get(urls.API + "viewer")
@@ -175,7 +187,18 @@ class ApiRun:
             params["min_step"] = int(min_step)
         if max_step is not None:
             params["max_step"] = int(max_step)
-        return self._api._get_rows(self._base() + "/history", params)
+        if samples is not None:
+            return self._api._get_rows(self._base() + "/history", params)
+        # all rows: page by page, so the server holds one page at a time, not the run
+        rows: list[dict[str, Any]] = []
+        offset: int | None = 0
+        while offset is not None:
+            page = self._api._get_page(self._base() + "/history",
+                                       {**params, "limit": HISTORY_PAGE, "offset": offset})
+            rows.extend(page["rows"])
+            after = page.get("next_offset")  # absent: a server that does not page
+            offset = int(after) if isinstance(after, int) and after > offset else None
+        return rows
 
     def files(self) -> list[dict[str, Any]]:
         return self._api._get(self._base() + "/files")["files"]

@@ -190,15 +190,18 @@ class PostgresStorage:
                     "UPDATE runs SET heartbeat_at=%s, updated_at=%s WHERE rid=%s", (now, now, rid)
                 )
 
-    def history(self, rid: int, min_step: int | None, max_step: int | None) -> list[str]:
-        """History lines in step order (lines without a step last, in line order)."""
+    def history(self, rid: int, min_step: int | None, max_step: int | None,
+                offset: int = 0, limit: int | None = None) -> list[str]:
+        """History lines in step order (lines without a step last, in line order);
+        ``offset`` / ``limit``: one page of them."""
         sql, params = "SELECT data FROM history WHERE rid=%s", list[Any]([rid])
         if min_step is not None:
             sql, params = sql + " AND step>=%s", [*params, min_step]
         if max_step is not None:
             sql, params = sql + " AND step<=%s", [*params, max_step]
+        page, params = _page(offset, limit, params)
         with self._pool.connection() as db, db.cursor(row_factory=psycopg.rows.tuple_row) as cur:
-            cur.execute(sql + " ORDER BY step IS NULL, step, line", params)
+            cur.execute(sql + " ORDER BY step IS NULL, step, line" + page, params)
             return [r[0] for r in cur]
 
     def _select(self, file: str) -> tuple[str, tuple[Any, ...]]:
@@ -298,3 +301,10 @@ class PostgresStorage:
 
     def close(self) -> None:
         self._pool.close()
+
+
+def _page(offset: int, limit: int | None, params: list[Any]) -> tuple[str, list[Any]]:
+    """The LIMIT / OFFSET clause of one page (PostgreSQL: LIMIT NULL is no limit)."""
+    if not offset and limit is None:
+        return "", params
+    return " LIMIT %s OFFSET %s", [*params, limit, offset]

@@ -184,14 +184,17 @@ class SqliteStorage:
             now = time.time()
             db.execute("UPDATE runs SET heartbeat_at=?, updated_at=? WHERE rid=?", (now, now, rid))
 
-    def history(self, rid: int, min_step: int | None, max_step: int | None) -> list[str]:
-        """History lines in step order (lines without a step last, in line order)."""
+    def history(self, rid: int, min_step: int | None, max_step: int | None,
+                offset: int = 0, limit: int | None = None) -> list[str]:
+        """History lines in step order (lines without a step last, in line order);
+        ``offset`` / ``limit``: one page of them."""
         sql, params = "SELECT data FROM history WHERE rid=?", list[Any]([rid])
         if min_step is not None:
             sql, params = sql + " AND step>=?", [*params, min_step]
         if max_step is not None:
             sql, params = sql + " AND step<=?", [*params, max_step]
-        rows = self._reader().execute(sql + " ORDER BY step IS NULL, step, line", params)
+        page, params = _page(offset, limit, params)
+        rows = self._reader().execute(sql + " ORDER BY step IS NULL, step, line" + page, params)
         return [r[0] for r in rows]
 
     def _select(self, file: str) -> tuple[str, tuple[Any, ...]]:
@@ -284,3 +287,10 @@ class SqliteStorage:
     def close(self) -> None:
         with self._lock:
             self._writer.close()
+
+
+def _page(offset: int, limit: int | None, params: list[Any]) -> tuple[str, list[Any]]:
+    """The LIMIT / OFFSET clause of one page (SQLite: LIMIT -1 is no limit)."""
+    if not offset and limit is None:
+        return "", params
+    return " LIMIT ? OFFSET ?", [*params, -1 if limit is None else limit, offset]
