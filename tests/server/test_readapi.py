@@ -112,6 +112,27 @@ def test_downsampled_history_keeps_a_spike_in_100k_rows(live_server: RunningServ
     assert elapsed < 5.0
 
 
+def test_levels_fed_at_ingest_equal_levels_read_back(live_server: RunningServer) -> None:
+    """Posts that continue a run whose levels are up to date are indexed from the rows the
+    ingest parsed (not re-read); a run posted the same way but indexed from storage only
+    (its first query after every post) answers the same, spikes included."""
+    n, spike = 60_000, 47_123
+    rows = [json.dumps({"_step": s, "loss": 1.0 + (s % 5) * 1e-3}) for s in range(n)]
+    rows[spike] = json.dumps({"_step": spike, "loss": -7.5})
+    ent = _entity(live_server)
+    for name in ("fed", "late"):
+        upsert(live_server, name)
+        path = f"{ent}/proj/{name}"
+        for start in range(0, n, 10_000):
+            assert stream(live_server, path,
+                          {"wandb-history.jsonl": (start, rows[start : start + 10_000])}).ok
+            if name == "fed" and start == 20_000:  # the index exists: later posts feed it
+                api(live_server, f"runs/{path}/history", keys="loss", samples=100)
+    fed = api(live_server, f"runs/{ent}/proj/fed/history", keys="loss", samples=100).json()
+    late = api(live_server, f"runs/{ent}/proj/late/history", keys="loss", samples=100).json()
+    assert fed == late and {"_step": spike, "loss": -7.5} in fed["rows"]
+    assert fed["rows"][-1]["_step"] == n - 1
+
 def test_events_and_output_endpoints(live_server: RunningServer) -> None:
     upsert(live_server, "e")
     path = f"{_entity(live_server)}/proj/e"
