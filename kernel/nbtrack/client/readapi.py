@@ -12,7 +12,7 @@ seconds, so a notebook cell or a CLI command never waits forever.
 from __future__ import annotations
 
 import random as _random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -189,16 +189,30 @@ class ApiRun:
             params["max_step"] = int(max_step)
         if samples is not None:
             return self._api._get_rows(self._base() + "/history", params)
-        # all rows: page by page, so the server holds one page at a time, not the run
-        rows: list[dict[str, Any]] = []
+        return list(self._pages(params, HISTORY_PAGE))
+
+    def scan_history(self, keys: list[str] | None = None, min_step: int | None = None,
+                     max_step: int | None = None,
+                     page_size: int = HISTORY_PAGE) -> Iterator[dict[str, Any]]:
+        """Every row in step order, read a page at a time (as W&B's ``scan_history``): a
+        long run never sits whole in this process's memory, nor in the server's."""
+        params: dict[str, Any] = {}
+        if keys:
+            params["keys"] = ",".join(keys)
+        if min_step is not None:
+            params["min_step"] = int(min_step)
+        if max_step is not None:
+            params["max_step"] = int(max_step)
+        return self._pages(params, page_size)
+
+    def _pages(self, params: dict[str, Any], page_size: int) -> Iterator[dict[str, Any]]:
         offset: int | None = 0
         while offset is not None:
             page = self._api._get_page(self._base() + "/history",
-                                       {**params, "limit": HISTORY_PAGE, "offset": offset})
-            rows.extend(page["rows"])
+                                       {**params, "limit": page_size, "offset": offset})
+            yield from page["rows"]
             after = page.get("next_offset")  # absent: a server that does not page
             offset = int(after) if isinstance(after, int) and after > offset else None
-        return rows
 
     def files(self) -> list[dict[str, Any]]:
         return self._api._get(self._base() + "/files")["files"]
