@@ -65,27 +65,27 @@ def test_history_all_rows_filters_and_step_range(live_server: RunningServer) -> 
 
 
 def test_history_pages_hold_every_row_once(live_server: RunningServer) -> None:
-    """limit / offset: pages in step order, next_offset null after the last; every row once
-    (what nbtrack.Api reads a long run with, one page in the server's memory at a time)."""
+    """limit / cursor: pages in step order, next_cursor null after the last; every row once,
+    rows without a step last (what nbtrack.Api reads a long run with, one page in the
+    server's memory at a time)."""
     upsert(live_server, "pages")
     path = f"{_entity(live_server)}/proj/pages"
-    rows = [json.dumps({"_step": s, "a": s, "inf": float("inf")}) for s in range(103)]
-    stream(live_server, path, {"wandb-history.jsonl": (0, rows)})
+    rows = [json.dumps({"_step": s // 2, "a": s, "inf": float("inf")}) for s in range(101)]
+    stream(live_server, path, {"wandb-history.jsonl": (0, [*rows, '{"a": -1}', '{"a": -2}'])})
     got: list[dict] = []
-    offset, pages = 0, 0
-    while offset is not None:
-        page = api(live_server, f"runs/{path}/history", limit=25, offset=offset).json()
+    cursor, pages = "", 0
+    while cursor is not None:
+        page = api(live_server, f"runs/{path}/history", limit=25, cursor=cursor).json()
         got.extend(page["rows"])
-        offset, pages = page["next_offset"], pages + 1
-    assert [r["_step"] for r in got] == list(range(103)) and pages == 5
+        cursor, pages = page["next_cursor"], pages + 1
+    assert [r["a"] for r in got] == [*range(101), -1, -2] and pages == 5
     assert got[0]["inf"] == "Infinity"  # strict JSON in pages too
-    keyed = api(live_server, f"runs/{path}/history", keys="a", limit=10, offset=100).json()
-    assert keyed == {"rows": [{"_step": s, "a": s} for s in (100, 101, 102)],
-                     "next_offset": None}
-    for bad in ({"limit": 0}, {"limit": 100_001}, {"limit": 5, "offset": -1},
-                {"offset": 5}, {"limit": 5, "samples": 10}, {"limit": "x"}):
+    keyed = api(live_server, f"runs/{path}/history", keys="a", limit=10, min_step=48).json()
+    assert keyed == {"rows": [{"_step": s // 2, "a": s} for s in range(96, 101)],
+                     "next_cursor": None}
+    for bad in ({"limit": 0}, {"limit": 100_001}, {"limit": 5, "cursor": "x"},
+                {"cursor": "3.4"}, {"limit": 5, "samples": 10}, {"limit": "x"}):
         assert api(live_server, f"runs/{path}/history", **bad).status_code == 400, bad
-
 
 def test_downsampled_history_keeps_a_spike_in_100k_rows(live_server: RunningServer) -> None:
     upsert(live_server, "big")

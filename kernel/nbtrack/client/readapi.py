@@ -98,7 +98,7 @@ class Api:
         return list(decode(rows)) if b'"NaN"' in content or b'Infinity"' in content else rows
 
     def _get_page(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
-        """One page of a history answer: ``rows`` (NaN / ±inf as floats), ``next_offset``."""
+        """One page of a history answer: ``rows`` (NaN / ±inf as floats), ``next_cursor``."""
         resp = self._send("GET", path, params)
         page = dict(self._json(resp, "GET", path))
         content = resp.content
@@ -206,13 +206,13 @@ class ApiRun:
         return self._pages(params, page_size)
 
     def _pages(self, params: dict[str, Any], page_size: int) -> Iterator[dict[str, Any]]:
-        offset: int | None = 0
-        while offset is not None:
+        cursor: str | None = ""
+        while cursor is not None:
             page = self._api._get_page(self._base() + "/history",
-                                       {**params, "limit": page_size, "offset": offset})
+                                       {**params, "limit": page_size, "cursor": cursor})
             yield from page["rows"]
-            after = page.get("next_offset")  # absent: a server that does not page
-            offset = int(after) if isinstance(after, int) and after > offset else None
+            after = page.get("next_cursor")  # absent: a server that does not page
+            cursor = after if isinstance(after, str) and after and after != cursor else None
 
     def files(self) -> list[dict[str, Any]]:
         return self._api._get(self._base() + "/files")["files"]

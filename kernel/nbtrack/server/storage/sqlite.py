@@ -184,18 +184,39 @@ class SqliteStorage:
             now = time.time()
             db.execute("UPDATE runs SET heartbeat_at=?, updated_at=? WHERE rid=?", (now, now, rid))
 
-    def history(self, rid: int, min_step: int | None, max_step: int | None,
-                offset: int = 0, limit: int | None = None) -> list[str]:
-        """History lines in step order (lines without a step last, in line order);
-        ``offset`` / ``limit``: one page of them."""
+    def history(self, rid: int, min_step: int | None, max_step: int | None) -> list[str]:
+        """History lines in step order (lines without a step last, in line order)."""
         sql, params = "SELECT data FROM history WHERE rid=?", list[Any]([rid])
         if min_step is not None:
             sql, params = sql + " AND step>=?", [*params, min_step]
         if max_step is not None:
             sql, params = sql + " AND step<=?", [*params, max_step]
-        page, params = _page(offset, limit, params)
-        rows = self._reader().execute(sql + " ORDER BY step IS NULL, step, line" + page, params)
+        rows = self._reader().execute(sql + " ORDER BY step IS NULL, step, line", params)
         return [r[0] for r in rows]
+
+    def history_page(self, rid: int, min_step: int | None, max_step: int | None,
+                     after: tuple[int | None, int] | None, limit: int) -> list[Any]:
+        """Up to ``limit`` (step, line, text) after the (step, line) ``after``, in the order
+        of :meth:`history`; each page is one index range, not a sort of the run."""
+        out: list[Any] = []
+        if after is None or after[0] is not None:
+            sql = "SELECT step, line, data FROM history WHERE rid=? AND step IS NOT NULL"
+            params: list[Any] = [rid]
+            if min_step is not None:
+                sql, params = sql + " AND step>=?", [*params, min_step]
+            if max_step is not None:
+                sql, params = sql + " AND step<=?", [*params, max_step]
+            if after is not None:
+                sql += " AND step>=? AND NOT (step=? AND line<=?)"
+                params += [after[0], after[0], after[1]]
+            out = self._reader().execute(sql + " ORDER BY step, line LIMIT ?",
+                                         [*params, limit]).fetchall()
+        if len(out) < limit and min_step is None and max_step is None:
+            last = after[1] if after is not None and after[0] is None else -1
+            out += self._reader().execute(
+                "SELECT step, line, data FROM history WHERE rid=? AND step IS NULL AND line>?"
+                " ORDER BY line LIMIT ?", (rid, last, limit - len(out))).fetchall()
+        return out
 
     def _select(self, file: str) -> tuple[str, tuple[Any, ...]]:
         table = LINE_TABLES.get(file)
@@ -288,9 +309,3 @@ class SqliteStorage:
         with self._lock:
             self._writer.close()
 
-
-def _page(offset: int, limit: int | None, params: list[Any]) -> tuple[str, list[Any]]:
-    """The LIMIT / OFFSET clause of one page (SQLite: LIMIT -1 is no limit)."""
-    if not offset and limit is None:
-        return "", params
-    return " LIMIT ? OFFSET ?", [*params, -1 if limit is None else limit, offset]
