@@ -541,3 +541,26 @@ def test_rows_alone_hand_out_each_committed_row_once() -> None:
     batch = rows.take()
     assert batch is not None and batch.rows[0]["b"] == 2 and batch.steps == [4]
     assert (rows.step, rows.rows_total, rows.last_step) == (5, 2, 4)
+
+
+# ---------------------------------------------------------------- one bad row fails alone
+
+
+def test_a_row_that_cannot_be_encoded_fails_alone_and_loudly(h: Harness) -> None:
+    """The user side refuses these; a publisher that skips it (sync, a bug) must not take
+    the rows around it down: the bad row is refused through ``warn``, the others stay.
+    Was: a step of 2**63 made the whole batch's HistoryRecord fail (every row in it lost);
+    a 5,000-digit int dropped its row silently."""
+    h.log({"a": 0})
+    h.log({"big": 10**5000})
+    h.log({"a": 1})
+    h.log({"a": 2}, step=2**63)
+    h.log({"a": 3}, step=2**64 + 5)
+    h.log({"a": 4})
+    h.flush()
+    assert user_rows(h.rows()) == [{"a": 0, "_step": 0}, {"a": 1, "_step": 1},
+                                   {"a": 4, "_step": 2}]
+    assert len(h.warnings) == 3, h.warnings
+    assert "big" in h.warnings[0] and "not logged" in h.warnings[0]
+    assert all("step" in w and "not logged" in w for w in h.warnings[1:])
+    assert h.handler.errors == {}

@@ -64,6 +64,29 @@ def test_history_all_rows_filters_and_step_range(live_server: RunningServer) -> 
     assert api(live_server, f"runs/{path}/history", samples=0).status_code == 400
 
 
+def test_history_pages_hold_every_row_once(live_server: RunningServer) -> None:
+    """limit / cursor: pages in step order, next_cursor null after the last; every row once,
+    rows without a step last (what nbtrack.Api reads a long run with, one page in the
+    server's memory at a time)."""
+    upsert(live_server, "pages")
+    path = f"{_entity(live_server)}/proj/pages"
+    rows = [json.dumps({"_step": s // 2, "a": s, "inf": float("inf")}) for s in range(101)]
+    stream(live_server, path, {"wandb-history.jsonl": (0, [*rows, '{"a": -1}', '{"a": -2}'])})
+    got: list[dict] = []
+    cursor, pages = "", 0
+    while cursor is not None:
+        page = api(live_server, f"runs/{path}/history", limit=25, cursor=cursor).json()
+        got.extend(page["rows"])
+        cursor, pages = page["next_cursor"], pages + 1
+    assert [r["a"] for r in got] == [*range(101), -1, -2] and pages == 5
+    assert got[0]["inf"] == "Infinity"  # strict JSON in pages too
+    keyed = api(live_server, f"runs/{path}/history", keys="a", limit=10, min_step=48).json()
+    assert keyed == {"rows": [{"_step": s // 2, "a": s} for s in range(96, 101)],
+                     "next_cursor": None}
+    for bad in ({"limit": 0}, {"limit": 100_001}, {"limit": 5, "cursor": "x"},
+                {"cursor": "3.4"}, {"limit": 5, "samples": 10}, {"limit": "x"}):
+        assert api(live_server, f"runs/{path}/history", **bad).status_code == 400, bad
+
 def test_downsampled_history_keeps_a_spike_in_100k_rows(live_server: RunningServer) -> None:
     upsert(live_server, "big")
     path = f"{_entity(live_server)}/proj/big"
@@ -88,6 +111,27 @@ def test_downsampled_history_keeps_a_spike_in_100k_rows(live_server: RunningServ
     assert run["last_step"] == n - 1 and run["history_line_count"] == n
     assert elapsed < 5.0
 
+
+def test_levels_fed_at_ingest_equal_levels_read_back(live_server: RunningServer) -> None:
+    """Posts that continue a run whose levels are up to date are indexed from the rows the
+    ingest parsed (not re-read); a run posted the same way but indexed from storage only
+    (its first query after every post) answers the same, spikes included."""
+    n, spike = 60_000, 47_123
+    rows = [json.dumps({"_step": s, "loss": 1.0 + (s % 5) * 1e-3}) for s in range(n)]
+    rows[spike] = json.dumps({"_step": spike, "loss": -7.5})
+    ent = _entity(live_server)
+    for name in ("fed", "late"):
+        upsert(live_server, name)
+        path = f"{ent}/proj/{name}"
+        for start in range(0, n, 10_000):
+            assert stream(live_server, path,
+                          {"wandb-history.jsonl": (start, rows[start : start + 10_000])}).ok
+            if name == "fed" and start == 20_000:  # the index exists: later posts feed it
+                api(live_server, f"runs/{path}/history", keys="loss", samples=100)
+    fed = api(live_server, f"runs/{ent}/proj/fed/history", keys="loss", samples=100).json()
+    late = api(live_server, f"runs/{ent}/proj/late/history", keys="loss", samples=100).json()
+    assert fed == late and {"_step": spike, "loss": -7.5} in fed["rows"]
+    assert fed["rows"][-1]["_step"] == n - 1
 
 def test_events_and_output_endpoints(live_server: RunningServer) -> None:
     upsert(live_server, "e")

@@ -12,7 +12,7 @@ seconds, so a notebook cell or a CLI command never waits forever.
 from __future__ import annotations
 
 import random as _random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -24,6 +24,9 @@ from nbtrack.client.transports import BaseTransport
 from nbtrack.wire import urls
 from nbtrack.wire.output import parse_line
 from nbtrack.wire.strictjson import decode
+
+# rows per history page: a page of 10-metric rows is ~15 MB of JSON on the server
+HISTORY_PAGE = 50_000
 
 
 class ApiError(TransportError, RuntimeError):
@@ -93,6 +96,15 @@ class Api:
         rows = list(self._json(resp, "GET", path)["rows"])
         content = resp.content
         return list(decode(rows)) if b'"NaN"' in content or b'Infinity"' in content else rows
+
+    def _get_page(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
+        """One page of a history answer: ``rows`` (NaN / ±inf as floats), ``next_cursor``."""
+        resp = self._send("GET", path, params)
+        page = dict(self._json(resp, "GET", path))
+        content = resp.content
+        if b'"NaN"' in content or b'Infinity"' in content:
+            page["rows"] = list(decode(page["rows"]))
+        return page
 
     def viewer(self) -> dict[str, Any]:
         return self._get(urls.API + "viewer")
@@ -175,7 +187,32 @@ class ApiRun:
             params["min_step"] = int(min_step)
         if max_step is not None:
             params["max_step"] = int(max_step)
-        return self._api._get_rows(self._base() + "/history", params)
+        if samples is not None:
+            return self._api._get_rows(self._base() + "/history", params)
+        return list(self._pages(params, HISTORY_PAGE))
+
+    def scan_history(self, keys: list[str] | None = None, min_step: int | None = None,
+                     max_step: int | None = None,
+                     page_size: int = HISTORY_PAGE) -> Iterator[dict[str, Any]]:
+        """Every row in step order, read a page at a time (as W&B's ``scan_history``): a
+        long run never sits whole in this process's memory, nor in the server's."""
+        params: dict[str, Any] = {}
+        if keys:
+            params["keys"] = ",".join(keys)
+        if min_step is not None:
+            params["min_step"] = int(min_step)
+        if max_step is not None:
+            params["max_step"] = int(max_step)
+        return self._pages(params, page_size)
+
+    def _pages(self, params: dict[str, Any], page_size: int) -> Iterator[dict[str, Any]]:
+        cursor: str | None = ""
+        while cursor is not None:
+            page = self._api._get_page(self._base() + "/history",
+                                       {**params, "limit": page_size, "cursor": cursor})
+            yield from page["rows"]
+            after = page.get("next_cursor")  # absent: a server that does not page
+            cursor = after if isinstance(after, str) and after and after != cursor else None
 
     def files(self) -> list[dict[str, Any]]:
         return self._api._get(self._base() + "/files")["files"]

@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any
 
+from nbtrack.sdk.bounds import check_config_size
 from nbtrack.sdk.values import config_value, normalize_value
 
 
@@ -15,6 +16,7 @@ class Config(MutableMapping[str, Any]):
     def __init__(self, initial: dict[str, Any],
                  publish: Callable[[dict[str, Any], list[str]], None]) -> None:
         self._data = {k: config_value(k, v) for k, v in initial.items()}
+        check_config_size(self._data)
         self._publish = publish
         self._locked = False
 
@@ -52,6 +54,7 @@ class Config(MutableMapping[str, Any]):
             checked[key] = config_value(key, value)
         if self._locked:
             raise RuntimeError("the run has finished: its config can no longer change")
+        check_config_size({**self._data, **checked})
         self._data.update(checked)
         self._publish(checked, [])
 
@@ -69,9 +72,11 @@ class Summary(MutableMapping[str, Any]):
     """The run's summary as the handler keeps it; writes override computed values."""
 
     def __init__(self, fetch: Callable[[], dict[str, Any] | None],
-                 publish: Callable[[dict[str, Any], list[str]], None]) -> None:
+                 publish: Callable[[dict[str, Any], list[str]], None],
+                 admit: Callable[[dict[str, Any]], None] = lambda update: None) -> None:
         self._fetch = fetch
         self._publish = publish
+        self._admit = admit  # the run's summary bound (ValueError naming the key)
         self._final: dict[str, Any] | None = None
 
     def _current(self) -> dict[str, Any]:
@@ -105,6 +110,7 @@ class Summary(MutableMapping[str, Any]):
                 normalize_value(key, value)
         if self._final is not None:
             raise RuntimeError("the run has finished: its summary can no longer change")
+        self._admit(checked)
         self._publish(checked, [])
 
     def _freeze(self, final: dict[str, Any]) -> None:

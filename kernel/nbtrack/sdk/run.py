@@ -26,13 +26,14 @@ from nbtrack.proto import nbtrack_pb2 as pb
 from nbtrack.sdk import finish as finish_protocol
 from nbtrack.sdk import hooks
 from nbtrack.sdk.alerts import AlertLimiter, alert_record, check_alert
+from nbtrack.sdk.bounds import RunBounds
 from nbtrack.sdk.events import AlertRaised, Finished, Listener, Listeners, StateChanged
 from nbtrack.sdk.live import OFFLINE_NETWORK, LiveQueries
 from nbtrack.sdk.mappings import Config, Summary
 from nbtrack.sdk.outcome import print_detached_again, print_interrupted, print_outcome
 from nbtrack.sdk.runstream import RunStream
 from nbtrack.sdk.stop import StopPolicy
-from nbtrack.sdk.values import check_metric, check_step, is_plain, normalize, remember_keys
+from nbtrack.sdk.values import check_metric, check_step, is_plain, normalize
 from nbtrack.settings import Settings
 
 logger = logging.getLogger("nbtrack.sdk.run")
@@ -62,7 +63,7 @@ class Run:
         self._stop_event = stream.stop_requested if stream else None
         self._live = LiveQueries(self._iface, stream)
         self._record = record
-        self._known_keys: set[str] = set()
+        self._bounds = RunBounds()  # the known keys (hot path), the summary's charge
         self._warnings = pending_warnings
         self._listeners = Listeners()
         self._stop = StopPolicy(self._listeners)
@@ -78,7 +79,8 @@ class Run:
         self.not_stored_reason = ""
         self.start_time = record.start_time
         self.config = Config(config, self._publish_config)
-        self.summary = Summary(self._live.summary, self._publish_summary)
+        self.summary = Summary(self._live.summary, self._publish_summary,
+                               self._bounds.admit_summary)
         if settings.mode == "offline":
             self.sync_command = f"nbtrack sync {self.log_path}"
 
@@ -163,16 +165,18 @@ class Run:
         if self._state != "running":
             raise RunFinishedError(f"run {self.name} is {self._state}; start a new one with "
                                    "nbtrack.init() to log more")
-        if type(data) is not dict or not is_plain(data, self._known_keys):
-            try:
-                data = normalize(data)
-            except (TypeError, ValueError) as exc:
-                raise type(exc)(f"{exc} (nothing of this log call was logged)") from None
-            remember_keys(data, self._known_keys)
-        else:
-            data = data.copy()
         if step is not None:
             step = check_step(step)
+        bounds = self._bounds  # bounds.fast(data), inlined: the hot path
+        if (type(data) is not dict or len(data) > bounds.plain_keys
+                or not is_plain(data, bounds.known)):
+            try:
+                data = normalize(data)
+                self._bounds.admit(data)
+            except (TypeError, ValueError) as exc:
+                raise type(exc)(f"{exc} (nothing of this log call was logged)") from None
+        else:
+            data = data.copy()
         if commit is None:
             commit = step is None
         if self._iface is not None:

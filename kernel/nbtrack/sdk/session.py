@@ -19,6 +19,7 @@ from nbtrack.client.localserver import rediscovery, resolve_server, uses_local_s
 from nbtrack.client.wandbclient import WandbClient
 from nbtrack.proto import nbtrack_pb2 as pb
 from nbtrack.sdk import hooks
+from nbtrack.sdk.bounds import check_config_size
 from nbtrack.sdk.earlierlogs import EarlierLogNotSynced, sync_earlier_logs
 from nbtrack.sdk.liveness import RunLive, check_not_live
 from nbtrack.sdk.run import Run
@@ -80,6 +81,7 @@ def init(project: str | None = None, name: str | None = None,
     if config is not None and not isinstance(config, dict):
         config = dict(config)
     checked = {str(k): config_value(str(k), v) for k, v in (config or {}).items()}
+    check_config_size(checked)
     with _lock:
         if reinit and _current is not None and _current.state == "running":
             _current.finish()

@@ -7,6 +7,12 @@ logged; what was logged before is untouched and the run goes on.
 Nested dicts are flattened with ``/`` (``{"val": {"loss": 1}}`` → ``val/loss``).
 NumPy scalars become Python numbers, 0-d arrays their item, small 1-d numeric
 arrays and lists become JSON lists. NaN and ±inf are kept.
+
+Sizes and ranges (:mod:`nbtrack.wire.limits`, ``docs/contracts.md`` "Values"): a string
+value at most ``MAX_STRING_CHARS``, an integer within int64, a step at most
+``MAX_STEP``; the row and the summary are bounded in :mod:`nbtrack.sdk.bounds`.
+A flat key given twice (``{"a/b": 1, "a": {"b": 2}}``) and a list or dict that contains
+itself are refused naming the key, never left for the handler to drop.
 """
 
 from __future__ import annotations
@@ -14,11 +20,29 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from nbtrack.wire.limits import (
+    INT64_MAX,
+    INT64_MIN,
+    MAX_CONFIG_BYTES,
+    MAX_ROW_BYTES,
+    MAX_STEP,
+    MAX_STRING_CHARS,
+    MAX_SUMMARY_BYTES,
+)
+
+__all__ = ["MAX_CONFIG_BYTES", "MAX_ROW_BYTES", "MAX_STEP", "MAX_STRING_CHARS",
+           "MAX_SUMMARY_BYTES", "check_key", "check_step", "config_value", "is_plain",
+           "normalize", "normalize_value"]
+
 MAX_KEY_LENGTH = 256
 MAX_DEPTH = 8
 MAX_LIST_LENGTH = 10_000
 SUMMARY_AGGREGATES = ("min", "max", "mean", "first", "last", "best", "none")
 SCALAR_TYPES = frozenset({float, int, bool, str, type(None)})
+# values that cannot be big: the hot path checks nothing more about them
+SMALL_TYPES = frozenset({float, bool, type(None)})
+# a str this short takes the hot path (at most 16 x 12 + 2 bytes encoded: see bounds.py)
+PLAIN_STR_CHARS = 16
 
 
 def check_key(key: object, path: str = "") -> str:
@@ -36,7 +60,7 @@ def check_key(key: object, path: str = "") -> str:
     return full
 
 
-def _numpy_item(key: str, value: Any) -> Any:
+def _numpy_item(key: str, value: Any, depth: int) -> Any:
     """A NumPy scalar or small array as plain Python, or raise naming the key."""
     item = getattr(value, "item", None)
     shape = getattr(value, "shape", None)
@@ -46,48 +70,73 @@ def _numpy_item(key: str, value: Any) -> Any:
             if getattr(value.dtype, "kind", "") != "f":
                 raise TypeError(f"key {key!r}: cannot log a value of type {type(value).__name__}")
             plain = float(plain)
-        return normalize_value(key, plain)
+        return normalize_value(key, plain, depth)
     tolist = getattr(value, "tolist", None)
     if shape is not None and tolist is not None:
         if getattr(value, "size", 0) > MAX_LIST_LENGTH:
             raise ValueError(f"key {key!r}: array of {value.size} values is too large to log "
                              f"(at most {MAX_LIST_LENGTH})")
-        return normalize_value(key, tolist())
+        return normalize_value(key, tolist(), depth)
     raise TypeError(f"key {key!r}: cannot log a value of type {type(value).__name__}")
 
 
-def normalize_value(key: str, value: Any) -> Any:
+def _int(key: str, value: int) -> int:
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise ValueError(f"key {key!r}: the integer is outside int64 (what the server stores "
+                         "and readers carry); log float(value) to store it as a float")
+    return value
+
+
+def _str(key: str, value: str) -> str:
+    if len(value) > MAX_STRING_CHARS:
+        raise ValueError(f"key {key!r}: a string of {len(value):,} characters is too long to "
+                         f"log (at most {MAX_STRING_CHARS:,}); save it as a file (run.save)")
+    return value
+
+
+def normalize_value(key: str, value: Any, depth: int = 1) -> Any:
     """``value`` as a JSON-able Python value, or TypeError/ValueError naming ``key``."""
     kind = type(value)
-    if kind in SCALAR_TYPES:
+    if kind in SMALL_TYPES:
         return value
+    if kind is int:
+        return _int(key, value)
+    if kind is str:
+        return _str(key, value)
     if isinstance(value, bool):
         return bool(value)
     if isinstance(value, int):
-        return int(value)
+        return _int(key, int(value))
     if isinstance(value, float):
         return float(value)
     if isinstance(value, str):
-        return str(value)
+        return _str(key, str(value))
     if isinstance(value, (list, tuple)):
+        if depth > MAX_DEPTH:
+            raise ValueError(f"key {key!r}: lists nested deeper than {MAX_DEPTH} levels "
+                             "(or a list that contains itself)")
         if len(value) > MAX_LIST_LENGTH:
             raise ValueError(f"key {key!r}: list of {len(value)} values is too large to log "
                              f"(at most {MAX_LIST_LENGTH})")
-        return [normalize_value(key, v) for v in value]
+        return [normalize_value(key, v, depth + 1) for v in value]
     if hasattr(value, "dtype"):
-        return _numpy_item(key, value)
+        return _numpy_item(key, value, depth)
     raise TypeError(f"key {key!r}: cannot log a value of type {type(value).__name__}")
 
 
 def _flatten_into(out: dict[str, Any], data: Mapping[Any, Any], path: str, depth: int) -> None:
     if depth > MAX_DEPTH:
-        raise ValueError(f"key {path!r}: nested deeper than {MAX_DEPTH} levels")
+        raise ValueError(f"key {path!r}: nested deeper than {MAX_DEPTH} levels "
+                         "(or a dict that contains itself)")
     for key, value in data.items():
         full = check_key(key, path)
         if isinstance(value, Mapping):
             _flatten_into(out, value, full + "/", depth + 1)
-        else:
-            out[full] = normalize_value(full, value)
+            continue
+        if full in out:
+            raise ValueError(f"key {full!r}: given twice, as a flat key and nested "
+                             f"({full.replace('/', ' / ')}); one would silently win")
+        out[full] = normalize_value(full, value)
 
 
 def normalize(data: Mapping[Any, Any]) -> dict[str, Any]:
@@ -100,28 +149,37 @@ def normalize(data: Mapping[Any, Any]) -> dict[str, Any]:
 
 
 def is_plain(data: dict[Any, Any], known: set[str]) -> bool:
-    """True when every key was seen before and every value is a plain scalar (the hot path)."""
+    """True when every key was seen before and every value is a plain scalar (the hot path).
+
+    Plain: a float, bool or None (nothing to check: they cannot be big), an int within
+    int64, a str of at most ``PLAIN_STR_CHARS``. Anything else takes :func:`normalize`.
+    """
     for key, value in data.items():
-        if key not in known or type(value) not in SCALAR_TYPES:
-            return False
+        if key not in known or type(value) not in SMALL_TYPES:  # as cheap as a float gets
+            if key not in known:
+                return False
+            kind = type(value)
+            if kind is int:
+                if not INT64_MIN <= value <= INT64_MAX:
+                    return False
+            elif kind is not str or len(value) > PLAIN_STR_CHARS:
+                return False
     return True
 
 
-def remember_keys(data: dict[str, Any], known: set[str]) -> None:
-    if len(known) < 100_000:
-        known.update(data)
-
-
-def config_value(key: str, value: Any) -> Any:
+def config_value(key: str, value: Any, depth: int = 1) -> Any:
     """A config value as JSON-able Python: like log values, but nested dicts stay nested."""
     if isinstance(value, Mapping):
+        if depth > MAX_DEPTH:
+            raise ValueError(f"config key {key!r}: nested deeper than {MAX_DEPTH} levels "
+                             "(or a dict that contains itself)")
         out = {}
         for k, v in value.items():
             if not isinstance(k, str):
                 raise TypeError(f"config key {key}.{k!r}: keys must be strings")
-            out[k] = config_value(f"{key}.{k}", v)
+            out[k] = config_value(f"{key}.{k}", v, depth + 1)
         return out
-    return normalize_value(key, value)
+    return normalize_value(key, value, depth)
 
 
 def check_metric(name: object, summary: str | list[str] | tuple[str, ...] | None,
@@ -149,4 +207,7 @@ def check_step(step: Any) -> int:
     value = int(step.__index__())
     if value < 0:
         raise ValueError(f"step must be >= 0, not {value}")
+    if value > MAX_STEP:
+        raise ValueError(f"step {value} is larger than the largest step, {MAX_STEP} (2**53 - 1: "
+                         "what every reader, the run pages too, carries exactly)")
     return value

@@ -11,6 +11,11 @@ step commits the pending row first; an explicit lower step is refused through
 ``warn`` and nothing of that call is logged. Each committed row gets ``_step``,
 ``_runtime`` (seconds since the run's start plus the resumed runtime) and
 ``_timestamp`` (the call's time), and is serialized once.
+
+One row never takes others down: the user side refuses what the wire cannot carry, but a
+row that still cannot be encoded here (a step beyond ``MAX_STEP``, an int JSON cannot
+write, from a publisher that skipped the checks) is refused alone through ``warn``, naming
+its keys, and takes no step; the rows around it are committed as usual.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from nbtrack.wire.limits import MAX_STEP
 
 __all__ = ["Batch", "Rows", "dumps"]
 
@@ -115,11 +122,14 @@ class Rows:
         """One ``run.log`` call, already validated and flattened by the user side."""
         if commit and step is None and self._pending is None:  # the common case
             cur = self._step
-            self._step = cur + 1
-            self._commit(data, cur, timestamp)
+            if self._commit(data, cur, timestamp):
+                self._step = cur + 1
             return
         cur = self._step
         if step is not None and step != cur:
+            if step > MAX_STEP:
+                self._refuse(data, f"step {step} is beyond the largest step {MAX_STEP}")
+                return
             if step < cur:
                 keys = ", ".join(sorted(map(str, data))) or "no keys"
                 self._warn(
@@ -135,8 +145,8 @@ class Rows:
         pending = self._pending
         if pending is None:
             if commit:
-                self._step = cur + 1
-                self._commit(data, cur, timestamp)
+                if self._commit(data, cur, timestamp):
+                    self._step = cur + 1
             else:
                 self._pending = dict(data)
                 self._pending_ts = timestamp
@@ -145,10 +155,15 @@ class Rows:
         self._pending_ts = timestamp
         if commit:
             self._pending = None
-            self._step = cur + 1
-            self._commit(pending, cur, timestamp)
+            if self._commit(pending, cur, timestamp):
+                self._step = cur + 1
 
-    def _commit(self, data: dict[str, Any], step: int, timestamp: float) -> None:
+    def _refuse(self, data: dict[str, Any], why: str) -> None:
+        keys = ", ".join(sorted(map(str, data))) or "no keys"
+        self._warn(f"{why}: this log call ({keys}) was not logged")
+
+    def _commit(self, data: dict[str, Any], step: int, timestamp: float) -> bool:
+        """Encode and keep the row; False (refused through ``warn``) when it cannot be."""
         start = self._start_time
         if start is None:
             start = self._start_time = timestamp
@@ -158,11 +173,16 @@ class Rows:
             "_runtime": timestamp - start + self._runtime_offset,
             "_timestamp": timestamp,
         }
-        text = dumps(row)
+        try:
+            text = dumps(row)
+        except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+            self._refuse(data, f"the row at step {step} cannot be encoded ({exc})")
+            return False
         self._rows.append(row)
         self._texts.append(text)
         self._steps.append(step)
         self._nbytes += len(text)
+        return True
 
     def commit_pending(self) -> None:
         """Commit the ``commit=False`` row, if any (finish, end of stream)."""
@@ -170,8 +190,8 @@ class Rows:
         if pending is not None:
             self._pending = None
             cur = self._step
-            self._step = cur + 1
-            self._commit(pending, cur, self._pending_ts)
+            if self._commit(pending, cur, self._pending_ts):
+                self._step = cur + 1
 
     def take(self) -> Batch | None:
         """The rows committed since the last call, or None when there are none."""

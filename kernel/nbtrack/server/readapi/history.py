@@ -4,6 +4,11 @@ Without ``samples`` the stored line texts are served without re-encoding when no
 filter is asked, so a long run's full history costs one join of strings. With ``samples``,
 long ranges come from the precomputed min/max levels (:mod:`.levelcache`) and fine zooms
 from the stored rows (:func:`nbtrack.wire.downsample.downsample`), cached.
+
+A long run's rows are read in pages (``limit`` rows, at most ``MAX_PAGE``, after
+``cursor``; the answer says ``next_cursor``, null after the last page), so a full read
+through ``nbtrack.Api`` holds one page in the server's memory, not the whole run; each page
+is one range of the step index (an OFFSET would sort the whole run for every page).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from nbtrack.wire.downsample import downsample
 
 Answer = tuple[int, Any]  # (status, JSON-able value | bytes | Path)
 MAX_SAMPLES = 100_000
+MAX_PAGE = 100_000
 
 
 def _int(params: dict[str, list[str]], name: str) -> int | None:
@@ -88,6 +94,17 @@ def history(ctx: ServerContext, run: dict[str, Any], params: dict[str, list[str]
     keys = [k for k in raw_keys.split(",") if k] or None
     if samples is not None and not 1 <= samples <= MAX_SAMPLES:
         return 400, {"error": f"samples must be between 1 and {MAX_SAMPLES}"}
+    try:
+        limit = _int(params, "limit")
+        after = _cursor(params.get("cursor", [""])[0])
+    except ValueError as e:
+        return 400, {"error": str(e)}
+    if limit is not None or after is not None:
+        if samples is not None:
+            return 400, {"error": "limit / cursor page all rows: not with samples"}
+        if limit is None or not 1 <= limit <= MAX_PAGE:
+            return 400, {"error": f"limit must be between 1 and {MAX_PAGE}"}
+        return _page(ctx, run, keys, lo, hi, after, limit)
     if samples is not None:
         # long ranges from the precomputed min/max levels; fine zooms from the stored rows
         fast = levelcache.query(id(ctx), ctx.storage, run, keys, samples, lo, hi)
@@ -97,7 +114,38 @@ def history(ctx: ServerContext, run: dict[str, Any], params: dict[str, list[str]
     lines = ctx.storage.history(int(run["rid"]), lo, hi)
     if keys is None:
         return 200, strictjson.join_rows(lines)
+    return 200, {"rows": _picked(lines, keys)}
+
+
+def _picked(lines: list[str], keys: list[str]) -> list[dict[str, Any]]:
     rows = [r for r in (loads(s, None) for s in lines) if isinstance(r, dict)]
     wanted = {"_step", *keys}
     picked = [{k: v for k, v in r.items() if k in wanted} for r in rows]
-    return 200, {"rows": [r for r in picked if len(r) > 1 or "_step" not in r]}
+    return [r for r in picked if len(r) > 1 or "_step" not in r]
+
+
+def _cursor(raw: str) -> tuple[int | None, int] | None:
+    """A page cursor, ``<step>.<line>`` (``n.<line>``: the rows without a step)."""
+    if not raw:
+        return None
+    step, _, line = raw.partition(".")
+    try:
+        return (None if step == "n" else int(step)), int(line)
+    except ValueError:
+        raise ValueError("cursor must be what next_cursor said") from None
+
+
+def _page(ctx: ServerContext, run: dict[str, Any], keys: list[str] | None, lo: int | None,
+          hi: int | None, after: tuple[int | None, int] | None, limit: int) -> Answer:
+    """One page of rows and the cursor of the next (null after the last page)."""
+    got = ctx.storage.history_page(int(run["rid"]), lo, hi, after, limit)
+    lines = [text for _, _, text in got]
+    nxt = None
+    if len(got) == limit:
+        step, line, _ = got[-1]
+        nxt = f"{'n' if step is None else step}.{line}"
+    if keys is None:
+        raw = strictjson.join_rows(lines)
+        tail = b', "next_cursor": ' + (b"null" if nxt is None else f'"{nxt}"'.encode()) + b"}"
+        return 200, strictjson.RawJSON(raw.body[:-1] + tail)
+    return 200, {"rows": _picked(lines, keys), "next_cursor": nxt}

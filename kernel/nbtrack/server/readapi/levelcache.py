@@ -82,6 +82,33 @@ def _parse(lines: list[str]) -> list[dict[str, Any]]:
 
 # ---------------------------------------------------------------- warming up at ingest
 
+
+def feed(ctx: Any, run: dict[str, Any], rows: list[dict[str, Any]]) -> bool:
+    """Index rows just stored, parsed by the ingest already (the common case: the next
+    lines of a run whose index is up to date). False: not indexed here, warm it later.
+
+    Why: re-reading and re-parsing every stored row in the warm thread took as much of
+    the server as storing it (a long run's finish waited on it).
+    """
+    with _LOCK:
+        idx = _INDEXES.get((id(ctx), int(run["rid"])))
+    if idx is None:
+        return False
+    count = int(run["history_line_count"] or 0)
+    with idx.lock:
+        if idx.lines_seen != count - len(rows):
+            return False
+        prev = -1 if idx.last_step is None else idx.last_step
+        for row in rows:
+            step = row.get("_step")
+            if type(step) is not int or step <= prev:
+                return False  # not in step order: the storage's order decides, read it
+            prev = step
+        idx.add_rows(rows)
+        idx.rebuild()
+        idx.lines_seen = count
+    return True
+
 WARM_MIN_LINES = 20_000  # shorter runs are answered from their rows quickly enough
 WARM_DELAY = 1.0  # seconds of quiet batching before a background update
 _pending: dict[tuple[int, int], tuple[Any, str, str, str]] = {}

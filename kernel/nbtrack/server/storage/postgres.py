@@ -211,6 +211,31 @@ class PostgresStorage:
             cur.execute(sql + " ORDER BY step IS NULL, step, line", params)
             return [r[0] for r in cur]
 
+    def history_page(self, rid: int, min_step: int | None, max_step: int | None,
+                     after: tuple[int | None, int] | None, limit: int) -> list[Any]:
+        """Up to ``limit`` (step, line, text) after the (step, line) ``after``, in the order
+        of :meth:`history`; each page is one index range, not a sort of the run."""
+        out: list[Any] = []
+        with self._pool.connection() as db, db.cursor(row_factory=psycopg.rows.tuple_row) as cur:
+            if after is None or after[0] is not None:
+                sql = "SELECT step, line, data FROM history WHERE rid=%s AND step IS NOT NULL"
+                params: list[Any] = [rid]
+                if min_step is not None:
+                    sql, params = sql + " AND step>=%s", [*params, min_step]
+                if max_step is not None:
+                    sql, params = sql + " AND step<=%s", [*params, max_step]
+                if after is not None:
+                    sql += " AND (step, line) > (%s, %s)"
+                    params += [after[0], after[1]]
+                cur.execute(sql + " ORDER BY step, line LIMIT %s", [*params, limit])
+                out = list(cur)
+            if len(out) < limit and min_step is None and max_step is None:
+                last = after[1] if after is not None and after[0] is None else -1
+                cur.execute("SELECT step, line, data FROM history WHERE rid=%s AND step IS NULL"
+                            " AND line>%s ORDER BY line LIMIT %s", (rid, last, limit - len(out)))
+                out += list(cur)
+        return out
+
     def _select(self, file: str) -> tuple[str, tuple[Any, ...]]:
         table = LINE_TABLES.get(file)
         if table:
@@ -308,3 +333,4 @@ class PostgresStorage:
 
     def close(self) -> None:
         self._pool.close()
+

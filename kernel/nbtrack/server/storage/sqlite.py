@@ -204,6 +204,30 @@ class SqliteStorage:
         rows = self._reader().execute(sql + " ORDER BY step IS NULL, step, line", params)
         return [r[0] for r in rows]
 
+    def history_page(self, rid: int, min_step: int | None, max_step: int | None,
+                     after: tuple[int | None, int] | None, limit: int) -> list[Any]:
+        """Up to ``limit`` (step, line, text) after the (step, line) ``after``, in the order
+        of :meth:`history`; each page is one index range, not a sort of the run."""
+        out: list[Any] = []
+        if after is None or after[0] is not None:
+            sql = "SELECT step, line, data FROM history WHERE rid=? AND step IS NOT NULL"
+            params: list[Any] = [rid]
+            if min_step is not None:
+                sql, params = sql + " AND step>=?", [*params, min_step]
+            if max_step is not None:
+                sql, params = sql + " AND step<=?", [*params, max_step]
+            if after is not None:
+                sql += " AND step>=? AND NOT (step=? AND line<=?)"
+                params += [after[0], after[0], after[1]]
+            out = self._reader().execute(sql + " ORDER BY step, line LIMIT ?",
+                                         [*params, limit]).fetchall()
+        if len(out) < limit and min_step is None and max_step is None:
+            last = after[1] if after is not None and after[0] is None else -1
+            out += self._reader().execute(
+                "SELECT step, line, data FROM history WHERE rid=? AND step IS NULL AND line>?"
+                " ORDER BY line LIMIT ?", (rid, last, limit - len(out))).fetchall()
+        return out
+
     def _select(self, file: str) -> tuple[str, tuple[Any, ...]]:
         table = LINE_TABLES.get(file)
         if table:
@@ -294,3 +318,4 @@ class SqliteStorage:
     def close(self) -> None:
         with self._lock:
             self._writer.close()
+
