@@ -66,7 +66,7 @@ class RingQueue(QueueState):
                     items = self._items
                     items.append((item, nbytes, seq))
                     self._bytes += nbytes
-                    if len(items) >= WAKE_ITEMS:
+                    if self._consumers_waiting and len(items) >= WAKE_ITEMS:
                         self._not_empty.notify()
                     return
         self._put(item, KIND_ROW, payload, False)  # full, closed or not durable: wait there
@@ -178,6 +178,11 @@ class RingQueue(QueueState):
         if ring is not None:
             with self._lock:
                 ring.note_fsync(seq, log_offset)
+
+    def wants_release(self) -> bool:
+        """A quarter of the ring waits for release: worth taking the lock for."""
+        ring = self.ring
+        return ring is not None and ring.used() * 4 > ring.capacity
 
     def ring_pressure(self) -> bool:
         """More than half the ring waits for the writer: time to hand the log to the OS."""

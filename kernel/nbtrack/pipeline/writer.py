@@ -71,6 +71,7 @@ class Writer:
         self._warn = warn
         self._fsync_interval = fsync_interval
         self._last_fsync = 0.0
+        self._last_release = 0.0
         self._appended_seq = 0  # the highest ring_seq appended to the log
         self._fsynced_at = (0, 0)  # (ring seq, log offset) of the last fsync
         self._fsynced = 0  # log offset of the last fsync
@@ -242,8 +243,12 @@ class Writer:
                 self.failing = False
                 self._say(f"the transaction log {self.path} is written again")
             ring = self._ring
-            if ring is not None and not lw.pending_bytes:
+            if ring is not None and not lw.pending_bytes and (
+                    fsync or ring.wants_release() or now - self._last_release >= 0.25):
+                # not after every flush: each release takes record_q's lock, which log()
+                # holds on every call; space is only needed once a quarter of the ring is used
                 ring.release_through(seq)
+                self._last_release = now
                 if fsync:
                     self._fsynced_at = (seq, lw.flushed_offset)
                     ring.note_fsync(seq, lw.flushed_offset)
