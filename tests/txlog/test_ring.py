@@ -17,6 +17,7 @@ from nbtrack.txlog.ring import (
     KIND_RECORD,
     KIND_ROW,
     RingFile,
+    boot_id,
     read_ring,
     ring_in_use,
     ring_path_for,
@@ -74,9 +75,10 @@ def test_need_counts_the_wasted_tail_at_the_end(tmp_path: Path) -> None:
     assert [e.seq for e in entries] == [2] and entries[0].payload == big
 
 
-def test_an_incomplete_entry_ends_the_read(tmp_path: Path) -> None:
-    """A kill between the payload and the header leaves a stale header (an earlier seq);
-    a damaged payload fails its checksum: both end the read there, nothing after counts."""
+def test_an_entry_whose_header_was_not_written_ends_the_read(tmp_path: Path) -> None:
+    """A kill between the payload and its header leaves the header of an earlier lap (or
+    none): the read ends there, and nothing after it counts (it cannot exist: the process
+    died)."""
     ring = RingFile(tmp_path / "r.ring", CAP)
     for p in payloads(10):
         ring.append(KIND_ROW, p)
@@ -84,11 +86,28 @@ def test_an_incomplete_entry_ends_the_read(tmp_path: Path) -> None:
     path = tmp_path / "r.ring"
     blob = bytearray(path.read_bytes())
     fifth = HEADER_SIZE + 4 * (ENTRY_SIZE + 112)
-    blob[fifth + ENTRY_SIZE + 7] ^= 0xFF
+    blob[fifth + 8:fifth + 16] = struct.pack("<Q", 3)  # the seq an earlier lap left there
     path.write_bytes(bytes(blob))
     report, entries = read_ring(path)
     assert [e.seq for e in entries] == [1, 2, 3, 4]
-    assert "checksum" in report.stopped
+    assert report.stopped == "end"
+
+
+def test_a_ring_from_before_the_machine_restarted_is_not_trusted(tmp_path: Path) -> None:
+    """After a machine crash the page cache was written back page by page, so a ring may
+    mix laps: one from another boot is not read at all."""
+    ring = RingFile(tmp_path / "r.ring", CAP)
+    for p in payloads(10):
+        ring.append(KIND_ROW, p)
+    ring.close()
+    path = tmp_path / "r.ring"
+    blob = bytearray(path.read_bytes())
+    assert bytes(blob[52:68]) == boot_id()  # where the format says
+    blob[52:68] = bytes(16 * [0xAB])
+    path.write_bytes(bytes(blob))
+    report, entries = read_ring(path)
+    assert entries == [] and not report.same_boot
+    assert "machine last started" in report.stopped
 
 
 def test_not_a_ring_is_a_value_error(tmp_path: Path) -> None:

@@ -42,6 +42,7 @@ class Recovery:
     added: int = 0  # of those, appended to the log now
     rows: int = 0  # of those, log() calls
     stopped: str = ""  # why reading the ring stopped (see txlog.ring.RingReport)
+    untrusted: bool = False  # written before the machine last started: not read
     problems: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -51,6 +52,9 @@ class Recovery:
             return f"{self.ring} is held by a running process: not recovered"
         if self.problems:
             return f"{self.ring}: " + "; ".join(self.problems)
+        if self.untrusted:
+            return (f"{self.ring} was written before the machine last started: not trusted "
+                    "after a crash; the log up to its last fsync is what was kept")
         if not self.added:
             return f"{self.ring}: nothing missing from the log"
         return (f"recovered {self.added} entries ({self.rows} log() calls) from {self.ring} "
@@ -107,6 +111,7 @@ def complete_log(log_path: Path) -> Recovery:
         result.problems.append(f"unreadable ({exc})")
         return result
     result.entries, result.stopped = len(entries), report.stopped
+    result.untrusted = not report.same_boot
     state = _read_log(log_path) if log_path.exists() else _LogState([], 0, set(), 0)
     todo = [e for e in entries if e.seq > state.max_seq and e.seq not in state.entries]
     if todo:

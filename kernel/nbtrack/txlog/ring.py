@@ -9,14 +9,22 @@ Layout (binding, see docs/contracts.md)::
 
     file    = header page (4096 bytes) | data area (capacity bytes, a ring)
     header  = b"NBTRRING" | version u32 | capacity u64 | released_seq u64
-              | released_pos u64 | fsync_seq u64 | fsync_offset u64 (little-endian)
-    entry   = length|kind<<28 u32 | crc32(payload) u32 | seq u64 | payload, 16-aligned
+              | released_pos u64 | fsync_seq u64 | fsync_offset u64 | boot_id 16 bytes
+              (little-endian)
+    entry   = length|kind<<28 u32 | 0 u32 (reserved) | seq u64 | payload, 16-aligned
 
 ``seq`` numbers the entries 1, 2, 3 ... An entry never straddles the end of the data
 area: when it does not fit, a ``WRAP`` entry (no payload, the seq of the entry that
 follows it) sends readers back to position 0. The writer fills in the payload first and
-the header after it, so a reader that finds the seq it expects with a matching CRC has
-a complete entry; a stale entry from an earlier lap has a lower seq, which ends a read.
+the header after it, seq last, so a reader that finds the seq it expects has a complete
+entry (a killed process's stores all reach the page cache, in program order); a stale
+entry from an earlier lap has a lower seq, which ends a read.
+
+Why no checksum: the page cache survives a process kill intact, so what a same-boot
+reader sees is what the process wrote. After a machine crash it does not: pages are
+written back independently and a mix of laps could look valid. So the header carries
+the boot id of the machine that wrote it, and a ring from an earlier boot is not
+trusted at all (the promise after a machine crash is the log up to its last fsync).
 
 ``released_seq`` / ``released_pos``: every entry up to that seq is in the transaction log
 (handed to the OS), so its space may be reused and recovery starts there. ``fsync_*``:
@@ -32,7 +40,6 @@ import fcntl
 import mmap
 import os
 import struct
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +51,7 @@ __all__ = [
     "MARSHAL_VERSION",
     "RingFile",
     "RingReport",
+    "boot_id",
     "read_ring",
     "ring_in_use",
     "ring_path_for",
@@ -52,7 +60,7 @@ __all__ = [
 MAGIC: Final = b"NBTRRING"
 VERSION: Final = 1
 HEADER_SIZE: Final = 4096
-HEADER: Final = struct.Struct("<8sIQQQQQ")
+HEADER: Final = struct.Struct("<8sIQQQQQ16s")
 ENTRY: Final = struct.Struct("<IIQ")
 ENTRY_SIZE: Final = ENTRY.size  # 16
 ALIGN: Final = 16
@@ -68,6 +76,16 @@ _RELEASED_AT: Final = struct.calcsize("<8sIQ")  # byte offset of released_seq in
 _FSYNC_AT: Final = _RELEASED_AT + 16  # byte offset of fsync_seq
 
 
+def boot_id() -> bytes:
+    """This boot of the machine (Linux: /proc/sys/kernel/random/boot_id), 16 bytes."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id", "rb") as f:
+            text = f.read().strip().replace(b"-", b"")
+        return bytes.fromhex(text.decode())[:16].ljust(16, b"\0")
+    except (OSError, ValueError):
+        return bytes(16)  # unknown: every ring counts as this boot's
+
+
 def ring_path_for(log_path: Path) -> Path:
     """The ring that belongs to a transaction log: ``run-<id>.nbtrack`` → ``run-<id>.ring``."""
     return log_path.with_suffix(".ring")
@@ -80,7 +98,7 @@ def _aligned(n: int) -> int:
 class RingFile:
     """Appends entries to a new ring file; not thread-safe (the caller holds a lock)."""
 
-    __slots__ = ("_crc", "_entry", "_fd", "_mm", "_pack", "_release_pos", "capacity",
+    __slots__ = ("_fd", "_mm", "_pack", "_release_pos", "capacity",
                  "closed", "head", "path", "released", "released_seq", "seq")
 
     def __init__(self, path: Path, capacity: int) -> None:
@@ -102,7 +120,7 @@ class RingFile:
             self.path.unlink(missing_ok=True)
             raise
         self._fd = fd
-        HEADER.pack_into(self._mm, 0, MAGIC, VERSION, capacity, 0, 0, 0, 0)
+        HEADER.pack_into(self._mm, 0, MAGIC, VERSION, capacity, 0, 0, 0, 0, boot_id())
         self.seq = 0  # the seq of the last entry appended
         self.head = 0  # bytes appended since creation (positions are head % capacity)
         self.released = 0  # bytes released since creation
@@ -110,8 +128,6 @@ class RingFile:
         self.closed = False
         self._release_pos = 0  # absolute position of the first entry not yet released
         self._pack = ENTRY.pack_into
-        self._entry = ENTRY.pack
-        self._crc = zlib.crc32
 
     # -------------------------------------------------------------- writing
 
@@ -128,11 +144,7 @@ class RingFile:
         return self.head - self.released
 
     def try_append(self, kind: int, payload: bytes) -> int:
-        """Write one entry if it fits now (the hot path: one call, one copy); its seq, or 0.
-
-        Header and payload go in one copy: a kill in the middle of it leaves an entry whose
-        CRC fails, which ends a read there (that call had not returned).
-        """
+        """Write one entry if it fits now (the hot path: one call); its seq, or 0."""
         n = len(payload)
         size = ENTRY_SIZE + ((n + 15) & ~15)
         cap = self.capacity
@@ -142,8 +154,9 @@ class RingFile:
             return 0 if self.need(n) > self.free() else self.append(kind, payload)
         seq = self.seq + 1
         at = HEADER_SIZE + pos
-        self._mm[at:at + ENTRY_SIZE + n] = self._entry(n | (kind << 28), self._crc(payload),
-                                                       seq) + payload
+        mm = self._mm
+        mm[at + ENTRY_SIZE:at + ENTRY_SIZE + n] = payload
+        self._pack(mm, at, n | (kind << 28), 0, seq)  # after the payload, seq last
         self.seq = seq
         self.head = head + size
         return seq
@@ -163,7 +176,7 @@ class RingFile:
             pos = 0
         at = HEADER_SIZE + pos
         mm[at + ENTRY_SIZE:at + ENTRY_SIZE + n] = payload
-        self._pack(mm, at, n | (kind << 28), self._crc(payload), seq)
+        self._pack(mm, at, n | (kind << 28), 0, seq)
         self.seq = seq
         self.head = head + size
         return seq
@@ -187,7 +200,7 @@ class RingFile:
         cur = self.released_seq
         unpack = ENTRY.unpack_from
         while cur < seq:
-            word, _crc, entry_seq = unpack(mm, HEADER_SIZE + pos % cap)
+            word, _zero, entry_seq = unpack(mm, HEADER_SIZE + pos % cap)
             if word >> 28 == KIND_WRAP:
                 pos += cap - pos % cap
                 continue
@@ -241,6 +254,7 @@ class RingReport:
     entries: int = 0
     last_seq: int = 0
     stopped: str = ""  # why the read stopped ("end": a seq from an earlier lap or none)
+    same_boot: bool = True  # written since the machine last started (else not read)
     problems: list[str] = field(default_factory=list)
 
 
@@ -266,13 +280,17 @@ def read_ring(path: Path) -> tuple[RingReport, list[RingEntry]]:
         data = f.read()
     if len(data) < HEADER_SIZE or data[:8] != MAGIC:
         raise ValueError(f"{path} is not an nbtrack ring file")
-    _magic, version, cap, rel_seq, rel_pos, fs_seq, fs_off = HEADER.unpack_from(data, 0)
+    _magic, version, cap, rel_seq, rel_pos, fs_seq, fs_off, boot = HEADER.unpack_from(data, 0)
     if version != VERSION:
         raise ValueError(f"{path}: ring version {version} (this nbtrack reads {VERSION})")
     if len(data) < HEADER_SIZE + cap or rel_pos >= max(cap, 1):
         raise ValueError(f"{path}: the ring file is shorter than its capacity says")
     report = RingReport(capacity=cap, released_seq=rel_seq, fsync_seq=fs_seq,
-                        fsync_offset=fs_off, last_seq=rel_seq)
+                        fsync_offset=fs_off, last_seq=rel_seq, same_boot=boot == boot_id())
+    if not report.same_boot:
+        report.stopped = ("written before the machine last started: after a machine crash "
+                          "its pages are not trusted (the log up to its last fsync is)")
+        return report, []
     entries = list(_scan(data, cap, rel_pos, rel_seq + 1, report))
     report.entries = len(entries)
     return report, entries
@@ -285,7 +303,7 @@ def _scan(data: bytes, cap: int, pos: int, expect: int,
         if pos + ENTRY_SIZE > cap:
             report.stopped = "the data area ends without a wrap marker"
             return
-        word, crc, seq = ENTRY.unpack_from(data, HEADER_SIZE + pos)
+        word, _zero, seq = ENTRY.unpack_from(data, HEADER_SIZE + pos)
         kind, n = word >> 28, word & MAX_PAYLOAD
         if seq != expect or kind not in _KINDS:
             report.stopped = "end"
@@ -299,9 +317,6 @@ def _scan(data: bytes, cap: int, pos: int, expect: int,
             report.stopped = f"entry {seq} is longer than the ring"
             return
         payload = data[start:start + n]
-        if zlib.crc32(payload) != crc:
-            report.stopped = f"entry {seq} fails its checksum (an incomplete write)"
-            return
         yield RingEntry(seq, kind, payload)
         report.last_seq = seq
         expect = seq + 1
