@@ -293,6 +293,8 @@ def fake() -> Iterator[FakeWandb]:
 
 
 def make_transport(url: str, **kw: Any) -> WandbClient:
-    """A client of the fake without jitter waits (Retry-After is still honoured)."""
+    """A client of the fake without jitter waits (Retry-After is still honoured), giving up
+    after 30 s: a worker a test left behind must not retry a stopped fake for ever."""
     kw.setdefault("random", lambda: 0.0)
+    kw.setdefault("max_retry_time", 30.0)
     return WandbClient(url, TOKEN, timeout=5.0, **kw)

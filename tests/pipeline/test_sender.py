@@ -107,7 +107,7 @@ def replay(transport: WandbClient, tmp_path: Path, log: list[pb.Record],
 
 def test_run_result_resolves_entity_and_url(fake: FakeWandb) -> None:
     t = make_transport(fake.url)
-    h = Harness(t)
+    h = Harness(t, stop_poll_interval=0)  # the ops below are the registration's alone
     r = h.ask(run_rec("abc", slot="s-run", display_name="", config_json='{"lr": 0.1}'))
     rr = r.run_result
     assert not rr.HasField("error")

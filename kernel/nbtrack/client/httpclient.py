@@ -32,6 +32,8 @@ from nbtrack.client.policy import (
 )
 from nbtrack.client.transports import BaseTransport, HTTPTransport, Request, Response
 
+MIN_RETRY_DELAY = 0.01  # s
+
 log = logging.getLogger("nbtrack.client")
 
 Body = bytes | Callable[[], BinaryIO] | None  # a callable is reopened for every attempt
@@ -211,7 +213,8 @@ class HTTPClient:
 
     def _retry_delay(self, attempt: int, retry_after: float | None, start: float) -> float | None:
         """The wait before retry ``attempt``; None once ``max_retry_time`` is used up."""
-        delay = backoff_delay(attempt, retry_after, rand=self._random)
+        # never 0: a retry loop must not spin (full jitter can draw ~0; tests draw 0)
+        delay = max(backoff_delay(attempt, retry_after, rand=self._random), MIN_RETRY_DELAY)
         if self.max_retry_time is None:
             return delay
         left = self.max_retry_time - (time.monotonic() - start)
