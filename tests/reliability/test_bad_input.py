@@ -90,6 +90,10 @@ def flat(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and b in ("NaN", "Infinity", "-Infinity"):
+        # documented (docs/pages.md): the wire's strings for non-finite numbers, so a logged
+        # *string* "NaN" reads back as the number
+        return same(a, float(b.replace("Infinity", "inf")))
     if isinstance(a, float) and isinstance(b, float | int) and not isinstance(b, bool):
         return (math.isnan(a) and math.isnan(b)) or a == b
     if isinstance(a, list) and isinstance(b, list):
@@ -106,9 +110,12 @@ def names_a_key(message: str, data: Mapping[Any, Any]) -> bool:
     for k in data:
         if str(k)[:30] in message or repr(str(k))[1:-1][:25] in message:
             return True
-        # a long key is shown cut to 40 characters, and repr of the cut text may quote (and so
-        # escape) differently from repr of the whole key
+        # a long key is shown cut to 40 characters, and repr of the cut text (or of a longer
+        # path that starts with the key) may quote, and so escape, differently from repr of
+        # the key alone
         if repr(str(k)[:40])[1:-1][:25] in message:
+            return True
+        if str(k).replace("\\", "\\\\").replace("'", "\\'")[:25] in message:
             return True
         if str(k) == "" and "''" in message:
             return True
@@ -130,7 +137,8 @@ def test_log_values_are_stored_equal_or_refused_by_key(online_run: Any, live_ser
     refused: list[str] = []
     step = {"n": 0}
 
-    @settings(max_examples=EXAMPLES, deadline=None, database=None,
+    # the short (CI) version draws the same examples every run; the long one new ones
+    @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=pick(True, False),
               suppress_health_check=list(HealthCheck))
     @given(st.dictionaries(keys, values, min_size=1, max_size=3))
     def one_call(data: dict[str, Any]) -> None:
@@ -167,7 +175,7 @@ def test_config_values_are_stored_equal_or_refused_by_key(online_run: Any,
     refused = {"n": 0}
 
     @settings(max_examples=pick(100, 1000), deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
+              derandomize=pick(True, False), suppress_health_check=list(HealthCheck))
     @given(st.text(min_size=1, max_size=30).filter(lambda k: "." not in k), values)
     def one_update(key: str, value: Any) -> None:
         try:
