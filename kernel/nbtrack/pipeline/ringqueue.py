@@ -89,19 +89,12 @@ class RingQueue(QueueState):
         nbytes = len(payload) + _OVERHEAD
         with self._lock:
             ring = self.ring
-            if ring is not None:
-                need = ring.need(len(payload))
-                if need > ring.free() or self._bytes + nbytes > self.max_bytes:
-                    self._wait(need, nbytes)
-                if self._closed:
-                    raise QueueClosed(self.name)
-                self._seq = seq = ring.append(kind, payload)
-            else:
-                if self._bytes + nbytes > self.max_bytes and self._bytes:
-                    self._wait(0, nbytes)
-                if self._closed:
-                    raise QueueClosed(self.name)
-                self._seq = seq = self._seq + 1
+            need = ring.need(len(payload)) if ring is not None else 0
+            self._wait(need, nbytes)  # at once when it fits
+            if self._closed:
+                raise QueueClosed(self.name)
+            seq = ring.append(kind, payload) if ring is not None else self._seq + 1
+            self._seq = seq
             items = self._items
             items.append((item, nbytes, seq))
             self._bytes += nbytes

@@ -73,7 +73,6 @@ class Writer:
         self._last_fsync = 0.0
         self._last_release = 0.0
         self._appended_seq = 0  # the highest ring_seq appended to the log
-        self._fsynced_at = (0, 0)  # (ring seq, log offset) of the last fsync
         self._fsynced = 0  # log offset of the last fsync
         self._log: LogWriter | None = None
         self._thread = StageThread(self._run, "nbtrack-writer")
@@ -250,17 +249,11 @@ class Writer:
                 ring.release_through(seq)
                 self._last_release = now
                 if fsync:
-                    self._fsynced_at = (seq, lw.flushed_offset)
                     ring.note_fsync(seq, lw.flushed_offset)
             if fsync:
                 self._last_fsync = now
                 self._fsynced = lw.flushed_offset
         self._last_flush = now
-
-    @property
-    def fsynced_at(self) -> tuple[int, int]:
-        """(ring seq, log offset) of the last fsync: what survives a machine crash."""
-        return self._fsynced_at
 
     def _say(self, message: str) -> None:
         if self._warn is not None:
