@@ -23,4 +23,6 @@ if [ -f js/package.json ]; then
     (cd js && npm test --silent)
 fi
 echo "== pytest"
-python -m pytest -q -p no:cacheprovider "$@"
+# Most tests wait on real processes (servers, kernels, browsers), so three workers fill two
+# cores; one test file per worker keeps each file's module-scoped server in one process.
+python -m pytest -q -p no:cacheprovider -n "${NBTRACK_TEST_WORKERS:-3}" --dist loadfile "$@"
