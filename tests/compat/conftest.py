@@ -20,7 +20,8 @@ from helpers.server import RunningServer, start_server
 
 HERE = Path(__file__).parent
 SCRIPTS = HERE / "scripts"
-NEEDS = {"test_wandb_client.py": "wandb", "test_behaviour.py": "wandb", "test_media_pages.py": "wandb",
+NEEDS = {"test_wandb_client.py": "wandb", "test_behaviour.py": "wandb",
+         "test_media_pages.py": "wandb",
          "test_openwandb.py": "openwandb"}
 
 

@@ -83,7 +83,8 @@ def test_wandb_media_on_the_run_pages(runs: list[dict[str, Any]],
                 ".nbt-media[data-key='sample'] img.nbt-media-img");
                 return im && im.complete && im.naturalWidth > 0; }""", timeout=20_000)
             return page.evaluate("""() => {
-                const im = document.querySelector(".nbt-media[data-key='sample'] img.nbt-media-img");
+                const im = document.querySelector(
+                    ".nbt-media[data-key='sample'] img.nbt-media-img");
                 const c = document.createElement('canvas'); c.width = im.naturalWidth;
                 c.height = im.naturalHeight; const g = c.getContext('2d'); g.drawImage(im, 0, 0);
                 return [im.getAttribute('src'), Array.from(g.getImageData(2, 2, 1, 1).data)]; }""")
@@ -110,7 +111,8 @@ def test_wandb_media_on_the_run_pages(runs: list[dict[str, Any]],
         assert "45 of 45 rows" in table.locator(".nbt-table-info").inner_text()
 
         def column(i: int) -> list[str]:
-            return [c.strip() for c in table.locator(f"tr.nbt-row td:nth-child({i})").all_inner_texts()]
+            cells = table.locator(f"tr.nbt-row td:nth-child({i})")
+            return [c.strip() for c in cells.all_inner_texts()]
 
         table.locator("th", has_text="score").click()
         scores = [float(x) for x in column(3)]

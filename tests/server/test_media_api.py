@@ -4,6 +4,7 @@ values spread over the steps, and the stored files served inline with their cont
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import requests
 
@@ -80,11 +81,12 @@ def test_media_keys_steps_and_values(live_server: RunningServer) -> None:
     assert [v["value"]["values"][0] for v in spread] == [0, 9, 18, 27]
     assert len(api(live_server, base, key="sample", samples=50).json()["values"]) == 10
 
-    for params, word in [({"key": "loss"}, "no media"), ({"key": "sample", "limit": 0}, "limit"),
+    bad: list[tuple[dict[str, Any], str]] = [({"key": "loss"}, "no media"), ({"key": "sample", "limit": 0}, "limit"),
                          ({"key": "sample", "limit": 10**6}, "limit"),
                          ({"key": "sample", "step": "x"}, "step"),
                          ({"key": "sample", "samples": 201}, "samples"),
-                         ({"key": "sample", "step": -1}, "before step -1")]:
+                         ({"key": "sample", "step": -1}, "before step -1")]
+    for params, word in bad:
         r = api(live_server, base, **params)
         assert r.status_code in (400, 404) and word in r.json()["error"], (params, r.text)
 

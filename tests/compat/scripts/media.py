@@ -25,12 +25,14 @@ def main(project: str, run_id: str, steps: int) -> None:
         img[8:16, 8:24, 2] = 200
         row = {"loss": 1.0 / (s + 1),
                "sample": wandb.Image(img, caption=f"{run_id} step {s}"),
-               "gallery": [wandb.Image(img, caption="plain"), wandb.Image(255 - img, caption="inverted")],
+               "gallery": [wandb.Image(img, caption="plain"),
+                           wandb.Image(255 - img, caption="inverted")],
                "weights": wandb.Histogram(rng.normal(s, 1.0 + s / 4, 2000))}
         if s == steps - 1:
             row["preds"] = wandb.Table(
                 columns=["id", "label", "score"],
-                data=[[i, f"class {(i * 7) % 5}", round(((i * 37) % 11) / 10, 2)] for i in range(45)])
+                data=[[i, f"class {(i * 7) % 5}", round(((i * 37) % 11) / 10, 2)]
+                      for i in range(45)])
         run.log(row, step=s)
     run.finish()
     print("RESULT " + json.dumps({"id": run.id, "entity": run.entity}), flush=True)
