@@ -81,7 +81,8 @@ def test_media_keys_steps_and_values(live_server: RunningServer) -> None:
     assert [v["value"]["values"][0] for v in spread] == [0, 9, 18, 27]
     assert len(api(live_server, base, key="sample", samples=50).json()["values"]) == 10
 
-    bad: list[tuple[dict[str, Any], str]] = [({"key": "loss"}, "no media"), ({"key": "sample", "limit": 0}, "limit"),
+    bad: list[tuple[dict[str, Any], str]] = [
+                         ({"key": "loss"}, "no media"), ({"key": "sample", "limit": 0}, "limit"),
                          ({"key": "sample", "limit": 10**6}, "limit"),
                          ({"key": "sample", "step": "x"}, "step"),
                          ({"key": "sample", "samples": 201}, "samples"),
