@@ -126,3 +126,21 @@ export function pageOf(data, page, size) {
   const p = Math.min(Math.max(0, page), pages - 1);
   return { rows: data.slice(p * size, (p + 1) * size), page: p, pages };
 }
+
+/** The read API path of a run ({entity, project, id}): "runs/<e>/<p>/<id>", each encoded. */
+export function runBase(run) {
+  return `runs/${[run.entity, run.project, run.id].map(encodeURIComponent).join('/')}`;
+}
+
+/** The cursor of the last `size` steps of a key with `count` of them ("0" when fewer). */
+export function lastPageCursor(count, size) {
+  return String(Math.max(0, (Number(count) || 0) - size));
+}
+
+/** The media keys of the widget's `media` trait in display order: images and galleries
+ * first (the thumbnail row), then histograms, tables and other files, each by key. */
+export function mediaOrder(media) {
+  const rank = { image: 0, images: 0, histogram: 1, table: 2, file: 3 };
+  return Object.keys(media || {}).filter((k) => media[k] && media[k].kind in rank)
+    .sort((a, b) => (rank[media[a].kind] - rank[media[b].kind]) || (a < b ? -1 : a > b ? 1 : 0));
+}

@@ -59,3 +59,12 @@ test('pages of rows, clamped', () => {
   assert.equal(pageOf(rows, 9, 20).page, 2);
   assert.equal(pageOf([], 0, 20).pages, 1);
 });
+
+test('widget helpers: run base, the last page of steps, display order', async () => {
+  const { runBase, lastPageCursor, mediaOrder } = await import('../../src/shared/media.js');
+  assert.equal(runBase({ entity: 'e', project: 'p q', id: 'r/1' }), 'runs/e/p%20q/r%2F1');
+  assert.equal(lastPageCursor(2500, 1000), '1500');
+  assert.equal(lastPageCursor(10, 1000), '0');
+  assert.deepEqual(mediaOrder({ t: { kind: 'table' }, h: { kind: 'histogram' }, b: { kind: 'image' },
+    a: { kind: 'images' }, x: { kind: 'nope' } }), ['a', 'b', 'h', 't']);
+});

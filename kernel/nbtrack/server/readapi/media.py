@@ -1,11 +1,11 @@
 """A run's media as the read API answers it: which keys hold media, their steps, a value.
 
 W&B logs media as history values with a ``_type`` (``image-file``, ``images/separated``,
-``histogram``, ``table-file``, ...; see :data:`KINDS`). Finding them means reading the
-run's rows, so the server keeps one small index per run (the steps of each media key, an
-``array`` of 8 bytes a step), built by one pass over the stored rows in pages and then
-extended by the rows stored since (the steps after the last one; a full pass again when
-a row below it arrived), cached for the last :data:`CACHE_RUNS` runs.
+``histogram``, ``table-file``, ...; :data:`nbtrack.wire.mediatypes.KINDS`). Finding them
+means reading the run's rows, so the server keeps one small index per run (the steps of
+each media key, an ``array`` of 8 bytes a step), built by one pass over the stored rows in
+pages and then extended by the rows stored since (the steps after the last one; a full
+pass again when a row below it arrived), cached for the last :data:`CACHE_RUNS` runs.
 A row is parsed only when its text holds ``"_type"``, so scalar rows cost a substring test.
 
 Answers are bounded: at most :data:`MAX_KEYS` keys, pages of at most :data:`MAX_PAGE`
@@ -22,41 +22,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nbtrack.server.context import ServerContext, loads
+from nbtrack.wire.mediatypes import kind_of
 
-__all__ = ["KINDS", "handle", "kind_of"]
+__all__ = ["handle", "index_of"]
 
 Answer = tuple[int, Any]
 
-# W&B's history ``_type`` → the kind the pages and the widget draw
-KINDS = {
-    "image-file": "image",
-    "images/separated": "images",
-    "histogram": "histogram",
-    "table-file": "table",
-    "incremental-table-file": "table",
-    "audio-file": "file",
-    "video-file": "file",
-    "html-file": "file",
-    "plotly-file": "file",
-    "object3D-file": "file",
-    "molecule-file": "file",
-    "bokeh-file": "file",
-}
 MAX_KEYS = 500
 MAX_PAGE = 10_000
 DEFAULT_PAGE = 1_000
 MAX_SAMPLES = 200
 SCAN_PAGE = 5_000
 CACHE_RUNS = 32
-
-
-def kind_of(value: Any) -> str | None:
-    """The media kind of a history value (``image``, ``images``, ...), None for the rest."""
-    if isinstance(value, dict):
-        t = value.get("_type")
-        if isinstance(t, str):
-            return KINDS.get(t)
-    return None
 
 
 @dataclass
