@@ -6,7 +6,7 @@ calls must not reach the suite's server, whose log is checked for unknown fields
 page's image slider is moved to an older step and must show that step's file (its ``src``
 and its decoded pixels); the table viewer sorts by a column (the order is read back); the
 histogram heat strip has a column per step; the compare view shows one key of both runs
-at a chosen step. Screenshots go to ``docs/img/``.
+at a chosen step; a table's image cells show as thumbnails. Screenshots go to ``docs/img/``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import requests
 from .conftest import WandbClient
 from .venvs import Venv
 from helpers.browser import PageErrors, chromium
-from helpers.server import RunningServer, start_server
+from helpers.server import RunningServer, gql, start_server, stream, upsert
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -46,6 +46,41 @@ def runs(wandb_venv: Venv, media_server: RunningServer,
         res = WandbClient(wandb_venv, media_server, home).script("media.py", "media", rid, STEPS)
         out.append(json.loads(res.lines("RESULT")[0]))
     return out
+
+
+CREATE = """
+mutation CreateRunFiles($entity: String!, $project: String!, $run: String!, $files: [String!]!) {
+  createRunFiles(input: {entityName: $entity, projectName: $project, runName: $run,
+                         files: $files}) { files { name uploadUrl } }
+}
+"""
+
+
+def _png(red: int) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (16, 10), (red, 0, 0)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _table_with_images(server: RunningServer, entity: str) -> None:
+    """Run ``cells``: a table whose cells hold images (as nbtrack.Table writes them)."""
+    upsert(server, "cells", project="media")
+    names = ["media/images/cell_0.png", "media/images/cell_1.png", "media/table/t_0_aa.table.json"]
+    table = {"columns": ["name", "picture"], "data": [
+        ["dark", {"_type": "image-file", "path": names[0], "width": 16, "height": 10}],
+        ["bright", {"_type": "image-file", "path": names[1], "width": 16, "height": 10}]]}
+    bodies = [_png(30), _png(220), json.dumps(table).encode()]
+    out = gql(server, CREATE, {"entity": entity, "project": "media", "run": "cells",
+                               "files": names})
+    for f, body in zip(out["data"]["createRunFiles"]["files"], bodies, strict=True):
+        assert requests.put(f["uploadUrl"], data=body, timeout=10).ok
+    row = {"_step": 0, "t": {"_type": "table-file", "path": names[2], "nrows": 2, "ncols": 2}}
+    assert stream(server, f"{entity}/media/cells",
+                  {"wandb-history.jsonl": (0, [json.dumps(row)])}).ok
 
 
 def _get(server: RunningServer, path: str, **params: Any) -> Any:
@@ -138,5 +173,16 @@ def test_wandb_media_on_the_run_pages(runs: list[dict[str, Any]],
         assert [cells.nth(i).locator("figcaption").inner_text() for i in range(2)] == [
             "alpha step 2", "beta step 2"]
         page.locator(".nbt-compare-media").screenshot(path=str(IMG / "media-compare.png"))
+
+        # image cells of a table are thumbnails (loaded: decoded to their size)
+        _table_with_images(media_server, ent)
+        page.goto(f"{media_server.url}/pages/runs/{ent}/media/cells")
+        thumbs = page.locator(".nbt-media[data-key='t'] img.nbt-thumb")
+        thumbs.nth(1).wait_for(timeout=30_000)
+        page.wait_for_function("""() => [...document.querySelectorAll('img.nbt-thumb')]
+            .every(im => im.complete && im.naturalWidth === 16)""", timeout=20_000)
+        page.locator(".nbt-media[data-key='t'] th", has_text="name").click()
+        assert [t.split("/")[-1] for t in [thumbs.nth(i).get_attribute("src") or ""
+                                           for i in range(2)]] == ["cell_1.png", "cell_0.png"]
         errors.check()
         assert not failed, failed

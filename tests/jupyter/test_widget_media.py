@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 import requests
-from jupyter_helpers import open_in_lab, start_jupyter
+from jupyter_helpers import TOKEN, open_in_lab, start_jupyter
 
 from helpers.browser import chromium, output_text, require_chromium
 
@@ -102,6 +102,10 @@ def test_widget_media_in_lab(nbtrack_home: Path, tmp_path: Path) -> None:
             page, errors = open_in_lab(browser, jup, _cells(marker), "media")
             entity, project, run_id = output_text(page, "IDS", 90).split("IDS", 1)[1].split()
             newest = _put_media(entity, project, run_id)
+            base = f"{jup.base}nbtrack/api/runs/{entity}/{project}/{run_id}/files/"
+            got = requests.get(base + newest["sample"]["path"], timeout=30,
+                               headers={"Authorization": f"token {TOKEN}"})
+            assert got.headers["Content-Type"] == "image/png" and got.content[:4] == b"\x89PNG"
             tmp = marker.with_suffix(".tmp")
             tmp.write_text(json.dumps(newest))
             tmp.replace(marker)
