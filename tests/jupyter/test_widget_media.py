@@ -60,6 +60,7 @@ def _put_media(entity: str, project: str, run_id: str) -> dict[str, Any]:
     url, key = resolve_server(local=True, start=False)
     auth = ("api", key)
     files = {s: (f"media/images/sample_{s}_{s:020x}.png", _png(40 * s - 350)) for s in STEPS}
+    files[-1] = ("media/images/x.svg", b"<svg xmlns='http://www.w3.org/2000/svg'/>")
     out = requests.post(f"{url}/graphql", auth=auth, timeout=30, json={
         "query": CREATE, "variables": {"entity": entity, "project": project, "run": run_id,
                                        "files": [p for p, _ in files.values()]}}).json()
@@ -105,7 +106,12 @@ def test_widget_media_in_lab(nbtrack_home: Path, tmp_path: Path) -> None:
             base = f"{jup.base}nbtrack/api/runs/{entity}/{project}/{run_id}/files/"
             got = requests.get(base + newest["sample"]["path"], timeout=30,
                                headers={"Authorization": f"token {TOKEN}"})
-            assert got.headers["Content-Type"] == "image/png" and got.content[:4] == b"\x89PNG"
+            assert got.headers["Content-Type"] == "image/png", (got.status_code, got.text[:300])
+            assert got.content[:4] == b"\x89PNG"
+            svg = requests.get(base + "media/images/x.svg", timeout=30,
+                               headers={"Authorization": f"token {TOKEN}"})
+            assert svg.headers["Content-Type"] == "application/octet-stream"
+            assert svg.headers["Content-Disposition"].startswith("attachment")
             tmp = marker.with_suffix(".tmp")
             tmp.write_text(json.dumps(newest))
             tmp.replace(marker)
