@@ -23,7 +23,8 @@ from pathlib import Path
 
 MAX_AGE = 24 * 3600
 INSTALL_TIMEOUT = 240.0
-PACKAGES = {"wandb": ["wandb"], "openwandb": ["openwandb"]}
+# numpy and pillow: wandb.Image / wandb.Histogram need them (tests/media/)
+PACKAGES = {"wandb": ["wandb", "numpy", "pillow"], "openwandb": ["openwandb"]}
 
 
 @dataclass
@@ -75,7 +76,8 @@ def ensure(name: str) -> Venv:
     log = root / f"{name}-{tag}.log"
     with open(root / f".{name}-{tag}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another session may be installing the same venv
-        fresh = marker.exists() and time.time() - marker.stat().st_mtime < MAX_AGE
+        fresh = (marker.exists() and time.time() - marker.stat().st_mtime < MAX_AGE
+                 and json.loads(marker.read_text()).get("packages", packages[:1]) == packages)
         if not fresh:
             log.write_bytes(b"")
             if not (path / "bin" / "python").exists():
@@ -88,7 +90,7 @@ def ensure(name: str) -> Venv:
             version = next((ln.split(":", 1)[1].strip() for ln in out.splitlines()
                             if ln.startswith("Version:")), "?")
             marker.write_text(json.dumps({"package": packages[0], "version": version,
-                                          "installed": time.time()}))
+                                          "packages": packages, "installed": time.time()}))
         version = json.loads(marker.read_text()).get("version", "?")
     return Venv(name, path, version)
 

@@ -1,11 +1,12 @@
 // The run page: head, config and summary, metric charts (zoom by dragging: the page asks
-// the server for that step range), system metrics, console tail and files.
+// the server for that step range), media (media.js), system metrics, console tail and files.
 
 import { el } from '../shared/dom.js';
 import { formatBytes, formatDuration, formatNumber, formatValue } from '../shared/format.js';
 import { metricOptions, plotAreaWidth, uPlot } from '../shared/plot.js';
 import { chartData } from '../shared/series.js';
 import { encodePath } from '../shared/urls.js';
+import { loadMedia } from './media.js';
 import { finitePart, interp, metricKeys, rowsToSeries, runtimeOf, systemSeries } from './data.js';
 import { COLORS, SAMPLES, api, badge, chartWidth, crumbs, hook, main, root, showError } from './page.js';
 import { historyPath, runFromLocation } from './urls.js';
@@ -51,11 +52,12 @@ export async function runView() {
   const kv = el('div', { class: 'nbt-two' });
   const output = el('pre', { class: 'nbt-output' });
   const files = el('div', { class: 'nbt-files' });
+  const media = el('div', { class: 'nbt-grid nbt-media-grid' });
   main.replaceChildren(head,
     el('h2', { text: 'Metrics' }),
     el('div', { class: 'nbt-controls' }, xSel, el('label', {}, logBox, ' log scale'), resetBtn,
       el('span', { class: 'nbt-empty', text: 'drag across a chart to zoom' })),
-    charts, kv,
+    charts, el('h2', { text: 'Media' }), media, kv,
     el('h2', { text: 'System metrics' }), system,
     el('h2', { text: 'Console output (tail)' }), output,
     el('h2', { text: 'Files' }), files);
@@ -192,6 +194,7 @@ export async function runView() {
   await loadRun();
   await loadHistory();
   for (const f of [loadSystem, loadOutput, loadFiles]) f().catch((e) => showError(e, main));
+  loadMedia(base, media).catch((e) => showError(e, media));
   setInterval(async () => {
     if (document.hidden || !st.run || st.run.state !== 'running') return;
     try {

@@ -2,7 +2,8 @@
 //
 // Traits (docs/contracts.md, "Notebook layer"): info, state, network, progress,
 // series (+ series_rev), finish, summary, sync_command, selected (JS → Python too),
-// messages, system (system metrics: {key: {t, v, last}}). Redraws are coalesced to at
+// messages, system (system metrics: {key: {t, v, last}}), media (the newest media value of
+// each key: paths and sizes; ./media.js loads the files by URL). Redraws are coalesced to at
 // most one per animation frame.
 
 import { el, setText, sparkSvg } from '../shared/dom.js';
@@ -10,6 +11,7 @@ import { formatDuration, formatNumber, formatValue, summaryScalar, toNumber } fr
 import { compareKeys, sparklinePath } from '../shared/series.js';
 import { createChart } from './chart.js';
 import { pagesLink, probePages } from './links.js';
+import { mediaSection } from './media.js';
 import { mergeSeries, toggleSelected, visibleKeys } from './model.js';
 import { badgeInfo, networkText, progressInfo, speedText } from './status.js';
 
@@ -21,7 +23,7 @@ const SERIES_CACHE = new WeakMap();
 const LIVE_STATES = new Set(['running', 'retrying', 'offline']);
 const TRAITS = [
   'info', 'state', 'network', 'progress', 'series', 'finish', 'summary',
-  'sync_command', 'selected', 'messages', 'system',
+  'sync_command', 'selected', 'messages', 'system', 'media',
 ];
 const SYSTEM_LABELS = {
   'system.cpu': 'CPU % (machine)',
@@ -107,7 +109,8 @@ function render({ model, el: host }) {
   const sync = el('div', { class: 'nbtrack-sync', hidden: true },
     el('span', { class: 'nbtrack-sync-label', text: 'Sync later with' }), syncCode, copyBtn);
 
-  root.append(header, stats, netEl, picker, grid, emptyEl, system, progress, summary, msgList, sync);
+  const media = mediaSection();
+  root.append(header, stats, netEl, picker, grid, emptyEl, media.node, system, progress, summary, msgList, sync);
   host.appendChild(root);
 
   // ---- state ------------------------------------------------------------------------
@@ -323,6 +326,14 @@ function render({ model, el: host }) {
     }));
   }
 
+  function drawMedia() {
+    const value = getObj(model, 'media');
+    if (!Object.keys(value).length && media.node.hidden) return;
+    probePages().then((pages) => {
+      if (alive) media.update(getObj(model, 'media'), getObj(model, 'info'), pages, LIVE_STATES.has(model.get('state')));
+    });
+  }
+
   function drawSync() {
     const cmd = model.get('sync_command');
     sync.hidden = !cmd;
@@ -339,6 +350,7 @@ function render({ model, el: host }) {
     if (any('summary', 'series')) drawSummary();
     if (any('messages')) drawMessages();
     if (any('system')) drawSystem();
+    if (any('media', 'state')) drawMedia();
     if (any('sync_command')) drawSync();
   }
 

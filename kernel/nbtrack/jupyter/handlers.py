@@ -25,6 +25,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 from nbtrack.client import links
 from nbtrack.pages import shell as pages
 from nbtrack.wire import urls
+from nbtrack.wire.mediatypes import inline_type
 
 log = logging.getLogger("nbtrack.jupyter")
 
@@ -201,13 +202,16 @@ class ApiHandler(APIHandler):
             return
         self.set_status(resp.code if resp.code in (200, 400, 404, 413) else 502)
         self.set_header("Cache-Control", "no-store")
-        if is_file and resp.code == 200:
+        ctype = "application/json"
+        inline = inline_type(urlsafe_name(target.rsplit("/", 1)[-1])) if is_file else None
+        if inline is not None and resp.code == 200:  # a logged image or table JSON
+            ctype = inline
+        elif is_file and resp.code == 200:
             name = urlsafe_name(target.rsplit("/", 1)[-1])
-            self.set_header("Content-Type", "application/octet-stream")
+            ctype = "application/octet-stream"
             self.set_header("Content-Disposition", f'attachment; filename="{name}"')
-        else:
-            self.set_header("Content-Type", "application/json")
-        self.finish(b"".join(chunks))
+        # APIHandler.finish sets the content type itself (JSON unless told)
+        self.finish(b"".join(chunks), set_content_type=ctype)
 
     def discovery_forget(self) -> None:
         self.settings["nbtrack_discovery"].forget()

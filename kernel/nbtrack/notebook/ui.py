@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from nbtrack.notebook.media import media_of
 from nbtrack.sdk.events import (
     AlertRaised,
     Finished,
@@ -25,6 +26,7 @@ from nbtrack.sdk.events import (
     StateChanged,
     StopRequested,
 )
+from nbtrack.sdk.mappings import Summary
 from nbtrack.sdk.view import RunView
 from nbtrack.wire.strictjson import finite
 
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("nbtrack.ui")
 
 MIN_INTERVAL = 0.25  # at most 4 updates a second
+MEDIA_INTERVAL = 1.0  # the summary (newest media values) is read at most once a second
 NETWORK_FIELDS = ("state", "status_code", "retry_count", "error", "since")
 # system metrics shown as small charts (GPU keys are added when present)
 SYSTEM_KEYS = ("system.cpu", "system.memory", "system.proc.cpu.percent",
@@ -134,6 +137,7 @@ class RunUpdater:
         self._notes: list[str] = []  # alerts, in order (the inbox keeps only the newest)
         self._system_sig: tuple[Any, ...] | None = None
         self._stop_said = False
+        self._media_at = 0.0
 
     # ---- control -------------------------------------------------------------------------
 
@@ -232,6 +236,7 @@ class RunUpdater:
             network = _call(self.run.network_status, timeout=timeout)
             self._network_changes(network, changes)
         self._system_changes(changes)
+        self._media_changes(changes, finished)
         if inbox.progress is not None:
             self._set(changes, "finish", finite(inbox.progress.as_dict()))
         run_state = inbox.state.state if inbox.state else self.run.state
@@ -284,6 +289,23 @@ class RunUpdater:
         if sig != self._system_sig:
             self._system_sig = sig
             self._set(changes, "system", system_view(metrics))
+
+    def _media_changes(self, changes: dict[str, Any], finished: Finished | None) -> None:
+        """The ``media`` trait from the summary: paths and sizes, never pixels."""
+        now = time.monotonic()
+        if finished is None and now - self._media_at < MEDIA_INTERVAL:
+            return
+        self._media_at = now
+        summary: Mapping[str, Any] | None = (
+            finished.summary if finished is not None else _call(self._summary))
+        if summary:
+            media = media_of(summary)
+            if media or "media" in self._sent:
+                self._set(changes, "media", finite(media))
+
+    def _summary(self) -> Mapping[str, Any]:
+        s = self.run.summary
+        return s.as_dict() if isinstance(s, Summary) else dict(s)  # one fetch, not one a key
 
     def _network_changes(self, network: dict[str, Any] | None, changes: dict[str, Any]) -> None:
         if not network:

@@ -64,6 +64,9 @@ class RunWidget(anywidget.AnyWidget):
     messages = traitlets.List(traitlets.Unicode()).tag(sync=True)
     # system metrics: {key: {"t": [runtime s...], "v": [...], "last": x}} (a few keys)
     system = traitlets.Dict().tag(sync=True)
+    # the newest media value of each key (notebook/media.py): paths, captions, bins; the
+    # front end loads files by URL and older steps from the server
+    media = traitlets.Dict().tag(sync=True)
 
     def __init__(self, run: RunView | None = None, *, start: bool = True,
                  interval: float | None = None, **kwargs: Any) -> None:

@@ -30,6 +30,7 @@ from nbtrack.server.auth import Principal
 from nbtrack.server.context import ServerContext
 from nbtrack.server.readapi import routes as readapi
 from nbtrack.wire import strictjson, urls
+from nbtrack.wire.mediatypes import inline_type
 
 ROOT = urls.PAGES
 COOKIE = "nbtrack_session"
@@ -205,6 +206,10 @@ def get(ctx: ServerContext, path: str, query: str, cookie: str) -> Reply:
         if isinstance(value, Path):  # a stored file
             if value.stat().st_size > MAX_FILE_BYTES:
                 return _json(413, {"error": "the file is too large to download here"})
+            inline = inline_type(value.name)
+            if inline is not None:  # a logged image or table, shown by the pages
+                return 200, {"Content-Type": inline, "X-Content-Type-Options": "nosniff"
+                             }, value.read_bytes()
             name = re.sub(r"[^A-Za-z0-9._-]", "_", value.name) or "file"
             return 200, {
                 "Content-Type": "application/octet-stream",

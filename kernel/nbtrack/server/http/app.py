@@ -19,6 +19,7 @@ from nbtrack.server.readapi import routes as readapi
 from nbtrack.server.storage.files import target
 from nbtrack.server.wandb import filestream, resolvers, uploads
 from nbtrack.wire import urls
+from nbtrack.wire.mediatypes import inline_type
 from nbtrack.wire.ordering import SEQ_HEADER, parse_seq
 
 
@@ -59,7 +60,9 @@ class Handler(RequestIO):
         with open(path, "rb") as f:
             size = os.fstat(f.fileno()).st_size
             self.send_response(200)
-            self.send_header("Content-Type", "application/octet-stream")
+            inline = inline_type(path.name)
+            self.send_header("Content-Type", inline or "application/octet-stream")
+            self.send_header("X-Content-Type-Options", "nosniff")
             self.send_header("Content-Length", str(size))
             self.end_headers()
             if self.command != "HEAD":

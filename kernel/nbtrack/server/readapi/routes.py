@@ -15,6 +15,7 @@ from typing import Any
 from nbtrack.server import runextras
 from nbtrack.server.auth import Principal
 from nbtrack.server.context import ServerContext, iso, loads
+from nbtrack.server.readapi import media
 from nbtrack.server.readapi.history import Answer, history
 from nbtrack.server.storage.files import safe_name, target
 from nbtrack.wire import strictjson
@@ -84,6 +85,8 @@ def handle(
         return 200, run_view(ctx, run)
     if rest == ["history"]:
         return history(ctx, run, params)
+    if rest == ["media"]:
+        return media.handle(ctx, run, params)
     if rest == ["events"]:
         lines = ctx.storage.lines(rid, EVENTS)
         return 200, strictjson.join_rows(lines)
