@@ -272,6 +272,22 @@ class PostgresStorage:
                 "SELECT name, size, updated_at FROM files WHERE rid=%s ORDER BY name", (rid,)
             ).fetchall()
 
+    # ------------------------------------------------------------------ projects
+
+    _PROJECTS = ("SELECT project, MIN(created_at) AS created_at, MIN(rid) AS first_rid,"
+                 " COUNT(*) AS run_count FROM runs WHERE entity=%s")
+
+    def list_projects(self, entity: str) -> list[dict[str, Any]]:
+        """The entity's projects by name (one index range of ``UNIQUE(entity, ...)``)."""
+        with self._pool.connection() as db:
+            return db.execute(self._PROJECTS + " GROUP BY project ORDER BY project",
+                              (entity,)).fetchall()
+
+    def project_info(self, entity: str, project: str) -> dict[str, Any] | None:
+        with self._pool.connection() as db:
+            return db.execute(self._PROJECTS + " AND project=%s GROUP BY project",
+                              (entity, project)).fetchone()
+
     # ------------------------------------------------------------------ accounts
 
     def add_user(self, name: str) -> bool:

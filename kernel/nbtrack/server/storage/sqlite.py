@@ -258,6 +258,22 @@ class SqliteStorage:
         )
         return [dict(r) for r in rows]
 
+    # ------------------------------------------------------------------ projects
+
+    _PROJECTS = ("SELECT project, MIN(created_at) AS created_at, MIN(rid) AS first_rid,"
+                 " COUNT(*) AS run_count FROM runs WHERE entity=?")
+
+    def list_projects(self, entity: str) -> list[dict[str, Any]]:
+        """The entity's projects by name (one index range of ``UNIQUE(entity, ...)``)."""
+        rows = self._reader().execute(self._PROJECTS + " GROUP BY project ORDER BY project",
+                                      (entity,))
+        return [dict(r) for r in rows]
+
+    def project_info(self, entity: str, project: str) -> dict[str, Any] | None:
+        row = self._reader().execute(self._PROJECTS + " AND project=? GROUP BY project",
+                                     (entity, project)).fetchone()
+        return dict(row) if row else None
+
     # ------------------------------------------------------------------ accounts
 
     def add_user(self, name: str) -> bool:

@@ -1,0 +1,189 @@
+"""The fields ``wandb.Api()`` reads from W&B's ``Project`` and ``Run`` types.
+
+``project { internalId runCount(filters) readOnly runs(filters, order, first, after) }``:
+the project's runs are read (at most :data:`MAX_RUNS`; a larger project answers a GraphQL
+error naming ``runs``), filtered and ordered in :mod:`.filters`, and paged by a keyset
+cursor (the last run's sort key and id), so a run that starts or changes between two
+pages never shifts the rest of the listing. One request's ``runCount`` and ``runs`` share
+the evaluation. ``projectId`` / ``internalId`` are the project's first run id (stable,
+unique per project: nbtrack keeps no project table).
+
+The ``Run`` fields beyond what a logging client needs (``projectId``, ``readOnly``,
+``commit``, history, files) are added to the run view of :mod:`..resolvers` here, as lazy
+resolvers, so each costs only when selected.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from nbtrack.server.context import ServerContext, gid, iso, loads
+from nbtrack.server.wandb.graphql import GraphQLError
+from nbtrack.server.wandb.projection import with_args
+from nbtrack.server.wandb.publicapi import files, history
+from nbtrack.server.wandb.publicapi.filters import (
+    FilterError,
+    compare,
+    compile_filter,
+    descending,
+    sort_runs,
+)
+
+__all__ = ["MAX_PAGE", "MAX_RUNS", "Req", "project_fields", "run_fields", "run_of_id", "user_view"]
+
+MAX_RUNS = 20_000  # runs of one project a filtered listing evaluates
+MAX_PAGE = 1000  # runs per page
+
+Run = dict[str, Any]
+Node = Callable[[Run], dict[str, Any]]
+
+
+class Req(Protocol):
+    """What these resolvers need of a GraphQL request (``resolvers.Request``)."""
+
+    ctx: ServerContext
+    base_url: str
+
+
+def user_view(name: str) -> dict[str, Any]:
+    """W&B's ``User`` for an entity (no API key is ever served over GraphQL)."""
+    return {"id": gid("User", name), "name": name, "username": name, "email": None,
+            "admin": False, "flags": "{}", "entity": name, "deletedAt": None,
+            "apiKeys": {"edges": []}, "teams": {"edges": []}, "__typename": "User"}
+
+
+def _parsed(ctx: ServerContext, run: Run) -> Run:
+    """A run row as filters see it: config / summary / tags parsed, the state as read."""
+    return {**run, "config": loads(run["config"], {}), "summary": loads(run["summary"], {}),
+            "tags": loads(run["tags"], []), "state": ctx.effective_state(run), "_raw": run}
+
+
+def _cursor(key: list[Any]) -> str:
+    return base64.b64encode(json.dumps(key).encode()).decode()
+
+
+def _uncursor(text: str) -> list[Any]:
+    try:
+        key = json.loads(base64.b64decode(text))
+    except ValueError:
+        raise GraphQLError("runs: invalid cursor") from None
+    if not isinstance(key, list) or len(key) != 4:
+        raise GraphQLError("runs: invalid cursor")
+    return key
+
+
+def project_fields(req: Req, entity: str, project: str, node: Node) -> dict[str, Any]:
+    """``internalId``, ``runCount``, ``runs``, ``readOnly``, ``createdAt``... of a project."""
+    ctx = req.ctx
+    memo: dict[str, list[Run]] = {}
+    info: dict[str, Any] = {}
+
+    def about() -> dict[str, Any]:
+        if not info:
+            info.update(ctx.storage.project_info(entity, project) or {"missing": True})
+        return info
+
+    def matching(filters: Any) -> list[Run]:
+        text = filters if isinstance(filters, str) else json.dumps(filters)
+        if text not in memo:
+            try:
+                pred = compile_filter(filters)
+            except FilterError as e:
+                raise GraphQLError(f"runs: {e}") from None
+            rows = ctx.storage.list_runs(entity, project)
+            if len(rows) > MAX_RUNS:
+                raise GraphQLError(f"runs: the project has {len(rows)} runs; filtered listing "
+                                   f"is bounded to {MAX_RUNS}")
+            try:
+                memo[text] = [r for r in map(lambda r: _parsed(ctx, r), rows) if pred(r)]
+            except FilterError as e:
+                raise GraphQLError(f"runs: {e}") from None
+        return memo[text]
+
+    def run_count(args: dict[str, Any]) -> int:
+        return len(matching(args.get("filters")))
+
+    def runs(args: dict[str, Any]) -> dict[str, Any]:
+        first = args.get("first")
+        limit = 50 if first is None else first
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 0 < limit <= MAX_PAGE:
+            raise GraphQLError(f"runs: first must be 1 to {MAX_PAGE}")
+        order = args.get("order")
+        try:
+            ordered = sort_runs(matching(args.get("filters")), order)
+            desc = descending(order)
+        except FilterError as e:
+            raise GraphQLError(f"runs: {e}") from None
+        after = args.get("after")
+        if isinstance(after, str) and after:
+            key = _uncursor(after)
+            ordered = [kr for kr in ordered if compare(kr[0], key, desc) > 0]
+        page = ordered[:limit]
+        edges = [{"node": node(r["_raw"]), "cursor": _cursor(k),
+                  "__typename": "RunEdge"} for k, r in page]
+        return {
+            "edges": edges,
+            "pageInfo": {"endCursor": edges[-1]["cursor"] if edges else None,
+                         "hasNextPage": len(ordered) > limit, "__typename": "PageInfo"},
+            "totalCount": len(matching(args.get("filters"))),
+            "__typename": "RunConnection",
+        }
+
+    def internal_id() -> str | None:
+        rid = about().get("first_rid")
+        return None if rid is None else str(rid)
+
+    return {
+        "internalId": internal_id,
+        "runCount": with_args(run_count),
+        "runs": with_args(runs),
+        "readOnly": False,
+        "createdAt": lambda: iso(about().get("created_at")),
+        "isBenchmark": False,
+        "user": user_view(entity),
+    }
+
+
+def _commit(ctx: ServerContext, run: Run) -> str | None:
+    """The git commit the client reported in ``wandb-metadata.json`` (None without git)."""
+    f = ctx.files.open_read(run["entity"], run["project"], run["name"], "wandb-metadata.json")
+    if f is None:
+        return None
+    with f:
+        meta = loads(f.read(1 << 20).decode("utf-8", "replace"), {})
+    commit = (meta.get("git") or {}).get("commit") if isinstance(meta, dict) else None
+    return commit if isinstance(commit, str) else None
+
+
+def run_fields(req: Req, run: Run) -> dict[str, Any]:
+    """The ``Run`` fields of the public API, lazy: each costs only when selected."""
+    ctx = req.ctx
+
+    def project_id() -> int | None:
+        info = ctx.storage.project_info(run["entity"], run["project"])
+        return None if info is None else int(info["first_rid"])
+
+    return {
+        "projectId": project_id,
+        "readOnly": False,
+        "commit": lambda: _commit(ctx, run),
+        "fileCount": lambda: files.file_count(ctx, run),
+        "files": with_args(lambda a: files.files_connection(ctx, req.base_url, run, a)),
+        **history.lazy(ctx, run),
+    }
+
+
+def run_of_id(storage_id: Any) -> tuple[str, str, str] | None:
+    """(entity, project, name) of a run's global id (``Run.id``; ``run.update()`` sends it)."""
+    if not isinstance(storage_id, str) or not storage_id:
+        return None
+    try:
+        parts = base64.b64decode(storage_id, validate=True).decode().split(":")
+    except ValueError:
+        return None
+    if len(parts) != 5 or parts[:2] != ["Run", "v1"]:
+        return None
+    return parts[4], parts[3], parts[2]
