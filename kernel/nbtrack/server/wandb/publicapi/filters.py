@@ -5,7 +5,7 @@
 as ``"-summary_metrics.loss"``. Both are evaluated here over the stored run rows of one
 project (the caller bounds how many: :data:`nbtrack.server.wandb.publicapi.runs.MAX_RUNS`),
 so the cost of a page is O(runs in the project x filter size); the filter's size is bounded
-by :data:`MAX_NODES` and regular expressions by :data:`MAX_PATTERN`.
+by :data:`MAX_NODES`; ``$regex`` is RE2 (linear time), at most :data:`MAX_PATTERN` long.
 
 Field paths: ``config.<k>[.value][.<sub>...]`` (W&B keeps config as
 ``{"k": {"value": v}}``; both ``config.lr`` and ``config.lr.value`` name the value),
@@ -19,16 +19,23 @@ from __future__ import annotations
 import functools
 import json
 import math
-import re
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
+
+import re2
 
 __all__ = ["MAX_NODES", "MAX_PATTERN", "FilterError", "compare", "compile_filter", "descending",
            "field_value", "order_key", "sort_runs"]
 
 MAX_NODES = 1000  # operators and operands in one filter
 MAX_PATTERN = 512  # characters of one $regex
+
+# $regex is RE2 (W&B's documented syntax): linear in the text, so no pattern can make a
+# request backtrack for ever; errors are answered, not written to the server's stderr
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False
+_RE2_OPTIONS.max_mem = 8 << 20
 
 _MISSING = object()
 _TIMES = {"createdAt": "created_at", "created_at": "created_at", "updatedAt": "updated_at",
@@ -219,9 +226,10 @@ class _Compiler:
                 raise FilterError(f"{path}: $regex needs a string of at most {MAX_PATTERN} "
                                   "characters")
             try:
-                rx = re.compile(arg)
-            except re.error as e:
-                raise FilterError(f"{path}: invalid $regex {arg!r}: {e}") from None
+                rx = re2.compile(arg, options=_RE2_OPTIONS)
+            except re2.error as e:
+                reason = e.args[0].decode() if e.args and isinstance(e.args[0], bytes) else e
+                raise FilterError(f"{path}: invalid $regex {arg!r}: {reason}") from None
             return lambda v: _any(v, lambda x: isinstance(x, str) and rx.search(x) is not None)
         if op == "$not":
             inner = self.condition(path, arg)
