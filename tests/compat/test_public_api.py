@@ -162,6 +162,11 @@ def test_run_history_scan_summary_config(answer: dict[str, Any], project: str) -
     assert info["scan_loss_only"] == pytest.approx([r["loss"] for r in logged])
     assert info["scan_loss_only_keys"] == ["_step", "loss"]
     assert info["scan_range"] == list(range(100, 110))
+    # console_logs(per_page=2): every captured line once, in order, stderr as "error"
+    assert info["console"] == [["info", "console line 0"], ["info", "console line 1"],
+                               ["info", "console line 2"], ["error", "console error line"]]
+    assert info["console_numbers"] == list(range(len(info["console_numbers"])))
+    assert len(info["console_tail"]) == 1
     assert isinstance(info["system_metrics"], dict)
     assert isinstance(info["system_history"], int)
 

@@ -113,6 +113,27 @@ def test_public_api_reads_and_refuses(live_server: RunningServer) -> None:
     assert (node["name"], node["sizeBytes"]) == ("d/blob.bin", len(body))
     assert requests.get(node["url"], timeout=10).content == body  # signed: no credentials
 
+    # console lines: pages by cursor, the tail, stderr as "error"
+    out_lines = ["2026-01-02T03:04:05.000001 one", "ERROR 2026-01-02T03:04:06.000002 two",
+                 "three"]
+    assert stream(srv, f"{ent}/proj/r1", {"output.log": (0, out_lines)}).status_code == 200
+    logq = ('query($e: String!, $a: String) { project(name: "proj", entityName: $e) '
+            '{ run(name: "r1") { logLines(first: 2, after: $a) { edges { node '
+            '{ number timestamp level line } } pageInfo { endCursor hasNextPage } } '
+            'tail: logLines(last: 1) { edges { node { number line } } } } } }')
+    page = gql(srv, logq, {"e": ent})["data"]["project"]["run"]
+    assert [e["node"] for e in page["logLines"]["edges"]] == [
+        {"number": 0, "timestamp": "2026-01-02T03:04:05.000001Z", "level": "info",
+         "line": "one"},
+        {"number": 1, "timestamp": "2026-01-02T03:04:06.000002Z", "level": "error",
+         "line": "two"}]
+    assert page["tail"]["edges"] == [{"node": {"number": 2, "line": "three"}}]
+    cur = page["logLines"]["pageInfo"]
+    assert cur["hasNextPage"] is True
+    nxt = gql(srv, logq, {"e": ent, "a": cur["endCursor"]})["data"]["project"]["run"]
+    assert [e["node"]["line"] for e in nxt["logLines"]["edges"]] == ["three"]
+    assert nxt["logLines"]["pageInfo"]["hasNextPage"] is False
+
     # download URLs: a wrong or missing signature is refused, a path cannot leave the run
     url = urllib.parse.urlsplit(node["url"])
     bad = node["url"].replace("get=", "get=0")

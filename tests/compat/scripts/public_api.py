@@ -58,6 +58,9 @@ def log(client: str, base: str, key: str, project: str, blob: str) -> None:
         for row in rows(spec):
             run.log(row)
         if spec["id"] == "r-a":
+            for i in range(3):
+                print(f"console line {i}", flush=True)
+            print("console error line", file=sys.stderr, flush=True)
             if client == "wandb":
                 run.save(blob, base_path=os.path.dirname(blob), policy="now")
             else:
@@ -150,6 +153,10 @@ def read_project(api: Any, entity: str, project: str, blob: str, dl: str) -> dic
         info["download_sha256"] = hashlib.sha256(got.read()).hexdigest()
     info["file_md5"] = f.md5
     info["system_history"] = len(run.history(stream="system", pandas=False))
+    info["console"] = [(ln.level, ln.content) for ln in run.console_logs(per_page=2)
+                       if "console" in ln.content]
+    info["console_tail"] = [ln.content for ln in run.console_logs(last=1)]
+    info["console_numbers"] = [ln.number for ln in run.console_logs(per_page=2)]
     out["run"] = info
 
     upd = api.run(f"{path}/r-b")
@@ -176,7 +183,6 @@ PROBES = {
         f"{run.entity}/{run.project}/a:latest"),
     "api.reports(path)": lambda run: list(run._api_for_probe.reports(
         f"{run.entity}/{run.project}")),
-    "run.console_logs()": lambda run: list(run.console_logs()),
     "run.download_history_exports(dir)": lambda run: run.download_history_exports(
         run._dl_for_probe),
     "run.delete()": lambda run: run.delete(),

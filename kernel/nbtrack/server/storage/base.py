@@ -74,6 +74,10 @@ class Storage(Protocol):
     # projects (the W&B public API's ``models`` / ``project``): derived from the runs;
     # each dict has project, created_at (its first run's), first_rid (its id), run_count
     def list_projects(self, entity: str) -> list[dict[str, Any]]: ...
+    # (line number, text) of a line file: up to ``limit`` after line ``after`` in order,
+    # or with ``last`` the last ``limit`` lines (in order); one index range either way
+    def numbered_lines(self, rid: int, file: str, after: int | None, limit: int,
+                       last: bool = False) -> list[tuple[int, str]]: ...
     def project_info(self, entity: str, project: str) -> dict[str, Any] | None: ...
 
     # accounts

@@ -255,6 +255,21 @@ class PostgresStorage:
         sql, extra = self._select(file)
         return self._strings(f"{sql} ORDER BY line", (rid, *extra))
 
+    def numbered_lines(self, rid: int, file: str, after: int | None, limit: int,
+                       last: bool = False) -> list[tuple[int, str]]:
+        table = LINE_TABLES.get(file)
+        sql, extra = ((f"SELECT line, data FROM {table} WHERE rid=%s", ()) if table else
+                      ("SELECT line, data FROM lines WHERE rid=%s AND file=%s", (file,)))
+        with self._pool.connection() as db, db.cursor(row_factory=psycopg.rows.tuple_row) as cur:
+            if last:
+                cur.execute(f"{sql} ORDER BY line DESC LIMIT %s", (rid, *extra, limit))
+                rows = list(cur)[::-1]
+            else:
+                cur.execute(f"{sql} AND line>%s ORDER BY line LIMIT %s",
+                            (rid, *extra, -1 if after is None else after, limit))
+                rows = list(cur)
+        return [(int(r[0]), str(r[1])) for r in rows]
+
     # ------------------------------------------------------------------ files
 
     def record_file(self, rid: int, name: str, size: int) -> None:

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from nbtrack.server.context import ServerContext, gid, iso, loads
 from nbtrack.server.wandb.graphql import GraphQLError
 from nbtrack.server.wandb.projection import with_args
-from nbtrack.server.wandb.publicapi import files, history
+from nbtrack.server.wandb.publicapi import console, files, history
 from nbtrack.server.wandb.publicapi.filters import (
     FilterError,
     compare,
@@ -172,6 +172,7 @@ def run_fields(req: Req, run: Run) -> dict[str, Any]:
         "commit": lambda: _commit(ctx, run),
         "fileCount": lambda: files.file_count(ctx, run),
         "files": with_args(lambda a: files.files_connection(ctx, req.base_url, run, a)),
+        "logLines": with_args(lambda a: console.log_lines(ctx, run, a)),
         **history.lazy(ctx, run),
     }
 
