@@ -109,6 +109,12 @@ def test_public_api_reads_and_refuses(live_server: RunningServer) -> None:
     assert r["parquetHistory"] == {"parquetUrls": [], "liveData": [{"_step": 0}]}
     assert (r["readOnly"], r["commit"], r["fileCount"], r["systemMetrics"]) == (
         False, None, 1, "{}")
+    more = [json.dumps({"_step": s, "acc": s}) for s in range(25, 30)]
+    assert stream(srv, f"{ent}/proj/r1", {"wandb-history.jsonl": (25, more)}).status_code == 200
+    keys = gql(srv, RUN, {"entity": ent, "name": "r1", "spec": spec})["data"]["project"]["run"]
+    assert keys["historyKeys"]["lastStep"] == 29  # counted on from where it stopped
+    assert keys["historyKeys"]["keys"]["acc"]["typeCounts"] == [{"type": "number", "count": 17}]
+    assert keys["historyKeys"]["keys"]["loss"]["typeCounts"] == [{"type": "number", "count": 25}]
     node = r["files"]["edges"][0]["node"]
     assert (node["name"], node["sizeBytes"]) == ("d/blob.bin", len(body))
     assert requests.get(node["url"], timeout=10).content == body  # signed: no credentials

@@ -7,8 +7,8 @@
 - ``sampledHistory(specs)``: per spec the rows holding every key of ``keys``, only those
   keys, at most ``samples`` of them evenly spread, ``maxStep`` inclusive. This one reads
   the rows of the range (O(rows in range), in pages of :data:`PAGE`).
-- ``historyKeys``: ``{"lastStep", "keys": {k: {"typeCounts": [...]}}}``; counting the
-  keys reads every row once, cached per run version (its line count and update time).
+- ``historyKeys``: ``{"lastStep", "keys": {k: {"typeCounts": [...]}}}``; counted
+  incrementally per run (the first call reads every row, later ones only the new rows).
 - ``events(samples)``: system-metrics rows; ``systemMetrics``: the latest of them.
 - ``parquetHistory``: nbtrack exports no parquet files, so ``parquetUrls`` is empty and
   ``liveData`` holds the first row's ``liveKeys`` (the official client reads only the first
@@ -125,7 +125,12 @@ def sampled_history(ctx: ServerContext, run: Run, args: dict[str, Any]) -> list[
         samples = _samples(spec)
         lo, hi = _int(spec, "minStep", None), _int(spec, "maxStep", None)
         found = []
+        # a cheap test before parsing: a row holding every key has each one's quoted name
+        # (only for names JSON writes the same way whatever the writer: plain ASCII)
+        quoted = [q for q in map(json.dumps, keys) if q.isascii() and "\\" not in q]
         for _, _, text in _rows(ctx, int(run["rid"]), lo, hi):
+            if not all(q in text for q in quoted):
+                continue
             try:
                 row = json.loads(text)
             except ValueError:
@@ -150,39 +155,67 @@ def _type(v: Any) -> str:
     return "list"
 
 
-_KEYS: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
-_KEYS_LOCK = threading.Lock()
+class _KeyCounts:
+    """A run's key counts so far and where the count stopped (the last (step, line) read)."""
 
+    def __init__(self) -> None:
+        self.counts: dict[str, dict[str, int]] = {}
+        self.after: tuple[int | None, int] | None = None
+        self.stepless: set[int] = set()
+        self.lock = threading.Lock()
 
-def history_keys(ctx: ServerContext, run: Run) -> dict[str, Any]:
-    """``{"lastStep": n, "keys": {key: {"typeCounts": [{"type", "count"}]}}}``."""
-    version = (id(ctx), run["rid"], run["history_line_count"], run["updated_at"])
-    with _KEYS_LOCK:
-        hit = _KEYS.get(version)
-    if hit is not None:
-        return hit
-    counts: dict[str, dict[str, int]] = {}
-    for _, _, text in _rows(ctx, int(run["rid"]), None, None):
+    def add(self, text: str) -> None:
         try:
             row = json.loads(text)
         except ValueError:
-            continue
+            return
         if isinstance(row, dict):
             for k, v in row.items():
-                by_type = counts.setdefault(k, {})
+                by_type = self.counts.setdefault(k, {})
                 t = _type(v)
                 by_type[t] = by_type.get(t, 0) + 1
-    last = run["last_step"]
-    answer = {
-        "lastStep": -1 if last is None else int(last),
-        "keys": {k: {"typeCounts": [{"type": t, "count": n} for t, n in sorted(c.items())]}
-                 for k, c in sorted(counts.items())},
-    }
+
+
+_KEYS: OrderedDict[tuple[int, int], _KeyCounts] = OrderedDict()
+_KEYS_LOCK = threading.Lock()
+_KEYS_RUNS = 256
+
+
+def history_keys(ctx: ServerContext, run: Run) -> dict[str, Any]:
+    """``{"lastStep": n, "keys": {key: {"typeCounts": [{"type", "count"}]}}}``.
+
+    Counted incrementally: a run's first call reads every row, a later one only the rows
+    stored since (rows come in step order; a late row at a step below the last one counted
+    is not counted until the server restarts).
+    """
+    key = (id(ctx), int(run["rid"]))
     with _KEYS_LOCK:
-        _KEYS[version] = answer
-        while len(_KEYS) > 64:
+        kc = _KEYS.get(key)
+        if kc is None:
+            kc = _KEYS[key] = _KeyCounts()
+        _KEYS.move_to_end(key)
+        while len(_KEYS) > _KEYS_RUNS:
             _KEYS.popitem(last=False)
-    return answer
+    with kc.lock:
+        while True:
+            page = ctx.storage.history_page(int(run["rid"]), None, None, kc.after, PAGE)
+            added = 0
+            for step, line, text in page:
+                if step is not None:
+                    kc.add(text)
+                    kc.after = (step, line)
+                elif line not in kc.stepless:  # rows without a _step come after the rest
+                    kc.stepless.add(line)      # on every page sequence: count them once
+                    kc.add(text)
+                else:
+                    continue
+                added += 1
+            if len(page) < PAGE or not added:
+                break
+        keys = {k: {"typeCounts": [{"type": t, "count": n} for t, n in sorted(c.items())]}
+                for k, c in sorted(kc.counts.items())}
+    last = run["last_step"]
+    return {"lastStep": -1 if last is None else int(last), "keys": keys}
 
 
 def events(ctx: ServerContext, run: Run, args: dict[str, Any]) -> list[str]:

@@ -55,10 +55,24 @@ def user_view(name: str) -> dict[str, Any]:
             "apiKeys": {"edges": []}, "teams": {"edges": []}, "__typename": "User"}
 
 
-def _parsed(ctx: ServerContext, run: Run) -> Run:
-    """A run row as filters see it: config / summary / tags parsed, the state as read."""
-    return {**run, "config": loads(run["config"], {}), "summary": loads(run["summary"], {}),
+def _parsed(ctx: ServerContext, run: Run, heads: set[str]) -> Run:
+    """A run row as filters see it: the state as read, tags parsed, and config / summary
+    parsed only when the filter or order names them (``heads``): parsing every run's
+    config is most of a page's cost."""
+    return {**run, "config": loads(run["config"], {}) if "config" in heads else {},
+            "summary": loads(run["summary"], {}) if "summary" in heads else {},
             "tags": loads(run["tags"], []), "state": ctx.effective_state(run), "_raw": run}
+
+
+def _heads(filters_text: str, order: Any) -> set[str]:
+    """Which JSON columns a filter and an order may read (a superset is harmless)."""
+    text = filters_text + " " + str(order or "")
+    out = set()
+    if "config" in text:
+        out.add("config")
+    if "summary" in text:
+        out.add("summary")
+    return out
 
 
 def _cursor(key: list[Any]) -> str:
@@ -86,9 +100,11 @@ def project_fields(req: Req, entity: str, project: str, node: Node) -> dict[str,
             info.update(ctx.storage.project_info(entity, project) or {"missing": True})
         return info
 
-    def matching(filters: Any) -> list[Run]:
+    def matching(filters: Any, order: Any = None) -> list[Run]:
         text = filters if isinstance(filters, str) else json.dumps(filters)
-        if text not in memo:
+        heads = _heads(text, order)
+        memo_key = f"{sorted(heads)} {text}"
+        if memo_key not in memo:
             try:
                 pred = compile_filter(filters)
             except FilterError as e:
@@ -98,10 +114,10 @@ def project_fields(req: Req, entity: str, project: str, node: Node) -> dict[str,
                 raise GraphQLError(f"runs: the project has {len(rows)} runs; filtered listing "
                                    f"is bounded to {MAX_RUNS}")
             try:
-                memo[text] = [r for r in map(lambda r: _parsed(ctx, r), rows) if pred(r)]
+                memo[memo_key] = [p for p in (_parsed(ctx, r, heads) for r in rows) if pred(p)]
             except FilterError as e:
                 raise GraphQLError(f"runs: {e}") from None
-        return memo[text]
+        return memo[memo_key]
 
     def run_count(args: dict[str, Any]) -> int:
         return len(matching(args.get("filters")))
@@ -113,7 +129,7 @@ def project_fields(req: Req, entity: str, project: str, node: Node) -> dict[str,
             raise GraphQLError(f"runs: first must be 1 to {MAX_PAGE}")
         order = args.get("order")
         try:
-            ordered = sort_runs(matching(args.get("filters")), order)
+            ordered = sort_runs(matching(args.get("filters"), order), order)
             desc = descending(order)
         except FilterError as e:
             raise GraphQLError(f"runs: {e}") from None
@@ -128,7 +144,7 @@ def project_fields(req: Req, entity: str, project: str, node: Node) -> dict[str,
             "edges": edges,
             "pageInfo": {"endCursor": edges[-1]["cursor"] if edges else None,
                          "hasNextPage": len(ordered) > limit, "__typename": "PageInfo"},
-            "totalCount": len(matching(args.get("filters"))),
+            "totalCount": len(matching(args.get("filters"), order)),
             "__typename": "RunConnection",
         }
 
