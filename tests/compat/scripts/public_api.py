@@ -174,7 +174,44 @@ def read_project(api: Any, entity: str, project: str, blob: str, dl: str) -> dic
     return out
 
 
+def _upload(run: Any) -> Any:
+    path = os.path.join(run._dl_for_probe, "uploaded.txt")
+    with open(path, "w") as f:
+        f.write("uploaded with run.upload_file\n")
+    got = run.upload_file(path, root=run._dl_for_probe)
+    names = [f.name for f in run.files()]
+    assert got.name == "uploaded.txt" and "uploaded.txt" in names, names
+
+
+def _histories(run: Any) -> Any:
+    got = run._api_for_probe.runs(f"{run.entity}/{run.project}").histories(samples=5)
+    assert {r["run_id"] for r in got} == {"r-a", "r-b", "r-c", "r-d"}, got
+
+
+def _metadata(run: Any) -> Any:
+    meta = run._api_for_probe.run(f"{run.entity}/{run.project}/r-a").metadata
+    assert isinstance(meta, dict), meta
+
+
+def _wait(run: Any) -> Any:
+    run.wait_until_finished()
+    assert run.state == "finished"
+
+
 PROBES = {
+    "run.upload_file(path)": _upload,
+    "runs.histories()": _histories,
+    "run.metadata": _metadata,
+    "run.wait_until_finished()": _wait,
+    "run.file(name).download()": lambda run: run.file("wandb-summary.json").download(
+        root=run._dl_for_probe, replace=True),
+    "api.viewer": lambda run: run._api_for_probe.viewer.username,
+    "run.update_state(state)": lambda run: run.update_state("failed"),
+    "Run.create(api)": lambda run: type(run).create(run._api_for_probe, run_id="created",
+                                                     project=run.project, state="pending"),
+    "api.users(query)": lambda run: run._api_for_probe.users("root"),
+    "api.team(name)": lambda run: run._api_for_probe.team("t").name,
+
     "run.logged_artifacts()": lambda run: list(run.logged_artifacts()),
     "run.used_artifacts()": lambda run: list(run.used_artifacts()),
     "project.sweeps()": lambda run: list(run._api_for_probe.project(run.project).sweeps()),

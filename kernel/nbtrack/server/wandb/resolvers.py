@@ -148,6 +148,8 @@ def viewer(req: Request, args: dict[str, Any]) -> dict[str, Any]:
         "flags": "{}",
         "admin": False,
         "teams": {"edges": [{"node": {"name": t, "id": gid("Entity", t)}} for t in teams]},
+        "apiKeys": lambda: public_runs.api_keys(req, name),
+        "deletedAt": None,
         "__typename": "User",
     }
 

@@ -32,7 +32,8 @@ from nbtrack.server.wandb.publicapi.filters import (
     sort_runs,
 )
 
-__all__ = ["MAX_PAGE", "MAX_RUNS", "Req", "project_fields", "run_fields", "run_of_id", "user_view"]
+__all__ = ["MAX_PAGE", "MAX_RUNS", "Req", "api_keys", "project_fields", "run_fields", "run_of_id",
+           "user_view"]
 
 MAX_RUNS = 20_000  # runs of one project a filtered listing evaluates
 MAX_PAGE = 1000  # runs per page
@@ -53,6 +54,16 @@ def user_view(name: str) -> dict[str, Any]:
     return {"id": gid("User", name), "name": name, "username": name, "email": None,
             "admin": False, "flags": "{}", "entity": name, "deletedAt": None,
             "apiKeys": {"edges": []}, "teams": {"edges": []}, "__typename": "User"}
+
+
+def api_keys(req: Req, user: str) -> dict[str, Any]:
+    """A user's live API keys by id (``viewer.apiKeys``): ids only, never a key or its hash.
+    The embedded server's single user has only the admin token, which is not listed."""
+    if getattr(req, "principal", None) is None:
+        return {"edges": []}
+    keys = [k for k in req.ctx.storage.list_keys(user) if k["revoked_at"] is None]
+    return {"edges": [{"node": {"id": k["key_id"], "name": k["key_id"], "description": None,
+                                "__typename": "ApiKey"}} for k in keys]}
 
 
 def _parsed(ctx: ServerContext, run: Run, heads: set[str]) -> Run:
