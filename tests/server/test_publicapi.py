@@ -88,6 +88,12 @@ def test_public_api_reads_and_refuses(live_server: RunningServer) -> None:
                  cursor=proj["runs"]["pageInfo"]["endCursor"])["data"]["project"]
     assert [e["node"]["name"] for e in rest["runs"]["edges"]] == ["r1"]
     assert rest["runs"]["pageInfo"]["hasNextPage"] is False and rest["runCount"] == 3
+    for filters, count in (({"config.lr": {"$not": {"$gt": 0.05}}}, 1),  # r2
+                           ({"tags": {"$all": ["a", "c"]}}, 1),  # r3
+                           ({"config.lr": {"$gt": "a"}}, 0),  # kinds never compare
+                           ({"heartbeatAt": {"$gt": "2000-01-01T00:00:00Z"}}, 4)):
+        got = _runs(srv, filters=json.dumps(filters))
+        assert got["data"]["project"]["runCount"] == count, (filters, got)
 
     # a run's history, keys, files
     files = gql(srv, 'mutation { createRunFiles(input: {projectName: "proj", runName: "r1", '
