@@ -121,6 +121,12 @@ def test_public_api_reads_and_refuses(live_server: RunningServer) -> None:
     assert keys["historyKeys"]["lastStep"] == 29  # counted on from where it stopped
     assert keys["historyKeys"]["keys"]["acc"]["typeCounts"] == [{"type": "number", "count": 17}]
     assert keys["historyKeys"]["keys"]["loss"]["typeCounts"] == [{"type": "number", "count": 25}]
+    pq = ('query($e: String!, $p: String) { project(name: "proj", entityName: $e) '
+          '{ run(name: "r1") { files(pattern: $p) { edges { node { name } } } } } }')
+    for pattern, names in (("d/%.bin", ["d/blob.bin"]), ("d/bl_b.bin", ["d/blob.bin"]),
+                           ("%.txt", []), ("D/%", []), ("%" * 40 + "x", [])):
+        got = gql(srv, pq, {"e": ent, "p": pattern})["data"]["project"]["run"]["files"]
+        assert [e["node"]["name"] for e in got["edges"]] == names, pattern
     node = r["files"]["edges"][0]["node"]
     assert (node["name"], node["sizeBytes"]) == ("d/blob.bin", len(body))
     assert requests.get(node["url"], timeout=10).content == body  # signed: no credentials

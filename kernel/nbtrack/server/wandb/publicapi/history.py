@@ -85,10 +85,10 @@ def history(ctx: ServerContext, run: Run, args: dict[str, Any]) -> list[str]:
     first = ctx.storage.history_page(rid, lo, hi_incl, None, samples + 1)
     if len(first) <= samples:
         return [r[2] for r in first]
-    start = int(first[0][0])
     end = hi_incl if hi_incl is not None else run["last_step"]
-    if end is None:
+    if first[0][0] is None or end is None:  # rows without a _step only: the first ones
         return [r[2] for r in first[:samples]]
+    start = int(first[0][0])
     out: dict[int, str] = {}
     span = int(end) - start
     for i in range(samples):
