@@ -190,6 +190,8 @@ def test_public_api_reads_and_refuses(live_server: RunningServer) -> None:
     assert "not valid JSON" in _error(_runs(srv, filters="{nope"))
     assert "first must be 1 to 1000" in _error(_runs(srv, first=5000))
     assert "'nosuch'" in _error(_runs(srv, order="-nosuch"))
+    for cursor in ("bm9wZQ==", "WzAsIDEsICJ4IiwgM10=", "WzAsIDEsIDAuNV0="):  # nope, [0,1,"x",3]
+        assert "invalid cursor" in _error(_runs(srv, cursor=cursor)), cursor
     unknown = gql(srv, 'query($e: String!) { project(name: "proj", entityName: $e) '
                        '{ run(name: "r1") { name nosuchField } } }', {"e": ent})
     assert "nosuchField" in _error(unknown)

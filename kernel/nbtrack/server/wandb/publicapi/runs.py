@@ -95,7 +95,10 @@ def _uncursor(text: str) -> list[Any]:
         key = json.loads(base64.b64decode(text))
     except ValueError:
         raise GraphQLError("runs: invalid cursor") from None
-    if not isinstance(key, list) or len(key) != 4:
+    kinds = {0: (int,), 1: (int, float), 2: (str,), 3: (str,)}  # filters.order_key's ranks
+    if not (isinstance(key, list) and len(key) == 4 and key[0] in (0, 1)
+            and type(key[1]) is int and key[1] in kinds and type(key[3]) is int
+            and isinstance(key[2], kinds[key[1]]) and not isinstance(key[2], bool)):
         raise GraphQLError("runs: invalid cursor")
     return key
 
@@ -120,10 +123,11 @@ def project_fields(req: Req, entity: str, project: str, node: Node) -> dict[str,
                 pred = compile_filter(filters)
             except FilterError as e:
                 raise GraphQLError(f"runs: {e}") from None
+            count = int(about().get("run_count") or 0)
+            if count > MAX_RUNS:  # refused before any run is read
+                raise GraphQLError(f"runs: the project has {count} runs; a listing is bounded "
+                                   f"to {MAX_RUNS}")
             rows = ctx.storage.list_runs(entity, project)
-            if len(rows) > MAX_RUNS:
-                raise GraphQLError(f"runs: the project has {len(rows)} runs; filtered listing "
-                                   f"is bounded to {MAX_RUNS}")
             try:
                 memo[memo_key] = [p for p in (_parsed(ctx, r, heads) for r in rows) if pred(p)]
             except FilterError as e:
