@@ -185,9 +185,11 @@ def test_public_api_reads_and_refuses(live_server: RunningServer) -> None:
         ({"tags": {"$in": "a"}}, "$in needs a list"),
         ({"$or": []}, "$or needs a non-empty list"),
         ({"$and": [{"state": "x"}] * 2000}, "more than 1000 parts"),
+        (json.loads('{"$or": [' * 40 + '{"state": "x"}' + ']}' * 40), "deeper than 32"),
     ):
         assert names in _error(_runs(srv, filters=json.dumps(filters))), filters
     assert "not valid JSON" in _error(_runs(srv, filters="{nope"))
+    assert "not valid JSON" in _error(_runs(srv, filters="[" * 100_000))
     assert "first must be 1 to 1000" in _error(_runs(srv, first=5000))
     assert "'nosuch'" in _error(_runs(srv, order="-nosuch"))
     for cursor in ("bm9wZQ==", "WzAsIDEsICJ4IiwgM10=", "WzAsIDEsIDAuNV0="):  # nope, [0,1,"x",3]

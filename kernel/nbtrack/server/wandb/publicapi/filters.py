@@ -25,10 +25,11 @@ from typing import Any
 
 import re2
 
-__all__ = ["MAX_NODES", "MAX_PATTERN", "FilterError", "compare", "compile_filter", "descending",
-           "field_value", "order_key", "sort_runs"]
+__all__ = ["MAX_DEPTH", "MAX_NODES", "MAX_PATTERN", "FilterError", "compare", "compile_filter",
+           "descending", "field_value", "order_key", "sort_runs"]
 
 MAX_NODES = 1000  # operators and operands in one filter
+MAX_DEPTH = 32  # nested $and / $or / $nor / $not
 MAX_PATTERN = 512  # characters of one $regex
 
 # $regex is RE2 (W&B's documented syntax): linear in the text, so no pattern can make a
@@ -165,18 +166,20 @@ class _Compiler:
         if self.nodes > MAX_NODES:
             raise FilterError(f"the filter has more than {MAX_NODES} parts")
 
-    def doc(self, spec: Any) -> Predicate:
+    def doc(self, spec: Any, depth: int = 0) -> Predicate:
         if not isinstance(spec, dict):
             raise FilterError(f"a filter must be an object, not {type(spec).__name__}")
-        preds = [self.entry(k, v) for k, v in spec.items()]
+        if depth > MAX_DEPTH:
+            raise FilterError(f"the filter nests deeper than {MAX_DEPTH} levels")
+        preds = [self.entry(k, v, depth) for k, v in spec.items()]
         return lambda run: all(p(run) for p in preds)
 
-    def entry(self, key: str, value: Any) -> Predicate:
+    def entry(self, key: str, value: Any, depth: int) -> Predicate:
         self._count()
         if key in ("$and", "$or", "$nor"):
             if not isinstance(value, list) or not value:
                 raise FilterError(f"{key} needs a non-empty list of filters")
-            subs = [self.doc(v) for v in value]
+            subs = [self.doc(v, depth + 1) for v in value]
             if key == "$and":
                 return lambda run: all(p(run) for p in subs)
             if key == "$or":
@@ -185,17 +188,19 @@ class _Compiler:
         if key.startswith("$"):
             raise FilterError(f"unsupported filter operator {key!r}")
         field_value({"config": {}, "summary": {}, "tags": []}, key)  # refuses unknown paths
-        cond = self.condition(key, value)
+        cond = self.condition(key, value, depth)
         return lambda run: cond(field_value(run, key))
 
-    def condition(self, path: str, spec: Any) -> Callable[[Any], bool]:
+    def condition(self, path: str, spec: Any, depth: int) -> Callable[[Any], bool]:
+        if depth > MAX_DEPTH:
+            raise FilterError(f"the filter nests deeper than {MAX_DEPTH} levels")
         if not (isinstance(spec, dict) and spec and all(k.startswith("$") for k in spec)):
             want = _time_operand(path, spec)
             return lambda v: v is not _MISSING and _any(v, lambda x: _eq(x, want))
-        tests = [self.operator(path, op, arg) for op, arg in spec.items()]
+        tests = [self.operator(path, op, arg, depth) for op, arg in spec.items()]
         return lambda v: all(t(v) for t in tests)
 
-    def operator(self, path: str, op: str, arg: Any) -> Callable[[Any], bool]:
+    def operator(self, path: str, op: str, arg: Any, depth: int) -> Callable[[Any], bool]:
         self._count()
         arg = _time_operand(path, arg)
         if op == "$eq":
@@ -232,7 +237,7 @@ class _Compiler:
                 raise FilterError(f"{path}: invalid $regex {arg!r}: {reason}") from None
             return lambda v: _any(v, lambda x: isinstance(x, str) and rx.search(x) is not None)
         if op == "$not":
-            inner = self.condition(path, arg)
+            inner = self.condition(path, arg, depth + 1)
             return lambda v: not inner(v)
         if op == "$all":
             if not isinstance(arg, list):
@@ -247,8 +252,8 @@ def compile_filter(spec: Any) -> Predicate:
     if isinstance(spec, str):
         try:
             spec = json.loads(spec) if spec.strip() else {}
-        except ValueError:
-            raise FilterError("filters is not valid JSON") from None
+        except (ValueError, RecursionError):
+            raise FilterError("filters is not valid JSON (or nests too deeply)") from None
     if spec is None:
         spec = {}
     return _Compiler().doc(spec)

@@ -23,7 +23,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from nbtrack.server.context import ServerContext
+from nbtrack.server.context import ServerContext, loads
 from nbtrack.server.wandb.graphql import GraphQLError
 from nbtrack.server.wandb.projection import with_args
 from nbtrack.wire.files import EVENTS
@@ -236,7 +236,7 @@ def parquet_history(ctx: ServerContext, run: Run, args: dict[str, Any]) -> dict[
     first = ctx.storage.history_page(int(run["rid"]), None, None, None, 1)
     live: list[dict[str, Any]] = []
     if first:
-        row = json.loads(first[0][2])
+        row = loads(first[0][2], None)
         live = [{k: row[k] for k in keys if k in row}] if isinstance(row, dict) else []
     return {"parquetUrls": [], "liveData": live, "__typename": "RunParquetHistory"}
 
