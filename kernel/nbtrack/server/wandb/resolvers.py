@@ -280,7 +280,14 @@ _TYPE_FIELDS = {
         "historyTail",
         "eventsTail",
         "tags",
+        # the public API's (server/wandb/publicapi/)
+        "projectId", "readOnly", "commit", "historyKeys", "history", "sampledHistory",
+        "events", "systemMetrics", "parquetHistory", "files", "fileCount", "logLines",
+        "createdAt", "heartbeatAt", "notes", "description", "group", "jobType", "user",
+        "sweepName",
     ],
+    "Project": ["id", "name", "entityName", "internalId", "runCount", "runs", "run", "bucket",
+                "readOnly", "createdAt", "isBenchmark", "user"],
 }
 
 
