@@ -120,6 +120,33 @@ def main() -> int:
                                            "n": 1000})["project"]["run"]["history"])
                 return n
 
+            page_q = RUNS_Q.replace("$order: String)", "$order: String, $c: String)").replace(
+                "first: 50)", "first: 50, after: $c)")
+
+            def list_all() -> int:
+                n, cursor = 0, None
+                while True:
+                    got = gql(page_q, entity=entity, filters=flt, c=cursor)["project"]["runs"]
+                    n += len(got["edges"])
+                    if not got["pageInfo"]["hasNextPage"]:
+                        return n
+                    cursor = got["pageInfo"]["endCursor"]
+
+            def list_all_unfiltered() -> int:
+                n, cursor = 0, None
+                while True:
+                    got = gql(page_q, entity=entity, c=cursor)["project"]["runs"]
+                    n += len(got["edges"])
+                    if not got["pageInfo"]["hasNextPage"]:
+                        return n
+                    cursor = got["pageInfo"]["endCursor"]
+
+            t_list, listed = timed(list_all_unfiltered)
+            assert listed == args.runs + 1, listed
+            results.append((f"every run, pages of 50 ({-(-listed // 50)} requests)",
+                            t_list * 1000))
+            t_flist, _ = timed(list_all)
+            results.append(("every run matching the 3-part filter, pages of 50", t_flist * 1000))
             t_scan, scanned = timed(scan)
             assert scanned == args.steps, scanned
         finally:

@@ -88,6 +88,9 @@ def test_public_api_reads_and_refuses(live_server: RunningServer) -> None:
                  cursor=proj["runs"]["pageInfo"]["endCursor"])["data"]["project"]
     assert [e["node"]["name"] for e in rest["runs"]["edges"]] == ["r1"]
     assert rest["runs"]["pageInfo"]["hasNextPage"] is False and rest["runCount"] == 3
+    upsert(srv, "r2", config=json.dumps({"lr": {"value": 0.2}}))  # a kept listing is renewed
+    assert _runs(srv, filters=flt)["data"]["project"]["runCount"] == 4
+    upsert(srv, "r2", config=json.dumps({"lr": {"value": 0.01}}))
     for filters, count in (({"config.lr": {"$not": {"$gt": 0.05}}}, 1),  # r2
                            ({"tags": {"$all": ["a", "c"]}}, 1),  # r3
                            ({"config.lr": {"$gt": "a"}}, 0),  # kinds never compare

@@ -72,7 +72,8 @@ class Storage(Protocol):
     def list_files(self, rid: int) -> list[dict[str, Any]]: ...
 
     # projects (the W&B public API's ``models`` / ``project``): derived from the runs;
-    # each dict has project, created_at (its first run's), first_rid (its id), run_count
+    # each dict has project, created_at (its first run's), first_rid (its id), run_count,
+    # updated_at (its runs' latest change: with run_count, the project's version)
     def list_projects(self, entity: str) -> list[dict[str, Any]]: ...
     # (line number, text) of a line file: up to ``limit`` after line ``after`` in order,
     # or with ``last`` the last ``limit`` lines (in order); one index range either way

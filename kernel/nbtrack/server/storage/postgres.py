@@ -290,7 +290,8 @@ class PostgresStorage:
     # ------------------------------------------------------------------ projects
 
     _PROJECTS = ("SELECT project, MIN(created_at) AS created_at, MIN(rid) AS first_rid,"
-                 " COUNT(*) AS run_count FROM runs WHERE entity=%s")
+                 " COUNT(*) AS run_count, MAX(updated_at) AS updated_at FROM runs"
+                 " WHERE entity=%s")
 
     def list_projects(self, entity: str) -> list[dict[str, Any]]:
         """The entity's projects by name (one index range of ``UNIQUE(entity, ...)``)."""

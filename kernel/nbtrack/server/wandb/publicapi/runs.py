@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -72,7 +75,7 @@ def _parsed(ctx: ServerContext, run: Run, heads: set[str]) -> Run:
     config is most of a page's cost."""
     return {**run, "config": loads(run["config"], {}) if "config" in heads else {},
             "summary": loads(run["summary"], {}) if "summary" in heads else {},
-            "tags": loads(run["tags"], []), "state": ctx.effective_state(run), "_raw": run}
+            "tags": loads(run["tags"], []), "state": ctx.effective_state(run)}
 
 
 def _heads(filters_text: str, order: Any) -> set[str]:
@@ -103,10 +106,29 @@ def _uncursor(text: str) -> list[Any]:
     return key
 
 
+Keyed = tuple[list[Any], str]  # (sort key, run name)
+_LISTINGS: OrderedDict[tuple[Any, ...], tuple[tuple[Any, ...], float, list[Keyed]]] = \
+    OrderedDict()
+_LISTINGS_LOCK = threading.Lock()
+_LISTINGS_KEPT = 16  # listings (filter + order of one project) kept between requests
+LISTING_TTL = 10.0  # seconds: a run's read state (crashed) depends on the clock too
+
+
+def _after(ordered: list[Keyed], cursor: list[Any], desc: bool) -> int:
+    """The index of the first run after ``cursor`` (a binary search of the sort keys)."""
+    lo, hi = 0, len(ordered)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if compare(ordered[mid][0], cursor, desc) > 0:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
 def project_fields(req: Req, entity: str, project: str, node: Node) -> dict[str, Any]:
     """``internalId``, ``runCount``, ``runs``, ``readOnly``, ``createdAt``... of a project."""
     ctx = req.ctx
-    memo: dict[str, list[Run]] = {}
     info: dict[str, Any] = {}
 
     def about() -> dict[str, Any]:
@@ -114,28 +136,39 @@ def project_fields(req: Req, entity: str, project: str, node: Node) -> dict[str,
             info.update(ctx.storage.project_info(entity, project) or {"missing": True})
         return info
 
-    def matching(filters: Any, order: Any = None) -> list[Run]:
+    def listing(filters: Any, order: Any) -> list[Keyed]:
+        """The matching runs' (sort key, name) in order; kept between requests while the
+        project's version (run count, latest update) is the same, so paging through a
+        large project reads its runs once, not once per page."""
         text = filters if isinstance(filters, str) else json.dumps(filters)
-        heads = _heads(text, order)
-        memo_key = f"{sorted(heads)} {text}"
-        if memo_key not in memo:
-            try:
-                pred = compile_filter(filters)
-            except FilterError as e:
-                raise GraphQLError(f"runs: {e}") from None
+        version = (about().get("run_count"), about().get("updated_at"))
+        key = (id(ctx), entity, project, text, str(order))
+        now = time.monotonic()
+        with _LISTINGS_LOCK:
+            hit = _LISTINGS.get(key)
+            if hit is not None and hit[0] == version and hit[1] > now:
+                _LISTINGS.move_to_end(key)
+                return hit[2]
+        try:
+            pred = compile_filter(filters)
             count = int(about().get("run_count") or 0)
             if count > MAX_RUNS:  # refused before any run is read
-                raise GraphQLError(f"runs: the project has {count} runs; a listing is bounded "
-                                   f"to {MAX_RUNS}")
-            rows = ctx.storage.list_runs(entity, project)
-            try:
-                memo[memo_key] = [p for p in (_parsed(ctx, r, heads) for r in rows) if pred(p)]
-            except FilterError as e:
-                raise GraphQLError(f"runs: {e}") from None
-        return memo[memo_key]
+                raise GraphQLError(f"runs: the project has {count} runs; a listing is "
+                                   f"bounded to {MAX_RUNS}")
+            heads = _heads(text, order)
+            rows = [p for p in (_parsed(ctx, r, heads)
+                                for r in ctx.storage.list_runs(entity, project)) if pred(p)]
+            keyed = [(k, str(r["name"])) for k, r in sort_runs(rows, order)]
+        except FilterError as e:
+            raise GraphQLError(f"runs: {e}") from None
+        with _LISTINGS_LOCK:
+            _LISTINGS[key] = (version, now + LISTING_TTL, keyed)
+            while len(_LISTINGS) > _LISTINGS_KEPT:
+                _LISTINGS.popitem(last=False)
+        return keyed
 
     def run_count(args: dict[str, Any]) -> int:
-        return len(matching(args.get("filters")))
+        return len(listing(args.get("filters"), None))
 
     def runs(args: dict[str, Any]) -> dict[str, Any]:
         first = args.get("first")
@@ -143,23 +176,26 @@ def project_fields(req: Req, entity: str, project: str, node: Node) -> dict[str,
         if isinstance(limit, bool) or not isinstance(limit, int) or not 0 < limit <= MAX_PAGE:
             raise GraphQLError(f"runs: first must be 1 to {MAX_PAGE}")
         order = args.get("order")
+        ordered = listing(args.get("filters"), order)
         try:
-            ordered = sort_runs(matching(args.get("filters"), order), order)
             desc = descending(order)
         except FilterError as e:
             raise GraphQLError(f"runs: {e}") from None
+        start = 0
         after = args.get("after")
         if isinstance(after, str) and after:
-            key = _uncursor(after)
-            ordered = [kr for kr in ordered if compare(kr[0], key, desc) > 0]
-        page = ordered[:limit]
-        edges = [{"node": node(r["_raw"]), "cursor": _cursor(k),
-                  "__typename": "RunEdge"} for k, r in page]
+            start = _after(ordered, _uncursor(after), desc)
+        page = ordered[start:start + limit]
+        edges = []
+        for k, name in page:
+            run = ctx.storage.get_run(entity, project, name)
+            if run is not None:  # runs are never deleted; kept for safety
+                edges.append({"node": node(run), "cursor": _cursor(k), "__typename": "RunEdge"})
         return {
             "edges": edges,
             "pageInfo": {"endCursor": edges[-1]["cursor"] if edges else None,
-                         "hasNextPage": len(ordered) > limit, "__typename": "PageInfo"},
-            "totalCount": len(matching(args.get("filters"), order)),
+                         "hasNextPage": start + limit < len(ordered), "__typename": "PageInfo"},
+            "totalCount": len(ordered),
             "__typename": "RunConnection",
         }
 
