@@ -4,9 +4,11 @@
 the project's runs are read (at most :data:`MAX_RUNS`; a larger project answers a GraphQL
 error naming ``runs``), filtered and ordered in :mod:`.filters`, and paged by a keyset
 cursor (the last run's sort key and id), so a run that starts or changes between two
-pages never shifts the rest of the listing. One request's ``runCount`` and ``runs`` share
-the evaluation. ``projectId`` / ``internalId`` are the project's first run id (stable,
-unique per project: nbtrack keeps no project table).
+pages never shifts the rest of the listing. The listing (sort keys and names) is kept
+between requests while the project's version holds (:func:`project_fields`), so
+``runCount`` and every page of one listing share one evaluation. ``projectId`` /
+``internalId`` are the project's first run id (stable, unique per project: nbtrack keeps
+no project table).
 
 The ``Run`` fields beyond what a logging client needs (``projectId``, ``readOnly``,
 ``commit``, history, files) are added to the run view of :mod:`..resolvers` here, as lazy
