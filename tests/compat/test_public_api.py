@@ -24,6 +24,7 @@ from .scripts.public_api import FILTERS, RUNS, rows
 from helpers.server import RunningServer, start_server
 
 PROJECTS = ("pubapi-wb", "pubapi-nb")
+DOC = Path(__file__).parents[2] / "docs" / "compatibility.md"
 BY_ID = {r["id"]: r for r in RUNS}
 
 
@@ -210,6 +211,14 @@ def test_projects_and_unsupported_calls(answer: dict[str, Any], server: RunningS
             assert "unknown field" in status or "invalid state" in status, (label, status)
     assert "outputArtifacts" in probes["run.logged_artifacts()"]
     assert "deleteRun" in probes["run.delete()"]
-    unknown = " ".join(captured(server)["unknown"])
+    seen = captured(server)
+    # every operation the reads sent is named in docs/compatibility.md (the logging ones in
+    # its first table, the reads in the wandb.Api() table)
+    doc = DOC.read_text()
+    reads = doc.split("## wandb.Api() against nbtrack's server")[1].split("\n## ")[0]
+    for op in seen["operations"]:
+        name = op.split(" ", 1)[1]
+        assert f"`{name}`" in reads or f"`{op}`" in doc, f"{op} is not in {DOC.name}"
+    unknown = " ".join(seen["unknown"])
     for field in ("outputArtifacts", "inputArtifacts", "sweeps", "allViews", "deleteRun"):
         assert field in unknown  # and the server's log names them too
