@@ -54,11 +54,15 @@ class Req(Protocol):
     base_url: str
 
 
-def user_view(name: str) -> dict[str, Any]:
-    """W&B's ``User`` for an entity (no API key is ever served over GraphQL)."""
+def user_view(ctx: ServerContext, name: str) -> dict[str, Any]:
+    """W&B's ``User`` owning a project: the entity's name and its teams. Another user's
+    API keys are never listed (``apiKeys`` is the viewer's own only)."""
     return {"id": gid("User", name), "name": name, "username": name, "email": None,
             "admin": False, "flags": "{}", "entity": name, "deletedAt": None,
-            "apiKeys": {"edges": []}, "teams": {"edges": []}, "__typename": "User"}
+            "apiKeys": {"edges": []},
+            "teams": lambda: {"edges": [{"node": {"name": t, "id": gid("Entity", t)}}
+                                        for t in ctx.storage.teams_of(name)]},
+            "__typename": "User"}
 
 
 def api_keys(req: Req, user: str) -> dict[str, Any]:
@@ -212,7 +216,7 @@ def project_fields(req: Req, entity: str, project: str, node: Node) -> dict[str,
         "readOnly": False,
         "createdAt": lambda: iso(about().get("created_at")),
         "isBenchmark": False,
-        "user": user_view(entity),
+        "user": user_view(ctx, entity),
     }
 
 
