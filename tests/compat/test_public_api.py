@@ -198,6 +198,7 @@ def test_projects_and_unsupported_calls(answer: dict[str, Any], server: RunningS
     assert set(PROJECTS) <= set(answer["projects"])
     assert answer["project_fields"]["name"] == PROJECTS[0]
     assert answer["project_fields"]["created_at"]
+    assert answer["project_fields"]["owner"] == answer["entity"]
     # what nbtrack does not serve answers a GraphQL error naming the field, never []
     probes = answer["probes"]
     works = ("run.upload_file(path)", "runs.histories()", "run.wait_until_finished()",

@@ -236,7 +236,8 @@ def read(projects: list[str], blob: str, dl: str) -> None:
                               "project": {}, "probes": {}}
     one = api.project(projects[0], entity)
     result["project_fields"] = {"name": one.name, "entity": one.entity,
-                                "created_at": one.created_at}
+                                "created_at": one.created_at,
+                                "owner": one.owner._attrs.get("username")}
     for project in projects:
         result["project"][project] = read_project(api, entity, project, blob, dl)
     run = api.run(f"{entity}/{projects[0]}/r-d")
