@@ -118,6 +118,14 @@ def test_public_api_reads_and_refuses(live_server: RunningServer) -> None:
     assert r["parquetHistory"] == {"parquetUrls": [], "liveData": [{"_step": 0}]}
     assert (r["readOnly"], r["commit"], r["fileCount"], r["systemMetrics"]) == (
         False, None, 1, "{}")
+    upsert(srv, "skew")  # 40 rows at steps 0..39 and one at 10**9
+    skew = [json.dumps({"_step": s}) for s in [*range(40), 10**9]]
+    assert stream(srv, f"{ent}/proj/skew", {"wandb-history.jsonl": (0, skew)}).status_code == 200
+    few_q = ('query($e: String!) { project(name: "proj", entityName: $e) '
+             '{ run(name: "skew") { history(samples: 10) } } }')
+    got = gql(srv, few_q, {"e": ent})["data"]["project"]["run"]["history"]
+    steps = [json.loads(x)["_step"] for x in got]
+    assert len(steps) == 10 and steps[0] == 0 and steps[-1] == 10**9, steps
     more = [json.dumps({"_step": s, "acc": s}) for s in range(25, 30)]
     assert stream(srv, f"{ent}/proj/r1", {"wandb-history.jsonl": (25, more)}).status_code == 200
     keys = gql(srv, RUN, {"entity": ent, "name": "r1", "spec": spec})["data"]["project"]["run"]

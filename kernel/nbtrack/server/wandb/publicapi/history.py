@@ -3,7 +3,9 @@
 - ``history(samples, minStep, maxStep)``: whole rows as JSON strings, ``maxStep``
   exclusive (wandb-core's scan pages ask ``samples = maxStep - minStep``, so a page comes
   back whole); more rows than ``samples`` are spread evenly over the step range, one index
-  lookup per sample, so a sampled read of a long run costs O(samples), not O(rows).
+  lookup per sample, so a sampled read of a long run costs O(samples), not O(rows); when
+  the steps are so uneven that the lookups find fewer than half the samples (a cluster and
+  one far step), the range's rows are read and spread by position.
 - ``sampledHistory(specs)``: per spec the rows holding every key of ``keys``, only those
   keys, at most ``samples`` of them evenly spread, ``maxStep`` inclusive. This one reads
   the rows of the range (O(rows in range), in pages of :data:`PAGE`).
@@ -96,6 +98,9 @@ def history(ctx: ServerContext, run: Run, args: dict[str, Any]) -> list[str]:
         row = ctx.storage.history_page(rid, target, hi_incl, None, 1)
         if row:
             out.setdefault(int(row[0][1]), row[0][2])
+    if len(out) < samples // 2:  # steps too uneven for lookups: spread by position instead
+        texts = [r[2] for r in _rows(ctx, rid, lo, hi_incl)]
+        return [texts[i] for i in _spread(len(texts), samples)]
     return list(out.values())
 
 
