@@ -21,7 +21,7 @@ from helpers.server import RunningServer, start_server
 HERE = Path(__file__).parent
 SCRIPTS = HERE / "scripts"
 NEEDS = {"test_wandb_client.py": "wandb", "test_behaviour.py": "wandb",
-         "test_media_pages.py": "wandb",
+         "test_media_pages.py": "wandb", "test_public_api.py": "wandb",
          "test_openwandb.py": "openwandb"}
 
 

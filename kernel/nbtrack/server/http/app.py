@@ -18,6 +18,7 @@ from nbtrack.server.http.plumbing import RequestIO, Server
 from nbtrack.server.readapi import routes as readapi
 from nbtrack.server.storage.files import target
 from nbtrack.server.wandb import filestream, resolvers, uploads
+from nbtrack.server.wandb.publicapi import files as public_files
 from nbtrack.wire import urls
 from nbtrack.wire.mediatypes import inline_type
 from nbtrack.wire.ordering import SEQ_HEADER, parse_seq
@@ -41,6 +42,9 @@ class Handler(RequestIO):
         if pages.handles(path):  # the run pages: their own cookie login
             self._reply(*pages.get(self.ctx, path, query, self.headers.get("Cookie", "")))
             return
+        if path.startswith(uploads.UPLOAD_PREFIX):  # a run file's signed download URL
+            self._download(path, query)
+            return
         if not self._require_auth():
             return
         if path.startswith(urls.API):
@@ -55,6 +59,26 @@ class Handler(RequestIO):
         self._json(404, {"error": "not found"})
 
     do_HEAD = do_GET
+
+    def _download(self, raw_path: str, query: str) -> None:
+        """GET of a URL from ``Run.files``: signed (``publicapi.files``) or with the key."""
+        signed = public_files.verify_download(self.ctx.upload_secret, raw_path, query)
+        if not signed and not self._authorized():
+            self._refuse(403, "invalid or expired download signature")
+            return
+        parsed = uploads.split_upload_path(raw_path)
+        if parsed is None:
+            self._refuse(400, "invalid file path")
+            return
+        entity, project, run_name, name = parsed
+        if not signed and self.principal is not None and not self.principal.can(entity):
+            self._refuse(403, f"permission denied: entity {entity!r} is not yours")
+            return
+        path = target(self.ctx.files_dir, entity, project, run_name, name)
+        if path is None or not path.is_file():
+            self._refuse(404, "file not found")
+            return
+        self._send_file(path)
 
     def _send_file(self, path: Path) -> None:
         with open(path, "rb") as f:

@@ -255,6 +255,21 @@ class PostgresStorage:
         sql, extra = self._select(file)
         return self._strings(f"{sql} ORDER BY line", (rid, *extra))
 
+    def numbered_lines(self, rid: int, file: str, after: int | None, limit: int,
+                       last: bool = False) -> list[tuple[int, str]]:
+        table = LINE_TABLES.get(file)
+        sql, extra = ((f"SELECT line, data FROM {table} WHERE rid=%s", ()) if table else
+                      ("SELECT line, data FROM lines WHERE rid=%s AND file=%s", (file,)))
+        with self._pool.connection() as db, db.cursor(row_factory=psycopg.rows.tuple_row) as cur:
+            if last:
+                cur.execute(f"{sql} ORDER BY line DESC LIMIT %s", (rid, *extra, limit))
+                rows = list(cur)[::-1]
+            else:
+                cur.execute(f"{sql} AND line>%s ORDER BY line LIMIT %s",
+                            (rid, *extra, -1 if after is None else after, limit))
+                rows = list(cur)
+        return [(int(r[0]), str(r[1])) for r in rows]
+
     # ------------------------------------------------------------------ files
 
     def record_file(self, rid: int, name: str, size: int) -> None:
@@ -271,6 +286,23 @@ class PostgresStorage:
             return db.execute(
                 "SELECT name, size, updated_at FROM files WHERE rid=%s ORDER BY name", (rid,)
             ).fetchall()
+
+    # ------------------------------------------------------------------ projects
+
+    _PROJECTS = ("SELECT project, MIN(created_at) AS created_at, MIN(rid) AS first_rid,"
+                 " COUNT(*) AS run_count, MAX(updated_at) AS updated_at FROM runs"
+                 " WHERE entity=%s")
+
+    def list_projects(self, entity: str) -> list[dict[str, Any]]:
+        """The entity's projects by name (one index range of ``UNIQUE(entity, ...)``)."""
+        with self._pool.connection() as db:
+            return db.execute(self._PROJECTS + " GROUP BY project ORDER BY project",
+                              (entity,)).fetchall()
+
+    def project_info(self, entity: str, project: str) -> dict[str, Any] | None:
+        with self._pool.connection() as db:
+            return db.execute(self._PROJECTS + " AND project=%s GROUP BY project",
+                              (entity, project)).fetchone()
 
     # ------------------------------------------------------------------ accounts
 

@@ -243,6 +243,20 @@ class SqliteStorage:
         sql, extra = self._select(file)
         return [r[0] for r in self._reader().execute(f"{sql} ORDER BY line", (rid, *extra))]
 
+    def numbered_lines(self, rid: int, file: str, after: int | None, limit: int,
+                       last: bool = False) -> list[tuple[int, str]]:
+        table = LINE_TABLES.get(file)
+        sql, extra = ((f"SELECT line, data FROM {table} WHERE rid=?", ()) if table else
+                      ("SELECT line, data FROM lines WHERE rid=? AND file=?", (file,)))
+        if last:
+            rows = self._reader().execute(f"{sql} ORDER BY line DESC LIMIT ?",
+                                          (rid, *extra, limit)).fetchall()[::-1]
+        else:
+            rows = self._reader().execute(f"{sql} AND line>? ORDER BY line LIMIT ?",
+                                          (rid, *extra, -1 if after is None else after,
+                                           limit)).fetchall()
+        return [(int(r[0]), str(r[1])) for r in rows]
+
     # ------------------------------------------------------------------ files
 
     def record_file(self, rid: int, name: str, size: int) -> None:
@@ -257,6 +271,23 @@ class SqliteStorage:
             "SELECT name, size, updated_at FROM files WHERE rid=? ORDER BY name", (rid,)
         )
         return [dict(r) for r in rows]
+
+    # ------------------------------------------------------------------ projects
+
+    _PROJECTS = ("SELECT project, MIN(created_at) AS created_at, MIN(rid) AS first_rid,"
+                 " COUNT(*) AS run_count, MAX(updated_at) AS updated_at FROM runs"
+                 " WHERE entity=?")
+
+    def list_projects(self, entity: str) -> list[dict[str, Any]]:
+        """The entity's projects by name (one index range of ``UNIQUE(entity, ...)``)."""
+        rows = self._reader().execute(self._PROJECTS + " GROUP BY project ORDER BY project",
+                                      (entity,))
+        return [dict(r) for r in rows]
+
+    def project_info(self, entity: str, project: str) -> dict[str, Any] | None:
+        row = self._reader().execute(self._PROJECTS + " AND project=? GROUP BY project",
+                                     (entity, project)).fetchone()
+        return dict(row) if row else None
 
     # ------------------------------------------------------------------ accounts
 

@@ -19,6 +19,8 @@ from nbtrack.server.storage.files import safe_name
 from nbtrack.server.wandb import uploads
 from nbtrack.server.wandb.graphql import GraphQLError, parse
 from nbtrack.server.wandb.projection import collect_fields, project, resolve_value, with_args
+from nbtrack.server.wandb.publicapi import projects as public_projects
+from nbtrack.server.wandb.publicapi import runs as public_runs
 from nbtrack.wire.config import wandb_block
 from nbtrack.wire.files import EVENTS, HISTORY
 
@@ -76,6 +78,7 @@ def project_view(req: Request, entity: str, project: str) -> dict[str, Any]:
         return bucket_view(req, run) if run else None
 
     return {
+        **public_runs.project_fields(req, entity, project, lambda run: bucket_view(req, run)),
         "id": gid("Project", project, entity),
         "name": project,
         "entityName": entity,
@@ -102,6 +105,7 @@ def bucket_view(req: Request, run: dict[str, Any]) -> dict[str, Any]:
         return json.dumps(values)
 
     return {
+        **public_runs.run_fields(req, run),
         "wandbConfig": wandb_config,
         "id": gid("Run", run["name"], run["project"], run["entity"]),
         "name": run["name"],
@@ -144,6 +148,8 @@ def viewer(req: Request, args: dict[str, Any]) -> dict[str, Any]:
         "flags": "{}",
         "admin": False,
         "teams": {"edges": [{"node": {"name": t, "id": gid("Entity", t)}} for t in teams]},
+        "apiKeys": lambda: public_runs.api_keys(req, name),
+        "deletedAt": None,
         "__typename": "User",
     }
 
@@ -178,6 +184,15 @@ def upsert_bucket(req: Request, args: dict[str, Any]) -> dict[str, Any]:
     inp = args.get("input")
     if not isinstance(inp, dict):
         raise GraphQLError("upsertBucket needs an input object")
+    by_id = None if inp.get("name") else public_runs.run_of_id(inp.get("id"))
+    if by_id is not None:  # the public API's run.update() names the run by its id
+        inp = {**inp, "entityName": by_id[0], "modelName": by_id[1], "name": by_id[2]}
+        req.entity_or_default(by_id[0])  # another entity's run: permission denied first
+        known = req.ctx.storage.get_run(*by_id)
+        if known is None:
+            raise GraphQLError(f"upsertBucket: no run with id {inp.get('id')!r}")
+        if inp.get("state") is None:  # an edit of a run, not a resume: its state stays
+            inp["state"] = known["state"]
     name = inp.get("name") or secrets.token_hex(4)
     project = inp.get("modelName") or DEFAULT_PROJECT
     entity = req.entity_or_default(inp.get("entityName"))
@@ -213,6 +228,12 @@ def model(req: Request, args: dict[str, Any]) -> dict[str, Any] | None:
     if not isinstance(name, str):
         raise GraphQLError("model(name:) must be a string")
     return project_view(req, req.entity_or_default(args.get("entityName")), name)
+
+
+def models(req: Request, args: dict[str, Any]) -> dict[str, Any]:
+    """``models(entityName:)``: the entity's projects (``wandb.Api().projects()``)."""
+    entity = req.entity_or_default(args.get("entityName"))
+    return public_projects.models(req, entity, args, lambda e, p: project_view(req, e, p))
 
 
 def create_run_files(req: Request, args: dict[str, Any]) -> dict[str, Any]:
@@ -259,7 +280,14 @@ _TYPE_FIELDS = {
         "historyTail",
         "eventsTail",
         "tags",
+        # the public API's (server/wandb/publicapi/)
+        "projectId", "readOnly", "commit", "historyKeys", "history", "sampledHistory",
+        "events", "systemMetrics", "parquetHistory", "files", "fileCount", "logLines",
+        "createdAt", "heartbeatAt", "notes", "description", "group", "jobType", "user",
+        "sweepName",
     ],
+    "Project": ["id", "name", "entityName", "internalId", "runCount", "runs", "run", "bucket",
+                "readOnly", "createdAt", "isBenchmark", "user"],
 }
 
 
@@ -293,6 +321,7 @@ RESOLVERS: dict[str, Resolver] = {
     "upsertBucket": upsert_bucket,
     "model": model,
     "project": model,
+    "models": models,
     "createRunFiles": create_run_files,
     "__type": type_introspection,
     "notifyScriptableRunAlert": notify_alert,
@@ -338,12 +367,11 @@ def execute(req: Request, body: Any) -> dict[str, Any]:
             if isinstance(e, PermissionDenied):
                 errors[-1]["extensions"] = {"code": "PERMISSION_DENIED"}
             data[f.key] = None
-        if missing:
-            log.info(
-                "graphql: %s: unknown sub-fields answered with null: %s",
-                f.name,
-                ", ".join(sorted(set(missing))),
-            )
+        if missing:  # never a silent null: the answer says which fields are not served
+            names = ", ".join(sorted(set(missing)))
+            log.info("graphql: %s: unknown sub-fields answered with an error: %s", f.name, names)
+            errors.append({"message": f"unknown field(s) under {f.name!r}: {names}",
+                           "path": [f.key]})
     out: dict[str, Any] = {"data": data}
     if errors:
         out["errors"] = errors
