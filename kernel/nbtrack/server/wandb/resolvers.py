@@ -16,10 +16,11 @@ from nbtrack.server import runextras
 from nbtrack.server.auth import Principal
 from nbtrack.server.context import DEFAULT_PROJECT, ServerContext, gid, iso, loads, log
 from nbtrack.server.storage.files import safe_name
-from nbtrack.server.wandb import uploads
+from nbtrack.server.wandb import querylimits, uploads
 from nbtrack.server.wandb.graphql import GraphQLError, parse
 from nbtrack.server.wandb.projection import collect_fields, project, resolve_value, with_args
 from nbtrack.wire.config import wandb_block
+from nbtrack.wire.names import name_problem
 from nbtrack.wire.files import EVENTS, HISTORY
 
 TAIL_LINES = 10
@@ -174,6 +175,15 @@ def _json_text(value: Any) -> str | None:
     return json.dumps(value)
 
 
+def _check_names(*named: tuple[str, Any]) -> None:
+    """A GraphQL error naming the first unusable run or project name (None: not given)."""
+    for label, value in named:
+        why = None if value is None or value == "" else name_problem(value)
+        if why is not None:
+            shown = value[:40] + "..." if isinstance(value, str) and len(value) > 40 else value
+            raise GraphQLError(f"invalid {label} {shown!r}: it {why}")
+
+
 def upsert_bucket(req: Request, args: dict[str, Any]) -> dict[str, Any]:
     inp = args.get("input")
     if not isinstance(inp, dict):
@@ -184,6 +194,7 @@ def upsert_bucket(req: Request, args: dict[str, Any]) -> dict[str, Any]:
     for label, value in (("name", name), ("modelName", project), ("entityName", entity)):
         if not isinstance(value, str) or safe_name(value) != value or "/" in value:
             raise GraphQLError(f"invalid {label}: {value!r}")
+    _check_names(("name", name), ("modelName", project), ("displayName", inp.get("displayName")))
     tags = inp.get("tags")
     fields = {
         "display_name": inp.get("displayName"),
@@ -233,7 +244,8 @@ def create_run_files(req: Request, args: dict[str, Any]) -> dict[str, Any]:
         clean = safe_name(f) if isinstance(f, str) else None
         if clean is None:
             raise GraphQLError(f"invalid file name {f!r}")
-        url = uploads.upload_url(req.base_url, req.ctx.upload_secret, entity, project, name, clean)
+        url = uploads.upload_url(req.base_url, req.ctx.upload_secret, entity, project, name, clean,
+                                 req.principal.key_id if req.principal else None)
         out.append({"name": f, "uploadUrl": url, "__typename": "File"})
     return {
         "runID": gid("Run", name, project, entity),
@@ -312,6 +324,7 @@ def execute(req: Request, body: Any) -> dict[str, Any]:
     try:
         doc = parse(body["query"])
         op = doc.operation(body.get("operationName") or None)
+        querylimits.check(doc, op)
         fields = collect_fields(op.selections, doc, {**op.variable_defaults, **variables})
     except GraphQLError as e:
         return {"data": None, "errors": [{"message": str(e)}]}
