@@ -402,3 +402,34 @@ def test_a_key_revoked_mid_run_finish_says_not_stored_and_how_to_sync(
                                    NBTRACK_API_KEY=team.keys["alice"]))
     assert sync.returncode == 0, sync.stdout + sync.stderr
     assert sorted(row["i"] for row in rows()) == list(range(300))  # each row once
+    assert nbtrack.Api(team.url, team.keys["alice"]).run(run.path).state == "finished"
+
+
+def test_in_chromium_the_login_form_works_and_a_foreign_form_cannot_log_in(
+        team: Team, tmp_path: Path) -> None:
+    from helpers.browser import PageErrors, chromium, static_server
+
+    key = team.keys["bob"]
+    (tmp_path / "evil.html").write_text(  # login CSRF: logs the visitor in as bob
+        f'<form id="f" method="post" action="{team.url}/pages/login">'
+        f'<input name="token" value="{key}"><input name="next" value="/pages/"></form>'
+        '<script>document.getElementById("f").submit()</script>')
+    with chromium() as browser, static_server(tmp_path) as evil:
+        ctx = browser.new_context()
+        try:
+            page = ctx.new_page()
+            errors = PageErrors(page)
+            answer = page.goto(f"{evil.replace('127.0.0.1', 'localhost')}/evil.html")
+            page.wait_for_url(f"{team.url}/pages/login", timeout=20000)
+            assert "cross-site request refused (Sec-Fetch-Site: cross-site)" in page.content()
+            assert not [c for c in ctx.cookies() if c["name"] == "nbtrack_session"]
+            page.goto(f"{team.url}/pages/")  # not logged in: the form, which works
+            page.fill("input[name=token]", key)
+            with page.expect_navigation():
+                page.click("button[type=submit]")
+            assert page.url == f"{team.url}/pages/", page.content()[:500]
+            assert [c for c in ctx.cookies() if c["name"] == "nbtrack_session"]
+            errors.check()
+            assert answer is not None
+        finally:
+            ctx.close()

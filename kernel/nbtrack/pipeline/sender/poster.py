@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass, field
 
 from nbtrack.client.errors import TransportError
-from nbtrack.client.policy import refusal
+from nbtrack.client.policy import KEY_REFUSED, refusal
 from nbtrack.client.wandbclient import WandbClient
 from nbtrack.pipeline.sender.filestream_wire import RunIdentity, encode_post
 from nbtrack.pipeline.sender.flowcontrol import LogTail, read_back
@@ -323,7 +323,7 @@ class FileStreamPoster(ThreadedStage):
             why = (f"one line of {batch.nbytes} bytes is over the server's limit for a post "
                    f"({e})")
         elif verdict == "key":
-            why = f"the server refused the API key ({e}); check NBTRACK_API_KEY / the key"
+            why = f"{KEY_REFUSED} ({e}); check NBTRACK_API_KEY / the key"
         else:
             why = str(e)
         first = {name: f["offset"] for name, f in batch.files.items() if name != SUMMARY}

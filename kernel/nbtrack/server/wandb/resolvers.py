@@ -20,8 +20,8 @@ from nbtrack.server.wandb import querylimits, uploads
 from nbtrack.server.wandb.graphql import GraphQLError, parse
 from nbtrack.server.wandb.projection import collect_fields, project, resolve_value, with_args
 from nbtrack.wire.config import wandb_block
-from nbtrack.wire.names import name_problem
 from nbtrack.wire.files import EVENTS, HISTORY
+from nbtrack.wire.names import name_problem
 
 TAIL_LINES = 10
 

@@ -3,8 +3,9 @@
 Upload URLs carry an HMAC signature (like cloud storage pre-signed URLs), so clients PUT
 without credentials, as W&B clients do. A signature is good for one method (PUT), one path
 (one file of one run), :data:`URL_TTL` seconds, and only while the key that asked for it is
-not revoked (its key id is signed into the URL; the PUT endpoint checks the key's status). Names are checked by
-:func:`nbtrack.server.storage.files.safe_name` here and stored by the file store.
+not revoked (its key id is signed into the URL; the PUT endpoint checks the key's status).
+Names are checked by :func:`nbtrack.server.storage.files.safe_name` here and stored by the
+file store.
 """
 
 from __future__ import annotations
