@@ -34,7 +34,7 @@ def _check_shape(raw: bytes) -> None:
         return  # cannot nest too deep nor hold too many values: most bodies stop here
     # Backslashes appear only inside strings: drop escaped backslashes, then escaped
     # quotes; the quotes left delimit strings, and what lies between them goes.
-    unescaped = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
+    unescaped = raw.replace(b"\\\\", b"").replace(b'\\"', b"") if b"\\" in raw else raw
     structure = _STRING.sub(b"", unescaped.translate(None, _DROP))
     empties = structure.count(b"{}") + structure.count(b"[]")
     values = 1 + structure.count(b",") + structure.count(b"{") + structure.count(b"[") - empties
