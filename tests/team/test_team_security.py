@@ -410,6 +410,9 @@ def test_in_chromium_the_login_form_works_and_a_foreign_form_cannot_log_in(
     from helpers.browser import PageErrors, chromium, static_server
 
     key = team.keys["bob"]
+    code = requests.post(f"{team.url}/api/v1/login-code", auth=("api", key), timeout=10)
+    (tmp_path / "link.html").write_text(  # login CSRF with bob's one-time link
+        f'<script>location = "{team.url}{code.json()["login"]}"</script>')
     (tmp_path / "evil.html").write_text(  # login CSRF: logs the visitor in as bob
         f'<form id="f" method="post" action="{team.url}/pages/login">'
         f'<input name="token" value="{key}"><input name="next" value="/pages/"></form>'
@@ -423,6 +426,9 @@ def test_in_chromium_the_login_form_works_and_a_foreign_form_cannot_log_in(
             page.wait_for_url(f"{team.url}/pages/login", timeout=20000)
             assert "cross-site request refused (Sec-Fetch-Site: cross-site)" in page.content()
             assert not [c for c in ctx.cookies() if c["name"] == "nbtrack_session"]
+            page.goto(f"{evil.replace('127.0.0.1', 'localhost')}/link.html")
+            page.wait_for_selector("body[data-view=confirm-login]", timeout=20000)
+            assert not [c for c in ctx.cookies() if c["name"] == "nbtrack_session"]
             page.goto(f"{team.url}/pages/")  # not logged in: the form, which works
             page.fill("input[name=token]", key)
             with page.expect_navigation():
@@ -433,3 +439,21 @@ def test_in_chromium_the_login_form_works_and_a_foreign_form_cannot_log_in(
             assert answer is not None
         finally:
             ctx.close()
+
+
+def test_a_login_link_opened_from_another_site_asks_first(team: Team) -> None:
+    login = requests.post(f"{team.url}/api/v1/login-code", auth=("api", team.keys["bob"]),
+                          timeout=10).json()["login"]
+    s = requests.Session()
+    r = s.get(team.url + login, headers={"Sec-Fetch-Site": "cross-site"},
+              allow_redirects=False, timeout=10)
+    assert r.status_code == 200 and "Log in to the run pages?" in r.text
+    assert "nbtrack_session" not in r.headers["Set-Cookie"]  # only the form's token
+    once = urllib.parse.parse_qs(urllib.parse.urlsplit(login).query)["once"][0]
+    assert f'name="once" value="{once}"' in r.text  # not spent: the button posts it back
+    field = re.search(r'name="csrf" value="([^"]+)"', r.text)
+    assert field is not None
+    r = s.post(f"{team.url}/pages/login", data={"once": once, "csrf": field.group(1)},
+               headers={"Origin": "null"}, allow_redirects=False, timeout=10)
+    assert r.status_code == 302 and "nbtrack_session=" in r.headers["Set-Cookie"]
+    assert s.get(f"{team.url}/pages/api/runs", timeout=10).status_code == 200

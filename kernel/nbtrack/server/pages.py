@@ -180,6 +180,30 @@ def _login_form(status: int, next_url: str, error: str = "") -> Reply:
     return _html(status, login_page(next_url, error, token), {"Set-Cookie": cookie})
 
 
+def _confirm_form(next_url: str, once: str | None, token: str | None) -> Reply:
+    """A login link opened from another site: ask before logging in, so a foreign page
+    cannot log this browser in to its maker's account (login CSRF). The code is not spent
+    until the button posts it back, with the form's double-submit token."""
+    csrf = secrets.token_urlsafe(24)
+    hidden = "".join(
+        f'<input type="hidden" name="{name}" value="{html.escape(value, quote=True)}">'
+        for name, value in (("next", next_url), ("once", once or ""), ("token", token or ""),
+                            (CSRF_FIELD, csrf)) if value)
+    body = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>nbtrack: log in?</title>
+<meta name="referrer" content="no-referrer">
+<link rel="stylesheet" href="{ROOT}static/pages.css"></head>
+<body data-view="confirm-login"><header class="nbt-top"><span class="nbt-home">nbtrack</span>
+</header><main><h1>Log in to the run pages?</h1>
+<p>Another site sent you here with a login link. Log in only if you asked for it
+(<code>nbtrack ui</code> or a notebook's link).</p>
+<form method="post" action="{ROOT}login" class="nbt-login">{hidden}
+<button type="submit">Log in</button></form></main></body></html>
+"""
+    cookie = f"{CSRF_COOKIE}={csrf}; Path={ROOT}; HttpOnly; SameSite=Strict"
+    return _html(200, body, {"Set-Cookie": cookie})
+
+
 def _login(ctx: ServerContext, token: str | None, next_url: str, once: str | None = None,
            cookie: str = "") -> Reply:
     if once:
@@ -204,8 +228,10 @@ def _login(ctx: ServerContext, token: str | None, next_url: str, once: str | Non
     return 302, {"Location": next_url, "Set-Cookie": cookie, "Cache-Control": "no-store"}, b""
 
 
-def get(ctx: ServerContext, path: str, query: str, cookie: str) -> Reply:
-    """Answer a GET (or HEAD) below ``/pages/`` or a run URL."""
+def get(ctx: ServerContext, path: str, query: str, cookie: str, cross_site: bool = False
+        ) -> Reply:
+    """Answer a GET (or HEAD) below ``/pages/`` or a run URL. ``cross_site``: the browser
+    says another site sent it (``Sec-Fetch-Site: cross-site``)."""
     m = None if path.startswith(ROOT) else _RUN_URL.match(path)
     if m is not None:
         target = ROOT + "runs/" + "/".join(m.groups())
@@ -215,8 +241,11 @@ def get(ctx: ServerContext, path: str, query: str, cookie: str) -> Reply:
     rest = path[len(ROOT) :]
     params = urllib.parse.parse_qs(query)
     if rest == "login":
-        return _login(ctx, params.get("token", [None])[0], _safe_next(params.get("next", [""])[0]),
-                      params.get("once", [None])[0], cookie)
+        token, once = params.get("token", [None])[0], params.get("once", [None])[0]
+        next_url = _safe_next(params.get("next", [""])[0])
+        if cross_site and (token or once):
+            return _confirm_form(next_url, once, token)
+        return _login(ctx, token, next_url, once, cookie)
     if rest == "static/pages.css":  # the login page's style is public (no data in it)
         found = shared.static_file("pages.css")
         assert found is not None
@@ -264,7 +293,7 @@ def post(ctx: ServerContext, path: str, body: bytes, cookie: str = "") -> Reply:
     if not sent or not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
         return _login_form(403, next_url, "The login form expired or came from another site: "
                            "log in again here.")
-    return _login(ctx, form.get("token", [""])[0], next_url)
+    return _login(ctx, form.get("token", [""])[0], next_url, form.get("once", [None])[0], cookie)
 
 
 def login_url(server_url: str, principal: Principal) -> str:

@@ -39,7 +39,9 @@ class Handler(RequestIO):
             self._json(200, {"ok": True, "pid": os.getpid(), "version": self.ctx.version})
             return
         if pages.handles(path):  # the run pages: their own cookie login
-            self._reply(*pages.get(self.ctx, path, query, self.headers.get("Cookie", "")))
+            cross_site = self.headers.get("Sec-Fetch-Site", "").lower() == "cross-site"
+            self._reply(*pages.get(self.ctx, path, query, self.headers.get("Cookie", ""),
+                                   cross_site))
             return
         if not self._require_auth():
             return

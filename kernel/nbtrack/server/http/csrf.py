@@ -22,11 +22,22 @@ from email.message import Message
 __all__ = ["refusal"]
 
 
-def _netloc(origin: str) -> str | None:
-    parsed = urllib.parse.urlsplit(origin)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        return None
-    return parsed.netloc.lower()
+_DEFAULT_PORT = {"http": 80, "https": 443}
+
+
+def _same_host(origin: str, host_header: str) -> bool:
+    """True when ``origin`` names the host and port the request was sent to (``Host``), a
+    default port written or not (``https://a`` is ``a:443``; a proxy may drop it)."""
+    o = urllib.parse.urlsplit(origin)
+    if o.scheme not in _DEFAULT_PORT or not o.hostname:
+        return False
+    try:
+        h = urllib.parse.urlsplit("//" + host_header)
+        o_port, h_port = o.port, h.port
+    except ValueError:
+        return False
+    default = _DEFAULT_PORT[o.scheme]
+    return o.hostname == h.hostname and (o_port or default) == (h_port or default)
 
 
 def refusal(headers: Message, *, null_origin_ok: bool = False) -> str | None:
@@ -40,7 +51,6 @@ def refusal(headers: Message, *, null_origin_ok: bool = False) -> str | None:
         return None
     if origin == "null":
         return None if null_origin_ok else "cross-origin request refused (Origin: null)"
-    host = (headers.get("Host") or "").lower()
-    if _netloc(origin) != host:
+    if not _same_host(origin, headers.get("Host") or ""):
         return f"cross-origin request refused: Origin {origin!r} is not this server"
     return None
