@@ -377,7 +377,8 @@ def test_the_kernel_side_data_directory_is_private(nbtrack_dir: Path) -> None:
 
 
 def test_a_key_revoked_mid_run_finish_says_not_stored_and_how_to_sync(
-        team: Team, nbtrack_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        team: Team, nbtrack_dir: Path, capsys: pytest.CaptureFixture[str],
+        caplog: pytest.LogCaptureFixture) -> None:
     key_id, key = team.new_key("alice")
     run = nbtrack.init(project="revoked", mode="online", base_url=team.url, api_key=key)
     for i in range(100):
@@ -388,14 +389,18 @@ def test_a_key_revoked_mid_run_finish_says_not_stored_and_how_to_sync(
 
     wait_until(lambda: len(rows()) == 100, timeout=30, message="the first 100 rows stored")
     assert admin(team.db, "key", "revoke", key_id).returncode == 0
-    for i in range(100, 300):
+    for i in range(100, 300):  # over ~4 s: several posts (one a second), each refused
         run.log({"i": i})
+        if i % 50 == 49:
+            time.sleep(1.2)
     run.finish(timeout=60)
     err = capsys.readouterr().err
     assert f"nbtrack: run {run.name} was NOT stored on the server" in err, err
     assert "the server refused the API key" in err and "revoked" in err
     assert f"NBTRACK_API_KEY=<a new key> nbtrack sync {run.log_path}" in err
     assert err.count("refused") < 10  # one clear message, not a line per refused post
+    logged = [r for r in caplog.records if r.levelname in ("WARNING", "ERROR")]
+    assert len(logged) <= 4, [r.getMessage() for r in logged]  # one a post: 14 here
     sync = subprocess.run([sys.executable, "-m", "nbtrack", "sync", str(run.log_path)],
                           capture_output=True, text=True, timeout=120,
                           env=dict(os.environ, NBTRACK_BASE_URL=team.url,

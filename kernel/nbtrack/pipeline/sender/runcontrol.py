@@ -185,7 +185,7 @@ class RunControl(ThreadedStage):
     def _not_stored(self, what: str, e: TransportError) -> None:
         """An update refused for good: kept in the log, and finish names ``nbtrack sync``."""
         if refusal(e.status) == "key":
-            why = f"{KEY_REFUSED} ({what}: {e}); check the key"
+            why = f"{what}: {KEY_REFUSED} ({e}); check the key"
         else:
             why = f"{what} not stored by the server: {e}"
         log.error("%s; it stays in the transaction log for `nbtrack sync`", why)
