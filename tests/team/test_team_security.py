@@ -462,3 +462,15 @@ def test_a_login_link_opened_from_another_site_asks_first(team: Team) -> None:
                headers={"Origin": "null"}, allow_redirects=False, timeout=10)
     assert r.status_code == 302 and "nbtrack_session=" in r.headers["Set-Cookie"]
     assert s.get(f"{team.url}/pages/api/runs", timeout=10).status_code == 200
+
+
+def test_the_kernel_refuses_a_bad_run_name_before_anything_starts(nbtrack_dir: Path) -> None:
+    for name, message in (("   ", "name='   ': it is empty or only spaces"),
+                          ("x" * 300, f"name='{'x' * 40}...': it is 300 characters long, "
+                                      "the limit is 128"),
+                          ("a\x1b[2Jb", "name='a\\x1b[2Jb': it holds the control character "
+                                        "'\\x1b'")):
+        with pytest.raises(ValueError) as e:
+            nbtrack.init(project="p", name=name, mode="offline")
+        assert str(e.value) == message
+    assert not list(nbtrack_dir.rglob("*.nbtrack"))  # no run was started
