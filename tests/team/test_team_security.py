@@ -216,6 +216,21 @@ def test_json_bodies_have_bounded_memory_and_nesting(team: Team) -> None:
     r = requests.post(f"{team.url}/graphql", data=b'{"query": [[[', auth=("api", key),
                       timeout=10)
     assert r.status_code == 400 and r.json()["error"] == "the body is not valid JSON"
+    # the same JSON inside strings, where the body's own bounds cannot see it
+    assert team.gql(key, UPSERT, name="up", project="p").ok
+    stream = f"{team.url}/files/alice/p/up/file_stream"
+    for line, says in ((b"[" * 100_000 + b"]" * 100_000, "nests deeper than 65 levels"),
+                       (b'{"a": [' + b"{}," * 2_000_000 + b"{}]}", "values, the limit is")):
+        body = {"files": {"wandb-history.jsonl": {"offset": 0, "content": [line.decode()]}}}
+        r = requests.post(stream, json=body, auth=("api", key), timeout=60)
+        assert r.status_code == 400 and says in r.json()["error"], r.text[:300]
+        assert r.json()["error"].startswith("files['wandb-history.jsonl']: the lines' JSON")
+    deep_config = "[" * 100_000 + "]" * 100_000
+    r = team.gql(key, """mutation($c: JSONString) { upsertBucket(input: {name: "up",
+        modelName: "p", config: $c}) { bucket { name } } }""", c=deep_config)
+    assert r.json()["errors"][0]["message"] == \
+        "invalid config: its JSON nests deeper than 64 levels"
+    assert _peak_rss_kb(team.pid) - peak < 200_000
 
 
 def test_foreign_origins_are_refused_before_credentials(team: Team) -> None:

@@ -21,6 +21,7 @@ from nbtrack.server.wandb.graphql import GraphQLError, parse
 from nbtrack.server.wandb.projection import collect_fields, project, resolve_value, with_args
 from nbtrack.wire.config import wandb_block
 from nbtrack.wire.files import EVENTS, HISTORY
+from nbtrack.wire.jsonshape import ShapeError, check
 from nbtrack.wire.names import name_problem
 
 TAIL_LINES = 10
@@ -165,12 +166,15 @@ def server_info(req: Request, args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _json_text(value: Any) -> str | None:
+def _json_text(value: Any, label: str) -> str | None:
     """A JSONString input: accepted as a string (kept verbatim) or as an object."""
     if value is None:
         return None
     if isinstance(value, str):
-        loads(value, None)
+        try:  # read back on every view of the run: bounded like a request body
+            check(value)
+        except ShapeError as e:
+            raise GraphQLError(f"invalid {label}: its JSON {e}") from None
         return value
     return json.dumps(value)
 
@@ -205,8 +209,8 @@ def upsert_bucket(req: Request, args: dict[str, Any]) -> dict[str, Any]:
         "host": inp.get("host"),
         "sweep_name": inp.get("sweep"),
         "tags": json.dumps([str(t) for t in tags]) if isinstance(tags, list) else None,
-        "config": _json_text(inp.get("config")),
-        "summary": _json_text(inp.get("summaryMetrics")),
+        "config": _json_text(inp.get("config"), "config"),
+        "summary": _json_text(inp.get("summaryMetrics"), "summaryMetrics"),
     }
     state = inp.get("state")
     if state is not None and state not in ("running", "finished", "failed", "crashed"):
