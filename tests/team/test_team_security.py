@@ -307,6 +307,7 @@ def test_run_and_project_names_are_validated(team: Team) -> None:
 def test_secrets_from_a_file_and_argv_warns(tmp_path: Path) -> None:
     secret = "s3cret-" + "a" * 33
     (tmp_path / "token").write_text(secret + "\n")
+    (tmp_path / "token").chmod(0o644)
     srv = start_server(tmp_path / "argv")  # the test helper passes --token on argv
     try:
         viewer = requests.get(f"{srv.url}/api/v1/viewer", auth=srv.auth, timeout=10)
@@ -326,6 +327,9 @@ def test_secrets_from_a_file_and_argv_warns(tmp_path: Path) -> None:
         r = requests.get(f"{url}/api/v1/viewer", auth=("api", secret), timeout=10)
         assert r.status_code == 200
         assert secret not in " ".join(Path(f"/proc/{proc.pid}/cmdline").read_text().split("\0"))
+        warned = (tmp_path / "file.log").read_text()
+        assert "can be read by other users (mode 644): chmod 600 it" in warned
+        (tmp_path / "token").chmod(0o600)
         cli = subprocess.run([sys.executable, "-m", "nbtrack", "runs", "--base-url", url,
                               "--api-key-file", str(tmp_path / "token")],
                              capture_output=True, text=True, timeout=60)

@@ -3,7 +3,11 @@ line, where every user of the machine sees them in ``ps ax`` and ``/proc/<pid>/c
 
 from __future__ import annotations
 
+import logging
+import stat
 from pathlib import Path
+
+log = logging.getLogger("nbtrack")
 
 __all__ = ["ARGV_WARNING", "read_secret"]
 
@@ -26,4 +30,8 @@ def read_secret(path: Path | str, flag: str) -> str:
         raise ValueError(f"{flag}-file {path}: the file is empty")
     if any(c.isspace() for c in secret):
         raise ValueError(f"{flag}-file {path}: the file must hold one secret on one line")
+    mode = stat.S_IMODE(Path(path).expanduser().stat().st_mode)
+    if mode & 0o077:
+        log.warning("%s-file %s can be read by other users (mode %o): chmod 600 it",
+                    flag, path, mode)
     return secret
