@@ -13,6 +13,7 @@ from pathlib import Path
 
 from nbtrack.wire.datadir import default_root
 from nbtrack.wire.discovery import ENV_API_KEY, ENV_BASE_URL
+from nbtrack.wire.names import name_problem
 
 log = logging.getLogger("nbtrack.settings")
 
@@ -154,6 +155,9 @@ def resolve(
     chosen_project = _pick(project, "NBTRACK_PROJECT", "uncategorized") or "uncategorized"
     if not _NAME_RE.match(chosen_project):
         raise ValueError(f"project={chosen_project!r}: use 1-128 letters, digits, '_', '.' or '-'")
+    if name is not None and name != "" and (why := name_problem(name)) is not None:
+        shown = name[:40] + "..." if isinstance(name, str) and len(name) > 40 else name
+        raise ValueError(f"name={shown!r}: it {why}")
     chosen_entity = _pick(entity, "NBTRACK_ENTITY", "") or ""
     if chosen_entity and not _NAME_RE.match(chosen_entity):
         raise ValueError(f"entity={chosen_entity!r}: use 1-128 letters, digits, '_', '.' or '-'")

@@ -154,9 +154,14 @@ def test_tracking_server_pages_need_a_token_login(setup: tuple[Jupyter, dict[str
         assert r.status_code == 200, route
         assert secret not in r.text and all(secret not in v for v in r.headers.values())
     assert json.loads(s.get(f"{url}/pages/api/runs", timeout=10).text)["runs"]
-    # the login form works too, and the pages are read-only
-    r = requests.post(f"{url}/pages/login", data={"token": secret, "next": "/pages/"},
-                      allow_redirects=False, timeout=10)
+    # the login form works too (with the token its page set), and the pages are read-only
+    form = requests.Session()
+    page = form.get(f"{url}/pages/login", timeout=10).text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert csrf is not None, page
+    r = form.post(f"{url}/pages/login", data={"token": secret, "next": "/pages/",
+                                              "csrf": csrf.group(1)},
+                  allow_redirects=False, timeout=10)
     assert r.status_code == 302 and "HttpOnly" in r.headers["Set-Cookie"]
     assert s.post(f"{url}/pages/api/runs", timeout=10).status_code in (403, 404, 405)
     for bad in ["/pages/api/runs/..%2f..%2fx", "/pages/static/..%2fpages.py",

@@ -19,7 +19,23 @@ def _server(args: argparse.Namespace) -> int:
 def _connect(args: argparse.Namespace) -> tuple[str, str]:
     from nbtrack.client.localserver import resolve_server
 
-    return resolve_server(args.base_url, args.api_key)
+    return resolve_server(args.base_url, _api_key(args))
+
+
+def _api_key(args: argparse.Namespace) -> str | None:
+    """--api-key-file, else --api-key (with a warning: argv is public), else None (then
+    NBTRACK_API_KEY, ~/.netrc or the local server's token)."""
+    from nbtrack.wire.secretfile import ARGV_WARNING, read_secret
+
+    if args.api_key_file is not None:
+        try:
+            return read_secret(args.api_key_file, "--api-key")
+        except ValueError as e:
+            raise RuntimeError(str(e)) from None
+    if args.api_key:
+        print("nbtrack: warning: " + ARGV_WARNING.format(flag="--api-key", env="NBTRACK_API_KEY"),
+              file=sys.stderr)
+    return str(args.api_key) if args.api_key else None
 
 
 def _sync(args: argparse.Namespace) -> int:
@@ -168,7 +184,9 @@ def _parser() -> argparse.ArgumentParser:
     def connection(p: argparse.ArgumentParser) -> None:
         p.add_argument("--base-url",
                        help="server URL (default: NBTRACK_BASE_URL or the local server)")
-        p.add_argument("--api-key", help="API key (default: NBTRACK_API_KEY)")
+        p.add_argument("--api-key", help="API key (default: NBTRACK_API_KEY); visible in"
+                       " `ps ax`: prefer --api-key-file or the environment")
+        p.add_argument("--api-key-file", type=Path, help="a file holding the API key")
 
     p = sub.add_parser("sync", help="send offline or crashed runs' logs to a server")
     p.add_argument("paths", nargs="+", help="*.nbtrack files or run directories")

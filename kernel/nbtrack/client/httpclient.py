@@ -82,6 +82,7 @@ class HTTPClient:
         self.transport: BaseTransport = transport if transport is not None else HTTPTransport()
         self._random = random
         self._closed = threading.Event()
+        self._refusals_logged: set[tuple[str, int | None]] = set()  # (what, status) seen
         self._set_server(self.base_url, api_key)
 
     def _set_server(self, base_url: str, api_key: str) -> None:
@@ -189,7 +190,7 @@ class HTTPClient:
                     continue  # the next attempt goes to where the server is now
                 if malformed is None and classify(status, exc) == "fail":
                     self.status.failed(status, error)
-                    log.error("%s (not retried)", error)
+                    self._log_refusal(what, status, error)
                     raise TransportError(error, status)
                 attempt += 1
                 delay = self._retry_delay(attempt, retry_after, start)
@@ -251,6 +252,18 @@ class HTTPClient:
         text = redact_text(resp.text, self._api_key)
         error = f"{what}: HTTP {resp.status_code} from {safe_url}" + (f": {text}" if text else "")
         return error, parse_retry_after(resp.header("Retry-After"))
+
+
+    def _log_refusal(self, what: str, status: int | None, error: str) -> None:
+        """The first refusal of each kind at ERROR, the same again at DEBUG: a revoked key
+        refuses every post of a long run, and one line says it (the network status and
+        finish count the rest)."""
+        if (what, status) in self._refusals_logged:
+            log.debug("%s (not retried, again)", error)
+            return
+        if len(self._refusals_logged) < 64:
+            self._refusals_logged.add((what, status))
+        log.error("%s (not retried)", error)
 
 
 def _aborted(what: str, status: int | None) -> TransportError:

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from nbtrack.wire import statefile
+from nbtrack.wire import datadir, statefile
 from nbtrack.wire.datadir import default_root
 from nbtrack.wire.discovery import ENV_API_KEY, ENV_BASE_URL, ServerInfo, live
 
@@ -145,7 +145,7 @@ def ensure_local_server(nbtrack_dir: Path, timeout: float = 10.0) -> ServerInfo:
     info = live(statefile.read_state(state_file))
     if info is not None:
         return info
-    server_dir.mkdir(parents=True, exist_ok=True)
+    datadir.private_dir(server_dir, tighten=True)  # the log holds a login link
     with _locked(server_dir / "launch.lock"):
         state = statefile.read_state(state_file)
         info = live(state)  # another kernel may have started it while we waited
@@ -154,7 +154,7 @@ def ensure_local_server(nbtrack_dir: Path, timeout: float = 10.0) -> ServerInfo:
         with contextlib.suppress(FileNotFoundError):
             state_file.unlink()  # stale: its pid is dead or does not answer
         log_path = server_dir / "server.log"
-        with open(log_path, "ab") as logf:
+        with os.fdopen(datadir.open_private(log_path), "ab") as logf:
             proc = subprocess.Popen(
                 server_command(["--dir", str(nbtrack_dir)]),
                 stdin=subprocess.DEVNULL,

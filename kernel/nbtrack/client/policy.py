@@ -29,6 +29,9 @@ Verdict = Literal["retry", "fail"]
 # what the sender does with the data of a request refused for good (see ``refusal``)
 Refusal = Literal["split", "keep", "key"]
 
+# how every "key" refusal's reason begins: finish tells the user to sync with a new key
+KEY_REFUSED = "the server refused the API key"
+
 
 def classify(status: int | None, exc: BaseException | None) -> Verdict:
     """Whether a failed request is worth retrying.

@@ -7,6 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from nbtrack.client import links
+from nbtrack.client.policy import KEY_REFUSED
 from nbtrack.sdk.finish import FinishOutcome
 
 if TYPE_CHECKING:
@@ -29,6 +30,8 @@ def print_outcome(run: Run, outcome: FinishOutcome | None, budget: float) -> Non
     elif run.mode == "offline":
         print(f"nbtrack: offline run {run.name} saved to {run.log_path}\n"
               f"    send it with: {run.sync_command}")
+    elif run.not_stored and run.sync_command and KEY_REFUSED in run.not_stored_reason:
+        _print_key_refused(run)
     elif run.not_stored and run.sync_command:
         print(f"nbtrack: run {run.name} {run.state}, but NOT fully stored: the server refused "
               f"{run.not_stored} lines or updates ({run.not_stored_reason}). Nothing is lost: "
@@ -37,6 +40,17 @@ def print_outcome(run: Run, outcome: FinishOutcome | None, budget: float) -> Non
     elif run.mode != "disabled":
         link = links.for_run(run)
         print(f"nbtrack: run {run.name} {run.state}: {link if link else run.path}")
+
+
+def _print_key_refused(run: Run) -> None:
+    """The key stopped working mid-run (revoked, or its user deleted): the server has only
+    what came before, its finish never arrived; syncing with a valid key completes it."""
+    print(f"nbtrack: run {run.name} was NOT stored on the server: {run.not_stored_reason}. "
+          f"The key was revoked or is not valid for this server; {run.not_stored} lines or "
+          "updates and the run's finish did not reach it. Nothing is lost: the run's log "
+          "keeps everything. Get a new key (the server's admin: `nbtrack server key create "
+          "<user>`), then send the run with:\n"
+          f"    NBTRACK_API_KEY=<a new key> {run.sync_command}", file=sys.stderr)
 
 
 def print_interrupted(run: Run) -> None:

@@ -28,6 +28,7 @@ from nbtrack.sdk.runstream import InitError, RunStream
 from nbtrack.sdk.values import config_value
 from nbtrack.settings import Settings, resolve
 from nbtrack.txlog.identity import mark_delivered
+from nbtrack.wire import datadir
 
 logger = logging.getLogger("nbtrack")
 
@@ -109,7 +110,7 @@ def _start(settings: Settings, config: dict[str, Any], *, explicit_id: bool = Fa
     if settings.mode == "disabled":
         return Run(settings, None, record, config, pending)
     try:
-        settings.run_dir.mkdir(parents=True, exist_ok=True)
+        datadir.private_dir(settings.run_dir)  # 0700: the logs hold every value logged
     except OSError as exc:
         raise InitError(f"nbtrack: cannot create the run directory {settings.run_dir}: "
                         f"{exc.strerror or exc}. Set NBTRACK_DIR (or dir=) to a writable "

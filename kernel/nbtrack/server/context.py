@@ -63,5 +63,5 @@ def loads(text: Any, default: Any) -> Any:
         return default
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return default

@@ -24,6 +24,7 @@ from nbtrack.server.http.app import server_on
 from nbtrack.server.storage.url import open_storage, redact
 from nbtrack.version import __version__
 from nbtrack.wire import datadir, statefile, urls
+from nbtrack.wire.secretfile import ARGV_WARNING, read_secret
 
 
 def default_entity() -> str:
@@ -51,8 +52,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument(
         "--token",
         help="the admin API key, allowed on every entity (default: $NBTRACK_SERVER_TOKEN, or a"
-        " random one written to the state file; none with --no-state-file)",
+        " random one written to the state file; none with --no-state-file); visible in"
+        " `ps ax`: prefer --token-file or the environment",
     )
+    p.add_argument("--token-file", type=Path, help="a file holding the admin API key")
     p.add_argument("--pool-size", type=int, default=16, help="PostgreSQL connections at most")
     p.add_argument(
         "--state-file", type=Path, help="where to write the state (default: DIR/server/state.json)"
@@ -135,12 +138,22 @@ def _owned_by_other(state_file: Path, pid: int) -> bool:
     return statefile.pid_alive(other)
 
 
+def _admin_token(args: argparse.Namespace) -> str | None:
+    """--token-file, --token (with a warning: argv is public), $NBTRACK_SERVER_TOKEN."""
+    if args.token_file is not None:
+        return read_secret(args.token_file, "--token")
+    if args.token:
+        log.warning(ARGV_WARNING.format(flag="--token", env="$NBTRACK_SERVER_TOKEN"))
+        return str(args.token)
+    return os.environ.get("NBTRACK_SERVER_TOKEN") or None
+
+
 def serve(args: argparse.Namespace) -> int:
     """Bind, write the state file, serve until SIGTERM/SIGINT, clean up."""
     base = args.dir if args.dir is not None else datadir.default_root()
     server_dir = datadir.server_dir(base)
-    server_dir.mkdir(parents=True, exist_ok=True)
-    token: str | None = args.token or os.environ.get("NBTRACK_SERVER_TOKEN")
+    datadir.private_dir(server_dir, tighten=True)
+    token = _admin_token(args)
     if token is None and not args.no_state_file:
         token = secrets.token_hex(20)  # the embedded server's key, shared via the state file
     state_file: Path | None = None if args.no_state_file else args.state_file
@@ -210,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         level=getattr(logging, str(args.log_level).upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    os.umask(0o077)  # the database, uploads and logs: readable by this user only
     try:
         if args.command is not None:
             return accounts(args)

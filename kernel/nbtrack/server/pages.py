@@ -15,6 +15,7 @@ its page, so the widget's link works without Jupyter's extension.
 
 from __future__ import annotations
 
+import hmac
 import html
 import re
 import secrets
@@ -34,6 +35,8 @@ from nbtrack.wire.mediatypes import inline_type
 
 ROOT = urls.PAGES
 COOKIE = "nbtrack_session"
+CSRF_COOKIE = "nbtrack_csrf"  # the login form's double-submit token
+CSRF_FIELD = "csrf"
 SESSION_SECONDS = 7 * 24 * 3600
 MAX_SESSIONS = 1000
 MAX_FILE_BYTES = 256 * 1024 * 1024
@@ -103,15 +106,36 @@ def _new_session(principal: Principal) -> str:
     return sid
 
 
-def _session(cookie_header: str) -> tuple[bool, Principal | None]:
+def _cookie(cookie_header: str, name: str) -> str:
     for part in cookie_header.split(";"):
-        name, _, value = part.strip().partition("=")
-        if name == COOKIE and value:
-            with _LOCK:
-                found = _SESSIONS.get(value)
-            if found is not None and found[0] > time.time():
-                return True, found[1]
-    return False, None
+        key, _, value = part.strip().partition("=")
+        if key == name and value:
+            return value
+    return ""
+
+
+def _key_alive(ctx: ServerContext, principal: Principal) -> bool:
+    """False once the key the principal logged in with is revoked (or its user deleted):
+    asked on every request, so revoking a key ends its sessions at once."""
+    if principal.key_id is None:
+        return True  # the admin token: it lives as long as the server process
+    row = ctx.storage.find_key(principal.key_id)
+    return row is not None and row["revoked_at"] is None
+
+
+def _session(ctx: ServerContext, cookie_header: str) -> tuple[bool, Principal | None]:
+    sid = _cookie(cookie_header, COOKIE)
+    if not sid:
+        return False, None
+    with _LOCK:
+        found = _SESSIONS.get(sid)
+    if found is None or found[0] <= time.time():
+        return False, None
+    if not _key_alive(ctx, found[1]):
+        with _LOCK:
+            _SESSIONS.pop(sid, None)
+        return False, None
+    return True, found[1]
 
 
 def _safe_next(target: str | None) -> str:
@@ -130,7 +154,7 @@ def _json(status: int, value: Any) -> Reply:
     return status, h, strictjson.dumps(value)
 
 
-def login_page(next_url: str, error: str = "") -> str:
+def login_page(next_url: str, error: str = "", csrf_token: str = "") -> str:
     err = f'<p class="nbt-error" role="alert">{html.escape(error)}</p>' if error else ""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>nbtrack: log in</title>
@@ -140,6 +164,7 @@ def login_page(next_url: str, error: str = "") -> str:
 <main><h1>Log in to the run pages</h1>{err}
 <form method="post" action="{ROOT}login" class="nbt-login">
 <input type="hidden" name="next" value="{html.escape(next_url, quote=True)}">
+<input type="hidden" name="{CSRF_FIELD}" value="{html.escape(csrf_token, quote=True)}">
 <label>Token or API key <input type="password" name="token" autocomplete="current-password"
  autofocus></label> <button type="submit">Log in</button></form>
 <p><code>nbtrack ui</code> prints a link that logs you in once. The token is in
@@ -147,30 +172,67 @@ def login_page(next_url: str, error: str = "") -> str:
 """
 
 
+def _login_form(status: int, next_url: str, error: str = "") -> Reply:
+    """The login page with a fresh double-submit token in its form and in a cookie: a
+    foreign site can neither read nor set the cookie, so it cannot post a login (login
+    CSRF) even when the browser sends ``Origin: null``."""
+    token = secrets.token_urlsafe(24)
+    cookie = f"{CSRF_COOKIE}={token}; Path={ROOT}; HttpOnly; SameSite=Strict"
+    return _html(status, login_page(next_url, error, token), {"Set-Cookie": cookie})
+
+
+def _confirm_form(next_url: str, once: str | None, token: str | None) -> Reply:
+    """A login link opened from another site: ask before logging in, so a foreign page
+    cannot log this browser in to its maker's account (login CSRF). The code is not spent
+    until the button posts it back, with the form's double-submit token."""
+    csrf = secrets.token_urlsafe(24)
+    hidden = "".join(
+        f'<input type="hidden" name="{name}" value="{html.escape(value, quote=True)}">'
+        for name, value in (("next", next_url), ("once", once or ""), ("token", token or ""),
+                            (CSRF_FIELD, csrf)) if value)
+    body = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>nbtrack: log in?</title>
+<meta name="referrer" content="no-referrer">
+<link rel="stylesheet" href="{ROOT}static/pages.css"></head>
+<body data-view="confirm-login"><header class="nbt-top"><span class="nbt-home">nbtrack</span>
+</header><main><h1>Log in to the run pages?</h1>
+<p>Another site sent you here with a login link. Log in only if you asked for it
+(<code>nbtrack ui</code> or a notebook's link).</p>
+<form method="post" action="{ROOT}login" class="nbt-login">{hidden}
+<button type="submit">Log in</button></form></main></body></html>
+"""
+    cookie = f"{CSRF_COOKIE}={csrf}; Path={ROOT}; HttpOnly; SameSite=Strict"
+    return _html(200, body, {"Set-Cookie": cookie})
+
+
 def _login(ctx: ServerContext, token: str | None, next_url: str, once: str | None = None,
            cookie: str = "") -> Reply:
     if once:
         ok, principal = _spend_code(once)
-        if not ok and _session(cookie)[0]:
+        if ok and principal is not None and not _key_alive(ctx, principal):
+            ok = False  # the key that asked for the code was revoked since
+        if not ok and _session(ctx, cookie)[0]:
             # the same link opened again in a browser it already logged in: just go there
             return 302, {"Location": next_url, "Cache-Control": "no-store"}, b""
         if not ok:
-            return _html(403, login_page(
-                next_url, "That login link was used or has expired: `nbtrack ui` prints a new "
-                "one."))
+            return _login_form(
+                403, next_url, "That login link was used or has expired: `nbtrack ui` prints a "
+                "new one.")
     elif not token:
-        return _html(200, login_page(next_url))
+        return _login_form(200, next_url)
     else:
         principal = _principal_for(ctx, token)
     if principal is None:
-        return _html(403, login_page(next_url, "That token is not valid."))
+        return _login_form(403, next_url, "That token is not valid.")
     sid = _new_session(principal)
     cookie = f"{COOKIE}={sid}; Path={ROOT}; HttpOnly; SameSite=Lax; Max-Age={SESSION_SECONDS}"
     return 302, {"Location": next_url, "Set-Cookie": cookie, "Cache-Control": "no-store"}, b""
 
 
-def get(ctx: ServerContext, path: str, query: str, cookie: str) -> Reply:
-    """Answer a GET (or HEAD) below ``/pages/`` or a run URL."""
+def get(ctx: ServerContext, path: str, query: str, cookie: str, cross_site: bool = False
+        ) -> Reply:
+    """Answer a GET (or HEAD) below ``/pages/`` or a run URL. ``cross_site``: the browser
+    says another site sent it (``Sec-Fetch-Site: cross-site``)."""
     m = None if path.startswith(ROOT) else _RUN_URL.match(path)
     if m is not None:
         target = ROOT + "runs/" + "/".join(m.groups())
@@ -180,13 +242,16 @@ def get(ctx: ServerContext, path: str, query: str, cookie: str) -> Reply:
     rest = path[len(ROOT) :]
     params = urllib.parse.parse_qs(query)
     if rest == "login":
-        return _login(ctx, params.get("token", [None])[0], _safe_next(params.get("next", [""])[0]),
-                      params.get("once", [None])[0], cookie)
+        token, once = params.get("token", [None])[0], params.get("once", [None])[0]
+        next_url = _safe_next(params.get("next", [""])[0])
+        if cross_site and (token or once):
+            return _confirm_form(next_url, once, token)
+        return _login(ctx, token, next_url, once, cookie)
     if rest == "static/pages.css":  # the login page's style is public (no data in it)
         found = shared.static_file("pages.css")
         assert found is not None
         return 200, {"Content-Type": found[1]}, found[0].read_bytes()
-    ok, principal = _session(cookie)
+    ok, principal = _session(ctx, cookie)
     if not ok:
         if rest.startswith("api/"):
             return _json(403, {"error": "log in first", "login": ROOT + "login"})
@@ -222,12 +287,18 @@ def get(ctx: ServerContext, path: str, query: str, cookie: str) -> Reply:
     return _html(200, shared.shell(ROOT, view))
 
 
-def post(ctx: ServerContext, path: str, body: bytes) -> Reply:
-    """``POST /pages/login`` (the form); every other POST below ``/pages/`` is refused."""
+def post(ctx: ServerContext, path: str, body: bytes, cookie: str = "") -> Reply:
+    """``POST /pages/login`` (the form, with its double-submit token); every other POST
+    below ``/pages/`` is refused."""
     if path != ROOT + "login":
         return _json(405, {"error": "the pages are read-only"})
     form = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
-    return _login(ctx, form.get("token", [""])[0], _safe_next(form.get("next", [""])[0]))
+    next_url = _safe_next(form.get("next", [""])[0])
+    sent, expected = form.get(CSRF_FIELD, [""])[0], _cookie(cookie, CSRF_COOKIE)
+    if not sent or not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+        return _login_form(403, next_url, "The login form expired or came from another site: "
+                           "log in again here.")
+    return _login(ctx, form.get("token", [""])[0], next_url, form.get("once", [None])[0], cookie)
 
 
 def login_url(server_url: str, principal: Principal) -> str:

@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass, field
 
 from nbtrack.client.errors import TransportError
-from nbtrack.client.policy import refusal
+from nbtrack.client.policy import KEY_REFUSED, refusal
 from nbtrack.client.wandbclient import WandbClient
 from nbtrack.pipeline.sender.filestream_wire import RunIdentity, encode_post
 from nbtrack.pipeline.sender.flowcontrol import LogTail, read_back
@@ -75,6 +75,7 @@ class FileStreamPoster(ThreadedStage):
         self.posts = 0
         self.final_acked = False  # the server acknowledged the final post
         self.not_stored_reason = ""  # why the first lines refused for good were refused
+        self._key_refused = False  # a post was refused for the key (later ones log at DEBUG)
         self._last_post = 0.0
         self._ended = threading.Event()
         self._thread = StageThread(self._loop, "nbtrack-filestream")
@@ -312,8 +313,12 @@ class FileStreamPoster(ThreadedStage):
         offsets are not reused, and they count as not stored (finish names ``nbtrack sync``).
         """
         verdict = refusal(e.status)
+        # a refused key refuses every later post too: say it once, not once a second
+        again = verdict == "key" and self._key_refused
+        self._key_refused = self._key_refused or verdict == "key"
         if batch.lines == 0:  # a heartbeat (or a bare final post): no data to keep
-            log.warning("file_stream: an empty post was refused: %s", e)
+            log.log(logging.DEBUG if again else logging.WARNING,
+                    "file_stream: an empty post was refused: %s", e)
             return "refused"
         if verdict == "split" and batch.lines > 1:
             log.warning("file_stream: the server refused a post of %d bytes as too large; "
@@ -323,12 +328,13 @@ class FileStreamPoster(ThreadedStage):
             why = (f"one line of {batch.nbytes} bytes is over the server's limit for a post "
                    f"({e})")
         elif verdict == "key":
-            why = f"the server refused the API key ({e}); check NBTRACK_API_KEY / the key"
+            why = f"{KEY_REFUSED} ({e}); check NBTRACK_API_KEY / the key"
         else:
             why = str(e)
         first = {name: f["offset"] for name, f in batch.files.items() if name != SUMMARY}
-        log.error("file_stream: %d lines not stored by the server (offsets %s), kept in the "
-                  "transaction log for `nbtrack sync`: %s", batch.lines, first, why)
+        log.log(logging.DEBUG if again else logging.ERROR,
+                "file_stream: %d lines not stored by the server (offsets %s), kept in the "
+                "transaction log for `nbtrack sync`: %s", batch.lines, first, why)
         with self._cv:
             self.not_stored_reason = self.not_stored_reason or why
         self._t.status.add_dropped_lines(batch.lines, why)

@@ -26,7 +26,7 @@ from typing import Any
 
 from nbtrack.client import gql
 from nbtrack.client.errors import TransportError
-from nbtrack.client.policy import refusal
+from nbtrack.client.policy import KEY_REFUSED, refusal
 from nbtrack.client.wandbclient import WandbClient
 from nbtrack.pipeline.queues import END, ByteQueue
 from nbtrack.pipeline.sender.filestream_wire import RunIdentity
@@ -185,7 +185,7 @@ class RunControl(ThreadedStage):
     def _not_stored(self, what: str, e: TransportError) -> None:
         """An update refused for good: kept in the log, and finish names ``nbtrack sync``."""
         if refusal(e.status) == "key":
-            why = f"{what}: the server refused the API key ({e}); check the key"
+            why = f"{what}: {KEY_REFUSED} ({e}); check the key"
         else:
             why = f"{what} not stored by the server: {e}"
         log.error("%s; it stays in the transaction log for `nbtrack sync`", why)

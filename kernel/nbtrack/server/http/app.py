@@ -14,6 +14,7 @@ from pathlib import Path
 
 from nbtrack.server import pages
 from nbtrack.server.context import ServerContext, log
+from nbtrack.server.http import csrf
 from nbtrack.server.http.plumbing import RequestIO, Server
 from nbtrack.server.readapi import routes as readapi
 from nbtrack.server.storage.files import target
@@ -40,7 +41,9 @@ class Handler(RequestIO):
             self._json(200, {"ok": True, "pid": os.getpid(), "version": self.ctx.version})
             return
         if pages.handles(path):  # the run pages: their own cookie login
-            self._reply(*pages.get(self.ctx, path, query, self.headers.get("Cookie", "")))
+            cross_site = self.headers.get("Sec-Fetch-Site", "").lower() == "cross-site"
+            self._reply(*pages.get(self.ctx, path, query, self.headers.get("Cookie", ""),
+                                   cross_site))
             return
         if path.startswith(uploads.UPLOAD_PREFIX):  # a run file's signed download URL
             self._download(path, query)
@@ -92,15 +95,25 @@ class Handler(RequestIO):
             if self.command != "HEAD":
                 shutil.copyfileobj(f, self.wfile)
 
+    def _forged(self, path: str) -> bool:
+        """Refuse (403) a state-changing request another site's page made a browser send."""
+        why = csrf.refusal(self.headers, null_origin_ok=path == pages.ROOT + "login")
+        if why is not None:
+            self._refuse(403, why)
+        return why is not None
+
     def do_POST(self) -> None:
         path = self.path.partition("?")[0]
+        if self._forged(path):
+            return
         if path.startswith(urls.TELEMETRY):
             self._discard()
             return
         if pages.handles(path):  # the pages' login form
             length = self._length(64 * 1024)
             if length is not None:
-                self._reply(*pages.post(self.ctx, path, self.rfile.read(length)))
+                self._reply(*pages.post(self.ctx, path, self.rfile.read(length),
+                                        self.headers.get("Cookie", "")))
             return
         if not self._require_auth():
             return
@@ -153,12 +166,22 @@ class Handler(RequestIO):
             length -= len(chunk)
         self._json(200, {})
 
+    def _key_alive(self, key_id: str) -> bool:
+        row = self.ctx.storage.find_key(key_id)
+        return row is not None and row["revoked_at"] is None
+
     def do_PUT(self) -> None:
         raw_path, _, query = self.path.partition("?")
+        if self._forged(raw_path):
+            return
         if not raw_path.startswith(uploads.UPLOAD_PREFIX):
             self._refuse(404, "not found")
             return
-        signed = uploads.verify(self.ctx.upload_secret, raw_path, query)
+        kid = uploads.verify(self.ctx.upload_secret, raw_path, query)
+        if kid and not self._key_alive(kid):
+            self._refuse(403, "the key this upload URL was made for is revoked")
+            return
+        signed = kid is not None
         if not signed and not self._authorized():
             self._refuse(403, "invalid or expired upload signature")
             return

@@ -7,7 +7,6 @@ the next request. Every JSON answer is strict JSON (:mod:`nbtrack.wire.strictjso
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,6 +14,7 @@ from typing import Any
 
 from nbtrack.server import auth
 from nbtrack.server.context import ServerContext, log
+from nbtrack.server.http import bodylimits
 from nbtrack.wire import strictjson
 
 _SIG = re.compile(r"\b(sig|token)=[^&\s\"]+")
@@ -141,11 +141,10 @@ class RequestIO(BaseHTTPRequestHandler):
         length = self._length(self.ctx.max_body_bytes)
         if length is None:
             return False, None
-        raw = self.rfile.read(length)
         try:
-            return True, json.loads(raw) if raw else None
-        except (ValueError, UnicodeDecodeError):
-            self._json(400, {"error": "the body is not valid JSON"})
+            return True, bodylimits.loads(self.rfile.read(length))
+        except bodylimits.BodyRefused as e:
+            self._json(400, {"error": str(e)})
             return False, None
 
     def _base_url(self) -> str:

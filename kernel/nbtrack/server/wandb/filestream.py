@@ -14,6 +14,7 @@ from typing import Any
 from nbtrack.server.context import ServerContext, log
 from nbtrack.server.readapi import levelcache
 from nbtrack.wire.files import HISTORY, SUMMARY
+from nbtrack.wire.jsonshape import MAX_DEPTH, ShapeError, check
 
 OK_ANSWER: dict[str, Any] = {"exitcode": None, "limits": {}}
 
@@ -40,8 +41,13 @@ def _json_objects(name: str, offset: int, lines: list[str]) -> list[dict[str, An
     One C-level parse of the whole chunk (per-line ``json.loads`` was a fifth of a long
     run's ingest); line by line only to find the bad one.
     """
+    joined = "[" + ",".join(lines) + "]"
+    try:  # JSON inside strings: the body's own bounds did not see it
+        check(joined, MAX_DEPTH + 1)
+    except ShapeError as e:
+        raise BadRequest(f"files[{name!r}]: the lines' JSON {e}") from None
     try:
-        rows = json.loads("[" + ",".join(lines) + "]")
+        rows = json.loads(joined)
     except (ValueError, RecursionError):
         rows = None
     if (isinstance(rows, list) and len(rows) == len(lines)

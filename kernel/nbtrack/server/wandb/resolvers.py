@@ -16,13 +16,15 @@ from nbtrack.server import runextras
 from nbtrack.server.auth import Principal
 from nbtrack.server.context import DEFAULT_PROJECT, ServerContext, gid, iso, loads, log
 from nbtrack.server.storage.files import safe_name
-from nbtrack.server.wandb import uploads
+from nbtrack.server.wandb import querylimits, uploads
 from nbtrack.server.wandb.graphql import GraphQLError, parse
 from nbtrack.server.wandb.projection import collect_fields, project, resolve_value, with_args
 from nbtrack.server.wandb.publicapi import projects as public_projects
 from nbtrack.server.wandb.publicapi import runs as public_runs
 from nbtrack.wire.config import wandb_block
 from nbtrack.wire.files import EVENTS, HISTORY
+from nbtrack.wire.jsonshape import ShapeError, check
+from nbtrack.wire.names import name_problem
 
 TAIL_LINES = 10
 
@@ -170,14 +172,26 @@ def server_info(req: Request, args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _json_text(value: Any) -> str | None:
+def _json_text(value: Any, label: str) -> str | None:
     """A JSONString input: accepted as a string (kept verbatim) or as an object."""
     if value is None:
         return None
     if isinstance(value, str):
-        loads(value, None)
+        try:  # read back on every view of the run: bounded like a request body
+            check(value)
+        except ShapeError as e:
+            raise GraphQLError(f"invalid {label}: its JSON {e}") from None
         return value
     return json.dumps(value)
+
+
+def _check_names(*named: tuple[str, Any]) -> None:
+    """A GraphQL error naming the first unusable run or project name (None: not given)."""
+    for label, value in named:
+        why = None if value is None or value == "" else name_problem(value)
+        if why is not None:
+            shown = value[:40] + "..." if isinstance(value, str) and len(value) > 40 else value
+            raise GraphQLError(f"invalid {label} {shown!r}: it {why}")
 
 
 def upsert_bucket(req: Request, args: dict[str, Any]) -> dict[str, Any]:
@@ -199,6 +213,7 @@ def upsert_bucket(req: Request, args: dict[str, Any]) -> dict[str, Any]:
     for label, value in (("name", name), ("modelName", project), ("entityName", entity)):
         if not isinstance(value, str) or safe_name(value) != value or "/" in value:
             raise GraphQLError(f"invalid {label}: {value!r}")
+    _check_names(("name", name), ("modelName", project), ("displayName", inp.get("displayName")))
     tags = inp.get("tags")
     fields = {
         "display_name": inp.get("displayName"),
@@ -209,8 +224,8 @@ def upsert_bucket(req: Request, args: dict[str, Any]) -> dict[str, Any]:
         "host": inp.get("host"),
         "sweep_name": inp.get("sweep"),
         "tags": json.dumps([str(t) for t in tags]) if isinstance(tags, list) else None,
-        "config": _json_text(inp.get("config")),
-        "summary": _json_text(inp.get("summaryMetrics")),
+        "config": _json_text(inp.get("config"), "config"),
+        "summary": _json_text(inp.get("summaryMetrics"), "summaryMetrics"),
     }
     state = inp.get("state")
     if state is not None and state not in ("running", "finished", "failed", "crashed"):
@@ -254,7 +269,8 @@ def create_run_files(req: Request, args: dict[str, Any]) -> dict[str, Any]:
         clean = safe_name(f) if isinstance(f, str) else None
         if clean is None:
             raise GraphQLError(f"invalid file name {f!r}")
-        url = uploads.upload_url(req.base_url, req.ctx.upload_secret, entity, project, name, clean)
+        url = uploads.upload_url(req.base_url, req.ctx.upload_secret, entity, project, name, clean,
+                                 req.principal.key_id if req.principal else None)
         out.append({"name": f, "uploadUrl": url, "__typename": "File"})
     return {
         "runID": gid("Run", name, project, entity),
@@ -341,6 +357,7 @@ def execute(req: Request, body: Any) -> dict[str, Any]:
     try:
         doc = parse(body["query"])
         op = doc.operation(body.get("operationName") or None)
+        querylimits.check(doc, op)
         fields = collect_fields(op.selections, doc, {**op.variable_defaults, **variables})
     except GraphQLError as e:
         return {"data": None, "errors": [{"message": str(e)}]}

@@ -1,8 +1,11 @@
 """Signed upload URLs: what ``createRunFiles`` hands out and the PUT endpoint checks.
 
 Upload URLs carry an HMAC signature (like cloud storage pre-signed URLs), so clients PUT
-without credentials, as W&B clients do. Names are checked by
-:func:`nbtrack.server.storage.files.safe_name` here and stored by the file store.
+without credentials, as W&B clients do. A signature is good for one method (PUT), one path
+(one file of one run), :data:`URL_TTL` seconds, and only while the key that asked for it is
+not revoked (its key id is signed into the URL; the PUT endpoint checks the key's status).
+Names are checked by :func:`nbtrack.server.storage.files.safe_name` here and stored by the
+file store.
 """
 
 from __future__ import annotations
@@ -15,11 +18,11 @@ import urllib.parse
 from nbtrack.server.storage.files import safe_name
 
 UPLOAD_PREFIX = "/storage/"
-URL_TTL = 24 * 3600
+URL_TTL = 30 * 60  # long enough for a queue of large files, short enough to be useless later
 
 
-def _signature(secret: bytes, path: str, expires: int) -> str:
-    msg = f"PUT\n{path}\n{expires}".encode()
+def _signature(secret: bytes, path: str, expires: int, key_id: str) -> str:
+    msg = f"PUT\n{path}\n{expires}\n{key_id}".encode()
     return hmac.new(secret, msg, hashlib.sha256).hexdigest()
 
 
@@ -28,24 +31,31 @@ def upload_path(entity: str, project: str, run: str, name: str) -> str:
     return UPLOAD_PREFIX + "/".join(urllib.parse.quote(p, safe="") for p in parts)
 
 
-def upload_url(base_url: str, secret: bytes, entity: str, project: str, run: str, name: str) -> str:
+def upload_url(base_url: str, secret: bytes, entity: str, project: str, run: str, name: str,
+               key_id: str | None = None) -> str:
+    """A URL to PUT one file with, signed for the key ``key_id`` (None: the admin token)."""
     path = upload_path(entity, project, run, name)
     expires = int(time.time()) + URL_TTL
-    query = urllib.parse.urlencode({"expires": expires, "sig": _signature(secret, path, expires)})
-    return f"{base_url.rstrip('/')}{path}?{query}"
+    kid = key_id or ""
+    params = {"expires": expires, "kid": kid, "sig": _signature(secret, path, expires, kid)}
+    return f"{base_url.rstrip('/')}{path}?{urllib.parse.urlencode(params)}"
 
 
-def verify(secret: bytes, raw_path: str, query: str) -> bool:
-    """True when the URL's signature is valid and not expired."""
-    params = urllib.parse.parse_qs(query)
+def verify(secret: bytes, raw_path: str, query: str) -> str | None:
+    """The key id the URL was signed for ("" for the admin token) when its signature is
+    valid and not expired; None otherwise (the caller checks that the key is not revoked)."""
+    params = urllib.parse.parse_qs(query, keep_blank_values=True)
     try:
         expires = int(params["expires"][0])
         sig = params["sig"][0]
+        kid = params.get("kid", [""])[0]
     except (KeyError, ValueError, IndexError):
-        return False
-    if expires < time.time():
-        return False
-    return hmac.compare_digest(_signature(secret, raw_path, expires), sig)
+        return None
+    if expires < time.time() or expires > time.time() + URL_TTL + 60:
+        return None
+    if not hmac.compare_digest(_signature(secret, raw_path, expires, kid), sig):
+        return None
+    return kid
 
 
 def split_upload_path(raw_path: str) -> tuple[str, str, str, str] | None:
