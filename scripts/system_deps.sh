@@ -10,6 +10,7 @@ need=()
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
+[ -x /usr/sbin/nginx ] || need+=(nginx)  # the load balancer of tests/team/test_replicas.py
 [ ${#need[@]} -gt 0 ] || exit 0
 if [ "$(id -u)" != "0" ] || ! command -v apt-get >/dev/null 2>&1; then
     echo "system_deps: missing ${need[*]}; install them (Debian: apt-get install ${need[*]})" >&2

@@ -17,30 +17,22 @@ from __future__ import annotations
 
 import html
 import re
-import secrets
-import threading
-import time
 import urllib.parse
-from pathlib import Path
 from typing import Any
 
 from nbtrack.pages import shell as shared
-from nbtrack.server import auth
+from nbtrack.server import auth, sessions
 from nbtrack.server.auth import Principal
 from nbtrack.server.context import ServerContext
 from nbtrack.server.readapi import routes as readapi
+from nbtrack.server.storage.files import StoredFile
 from nbtrack.wire import strictjson, urls
 
 ROOT = urls.PAGES
 COOKIE = "nbtrack_session"
 SESSION_SECONDS = 7 * 24 * 3600
-MAX_SESSIONS = 1000
 MAX_FILE_BYTES = 256 * 1024 * 1024
 _RUN_URL = urls.RUN_PAGE
-
-# session id -> (expires at, the principal that logged in)
-_SESSIONS: dict[str, tuple[float, Principal]] = {}
-_LOCK = threading.Lock()
 
 Reply = tuple[int, dict[str, str], bytes]
 
@@ -55,61 +47,38 @@ def _principal_for(ctx: ServerContext, token: str) -> Principal | None:
 
 
 ONCE_SECONDS = 15 * 60
-MAX_CODES = 1000
-# one-time login code -> (expires at, the principal of the key that asked for it)
-_ONCE: dict[str, tuple[float, Principal]] = {}
 
 
-def new_login_code(principal: Principal) -> str:
+def new_login_code(ctx: ServerContext, principal: Principal) -> str:
     """A login code that works once, within 15 minutes, for ``principal`` (safe to print: it
     is not the token and is spent by the first login). Never principal-less: a code sees
-    what the key that asked for it sees, no more."""
-    code = secrets.token_urlsafe(24)
-    now = time.time()
-    with _LOCK:
-        for k in [k for k, (exp, _) in _ONCE.items() if exp < now]:
-            del _ONCE[k]
-        while len(_ONCE) >= MAX_CODES:  # a loop asking for codes can't grow memory
-            del _ONCE[next(iter(_ONCE))]
-        _ONCE[code] = (now + ONCE_SECONDS, principal)
-    return code
+    what the key that asked for it sees, no more. Kept in the database: any replica takes it."""
+    return sessions.new_code(ctx.storage, principal, ONCE_SECONDS)
 
 
-def _spend_code(code: str) -> tuple[bool, Principal | None]:
-    with _LOCK:
-        found = _ONCE.pop(code, None)
-    if found is None or found[0] <= time.time():
-        return False, None
-    return True, found[1]
+def _spend_code(ctx: ServerContext, code: str) -> tuple[bool, Principal | None]:
+    principal = sessions.spend_code(ctx.storage, code)
+    return principal is not None, principal
 
 
-def issue_code(principal: Principal) -> Reply:
+def issue_code(ctx: ServerContext, principal: Principal) -> Reply:
     """``POST /api/v1/login-code`` (authenticated by the caller): a fresh one-time code."""
-    code = new_login_code(principal)
+    code = new_login_code(ctx, principal)
     return _json(200, {"code": code, "login": urls.pages_login(code),
                        "expires_in": ONCE_SECONDS})
 
 
-def _new_session(principal: Principal) -> str:
-    sid = secrets.token_urlsafe(32)
-    now = time.time()
-    with _LOCK:
-        for k in [k for k, (exp, _) in _SESSIONS.items() if exp < now]:
-            del _SESSIONS[k]
-        while len(_SESSIONS) >= MAX_SESSIONS:
-            del _SESSIONS[next(iter(_SESSIONS))]
-        _SESSIONS[sid] = (now + SESSION_SECONDS, principal)
-    return sid
+def _new_session(ctx: ServerContext, principal: Principal) -> str:
+    return sessions.new_session(ctx.storage, principal, SESSION_SECONDS)
 
 
-def _session(cookie_header: str) -> tuple[bool, Principal | None]:
+def _session(ctx: ServerContext, cookie_header: str) -> tuple[bool, Principal | None]:
     for part in cookie_header.split(";"):
         name, _, value = part.strip().partition("=")
         if name == COOKIE and value:
-            with _LOCK:
-                found = _SESSIONS.get(value)
-            if found is not None and found[0] > time.time():
-                return True, found[1]
+            principal = sessions.lookup(ctx.storage, value)
+            if principal is not None:
+                return True, principal
     return False, None
 
 
@@ -149,8 +118,8 @@ def login_page(next_url: str, error: str = "") -> str:
 def _login(ctx: ServerContext, token: str | None, next_url: str, once: str | None = None,
            cookie: str = "") -> Reply:
     if once:
-        ok, principal = _spend_code(once)
-        if not ok and _session(cookie)[0]:
+        ok, principal = _spend_code(ctx, once)
+        if not ok and _session(ctx, cookie)[0]:
             # the same link opened again in a browser it already logged in: just go there
             return 302, {"Location": next_url, "Cache-Control": "no-store"}, b""
         if not ok:
@@ -163,7 +132,7 @@ def _login(ctx: ServerContext, token: str | None, next_url: str, once: str | Non
         principal = _principal_for(ctx, token)
     if principal is None:
         return _html(403, login_page(next_url, "That token is not valid."))
-    sid = _new_session(principal)
+    sid = _new_session(ctx, principal)
     cookie = f"{COOKIE}={sid}; Path={ROOT}; HttpOnly; SameSite=Lax; Max-Age={SESSION_SECONDS}"
     return 302, {"Location": next_url, "Set-Cookie": cookie, "Cache-Control": "no-store"}, b""
 
@@ -185,7 +154,7 @@ def get(ctx: ServerContext, path: str, query: str, cookie: str) -> Reply:
         found = shared.static_file("pages.css")
         assert found is not None
         return 200, {"Content-Type": found[1]}, found[0].read_bytes()
-    ok, principal = _session(cookie)
+    ok, principal = _session(ctx, cookie)
     if not ok:
         if rest.startswith("api/"):
             return _json(403, {"error": "log in first", "login": ROOT + "login"})
@@ -202,14 +171,16 @@ def get(ctx: ServerContext, path: str, query: str, cookie: str) -> Reply:
             return _json(400, {"error": "not a readable nbtrack path"})
         q = shared.api_query(params)
         status, value = readapi.handle(ctx, api, q, principal=principal)
-        if isinstance(value, Path):  # a stored file
-            if value.stat().st_size > MAX_FILE_BYTES:
-                return _json(413, {"error": "the file is too large to download here"})
+        if isinstance(value, StoredFile):  # a stored file (from disk or the object store)
+            with value:
+                if value.size > MAX_FILE_BYTES:
+                    return _json(413, {"error": "the file is too large to download here"})
+                data = value.read()
             name = re.sub(r"[^A-Za-z0-9._-]", "_", value.name) or "file"
             return 200, {
                 "Content-Type": "application/octet-stream",
                 "Content-Disposition": f'attachment; filename="{name}"',
-            }, value.read_bytes()
+            }, data
         return _json(status, value)
     view = shared.view_of(urllib.parse.unquote(rest))
     if view is None:
@@ -225,7 +196,7 @@ def post(ctx: ServerContext, path: str, body: bytes) -> Reply:
     return _login(ctx, form.get("token", [""])[0], _safe_next(form.get("next", [""])[0]))
 
 
-def login_url(server_url: str, principal: Principal) -> str:
+def login_url(ctx: ServerContext, server_url: str, principal: Principal) -> str:
     """A link that logs one browser in once as ``principal`` (``nbtrack server`` logs one for
     its admin token when it starts)."""
-    return f"{server_url.rstrip('/')}{urls.pages_login(new_login_code(principal))}"
+    return f"{server_url.rstrip('/')}{urls.pages_login(new_login_code(ctx, principal))}"

@@ -7,16 +7,18 @@ signed uploads. The request plumbing (answers, auth, body limits) is in :mod:`.p
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import time
-from pathlib import Path
+from collections.abc import Callable
 
 from nbtrack.server import pages
 from nbtrack.server.context import ServerContext, log
 from nbtrack.server.http.plumbing import RequestIO, Server
 from nbtrack.server.readapi import routes as readapi
-from nbtrack.server.storage.files import target
+from nbtrack.server.storage.base import StorageUnavailable
+from nbtrack.server.storage.files import StoredFile
 from nbtrack.server.wandb import filestream, resolvers, uploads
 from nbtrack.wire import urls
 from nbtrack.wire.ordering import SEQ_HEADER, parse_seq
@@ -27,11 +29,31 @@ def server_on(address: tuple[str, int], ctx: ServerContext) -> Server:
     return Server(address, ctx, Handler)
 
 
+RETRY_AFTER = "2"  # seconds, while the database is unreachable
+
+
+def _unavailable_is_503(method: Callable[[Handler], None]) -> Callable[[Handler], None]:
+    """While the database is unreachable, answer 503 with ``Retry-After`` (clients retry)
+    instead of dropping the connection."""
+
+    @functools.wraps(method)
+    def guarded(self: Handler) -> None:
+        try:
+            method(self)
+        except StorageUnavailable as e:
+            log.warning("%s %s: %s", self.command, self.path.partition("?")[0], e)
+            self._refuse(503, "the database is unavailable; retry later",
+                         {"Retry-After": RETRY_AFTER})
+
+    return guarded
+
+
 class Handler(RequestIO):
     """Routes every path to the part of the server that answers it."""
 
     # ---------------------------------------------------------------- routes
 
+    @_unavailable_is_503
     def do_GET(self) -> None:
         path, _, query = self.path.partition("?")
         if path == urls.HEALTHZ:
@@ -46,7 +68,7 @@ class Handler(RequestIO):
             status, value = readapi.handle(
                 self.ctx, path[len(urls.API) :], query, principal=self.principal
             )
-            if isinstance(value, Path):
+            if isinstance(value, StoredFile):
                 self._send_file(value)
             else:
                 self._json(status, value)
@@ -55,16 +77,16 @@ class Handler(RequestIO):
 
     do_HEAD = do_GET
 
-    def _send_file(self, path: Path) -> None:
-        with open(path, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
+    def _send_file(self, stored: StoredFile) -> None:
+        with stored:
             self.send_response(200)
             self.send_header("Content-Type", "application/octet-stream")
-            self.send_header("Content-Length", str(size))
+            self.send_header("Content-Length", str(stored.size))
             self.end_headers()
             if self.command != "HEAD":
-                shutil.copyfileobj(f, self.wfile)
+                shutil.copyfileobj(stored.stream, self.wfile)
 
+    @_unavailable_is_503
     def do_POST(self) -> None:
         path = self.path.partition("?")[0]
         if path.startswith(urls.TELEMETRY):
@@ -82,7 +104,7 @@ class Handler(RequestIO):
             if length is not None:
                 self.rfile.read(length)  # the body, if any, is not needed
                 assert self.principal is not None
-                self._reply(*pages.issue_code(self.principal))
+                self._reply(*pages.issue_code(self.ctx, self.principal))
             return
         if path.startswith(urls.API):
             length = self._length(self.ctx.max_body_bytes)
@@ -126,12 +148,21 @@ class Handler(RequestIO):
             length -= len(chunk)
         self._json(200, {})
 
+    def _signed(self, raw_path: str, query: str) -> bool:
+        """Signed by any of the database's signing keys (current or previous; the keys are
+        reread once when none fits, so a key rotated on another replica is known at once)."""
+        keys = self.ctx.signing
+        return any(uploads.verify(k, raw_path, query) for k in keys.all()) or any(
+            uploads.verify(k, raw_path, query) for k in keys.all(refresh=True)
+        )
+
+    @_unavailable_is_503
     def do_PUT(self) -> None:
         raw_path, _, query = self.path.partition("?")
         if not raw_path.startswith(uploads.UPLOAD_PREFIX):
             self._refuse(404, "not found")
             return
-        signed = uploads.verify(self.ctx.upload_secret, raw_path, query)
+        signed = self._signed(raw_path, query)
         if not signed and not self._authorized():
             self._refuse(403, "invalid or expired upload signature")
             return
@@ -144,9 +175,6 @@ class Handler(RequestIO):
             self._refuse(403, f"permission denied: entity {entity!r} is not yours")
             return
         run = self.ctx.storage.get_run(entity, project, run_name)
-        if target(self.ctx.files_dir, entity, project, run_name, name) is None:
-            self._refuse(400, "invalid file path")
-            return
         if run is None:
             self._refuse(404, f"run {entity}/{project}/{run_name} not found")
             return
@@ -156,6 +184,9 @@ class Handler(RequestIO):
         start = time.monotonic()
         try:
             size = self.ctx.files.write(entity, project, run_name, name, self.rfile, length)
+        except ValueError:
+            self._refuse(400, "invalid file path")
+            return
         except (ConnectionError, OSError) as e:
             log.warning("upload of %s failed: %s", name, e)
             self._refuse(400 if isinstance(e, ConnectionError) else 500, "upload failed")

@@ -15,6 +15,7 @@ from typing import Any
 
 from nbtrack.server import auth
 from nbtrack.server.context import ServerContext, log
+from nbtrack.server.http import proxies
 from nbtrack.wire import strictjson
 
 _SIG = re.compile(r"\b(sig|token)=[^&\s\"]+")
@@ -148,6 +149,14 @@ class RequestIO(BaseHTTPRequestHandler):
             self._json(400, {"error": "the body is not valid JSON"})
             return False, None
 
+    def origin(self) -> proxies.Origin:
+        """Scheme, host and client address, from a trusted proxy's headers when there is one."""
+        return proxies.origin(self.client_address[0], self.headers, self.ctx.trusted_proxies)
+
+    def address_string(self) -> str:
+        return self.origin().client
+
     def _base_url(self) -> str:
-        host = self.headers.get("Host")
-        return f"http://{host}" if host else self.server.url
+        """The URL the client used to reach us (behind a trusted TLS proxy: ``https://``)."""
+        o = self.origin()
+        return f"{o.scheme}://{o.host}" if o.host else self.server.url
