@@ -149,12 +149,13 @@ class Handler(RequestIO):
         self._json(200, {})
 
     def _signed(self, raw_path: str, query: str) -> bool:
-        """Signed by any of the database's signing keys (current or previous; the keys are
-        reread once when none fits, so a key rotated on another replica is known at once)."""
+        """Signed by one of the database's signing keys (current or previous). Anything but
+        the cached current key is checked against keys reread from the database, so a key
+        rotated or retired through another replica counts at once."""
         keys = self.ctx.signing
-        return any(uploads.verify(k, raw_path, query) for k in keys.all()) or any(
-            uploads.verify(k, raw_path, query) for k in keys.all(refresh=True)
-        )
+        if uploads.verify(keys.current(), raw_path, query):
+            return True
+        return any(uploads.verify(k, raw_path, query) for k in keys.all(refresh=True))
 
     @_unavailable_is_503
     def do_PUT(self) -> None:

@@ -2,7 +2,8 @@
 
 The newest key signs; every key still stored verifies, so a rotation (``nbtrack server
 signing-key rotate``) needs no downtime: replicas that have not reread the keys yet keep
-signing with the previous one, which stays valid until the next rotation. Page sessions and
+signing with the previous one (for at most :data:`CACHE_SECONDS`), which stays valid until
+the next rotation. Page sessions and
 login codes are stored by :func:`digest` of their id, so a copy of the database holds no
 usable session.
 """
@@ -16,10 +17,10 @@ import time
 
 from nbtrack.server.storage.base import Storage
 
-__all__ = ["KEEP_KEYS", "SigningKeys", "digest", "new_signing_key", "rotate"]
+__all__ = ["CACHE_SECONDS", "KEEP_KEYS", "SigningKeys", "digest", "new_signing_key", "rotate"]
 
 KEEP_KEYS = 2  # the current key and the previous one
-CACHE_SECONDS = 10.0
+CACHE_SECONDS = 2.0  # how soon a replica signs with a rotated key
 
 
 def new_signing_key() -> tuple[str, bytes]:
@@ -41,7 +42,8 @@ def rotate(storage: Storage) -> str:
 
 
 class SigningKeys:
-    """The database's signing keys, reread every 10 s or when a signature does not verify."""
+    """The database's signing keys, reread every 2 s, and whenever a signature does not fit
+    the current key (so a retired key stops verifying at once on every replica)."""
 
     def __init__(self, storage: Storage) -> None:
         self._storage = storage
