@@ -20,7 +20,7 @@ from nbtrack.client import links
 from nbtrack.client.readapi import Api, ApiError
 from nbtrack.notebook.tables import status_lines
 from nbtrack.sdk.display import page_url, printed_link, run_html
-from nbtrack.server import auth, pages
+from nbtrack.server import auth
 from nbtrack.server.storage.url import open_storage
 
 from helpers.server import RunningServer, start_server
