@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,17 +71,17 @@ def cluster(s3_server: S3, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         finally:
             storage.close()
         files = s3_server.bucket("team-files") + "/nbtrack"
-        for i in range(3):
-            replicas.append(start_server(base / f"r{i}", db=db, files=files,
-                                         trusted_proxies="127.0.0.1", timeout=30,
-                                         state_file=base / f"r{i}.json"))
+        with ThreadPoolExecutor(3) as pool:  # three start-ups at once
+            replicas += pool.map(lambda i: start_server(
+                base / f"r{i}", db=db, files=files, trusted_proxies="127.0.0.1", timeout=30,
+                state_file=base / f"r{i}.json"), range(3))
         nginx = start_nginx(base / "nginx", [f"127.0.0.1:{r.port}" for r in replicas])
         yield Cluster(pg, db, key, replicas, nginx, s3_server)
     finally:
         if nginx is not None:
             nginx.stop()
-        for r in replicas:
-            r.stop()
+        with ThreadPoolExecutor(3) as pool:
+            list(pool.map(lambda r: r.stop(), replicas))
         pg.stop()
 
 

@@ -204,9 +204,6 @@ def test_postgres_restart_answers_503_then_costs_no_request(pair: Pair) -> None:
         assert down.headers["Retry-After"] == "2"
         assert "the database is unavailable" in down.json()["error"]
         assert time.monotonic() - start < 30
-        page = requests.get(f"{pair.b.url}/pages/api/viewer",
-                            cookies={"nbtrack_session": "x"}, timeout=30)
-        assert page.status_code == 503
     finally:
         pair.cluster.resume()
     # the very first requests after the restart must not fail on dead pooled connections
