@@ -211,6 +211,20 @@ def test_postgres_restart_answers_503_then_costs_no_request(pair: Pair) -> None:
     assert statuses == [200] * 40
 
 
+def test_an_unreachable_object_store_answers_503(pair: Pair, s3_server: S3) -> None:  # noqa: F811
+    """After the restart test; it stops the module's S3 server."""
+    assert pair.post(pair.a, UPSERT, name="s3down").status_code == 200
+    url = pair.upload_url(pair.a, "s3down", "f.bin")
+    assert requests.put(url, data=b"before", timeout=30).status_code == 200
+    s3_server.stop()
+    got = requests.get(f"{pair.b.url}/api/v1/runs/alice/p/s3down/files/f.bin",
+                       auth=("api", pair.key), timeout=60)
+    assert got.status_code == 503 and got.headers["Retry-After"] == "2"
+    assert got.json()["error"] == "the file store is unavailable; retry later"
+    put = requests.put(url.replace(pair.a.url, pair.b.url), data=b"after", timeout=60)
+    assert put.status_code == 503 and "file store is unavailable" in put.text
+
+
 def test_cli_rejects_unknown_file_store_urls(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-m", "nbtrack.server", "--dir", str(tmp_path),
                           "--files", "gs://bucket", "--no-state-file"],

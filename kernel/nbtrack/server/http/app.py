@@ -18,7 +18,7 @@ from nbtrack.server.context import ServerContext, log
 from nbtrack.server.http.plumbing import RequestIO, Server
 from nbtrack.server.readapi import routes as readapi
 from nbtrack.server.storage.base import StorageUnavailable
-from nbtrack.server.storage.files import StoredFile
+from nbtrack.server.storage.files import FileStoreUnavailable, StoredFile
 from nbtrack.server.wandb import filestream, resolvers, uploads
 from nbtrack.wire import urls
 from nbtrack.wire.ordering import SEQ_HEADER, parse_seq
@@ -29,20 +29,21 @@ def server_on(address: tuple[str, int], ctx: ServerContext) -> Server:
     return Server(address, ctx, Handler)
 
 
-RETRY_AFTER = "2"  # seconds, while the database is unreachable
+RETRY_AFTER = "2"  # seconds, while the database or the file store is unreachable
 
 
 def _unavailable_is_503(method: Callable[[Handler], None]) -> Callable[[Handler], None]:
-    """While the database is unreachable, answer 503 with ``Retry-After`` (clients retry)
-    instead of dropping the connection."""
+    """While the database or the object store is unreachable, answer 503 with
+    ``Retry-After`` (clients retry) instead of dropping the connection."""
 
     @functools.wraps(method)
     def guarded(self: Handler) -> None:
         try:
             method(self)
-        except StorageUnavailable as e:
+        except (StorageUnavailable, FileStoreUnavailable) as e:
             log.warning("%s %s: %s", self.command, self.path.partition("?")[0], e)
-            self._refuse(503, "the database is unavailable; retry later",
+            what = "database" if isinstance(e, StorageUnavailable) else "file store"
+            self._refuse(503, f"the {what} is unavailable; retry later",
                          {"Retry-After": RETRY_AFTER})
 
     return guarded
@@ -188,6 +189,8 @@ class Handler(RequestIO):
         except ValueError:
             self._refuse(400, "invalid file path")
             return
+        except FileStoreUnavailable:
+            raise  # 503 + Retry-After: the client retries the upload
         except (ConnectionError, OSError) as e:
             log.warning("upload of %s failed: %s", name, e)
             self._refuse(400 if isinstance(e, ConnectionError) else 500, "upload failed")

@@ -62,6 +62,10 @@ def store(src: BufferedIOBase, length: int, path: Path) -> int:
     return length
 
 
+class FileStoreUnavailable(OSError):
+    """The object store cannot be reached or refused the operation (answered with 503)."""
+
+
 @dataclass
 class StoredFile:
     """A stored file opened for reading: its size and a stream the caller closes."""

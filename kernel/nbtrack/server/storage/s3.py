@@ -19,10 +19,11 @@ from io import BufferedIOBase, RawIOBase
 from typing import Any, BinaryIO, cast
 
 import boto3
+from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from nbtrack.server.storage.files import StoredFile, safe_name
+from nbtrack.server.storage.files import FileStoreUnavailable, StoredFile, safe_name
 
 __all__ = ["S3FileStore", "parse_s3_url"]
 
@@ -57,13 +58,18 @@ class _Exactly(RawIOBase):
         return len(chunk)
 
 
+# an upload holds at most chunk x concurrency bytes in memory, however large the file
+_TRANSFER = TransferConfig(multipart_threshold=8 * 1024 * 1024,
+                           multipart_chunksize=8 * 1024 * 1024, max_concurrency=2)
+
+
 class S3FileStore:
     """The :class:`.files.FileStore` of an S3 bucket (and key prefix)."""
 
     def __init__(self, url: str, client: Any = None) -> None:
         self.bucket, self.prefix = parse_s3_url(url)
         self._s3 = client or boto3.client(
-            "s3", config=Config(retries={"mode": "standard", "max_attempts": 5},
+            "s3", config=Config(retries={"mode": "standard", "max_attempts": 3},
                                 connect_timeout=10, read_timeout=60)
         )
 
@@ -92,9 +98,9 @@ class S3FileStore:
         key = self._key(entity, project, run, name)
         body = _Exactly(src, length)
         try:
-            self._s3.upload_fileobj(cast(BinaryIO, body), self.bucket, key)
+            self._s3.upload_fileobj(cast(BinaryIO, body), self.bucket, key, Config=_TRANSFER)
         except (ClientError, BotoCoreError) as e:
-            raise OSError(f"object store: {e}") from None
+            raise FileStoreUnavailable(f"object store: {e}") from None
         if body._left:
             raise ConnectionError("the client closed the connection mid-upload")
         return length
@@ -106,18 +112,21 @@ class S3FileStore:
         except ClientError as e:
             if e.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
                 return None
-            raise OSError(f"object store: {e}") from None
+            raise FileStoreUnavailable(f"object store: {e}") from None
         except BotoCoreError as e:
-            raise OSError(f"object store: {e}") from None
+            raise FileStoreUnavailable(f"object store: {e}") from None
         return StoredFile(key.rsplit("/", 1)[-1], int(obj["ContentLength"]), obj["Body"])
 
     def list(self, entity: str, project: str, run: str) -> list[tuple[str, int]]:
         base = self._base(entity, project, run)
         out = []
-        for page in self._s3.get_paginator("list_objects_v2").paginate(
-            Bucket=self.bucket, Prefix=base
-        ):
-            out += [(o["Key"][len(base):], int(o["Size"])) for o in page.get("Contents", [])]
+        try:
+            for page in self._s3.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=base
+            ):
+                out += [(o["Key"][len(base):], int(o["Size"])) for o in page.get("Contents", [])]
+        except (ClientError, BotoCoreError) as e:
+            raise FileStoreUnavailable(f"object store: {e}") from None
         return sorted(out)
 
     def delete(self, entity: str, project: str, run: str, name: str) -> bool:
@@ -126,5 +135,7 @@ class S3FileStore:
             self._s3.head_object(Bucket=self.bucket, Key=key)
         except ClientError:
             return False
+        except BotoCoreError as e:
+            raise FileStoreUnavailable(f"object store: {e}") from None
         self._s3.delete_object(Bucket=self.bucket, Key=key)
         return True
