@@ -154,6 +154,9 @@ class RequestIO(BaseHTTPRequestHandler):
         return proxies.origin(self.client_address[0], self.headers, self.ctx.trusted_proxies)
 
     def address_string(self) -> str:
+        """The client for the access log (a request line too bad to parse has no headers)."""
+        if getattr(self, "headers", None) is None:
+            return str(self.client_address[0])
         return self.origin().client
 
     def _base_url(self) -> str:
