@@ -7,6 +7,7 @@ trusts no one, so the same forwarded headers show both behaviours.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
 import pytest
 import requests
 
@@ -175,6 +177,10 @@ def test_any_replica_takes_uploads_downloads_logins_and_rotated_keys(pair: Pair)
         assert seen.status_code == 200 and seen.json()["entity"] == "alice"
     again = requests.get(f"{a.url}/pages/login?once={code}", allow_redirects=False, timeout=30)
     assert again.status_code == 403 and "was used or has expired" in again.text
+    with psycopg.connect(pair.db) as db:  # the database holds hashes, never the ids
+        kept = db.execute("SELECT kind, digest, principal FROM secrets").fetchall()
+    assert ("session", hashlib.sha256(sid.encode()).hexdigest()) in {(k, d) for k, d, _ in kept}
+    assert not any(sid in str(row) or code in str(row) for row in kept)
 
     # key rotation: URLs signed before stay valid after one rotation, not after two
     old = pair.upload_url(b, "r1", "old.txt")
