@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import psycopg
@@ -195,6 +196,39 @@ def test_any_replica_takes_uploads_downloads_logins_and_rotated_keys(pair: Pair)
         stale = requests.put(old.replace(b.url, srv.url), data=b"x", timeout=30)
         assert stale.status_code == 403 and "invalid or expired upload signature" in stale.text
         assert requests.put(new.replace(a.url, srv.url), data=b"y", timeout=30).status_code == 200
+
+
+FAKETIME = next(Path("/usr/lib").glob("*/faketime/libfaketimeMT.so.1"),
+                Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"))
+
+
+def test_a_replica_with_a_wrong_clock_judges_runs_by_the_databases(
+    pair: Pair, tmp_path: Path
+) -> None:
+    """Replica C's clock is one hour ahead (libfaketime); heartbeats it writes and the
+    'crashed' it judges still agree with the other replicas (the database's clock)."""
+    assert FAKETIME.exists(), "libfaketime is missing: bash scripts/system_deps.sh"
+    with pytest.MonkeyPatch.context() as mp:  # for the server process only
+        mp.setenv("LD_PRELOAD", str(FAKETIME))
+        mp.setenv("FAKETIME", "+1h")
+        mp.setenv("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+        c = start_server(tmp_path / "c", db=pair.db, files=pair.a.options["files"],
+                         state_file=tmp_path / "c.json", heartbeat_timeout=120, timeout=30)
+    try:
+        ahead = parsedate_to_datetime(requests.get(f"{c.url}/healthz", timeout=30)
+                                      .headers["Date"]).timestamp() - time.time()
+        assert 3500 < ahead < 3700  # the fake clock is real
+        assert pair.post(pair.a, UPSERT, name="clock").status_code == 200
+        seen = requests.get(f"{c.url}/api/v1/runs/alice/p/clock", auth=("api", pair.key),
+                            timeout=30).json()
+        assert seen["state"] == "running"  # not "crashed": the heartbeat is seconds old
+        assert pair.post(c, UPSERT, name="clock2").status_code == 200
+        with psycopg.connect(pair.db) as db:
+            row = db.execute("SELECT heartbeat_at - extract(epoch FROM clock_timestamp())"
+                             " FROM runs WHERE name='clock2'").fetchone()
+        assert row is not None and abs(float(row[0])) < 60  # written in the database's time
+    finally:
+        c.stop()
 
 
 def test_postgres_restart_answers_503_then_costs_no_request(pair: Pair) -> None:
