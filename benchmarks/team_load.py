@@ -8,6 +8,11 @@ answer); at the end each run must have exactly ``steps`` rows, steps 0..steps-1,
 
 ``--db postgresql://...`` uses an existing database instead; ``--json PATH`` writes the
 figures. ``tests/team/test_load.py`` runs a small version of the same load in CI.
+
+``--replicas 1,2,3`` measures scale-out instead: on one PostgreSQL database and one S3 store
+(moto's S3 server, an emulator), the same load through nginx with TLS (round-robin) in front
+of 1, then 2, then 3 ``nbtrack server`` replicas, side by side in one run (each level its own
+run names; the database and the store are shared by all levels, as in a deployment).
 """
 
 from __future__ import annotations
@@ -179,6 +184,60 @@ def bench(backend: str, db: str | None, args: argparse.Namespace) -> dict[str, A
     return {"backend": backend, "durable": durable, **out}
 
 
+def bench_replicas(levels: list[int], args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The load through nginx (TLS, round-robin) over 1..N replicas on one database/store."""
+    import os
+
+    from helpers.nginx import start_nginx
+    from helpers.postgres import PostgresCluster
+    from helpers.s3 import start_s3
+    from helpers.server import start_server
+
+    out = []
+    with tempfile.TemporaryDirectory(prefix="nbtrack-scale-") as tmp:
+        base = Path(tmp)
+        s3 = start_s3(base / "moto.log")
+        saved = dict(os.environ)
+        os.environ.update(s3.env())
+        cluster = None
+        try:
+            db = args.db
+            if db is None:
+                cluster = PostgresCluster(durable=not args.fast_pg)
+                cluster.start()
+                db = cluster.create_database()
+            key = _bench_key(db)
+            files = s3.bucket("bench") + "/runs"
+            for n in levels:
+                replicas = [
+                    start_server(base / f"n{n}-r{i}", db=db, files=files, timeout=30,
+                                 trusted_proxies="127.0.0.1", state_file=base / f"n{n}-{i}.json")
+                    for i in range(n)
+                ]
+                lb = start_nginx(base / f"nginx{n}", [f"127.0.0.1:{r.port}" for r in replicas])
+                os.environ["REQUESTS_CA_BUNDLE"] = str(lb.cert)  # the load's processes trust it
+                try:
+                    r = run_load(lb.url, key, procs=args.procs, runs=args.runs,
+                                 steps=args.steps, chunk=args.chunk, tag=f"n{n}-")
+                finally:
+                    lb.stop()
+                    for srv in replicas:
+                        srv.stop()
+                out.append({"replicas": n, "durable": args.db is not None or not args.fast_pg,
+                            **r})
+                lat = r["latency_ms"]
+                print(f"{n} replica(s): {r['rows_per_s']} rows/s ({r['seconds']} s,"
+                      f" {r['posts']} posts), latency ms p50 {lat['p50']} p99 {lat['p99']}"
+                      f" max {lat['max']}", flush=True)
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+            s3.stop()
+            if cluster is not None:
+                cluster.stop()
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
@@ -193,7 +252,19 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="the private PostgreSQL without fsync / synchronous commit (as in the tests)",
     )
+    p.add_argument("--replicas", help="e.g. 1,2,3: replicas behind nginx on one PostgreSQL"
+                   " and one S3 store, instead of the backend comparison")
     args = p.parse_args(argv)
+    if args.replicas:
+        results = bench_replicas([int(n) for n in args.replicas.split(",")], args)
+        print("\n| replicas | rows/s | p50 ms | p99 ms | max ms |\n|---|---|---|---|---|")
+        for r in results:
+            lat = r["latency_ms"]
+            print(f"| {r['replicas']} | {r['rows_per_s']} | {lat['p50']} | {lat['p99']} |"
+                  f" {lat['max']} |")
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=2) + "\n")
+        return 0
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     results = []
     for b in backends:

@@ -10,6 +10,8 @@ need=()
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
+[ -x /usr/sbin/nginx ] || need+=(nginx)  # the load balancer of tests/team/test_replicas.py
+compgen -G "/usr/lib/*/faketime/libfaketimeMT.so.1" >/dev/null || need+=(faketime)  # a skewed replica clock
 [ ${#need[@]} -gt 0 ] || exit 0
 if [ "$(id -u)" != "0" ] || ! command -v apt-get >/dev/null 2>&1; then
     echo "system_deps: missing ${need[*]}; install them (Debian: apt-get install ${need[*]})" >&2

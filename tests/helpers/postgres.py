@@ -103,19 +103,8 @@ class PostgresCluster:
             opts += " -c max_connections=300"
             if not self.durable:
                 opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-            out = self._run(
-                str(self.bindir / "pg_ctl"),
-                "-D",
-                str(data),
-                "-l",
-                str(self.log),
-                "-w",
-                "-t",
-                "30",
-                "start",
-                "-o",
-                opts,
-            )
+            self._opts = opts
+            out = self._pg_ctl_start()
             if out.returncode == 0:
                 self._prepare()
                 return
@@ -124,6 +113,25 @@ class PostgresCluster:
                     f"pg_ctl start failed ({out.returncode}): {out.stdout}{out.stderr}\n"
                     f"--- log tail ---\n{self.tail()}"
                 )
+
+    def _pg_ctl_start(self) -> subprocess.CompletedProcess[str]:
+        assert self.bindir is not None
+        return self._run(str(self.bindir / "pg_ctl"), "-D", str(self.dir / "data"), "-l",
+                         str(self.log), "-w", "-t", "30", "start", "-o", self._opts)
+
+    def halt(self) -> None:
+        """Stop the server at once (``-m immediate``: as a crash would), keeping its data."""
+        assert self.bindir is not None
+        out = self._run(str(self.bindir / "pg_ctl"), "-D", str(self.dir / "data"), "-m",
+                        "immediate", "-w", "stop")
+        if out.returncode != 0:
+            raise RuntimeError(f"pg_ctl stop failed: {out.stdout}{out.stderr}")
+
+    def resume(self) -> None:
+        """Start the halted server again on the same port (crash recovery runs first)."""
+        out = self._pg_ctl_start()
+        if out.returncode != 0:
+            raise RuntimeError(f"pg_ctl start failed: {out.stdout}{out.stderr}\n{self.tail()}")
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"

@@ -20,7 +20,7 @@ from nbtrack.client import links
 from nbtrack.client.readapi import Api, ApiError
 from nbtrack.notebook.tables import status_lines
 from nbtrack.sdk.display import page_url, printed_link, run_html
-from nbtrack.server import auth, pages
+from nbtrack.server import auth
 from nbtrack.server.storage.url import open_storage
 
 from helpers.server import RunningServer, start_server
@@ -165,14 +165,23 @@ def test_login_codes_work_once(team: tuple[RunningServer, dict[str, str]]) -> No
     assert keys["alice"] not in Api(srv.url, keys["alice"]).login_url()
 
 
-def test_login_codes_expire_and_are_bounded() -> None:
-    admin = auth.Principal("root", None)
-    code = pages.new_login_code(admin)
-    with pages._LOCK:
-        pages._ONCE[code] = (time.time() - 1, admin)
-    assert pages._spend_code(code) == (False, None)
-    fresh = pages.new_login_code(admin)
-    assert pages._spend_code(fresh) == (True, admin) and pages._spend_code(fresh)[0] is False
-    for _ in range(pages.MAX_CODES + 10):
-        pages.new_login_code(admin)
-    assert len(pages._ONCE) <= pages.MAX_CODES
+def test_login_codes_expire_and_are_bounded(tmp_path: Path) -> None:
+    """Codes live in the database (every replica takes them): spent once, expired codes
+    refused, and the table capped per kind."""
+    from nbtrack.server import sessions
+
+    storage = open_storage(str(tmp_path / "db.sqlite"))
+    try:
+        admin = auth.Principal("root", None)
+        alice = auth.Principal("alice", frozenset({"alice", "t"}), ("t",), "nbk0123")
+        expired = sessions.new_code(storage, admin, -1.0)
+        assert sessions.spend_code(storage, expired) is None
+        fresh = sessions.new_code(storage, alice, 60.0)
+        assert sessions.spend_code(storage, fresh) == alice
+        assert sessions.spend_code(storage, fresh) is None
+        for i in range(12):
+            storage.put_secret("code", f"d{i}", "{}", time.time() + 60 + i, 5)
+        assert sum(storage.get_secret("code", f"d{i}", False) is not None for i in range(12)) == 5
+        assert storage.get_secret("code", "d11", False) == "{}"  # the newest ones stay
+    finally:
+        storage.close()

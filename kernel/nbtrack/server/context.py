@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
 import logging
-import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from nbtrack.server.storage.base import Storage
 from nbtrack.server.storage.files import FileStore, LocalFileStore
+from nbtrack.server.storage.secrets import SigningKeys
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 log = logging.getLogger("nbtrack.server")
 
@@ -24,25 +27,40 @@ class ServerContext:
     storage: Storage
     entity: str  # the embedded server's single user (the admin token's identity)
     token: str | None  # the admin key; None on a team server started without one
-    upload_secret: bytes
     files_dir: Path
     heartbeat_timeout: float = 120.0
     max_body_bytes: int = 32 * 1024 * 1024
     max_upload_bytes: int = 1024 * 1024 * 1024
     version: str = "0"
+    file_store: FileStore | None = None  # None: a LocalFileStore under ``files_dir``
+    trusted_proxies: tuple[Network, ...] = ()  # peers whose X-Forwarded-* / Forwarded count
+    signing: SigningKeys = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.signing = SigningKeys(self.storage)
 
     @property
     def files(self) -> FileStore:
-        """Uploaded run files, one directory per entity/project/run under ``files_dir``."""
-        return LocalFileStore(self.files_dir)
+        """Uploaded run files: the object store, or one directory per run under
+        ``files_dir``. Every write and read of a file goes through it."""
+        if self.file_store is None:
+            self.file_store = LocalFileStore(self.files_dir)
+        return self.file_store
+
+    @property
+    def upload_secret(self) -> bytes:
+        """The key new upload URLs are signed with (the database's newest)."""
+        return self.signing.current()
 
     def entity_or_default(self, entity: Any) -> str:
         return entity if isinstance(entity, str) and entity else self.entity
 
     def effective_state(self, run: dict[str, Any]) -> str:
-        """``running`` with a heartbeat older than the timeout reads as ``crashed``."""
+        """``running`` with a heartbeat older than the timeout reads as ``crashed``; both
+        times are the database's clock, so every replica judges a run alike."""
         state = str(run["state"])
-        if state == "running" and time.time() - float(run["heartbeat_at"]) > self.heartbeat_timeout:
+        age = self.storage.now() - float(run["heartbeat_at"])
+        if state == "running" and age > self.heartbeat_timeout:
             return "crashed"
         return state
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import hashlib
-import hmac
 import logging
 import os
 import re
@@ -21,6 +19,9 @@ from types import FrameType
 from nbtrack.server import auth, pages
 from nbtrack.server.context import ServerContext, log
 from nbtrack.server.http.app import server_on
+from nbtrack.server.http.proxies import parse_networks
+from nbtrack.server.storage import secrets as secrets_mod
+from nbtrack.server.storage.files import FileStore, LocalFileStore
 from nbtrack.server.storage.url import open_storage, redact
 from nbtrack.version import __version__
 from nbtrack.wire import datadir, statefile, urls
@@ -58,6 +59,21 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--token-file", type=Path, help="a file holding the admin API key")
     p.add_argument("--pool-size", type=int, default=16, help="PostgreSQL connections at most")
     p.add_argument(
+        "--files",
+        help="where run files live: s3://bucket/prefix (endpoint and credentials from the"
+        " standard AWS environment/config), or a directory (default: DIR/server/files);"
+        " also $NBTRACK_SERVER_FILES",
+    )
+    p.add_argument(
+        "--trusted-proxies",
+        action="append",
+        default=[],
+        metavar="CIDR",
+        help="proxies (addresses or CIDRs, comma-separated, repeatable) whose"
+        " X-Forwarded-Proto/-Host/-For or Forwarded headers say the client's scheme, host and"
+        " address; from anyone else those headers are ignored; also $NBTRACK_TRUSTED_PROXIES",
+    )
+    p.add_argument(
         "--state-file", type=Path, help="where to write the state (default: DIR/server/state.json)"
     )
     p.add_argument(
@@ -73,7 +89,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--max-upload-bytes", type=int, default=1024 * 1024 * 1024)
     p.add_argument("--entity", help="the user/entity name (default: the OS user)")
     p.add_argument("--log-level", default="INFO")
-    sub = p.add_subparsers(dest="command", metavar="{user,key}", help="manage accounts")
+    sub = p.add_subparsers(
+        dest="command", metavar="{user,key,signing-key}", help="manage accounts"
+    )
     user = sub.add_parser("user", help="users and their teams").add_subparsers(
         dest="action", required=True
     )
@@ -88,11 +106,30 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     revoke.add_argument("key_id")
     lst = key.add_parser("list", help="key ids (never the keys)")
     lst.add_argument("user", nargs="?")
+    sk = sub.add_parser("signing-key", help="the upload-URL signing key all replicas share")
+    sk.add_subparsers(dest="action", required=True).add_parser(
+        "rotate", help="a new key signs from now on; the previous one stays valid until the next"
+    )
     return p.parse_args(argv)
 
 
 def _db_url(args: argparse.Namespace, server_dir: Path) -> str:
     return str(args.db or os.environ.get("NBTRACK_SERVER_DB") or server_dir / "nbtrack.db")
+
+
+def file_store(spec: str | None, default: Path) -> FileStore:
+    """The run files' store: ``s3://bucket/prefix`` or a directory."""
+    if spec and spec.startswith("s3://"):
+        try:
+            from nbtrack.server.storage.s3 import S3FileStore
+        except ImportError as e:  # boto3 is in the optional extra nbtrack[team]
+            raise RuntimeError(f"S3 needs boto3: pip install 'nbtrack[team]' ({e})") from None
+        store = S3FileStore(spec)
+        store.check()
+        return store
+    if spec and "://" in spec:
+        raise ValueError(f"unsupported --files URL {spec!r}: use s3://bucket/prefix or a path")
+    return LocalFileStore(Path(spec) if spec else default)
 
 
 def accounts(args: argparse.Namespace) -> int:
@@ -105,6 +142,9 @@ def accounts(args: argparse.Namespace) -> int:
             teams = storage.teams_of(args.name)
             print(f"{'created' if created else 'updated'} user {args.name}"
                   + (f" (teams: {', '.join(teams)})" if teams else ""))
+        elif args.command == "signing-key":
+            print(f"signing key {secrets_mod.rotate(storage)} is current; the previous one"
+                  " stays valid until the next rotation")
         elif args.command == "user":
             for u in storage.list_users():
                 print(f"{u['name']}\t{','.join(u['teams'])}")
@@ -160,16 +200,19 @@ def serve(args: argparse.Namespace) -> int:
     if state_file is None and not args.no_state_file:
         state_file = statefile.path(base)
     db_url = _db_url(args, server_dir)
+    proxies = parse_networks([*args.trusted_proxies, os.environ.get("NBTRACK_TRUSTED_PROXIES", "")])
+    files_spec = args.files or os.environ.get("NBTRACK_SERVER_FILES")
+    files = file_store(files_spec, server_dir / "files")
     storage = open_storage(db_url, pool_size=args.pool_size)
-    log.info("storage: %s (schema %d)", redact(db_url), storage.schema_version)
+    log.info("storage: %s (schema %d); files: %s", redact(db_url), storage.schema_version,
+             files_spec or server_dir / "files")
     ctx = ServerContext(
         storage=storage,
         entity=args.entity or default_entity(),
         token=token,
-        upload_secret=hmac.new(token.encode(), b"nbtrack-upload-urls", hashlib.sha256).digest()
-        if token
-        else secrets.token_bytes(32),
         files_dir=server_dir / "files",
+        file_store=files,
+        trusted_proxies=proxies,
         heartbeat_timeout=args.heartbeat_timeout,
         max_body_bytes=args.max_body_bytes,
         max_upload_bytes=args.max_upload_bytes,
@@ -203,7 +246,7 @@ def serve(args: argparse.Namespace) -> int:
     log.info("nbtrack server %s listening on %s (pid %d)", __version__, server.url, pid)
     if token:
         admin = auth.Principal(ctx.entity, None)  # what the token sees: every entity
-        log.info("run pages: %s (a one-time login link)", pages.login_url(server.url, admin))
+        log.info("run pages: %s (a one-time login link)", pages.login_url(ctx, server.url, admin))
     else:  # a team server without an admin token: no code that would see everything
         log.info("run pages: %s%s (log in with an API key)", server.url, urls.PAGES)
     try:

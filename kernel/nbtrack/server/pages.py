@@ -19,17 +19,15 @@ import hmac
 import html
 import re
 import secrets
-import threading
-import time
 import urllib.parse
-from pathlib import Path
 from typing import Any
 
 from nbtrack.pages import shell as shared
-from nbtrack.server import auth
+from nbtrack.server import auth, sessions
 from nbtrack.server.auth import Principal
 from nbtrack.server.context import ServerContext
 from nbtrack.server.readapi import routes as readapi
+from nbtrack.server.storage.files import StoredFile
 from nbtrack.wire import strictjson, urls
 from nbtrack.wire.mediatypes import inline_type
 
@@ -38,13 +36,8 @@ COOKIE = "nbtrack_session"
 CSRF_COOKIE = "nbtrack_csrf"  # the login form's double-submit token
 CSRF_FIELD = "csrf"
 SESSION_SECONDS = 7 * 24 * 3600
-MAX_SESSIONS = 1000
 MAX_FILE_BYTES = 256 * 1024 * 1024
 _RUN_URL = urls.RUN_PAGE
-
-# session id -> (expires at, the principal that logged in)
-_SESSIONS: dict[str, tuple[float, Principal]] = {}
-_LOCK = threading.Lock()
 
 Reply = tuple[int, dict[str, str], bytes]
 
@@ -59,51 +52,29 @@ def _principal_for(ctx: ServerContext, token: str) -> Principal | None:
 
 
 ONCE_SECONDS = 15 * 60
-MAX_CODES = 1000
-# one-time login code -> (expires at, the principal of the key that asked for it)
-_ONCE: dict[str, tuple[float, Principal]] = {}
 
 
-def new_login_code(principal: Principal) -> str:
+def new_login_code(ctx: ServerContext, principal: Principal) -> str:
     """A login code that works once, within 15 minutes, for ``principal`` (safe to print: it
     is not the token and is spent by the first login). Never principal-less: a code sees
-    what the key that asked for it sees, no more."""
-    code = secrets.token_urlsafe(24)
-    now = time.time()
-    with _LOCK:
-        for k in [k for k, (exp, _) in _ONCE.items() if exp < now]:
-            del _ONCE[k]
-        while len(_ONCE) >= MAX_CODES:  # a loop asking for codes can't grow memory
-            del _ONCE[next(iter(_ONCE))]
-        _ONCE[code] = (now + ONCE_SECONDS, principal)
-    return code
+    what the key that asked for it sees, no more. Kept in the database: any replica takes it."""
+    return sessions.new_code(ctx.storage, principal, ONCE_SECONDS)
 
 
-def _spend_code(code: str) -> tuple[bool, Principal | None]:
-    with _LOCK:
-        found = _ONCE.pop(code, None)
-    if found is None or found[0] <= time.time():
-        return False, None
-    return True, found[1]
+def _spend_code(ctx: ServerContext, code: str) -> tuple[bool, Principal | None]:
+    principal = sessions.spend_code(ctx.storage, code)
+    return principal is not None, principal
 
 
-def issue_code(principal: Principal) -> Reply:
+def issue_code(ctx: ServerContext, principal: Principal) -> Reply:
     """``POST /api/v1/login-code`` (authenticated by the caller): a fresh one-time code."""
-    code = new_login_code(principal)
+    code = new_login_code(ctx, principal)
     return _json(200, {"code": code, "login": urls.pages_login(code),
                        "expires_in": ONCE_SECONDS})
 
 
-def _new_session(principal: Principal) -> str:
-    sid = secrets.token_urlsafe(32)
-    now = time.time()
-    with _LOCK:
-        for k in [k for k, (exp, _) in _SESSIONS.items() if exp < now]:
-            del _SESSIONS[k]
-        while len(_SESSIONS) >= MAX_SESSIONS:
-            del _SESSIONS[next(iter(_SESSIONS))]
-        _SESSIONS[sid] = (now + SESSION_SECONDS, principal)
-    return sid
+def _new_session(ctx: ServerContext, principal: Principal) -> str:
+    return sessions.new_session(ctx.storage, principal, SESSION_SECONDS)
 
 
 def _cookie(cookie_header: str, name: str) -> str:
@@ -127,15 +98,10 @@ def _session(ctx: ServerContext, cookie_header: str) -> tuple[bool, Principal | 
     sid = _cookie(cookie_header, COOKIE)
     if not sid:
         return False, None
-    with _LOCK:
-        found = _SESSIONS.get(sid)
-    if found is None or found[0] <= time.time():
+    principal = sessions.lookup(ctx.storage, sid)  # in the database: any replica
+    if principal is None or not _key_alive(ctx, principal):
         return False, None
-    if not _key_alive(ctx, found[1]):
-        with _LOCK:
-            _SESSIONS.pop(sid, None)
-        return False, None
-    return True, found[1]
+    return True, principal
 
 
 def _safe_next(target: str | None) -> str:
@@ -208,7 +174,7 @@ def _confirm_form(next_url: str, once: str | None, token: str | None) -> Reply:
 def _login(ctx: ServerContext, token: str | None, next_url: str, once: str | None = None,
            cookie: str = "") -> Reply:
     if once:
-        ok, principal = _spend_code(once)
+        ok, principal = _spend_code(ctx, once)
         if ok and principal is not None and not _key_alive(ctx, principal):
             ok = False  # the key that asked for the code was revoked since
         if not ok and _session(ctx, cookie)[0]:
@@ -224,7 +190,7 @@ def _login(ctx: ServerContext, token: str | None, next_url: str, once: str | Non
         principal = _principal_for(ctx, token)
     if principal is None:
         return _login_form(403, next_url, "That token is not valid.")
-    sid = _new_session(principal)
+    sid = _new_session(ctx, principal)
     cookie = f"{COOKIE}={sid}; Path={ROOT}; HttpOnly; SameSite=Lax; Max-Age={SESSION_SECONDS}"
     return 302, {"Location": next_url, "Set-Cookie": cookie, "Cache-Control": "no-store"}, b""
 
@@ -268,18 +234,19 @@ def get(ctx: ServerContext, path: str, query: str, cookie: str, cross_site: bool
             return _json(400, {"error": "not a readable nbtrack path"})
         q = shared.api_query(params)
         status, value = readapi.handle(ctx, api, q, principal=principal)
-        if isinstance(value, Path):  # a stored file
-            if value.stat().st_size > MAX_FILE_BYTES:
-                return _json(413, {"error": "the file is too large to download here"})
+        if isinstance(value, StoredFile):  # a stored file (from disk or the object store)
+            with value:
+                if value.size > MAX_FILE_BYTES:
+                    return _json(413, {"error": "the file is too large to download here"})
+                data = value.read()
             inline = inline_type(value.name)
             if inline is not None:  # a logged image or table, shown by the pages
-                return 200, {"Content-Type": inline, "X-Content-Type-Options": "nosniff"
-                             }, value.read_bytes()
+                return 200, {"Content-Type": inline, "X-Content-Type-Options": "nosniff"}, data
             name = re.sub(r"[^A-Za-z0-9._-]", "_", value.name) or "file"
             return 200, {
                 "Content-Type": "application/octet-stream",
                 "Content-Disposition": f'attachment; filename="{name}"',
-            }, value.read_bytes()
+            }, data
         return _json(status, value)
     view = shared.view_of(urllib.parse.unquote(rest))
     if view is None:
@@ -301,7 +268,7 @@ def post(ctx: ServerContext, path: str, body: bytes, cookie: str = "") -> Reply:
     return _login(ctx, form.get("token", [""])[0], next_url, form.get("once", [None])[0], cookie)
 
 
-def login_url(server_url: str, principal: Principal) -> str:
+def login_url(ctx: ServerContext, server_url: str, principal: Principal) -> str:
     """A link that logs one browser in once as ``principal`` (``nbtrack server`` logs one for
     its admin token when it starts)."""
-    return f"{server_url.rstrip('/')}{urls.pages_login(new_login_code(principal))}"
+    return f"{server_url.rstrip('/')}{urls.pages_login(new_login_code(ctx, principal))}"

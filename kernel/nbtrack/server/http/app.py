@@ -7,17 +7,19 @@ signed uploads. The request plumbing (answers, auth, body limits) is in :mod:`.p
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import time
-from pathlib import Path
+from collections.abc import Callable
 
 from nbtrack.server import pages
 from nbtrack.server.context import ServerContext, log
 from nbtrack.server.http import csrf
 from nbtrack.server.http.plumbing import RequestIO, Server
 from nbtrack.server.readapi import routes as readapi
-from nbtrack.server.storage.files import target
+from nbtrack.server.storage.base import StorageUnavailable
+from nbtrack.server.storage.files import FileStoreUnavailable, StoredFile
 from nbtrack.server.wandb import filestream, resolvers, uploads
 from nbtrack.server.wandb.publicapi import files as public_files
 from nbtrack.wire import urls
@@ -30,11 +32,32 @@ def server_on(address: tuple[str, int], ctx: ServerContext) -> Server:
     return Server(address, ctx, Handler)
 
 
+RETRY_AFTER = "2"  # seconds, while the database or the file store is unreachable
+
+
+def _unavailable_is_503(method: Callable[[Handler], None]) -> Callable[[Handler], None]:
+    """While the database or the object store is unreachable, answer 503 with
+    ``Retry-After`` (clients retry) instead of dropping the connection."""
+
+    @functools.wraps(method)
+    def guarded(self: Handler) -> None:
+        try:
+            method(self)
+        except (StorageUnavailable, FileStoreUnavailable) as e:
+            log.warning("%s %s: %s", self.command, self.path.partition("?")[0], e)
+            what = "database" if isinstance(e, StorageUnavailable) else "file store"
+            self._refuse(503, f"the {what} is unavailable; retry later",
+                         {"Retry-After": RETRY_AFTER})
+
+    return guarded
+
+
 class Handler(RequestIO):
     """Routes every path to the part of the server that answers it."""
 
     # ---------------------------------------------------------------- routes
 
+    @_unavailable_is_503
     def do_GET(self) -> None:
         path, _, query = self.path.partition("?")
         if path == urls.HEALTHZ:
@@ -54,7 +77,7 @@ class Handler(RequestIO):
             status, value = readapi.handle(
                 self.ctx, path[len(urls.API) :], query, principal=self.principal
             )
-            if isinstance(value, Path):
+            if isinstance(value, StoredFile):
                 self._send_file(value)
             else:
                 self._json(status, value)
@@ -65,7 +88,7 @@ class Handler(RequestIO):
 
     def _download(self, raw_path: str, query: str) -> None:
         """GET of a URL from ``Run.files``: signed (``publicapi.files``) or with the key."""
-        signed = public_files.verify_download(self.ctx.upload_secret, raw_path, query)
+        signed = self._signed(public_files.verify_download, raw_path, query) is not None
         if not signed and not self._authorized():
             self._refuse(403, "invalid or expired download signature")
             return
@@ -77,23 +100,24 @@ class Handler(RequestIO):
         if not signed and self.principal is not None and not self.principal.can(entity):
             self._refuse(403, f"permission denied: entity {entity!r} is not yours")
             return
-        path = target(self.ctx.files_dir, entity, project, run_name, name)
-        if path is None or not path.is_file():
+        try:
+            stored = self.ctx.files.open_read(entity, project, run_name, name)
+        except ValueError:
+            stored = None
+        if stored is None:
             self._refuse(404, "file not found")
             return
-        self._send_file(path)
+        self._send_file(stored)
 
-    def _send_file(self, path: Path) -> None:
-        with open(path, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
+    def _send_file(self, stored: StoredFile) -> None:
+        with stored:
             self.send_response(200)
-            inline = inline_type(path.name)
-            self.send_header("Content-Type", inline or "application/octet-stream")
+            self.send_header("Content-Type", inline_type(stored.name) or "application/octet-stream")
             self.send_header("X-Content-Type-Options", "nosniff")
-            self.send_header("Content-Length", str(size))
+            self.send_header("Content-Length", str(stored.size))
             self.end_headers()
             if self.command != "HEAD":
-                shutil.copyfileobj(f, self.wfile)
+                shutil.copyfileobj(stored.stream, self.wfile)
 
     def _forged(self, path: str) -> bool:
         """Refuse (403) a state-changing request another site's page made a browser send."""
@@ -102,6 +126,7 @@ class Handler(RequestIO):
             self._refuse(403, why)
         return why is not None
 
+    @_unavailable_is_503
     def do_POST(self) -> None:
         path = self.path.partition("?")[0]
         if self._forged(path):
@@ -122,7 +147,7 @@ class Handler(RequestIO):
             if length is not None:
                 self.rfile.read(length)  # the body, if any, is not needed
                 assert self.principal is not None
-                self._reply(*pages.issue_code(self.principal))
+                self._reply(*pages.issue_code(self.ctx, self.principal))
             return
         if path.startswith(urls.API):
             length = self._length(self.ctx.max_body_bytes)
@@ -170,6 +195,23 @@ class Handler(RequestIO):
         row = self.ctx.storage.find_key(key_id)
         return row is not None and row["revoked_at"] is None
 
+    def _signed(self, verify: Callable[[bytes, str, str], str | None], raw_path: str,
+                query: str) -> str | None:
+        """What ``verify`` finds (the key id it was signed for) with one of the database's
+        signing keys (current or previous). Anything but the cached current key is checked
+        against keys reread from the database, so a key rotated or retired through another
+        replica counts at once."""
+        keys = self.ctx.signing
+        found = verify(keys.current(), raw_path, query)
+        if found is not None:
+            return found
+        for k in keys.all(refresh=True):
+            found = verify(k, raw_path, query)
+            if found is not None:
+                return found
+        return None
+
+    @_unavailable_is_503
     def do_PUT(self) -> None:
         raw_path, _, query = self.path.partition("?")
         if self._forged(raw_path):
@@ -177,7 +219,7 @@ class Handler(RequestIO):
         if not raw_path.startswith(uploads.UPLOAD_PREFIX):
             self._refuse(404, "not found")
             return
-        kid = uploads.verify(self.ctx.upload_secret, raw_path, query)
+        kid = self._signed(uploads.verify, raw_path, query)
         if kid and not self._key_alive(kid):
             self._refuse(403, "the key this upload URL was made for is revoked")
             return
@@ -194,9 +236,6 @@ class Handler(RequestIO):
             self._refuse(403, f"permission denied: entity {entity!r} is not yours")
             return
         run = self.ctx.storage.get_run(entity, project, run_name)
-        if target(self.ctx.files_dir, entity, project, run_name, name) is None:
-            self._refuse(400, "invalid file path")
-            return
         if run is None:
             self._refuse(404, f"run {entity}/{project}/{run_name} not found")
             return
@@ -206,6 +245,11 @@ class Handler(RequestIO):
         start = time.monotonic()
         try:
             size = self.ctx.files.write(entity, project, run_name, name, self.rfile, length)
+        except ValueError:
+            self._refuse(400, "invalid file path")
+            return
+        except FileStoreUnavailable:
+            raise  # 503 + Retry-After: the client retries the upload
         except (ConnectionError, OSError) as e:
             log.warning("upload of %s failed: %s", name, e)
             self._refuse(400 if isinstance(e, ConnectionError) else 500, "upload failed")

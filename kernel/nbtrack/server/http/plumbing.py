@@ -14,7 +14,7 @@ from typing import Any
 
 from nbtrack.server import auth
 from nbtrack.server.context import ServerContext, log
-from nbtrack.server.http import bodylimits
+from nbtrack.server.http import bodylimits, proxies
 from nbtrack.wire import strictjson
 
 _SIG = re.compile(r"\b(sig|token)=[^&\s\"]+")
@@ -147,6 +147,17 @@ class RequestIO(BaseHTTPRequestHandler):
             self._json(400, {"error": str(e)})
             return False, None
 
+    def origin(self) -> proxies.Origin:
+        """Scheme, host and client address, from a trusted proxy's headers when there is one."""
+        return proxies.origin(self.client_address[0], self.headers, self.ctx.trusted_proxies)
+
+    def address_string(self) -> str:
+        """The client for the access log (a request line too bad to parse has no headers)."""
+        if getattr(self, "headers", None) is None:
+            return str(self.client_address[0])
+        return self.origin().client
+
     def _base_url(self) -> str:
-        host = self.headers.get("Host")
-        return f"http://{host}" if host else self.server.url
+        """The URL the client used to reach us (behind a trusted TLS proxy: ``https://``)."""
+        o = self.origin()
+        return f"{o.scheme}://{o.host}" if o.host else self.server.url

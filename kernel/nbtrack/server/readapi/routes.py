@@ -9,7 +9,6 @@ spliced in without re-encoding (:func:`~nbtrack.wire.strictjson.join_rows`).
 from __future__ import annotations
 
 import urllib.parse
-from pathlib import Path
 from typing import Any
 
 from nbtrack.server import runextras
@@ -17,7 +16,7 @@ from nbtrack.server.auth import Principal
 from nbtrack.server.context import ServerContext, iso, loads
 from nbtrack.server.readapi import media
 from nbtrack.server.readapi.history import Answer, history
-from nbtrack.server.storage.files import safe_name, target
+from nbtrack.server.storage.files import safe_name
 from nbtrack.wire import strictjson
 from nbtrack.wire.config import unwrap
 from nbtrack.wire.files import EVENTS, OUTPUT
@@ -100,12 +99,15 @@ def handle(
         return 200, {"files": ctx.storage.list_files(rid)}
     if rest[0] == "files" and len(rest) > 1:
         fname = safe_name("/".join(rest[1:]))
-        stored = fname and target(ctx.files_dir, entity, project, name, fname)
-        if not stored:
+        try:
+            stored = ctx.files.open_read(entity, project, name, fname) if fname else None
+        except ValueError:
+            fname = None
+        if not fname:
             return 400, {"error": "invalid file name"}
-        if not stored.is_file():
+        if stored is None:
             return 404, {"error": "file not found"}
-        return 200, Path(stored)
+        return 200, stored
     return 404, {"error": "not found"}
 
 

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from nbtrack.wire import files
 
-SCHEMA_VERSION = 3  # the number of migrations each implementation has
+SCHEMA_VERSION = 4  # the number of migrations each implementation has
 
 # run columns settable through upsert (storage name -> kind)
 RUN_FIELDS = (
@@ -40,6 +40,10 @@ LINE_TABLES = {
     files.EVENTS: "events",
     files.OUTPUT: "output",
 }
+
+
+class StorageUnavailable(Exception):
+    """The database cannot be reached right now (answered with 503 and ``Retry-After``)."""
 
 
 class Storage(Protocol):
@@ -91,6 +95,16 @@ class Storage(Protocol):
     def find_key(self, key_id: str) -> dict[str, Any] | None: ...
     def list_keys(self, user: str | None) -> list[dict[str, Any]]: ...
     def revoke_key(self, key_id: str) -> bool: ...
+
+    # what every replica must share (stateless servers): the database's clock, the
+    # upload-signing keys, page sessions and one-time login codes (hashes of ids only)
+    def now(self) -> float: ...
+    def signing_keys(self) -> list[tuple[str, bytes]]: ...
+    def add_signing_key(self, kid: str, secret: bytes, keep: int) -> None: ...
+    def put_secret(
+        self, kind: str, digest: str, principal: str, expires_at: float, cap: int
+    ) -> None: ...
+    def get_secret(self, kind: str, digest: str, spend: bool) -> str | None: ...
 
     def close(self) -> None: ...
 

@@ -1,7 +1,8 @@
 """Where uploaded run files live: one directory per entity/project/run on the server's disk.
 
-Behind a small interface (``FileStore``) so an object store can implement it later; the
-server only calls these methods. Names are checked twice: :func:`safe_name` refuses
+Behind a small interface (``FileStore``): the server writes and reads files only through
+it, so an object store (:mod:`.s3`, ``--files s3://bucket/prefix``) serves every replica
+alike. Names are checked twice: :func:`safe_name` refuses
 ``..``, absolute and backslash parts, and the resolved path (:func:`target`) must stay
 under the run's directory. Writes go through a temp file, so a file appears whole or not
 at all.
@@ -12,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+from dataclasses import dataclass
 from io import BufferedIOBase
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -60,11 +62,36 @@ def store(src: BufferedIOBase, length: int, path: Path) -> int:
     return length
 
 
+class FileStoreUnavailable(OSError):
+    """The object store cannot be reached or refused the operation (answered with 503)."""
+
+
+@dataclass
+class StoredFile:
+    """A stored file opened for reading: its size and a stream the caller closes."""
+
+    name: str
+    size: int
+    stream: BinaryIO
+
+    def read(self, n: int = -1) -> bytes:
+        return self.stream.read(n)
+
+    def close(self) -> None:
+        self.stream.close()
+
+    def __enter__(self) -> StoredFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 class FileStore(Protocol):
     def write(
         self, entity: str, project: str, run: str, name: str, src: BufferedIOBase, length: int
     ) -> int: ...
-    def open_read(self, entity: str, project: str, run: str, name: str) -> BinaryIO | None: ...
+    def open_read(self, entity: str, project: str, run: str, name: str) -> StoredFile | None: ...
     def list(self, entity: str, project: str, run: str) -> list[tuple[str, int]]: ...
     def delete(self, entity: str, project: str, run: str, name: str) -> bool: ...
 
@@ -88,12 +115,13 @@ class LocalFileStore:
         """Copy exactly ``length`` bytes from ``src``; the file appears whole or not at all."""
         return store(src, length, self._path(entity, project, run, name))
 
-    def open_read(self, entity: str, project: str, run: str, name: str) -> BinaryIO | None:
+    def open_read(self, entity: str, project: str, run: str, name: str) -> StoredFile | None:
         path = self._path(entity, project, run, name)
         try:
-            return open(path, "rb")
+            f = open(path, "rb")  # noqa: SIM115  (the caller closes it)
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             return None
+        return StoredFile(path.name, os.fstat(f.fileno()).st_size, f)
 
     def list(self, entity: str, project: str, run: str) -> list[tuple[str, int]]:
         base = self.root / entity / project / run

@@ -7,27 +7,37 @@ requests for different runs write in parallel; rows of one run serialize on its
 ``ON CONFLICT DO NOTHING``, so a re-sent chunk never duplicates a row, and ``last_step``
 is raised from the rows actually inserted (``RETURNING step``).
 
+Several server processes may share one database (stateless replicas): times written and
+compared are the database's clock (:meth:`PostgresStorage.now`), not each host's. The pool
+checks a connection before lending it (a restarted PostgreSQL costs no request), and while
+the database cannot be reached every call raises :class:`StorageUnavailable` after a short
+wait, which the HTTP layer answers with 503 and ``Retry-After``.
+
 Needs the optional extra ``nbtrack[team]`` (``psycopg[binary]``, ``psycopg-pool``).
 """
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from nbtrack.server.storage.base import (
     LINE_TABLES,
     RUN_FIELDS,
+    StorageUnavailable,
     new_run_seqs,
     ordered_update,
     step_of,
 )
 from nbtrack.server.storage.postgres_migrations import migrate
+from nbtrack.server.storage.secrets import new_signing_key
 from nbtrack.wire.ordering import MAX_SEQ
 
 
@@ -36,11 +46,21 @@ def _text(s: str) -> str:
     return s.replace("\x00", "\ufffd") if "\x00" in s else s
 
 
+_KEY_LOCK = 0x6E62_6B79  # pg_advisory_xact_lock key: one replica makes the first signing key
+CLOCK_REFRESH = 30.0  # seconds between readings of the database's clock
+WAIT_FOR_DB = 5.0  # seconds a request waits for a connection before it is answered 503
+
+
 class PostgresStorage:
     """Storage in a PostgreSQL database (``postgresql://user:pw@host:port/db``)."""
 
-    def __init__(self, url: str, *, min_size: int = 2, max_size: int = 16) -> None:
+    def __init__(
+        self, url: str, *, min_size: int = 2, max_size: int = 16, wait: float = WAIT_FOR_DB
+    ) -> None:
         self.url = url
+        self._offset = 0.0  # the database's clock minus ours
+        self._offset_read = -CLOCK_REFRESH
+        self._clock_lock = threading.Lock()
         try:
             with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
                 self.schema_version = migrate(conn)
@@ -51,16 +71,49 @@ class PostgresStorage:
             min_size=min_size,
             max_size=max_size,
             kwargs={"row_factory": dict_row, "connect_timeout": 10},
-            timeout=60.0,
+            timeout=wait,
+            check=ConnectionPool.check_connection,  # a stale connection is replaced, not lent
+            reconnect_timeout=24 * 3600.0,  # keep trying through a long outage
             open=False,
             name="nbtrack",
         )
         self._pool.open(wait=True, timeout=30.0)
 
+    @contextmanager
+    def _db(self) -> Iterator[psycopg.Connection[dict[str, Any]]]:
+        """One transaction on a pooled connection; an unreachable database raises
+        :class:`StorageUnavailable` (a broken connection is dropped by the pool)."""
+        try:
+            with self._pool.connection() as db:
+                yield db
+        except PoolTimeout:
+            raise StorageUnavailable("PostgreSQL is unreachable (no connection)") from None
+        except psycopg.OperationalError as e:
+            raise StorageUnavailable(f"PostgreSQL is unreachable: {e}") from None
+
+    def now(self) -> float:
+        """The database's clock (our clock plus an offset read every 30 s), so replicas on
+        hosts whose clocks differ judge heartbeats and expiries alike."""
+        mono = time.monotonic()
+        if mono - self._offset_read > CLOCK_REFRESH and self._clock_lock.acquire(blocking=False):
+            try:
+                with self._db() as db:
+                    before = time.time()
+                    row = db.execute("SELECT extract(epoch FROM clock_timestamp()) AS t").fetchone()
+                    after = time.time()
+                assert row is not None
+                self._offset = float(row["t"]) - (before + after) / 2
+                self._offset_read = mono
+            except StorageUnavailable:
+                pass  # keep the last offset; the request itself will answer 503
+            finally:
+                self._clock_lock.release()
+        return time.time() + self._offset
+
     # ------------------------------------------------------------------ runs
 
     def get_run(self, entity: str, project: str, name: str) -> dict[str, Any] | None:
-        with self._pool.connection() as db:
+        with self._db() as db:
             return db.execute(
                 "SELECT * FROM runs WHERE entity=%s AND project=%s AND name=%s",
                 (entity, project, name),
@@ -77,7 +130,7 @@ class PostgresStorage:
             sql, params = sql + " AND entity=%s", [*params, entity]
         if project:
             sql, params = sql + " AND project=%s", [*params, project]
-        with self._pool.connection() as db:
+        with self._db() as db:
             return db.execute(sql + " ORDER BY created_at DESC, rid DESC", params).fetchall()
 
     def upsert_run(
@@ -85,10 +138,10 @@ class PostgresStorage:
         seq: int | None = None,
     ) -> tuple[dict[str, Any], bool]:
         """Create or update a run by the order rule (``base.ordered_update``)."""
-        now = time.time()
+        now = self.now()
         cols = {k: v for k, v in fields.items() if k in RUN_FIELDS and v is not None}
         key = (entity, project, name)
-        with self._pool.connection() as db:
+        with self._db() as db:
             ins = {
                 **cols,
                 "state": state or "running",
@@ -126,13 +179,13 @@ class PostgresStorage:
             return out, False
 
     def heartbeat(self, rid: int) -> None:
-        with self._pool.connection() as db:
-            db.execute("UPDATE runs SET heartbeat_at=%s WHERE rid=%s", (time.time(), rid))
+        with self._db() as db:
+            db.execute("UPDATE runs SET heartbeat_at=%s WHERE rid=%s", (self.now(), rid))
 
     def set_summary(self, rid: int, summary_json: str, seq: int | None = None) -> None:
         """Replace the summary, unless a newer one (a larger ``seq``) is stored."""
-        now = time.time()
-        with self._pool.connection() as db:
+        now = self.now()
+        with self._db() as db:
             db.execute(
                 "UPDATE runs SET summary=%s, summary_seq=GREATEST(summary_seq, %s),"
                 " updated_at=%s, heartbeat_at=%s WHERE rid=%s AND summary_seq<=%s",
@@ -143,8 +196,8 @@ class PostgresStorage:
     def finish_run(self, rid: int, exit_code: int | None, seq: int | None = None) -> None:
         """Finished or failed, unless a newer state (a larger ``seq``) is stored."""
         state = "finished" if exit_code in (0, None) else "failed"
-        now = time.time()
-        with self._pool.connection() as db:
+        now = self.now()
+        with self._db() as db:
             db.execute(
                 "UPDATE runs SET state=%s, exit_code=%s, state_seq=GREATEST(state_seq, %s),"
                 " updated_at=%s, heartbeat_at=%s WHERE rid=%s AND state_seq<=%s",
@@ -159,11 +212,11 @@ class PostgresStorage:
         if not lines:
             return
         end = offset + len(lines)
-        now = time.time()
+        now = self.now()
         numbers = list(range(offset, end))
         data = [_text(s) for s in lines]
         table = LINE_TABLES.get(file)
-        with self._pool.connection() as db:
+        with self._db() as db:
             if table == "history":
                 steps = [step_of(s) for s in lines]
                 # one statement: insert what is new, then count only what was inserted
@@ -207,7 +260,7 @@ class PostgresStorage:
             sql, params = sql + " AND step>=%s", [*params, min_step]
         if max_step is not None:
             sql, params = sql + " AND step<=%s", [*params, max_step]
-        with self._pool.connection() as db, db.cursor(row_factory=psycopg.rows.tuple_row) as cur:
+        with self._db() as db, db.cursor(row_factory=psycopg.rows.tuple_row) as cur:
             cur.execute(sql + " ORDER BY step IS NULL, step, line", params)
             return [r[0] for r in cur]
 
@@ -216,7 +269,7 @@ class PostgresStorage:
         """Up to ``limit`` (step, line, text) after the (step, line) ``after``, in the order
         of :meth:`history`; each page is one index range, not a sort of the run."""
         out: list[Any] = []
-        with self._pool.connection() as db, db.cursor(row_factory=psycopg.rows.tuple_row) as cur:
+        with self._db() as db, db.cursor(row_factory=psycopg.rows.tuple_row) as cur:
             if after is None or after[0] is not None:
                 sql = "SELECT step, line, data FROM history WHERE rid=%s AND step IS NOT NULL"
                 params: list[Any] = [rid]
@@ -243,7 +296,7 @@ class PostgresStorage:
         return "SELECT data FROM lines WHERE rid=%s AND file=%s", (file,)
 
     def _strings(self, sql: str, params: tuple[Any, ...]) -> list[str]:
-        with self._pool.connection() as db, db.cursor(row_factory=psycopg.rows.tuple_row) as cur:
+        with self._db() as db, db.cursor(row_factory=psycopg.rows.tuple_row) as cur:
             cur.execute(sql, params)
             return [r[0] for r in cur]
 
@@ -273,16 +326,16 @@ class PostgresStorage:
     # ------------------------------------------------------------------ files
 
     def record_file(self, rid: int, name: str, size: int) -> None:
-        with self._pool.connection() as db:
+        with self._db() as db:
             db.execute(
                 "INSERT INTO files (rid, name, size, updated_at) VALUES (%s, %s, %s, %s)"
                 " ON CONFLICT (rid, name) DO UPDATE SET size=excluded.size,"
                 " updated_at=excluded.updated_at",
-                (rid, name, size, time.time()),
+                (rid, name, size, self.now()),
             )
 
     def list_files(self, rid: int) -> list[dict[str, Any]]:
-        with self._pool.connection() as db:
+        with self._db() as db:
             return db.execute(
                 "SELECT name, size, updated_at FROM files WHERE rid=%s ORDER BY name", (rid,)
             ).fetchall()
@@ -307,24 +360,24 @@ class PostgresStorage:
     # ------------------------------------------------------------------ accounts
 
     def add_user(self, name: str) -> bool:
-        with self._pool.connection() as db:
+        with self._db() as db:
             cur = db.execute(
                 "INSERT INTO users (name, created_at) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-                (name, time.time()),
+                (name, self.now()),
             )
             return cur.rowcount == 1
 
     def get_user(self, name: str) -> dict[str, Any] | None:
-        with self._pool.connection() as db:
+        with self._db() as db:
             return db.execute("SELECT * FROM users WHERE name=%s", (name,)).fetchone()
 
     def list_users(self) -> list[dict[str, Any]]:
-        with self._pool.connection() as db:
+        with self._db() as db:
             rows = db.execute("SELECT * FROM users ORDER BY name").fetchall()
         return [{**r, "teams": self.teams_of(r["name"])} for r in rows]
 
     def add_member(self, team: str, user: str) -> None:
-        with self._pool.connection() as db:
+        with self._db() as db:
             db.execute(
                 "INSERT INTO members (team, user_name) VALUES (%s, %s) ON CONFLICT DO NOTHING",
                 (team, user),
@@ -334,20 +387,20 @@ class PostgresStorage:
         return self._strings("SELECT team FROM members WHERE user_name=%s ORDER BY team", (user,))
 
     def add_key(self, key_id: str, user: str, key_hash: str) -> None:
-        with self._pool.connection() as db:
+        with self._db() as db:
             db.execute(
                 "INSERT INTO api_keys (key_id, user_name, key_hash, created_at)"
                 " VALUES (%s, %s, %s, %s)",
-                (key_id, user, key_hash, time.time()),
+                (key_id, user, key_hash, self.now()),
             )
 
     def find_key(self, key_id: str) -> dict[str, Any] | None:
-        with self._pool.connection() as db:
+        with self._db() as db:
             return db.execute("SELECT * FROM api_keys WHERE key_id=%s", (key_id,)).fetchone()
 
     def list_keys(self, user: str | None) -> list[dict[str, Any]]:
         sql = "SELECT key_id, user_name, created_at, revoked_at FROM api_keys"
-        with self._pool.connection() as db:
+        with self._db() as db:
             if user is None:
                 return db.execute(sql + " ORDER BY user_name, created_at").fetchall()
             return db.execute(
@@ -356,12 +409,66 @@ class PostgresStorage:
             ).fetchall()
 
     def revoke_key(self, key_id: str) -> bool:
-        with self._pool.connection() as db:
+        with self._db() as db:
             cur = db.execute(
                 "UPDATE api_keys SET revoked_at=%s WHERE key_id=%s AND revoked_at IS NULL",
-                (time.time(), key_id),
+                (self.now(), key_id),
             )
             return cur.rowcount == 1
+
+    # ------------------------------------------------------------------ shared secrets
+
+    def signing_keys(self) -> list[tuple[str, bytes]]:
+        """(key id, secret) newest first; the first call on a new database makes one."""
+        with self._db() as db:
+            rows = db.execute(
+                "SELECT kid, secret FROM signing_keys ORDER BY created_at DESC, kid"
+            ).fetchall()
+        if rows:
+            return [(str(r["kid"]), bytes.fromhex(r["secret"])) for r in rows]
+        kid, secret = new_signing_key()
+        with self._db() as db:  # two replicas starting at once may both add one: both valid
+            db.execute("SELECT pg_advisory_xact_lock(%s)", (_KEY_LOCK,))
+            if db.execute("SELECT 1 FROM signing_keys LIMIT 1").fetchone() is None:
+                db.execute("INSERT INTO signing_keys VALUES (%s, %s, %s)",
+                           (kid, secret.hex(), self.now()))
+        return self.signing_keys()
+
+    def add_signing_key(self, kid: str, secret: bytes, keep: int) -> None:
+        """Make ``kid`` the signing key; only the ``keep`` newest keys stay valid."""
+        with self._db() as db:
+            db.execute("INSERT INTO signing_keys VALUES (%s, %s, %s)",
+                       (kid, secret.hex(), self.now()))
+            db.execute(
+                "DELETE FROM signing_keys WHERE kid NOT IN (SELECT kid FROM signing_keys"
+                " ORDER BY created_at DESC, kid LIMIT %s)", (keep,)
+            )
+
+    def put_secret(
+        self, kind: str, digest: str, principal: str, expires_at: float, cap: int
+    ) -> None:
+        """Keep a session or code (by its digest); expired ones are dropped, and at most
+        ``cap`` of a kind are kept (the ones expiring first go)."""
+        now = self.now()
+        with self._db() as db:
+            db.execute("DELETE FROM secrets WHERE expires_at < %s", (now,))
+            db.execute("INSERT INTO secrets VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                       (kind, digest, principal, expires_at))
+            db.execute(
+                "DELETE FROM secrets WHERE kind=%s AND digest IN (SELECT digest FROM secrets"
+                " WHERE kind=%s ORDER BY expires_at DESC OFFSET %s)", (kind, kind, cap)
+            )
+
+    def get_secret(self, kind: str, digest: str, spend: bool) -> str | None:
+        """The principal JSON of a live session or code; ``spend`` deletes it (once only)."""
+        verb = "DELETE FROM secrets" if spend else "SELECT principal FROM secrets"
+        with self._db() as db:
+            row = db.execute(
+                f"{verb} WHERE kind=%s AND digest=%s AND expires_at > %s"
+                + (" RETURNING principal" if spend else ""),
+                (kind, digest, self.now()),
+            ).fetchone()
+        return None if row is None else str(row["principal"])
 
     def close(self) -> None:
         self._pool.close()

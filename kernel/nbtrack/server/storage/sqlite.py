@@ -22,6 +22,7 @@ from nbtrack.server.storage.base import (
     ordered_update,
     step_of,
 )
+from nbtrack.server.storage.secrets import new_signing_key
 from nbtrack.server.storage.sqlite_migrations import migrate
 from nbtrack.wire.ordering import MAX_SEQ
 
@@ -345,6 +346,65 @@ class SqliteStorage:
                 (time.time(), key_id),
             )
             return cur.rowcount == 1
+
+    # ------------------------------------------------------------------ shared secrets
+
+    def now(self) -> float:
+        """One file, one host: the host's clock is the database's."""
+        return time.time()
+
+    def signing_keys(self) -> list[tuple[str, bytes]]:
+        """(key id, secret) newest first; the first call on a new database makes one."""
+        rows = self._reader().execute(
+            "SELECT kid, secret FROM signing_keys ORDER BY created_at DESC, kid"
+        ).fetchall()
+        if rows:
+            return [(str(r[0]), bytes.fromhex(r[1])) for r in rows]
+        kid, secret = new_signing_key()
+        with self._write() as db:
+            if db.execute("SELECT 1 FROM signing_keys LIMIT 1").fetchone() is None:
+                db.execute("INSERT INTO signing_keys VALUES (?, ?, ?)",
+                           (kid, secret.hex(), time.time()))
+        return self.signing_keys()
+
+    def add_signing_key(self, kid: str, secret: bytes, keep: int) -> None:
+        """Make ``kid`` the signing key; only the ``keep`` newest keys stay valid."""
+        with self._write() as db:
+            db.execute("INSERT INTO signing_keys VALUES (?, ?, ?)",
+                       (kid, secret.hex(), time.time()))
+            db.execute(
+                "DELETE FROM signing_keys WHERE kid NOT IN (SELECT kid FROM signing_keys"
+                " ORDER BY created_at DESC, kid LIMIT ?)", (keep,)
+            )
+
+    def put_secret(
+        self, kind: str, digest: str, principal: str, expires_at: float, cap: int
+    ) -> None:
+        """Keep a session or code (by its digest); expired ones are dropped, and at most
+        ``cap`` of a kind are kept (the ones expiring first go)."""
+        with self._write() as db:
+            db.execute("DELETE FROM secrets WHERE expires_at < ?", (time.time(),))
+            db.execute("INSERT OR IGNORE INTO secrets VALUES (?, ?, ?, ?)",
+                       (kind, digest, principal, expires_at))
+            db.execute(
+                "DELETE FROM secrets WHERE kind=? AND digest IN (SELECT digest FROM secrets"
+                " WHERE kind=? ORDER BY expires_at DESC LIMIT -1 OFFSET ?)", (kind, kind, cap)
+            )
+
+    def get_secret(self, kind: str, digest: str, spend: bool) -> str | None:
+        """The principal JSON of a live session or code; ``spend`` deletes it (once only)."""
+        if not spend:
+            row = self._reader().execute(
+                "SELECT principal FROM secrets WHERE kind=? AND digest=? AND expires_at > ?",
+                (kind, digest, time.time()),
+            ).fetchone()
+            return None if row is None else str(row[0])
+        with self._write() as db:
+            rows = db.execute(
+                "DELETE FROM secrets WHERE kind=? AND digest=? AND expires_at > ?"
+                " RETURNING principal", (kind, digest, time.time()),
+            ).fetchall()  # every row read, so the statement is done before COMMIT
+        return str(rows[0][0]) if rows else None
 
     def close(self) -> None:
         with self._lock:

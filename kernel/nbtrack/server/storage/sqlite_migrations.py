@@ -71,6 +71,19 @@ MIGRATIONS: list[list[str]] = [
         "ALTER TABLE runs ADD COLUMN summary_seq INTEGER NOT NULL DEFAULT 0",
         "ALTER TABLE runs ADD COLUMN state_seq INTEGER NOT NULL DEFAULT 0",
     ],
+    # 4: what replicas share instead of keeping it in memory: upload-signing keys (newest
+    # signs, the previous one is still accepted), page sessions and one-time login codes
+    # (``kind`` 'session' or 'code', by the sha256 of the id; the principal as JSON)
+    [
+        """CREATE TABLE signing_keys (
+            kid TEXT PRIMARY KEY, secret TEXT NOT NULL, created_at REAL NOT NULL
+        )""",
+        """CREATE TABLE secrets (
+            kind TEXT NOT NULL, digest TEXT NOT NULL, principal TEXT NOT NULL,
+            expires_at REAL NOT NULL, PRIMARY KEY (kind, digest)
+        )""",
+        "CREATE INDEX secrets_expiry ON secrets (expires_at)",
+    ],
 ]
 
 

@@ -23,7 +23,6 @@ from typing import Any
 import re2
 
 from nbtrack.server.context import ServerContext, gid, iso
-from nbtrack.server.storage.files import target
 from nbtrack.server.wandb import uploads
 from nbtrack.server.wandb.graphql import GraphQLError
 from nbtrack.server.wandb.projection import with_args
@@ -50,17 +49,19 @@ def download_url(base_url: str, secret: bytes, entity: str, project: str, run: s
     return f"{base_url.rstrip('/')}{path}?{query}"
 
 
-def verify_download(secret: bytes, raw_path: str, query: str) -> bool:
-    """True when a GET of ``raw_path`` carries a valid, unexpired download signature."""
+def verify_download(secret: bytes, raw_path: str, query: str) -> str | None:
+    """``raw_path`` when a GET of it carries a valid, unexpired download signature made with
+    ``secret``; None otherwise (the shape of :func:`uploads.verify`, so the server tries
+    every signing key the same way)."""
     params = urllib.parse.parse_qs(query)
     try:
         expires = int(params["expires"][0])
         sig = params["get"][0]
     except (KeyError, ValueError, IndexError):
-        return False
+        return None
     if expires < time.time():
-        return False
-    return hmac.compare_digest(_signature(secret, raw_path, expires), sig)
+        return None
+    return raw_path if hmac.compare_digest(_signature(secret, raw_path, expires), sig) else None
 
 
 def _like(pattern: str) -> Any:
@@ -76,25 +77,27 @@ def _like(pattern: str) -> Any:
     return re2.compile("".join(out), options=options)
 
 
-_MD5: OrderedDict[tuple[str, int, float], str] = OrderedDict()
+_MD5: OrderedDict[tuple[str, int, str], str] = OrderedDict()
 _MD5_LOCK = threading.Lock()
 
 
-def _md5(ctx: ServerContext, run: Run, name: str) -> str | None:
-    path = target(ctx.files_dir, run["entity"], run["project"], run["name"], name)
-    if path is None:
-        return None
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    key = (str(path), st.st_size, st.st_mtime)
+def _md5(ctx: ServerContext, run: Run, f: dict[str, Any]) -> str | None:
+    """The file's MD5 (base64, as W&B answers it), read through the file store; cached by
+    the stored row's name, size and update time, so a new version is hashed again."""
+    e, p, r, name = run["entity"], run["project"], run["name"], str(f["name"])
+    key = (f"{e}/{p}/{r}/{name}", int(f["size"]), str(f["updated_at"]))
     with _MD5_LOCK:
         if key in _MD5:
             return _MD5[key]
+    try:
+        stored = ctx.files.open_read(e, p, r, name)
+    except ValueError:
+        return None
+    if stored is None:
+        return None
     h = hashlib.md5(usedforsecurity=False)
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
+    with stored:
+        while chunk := stored.stream.read(1 << 20):
             h.update(chunk)
     digest = base64.b64encode(h.digest()).decode()
     with _MD5_LOCK:
@@ -159,7 +162,7 @@ def files_connection(ctx: ServerContext, base_url: str, run: Run,
             "sizeBytes": int(f["size"]),
             "mimetype": mimetypes.guess_type(name)[0] or "application/octet-stream",
             "updatedAt": iso(f["updated_at"]),
-            "md5": lambda: _md5(ctx, run, name),
+            "md5": lambda: _md5(ctx, run, f),
             "__typename": "File",
         }
 
