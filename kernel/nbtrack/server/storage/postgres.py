@@ -190,7 +190,11 @@ class PostgresStorage:
                         ([ln for ln, _ in todo.updates], [_text(t) for _, t in todo.updates],
                          rid),
                     )
-                ins = todo.inserts
+                if todo.inserts is None:  # the common case: every line as it came
+                    cols: tuple[list[Any], list[Any], list[str]] = (numbers, steps, data)
+                else:
+                    cols = ([i[0] for i in todo.inserts], [i[1] for i in todo.inserts],
+                            [_text(i[2]) for i in todo.inserts])
                 # one statement: insert what is new, then count only what was inserted
                 db.execute(
                     "WITH ins AS ("
@@ -200,8 +204,7 @@ class PostgresStorage:
                     " UPDATE runs SET history_line_count=GREATEST(history_line_count, %s),"
                     " last_step=GREATEST(last_step, (SELECT MAX(step) FROM ins)),"
                     " heartbeat_at=%s, updated_at=%s WHERE rid=%s",
-                    (rid, [i[0] for i in ins], [i[1] for i in ins], [_text(i[2]) for i in ins],
-                     end, now, now, rid),
+                    (rid, *cols, end, now, now, rid),
                 )
             elif table is not None:
                 col = "events_line_count" if table == "events" else "log_line_count"

@@ -214,10 +214,11 @@ class SqliteStorage:
                 if step not in stored or line < stored[step][0]:
                     stored[step] = (line, data)  # the first line of a step wins
         todo = plan(offset, lines, steps, stored)
+        params = ([(rid, offset + i, steps[i], s) for i, s in enumerate(lines)]
+                  if todo.inserts is None else
+                  [(rid, line, step, text) for line, step, text in todo.inserts])
         db.executemany(
-            "INSERT OR IGNORE INTO history (rid, line, step, data) VALUES (?, ?, ?, ?)",
-            [(rid, line, step, text) for line, step, text in todo.inserts],
-        )
+            "INSERT OR IGNORE INTO history (rid, line, step, data) VALUES (?, ?, ?, ?)", params)
         if todo.updates:
             db.executemany("UPDATE history SET data=? WHERE rid=? AND line=?",
                            [(text, rid, line) for line, text in todo.updates])

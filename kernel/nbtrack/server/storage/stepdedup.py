@@ -43,7 +43,9 @@ class Appended:
 class Plan:
     """The writes a history chunk needs."""
 
-    inserts: list[tuple[int, int | None, str]]  # (line, step, text), insert-or-ignore
+    # (line, step, text) to insert-or-ignore; None: every line at ``offset + i`` as it is
+    # (the common case, so the backend builds its parameters once)
+    inserts: list[tuple[int, int | None, str]] | None
     updates: list[tuple[int, str]]  # (line, new text) of stored rows
     result: Appended
 
@@ -83,11 +85,9 @@ def plan(offset: int, lines: list[str], steps: list[int | None],
     ``stored`` maps each step of :func:`old_steps` the run holds to its (line, text)."""
     inserts: list[tuple[int, int | None, str]] = []
     result = Appended()
-    if not stored and len({s for s in steps if s is not None}) == sum(
-            s is not None for s in steps):
-        inserts = [(offset + i, steps[i], s) for i, s in enumerate(lines)]
-        result.inserted = len(inserts)
-        return Plan(inserts, [], result)
+    if not stored and len(set(steps)) == len(steps):  # the common case: nothing to match
+        result.inserted = len(lines)
+        return Plan(None, [], result)
     current = dict(stored)  # step -> (line, text): stored rows and rows of this chunk
     pending: dict[int, int] = {}  # step -> index in inserts (a row of this chunk)
     updates: dict[int, str] = {}  # line -> text
