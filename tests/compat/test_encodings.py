@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,7 +23,7 @@ from nbtrack.wire.config import unwrap, wandb_block
 from nbtrack.wire.metrics import decode
 
 from .conftest import SCRIPTS, WandbClient
-from helpers.server import RunningServer
+from helpers.server import RunningServer, start_server
 
 _spec = importlib.util.spec_from_file_location("encodings_calls", SCRIPTS / "encodings.py")
 assert _spec is not None and _spec.loader is not None
@@ -49,8 +50,18 @@ def _plain(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def logged(wandb_venv: Any, wandb_server: RunningServer,
+def enc_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """A server of its own: the suite's server lists every GraphQL operation it saw as the
+    official client's (test_wandb_client.py), and this test's reads are not."""
+    srv = start_server(tmp_path_factory.mktemp("encodings-server"))
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def logged(wandb_venv: Any, enc_server: RunningServer,
            tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    wandb_server = enc_server
     home = tmp_path_factory.mktemp("encodings-home")
     client = WandbClient(wandb_venv, wandb_server, home)
     res = client.script("encodings.py", "enc", "enc-wandb")

@@ -104,4 +104,5 @@ def test_nbtrack_stop_stops_a_wandb_run(wandb_client: WandbClient) -> None:
     assert "KeyboardInterrupt" in err and took < 30, (took, err[-2000:])
     run = _run(wandb_client, "wire", "wire-stop")
     assert run.stop_requested and run.state in ("failed", "finished")
-    assert len(run.history()) == result["steps"]
+    # the interrupt may land inside a log() call whose row is kept but was not counted
+    assert result["steps"] <= len(run.history()) <= result["steps"] + 1

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,10 @@ def _items(items: Any) -> dict[str, Any]:
     return out
 
 
+class IncompleteLog(Exception):
+    """The log has no exit record yet (wandb-core writes it after ``finish`` returned)."""
+
+
 def read_log(path: Path) -> dict[str, Any]:
     """Config, metric definitions, history, summary and telemetry of a ``.wandb`` log."""
     from wandb.proto import wandb_internal_pb2 as pb
@@ -84,9 +89,17 @@ def read_log(path: Path) -> dict[str, Any]:
     history: list[dict[str, Any]] = []
     summary: dict[str, Any] = {}
     telemetry: dict[str, Any] = {}
+    records = []
     for raw in _chunks(path.read_bytes()):
         rec = pb.Record()
-        rec.ParseFromString(raw)
+        try:
+            rec.ParseFromString(raw)
+        except Exception as e:  # a torn last chunk, still being written
+            raise IncompleteLog(path) from e
+        records.append(rec)
+    if not any(r.WhichOneof("record_type") == "exit" for r in records):
+        raise IncompleteLog(path)
+    for rec in records:
         kind = rec.WhichOneof("record_type")
         if kind == "run":
             config.update(_items(rec.run.config.update))
@@ -122,8 +135,18 @@ def main(project: str, run_id: str) -> None:
                     mode="offline") as run:
         calls(run)
         sync_dir = Path(run.settings.sync_dir)
+    wandb.teardown()  # ends wandb-core, which flushes the log
     log = next(sync_dir.glob("*.wandb"))
-    print("RECORDS " + json.dumps(read_log(log)), flush=True)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            records = read_log(log)
+            break
+        except IncompleteLog:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+    print("RECORDS " + json.dumps(records), flush=True)
 
 
 if __name__ == "__main__":
