@@ -100,7 +100,7 @@ def test_plan_fast_path_and_old_steps() -> None:
     lines = ['{"_step": 1}', '{"_step": 2}']
     p = plan(7, lines, [1, 2], {})
     assert p.inserts is None and p.updates == [] and p.result.inserted == 2  # as they are
-    p = plan(7, lines + ['{"_step": 2, "b": 1}'], [1, 2, 2], {})  # one step twice: merged
+    p = plan(7, [*lines, '{"_step": 2, "b": 1}'], [1, 2, 2], {})  # one step twice: merged
     assert p.inserts == [(7, 1, lines[0]), (8, 2, '{"_step":2,"b":1}')]
     # a stored row that is not JSON is kept as it is
     p = plan(0, ['{"_step": 1, "a": 2}'], [1], {1: (0, "garbage")})
