@@ -22,6 +22,7 @@ HERE = Path(__file__).parent
 SCRIPTS = HERE / "scripts"
 NEEDS = {"test_wandb_client.py": "wandb", "test_behaviour.py": "wandb",
          "test_media_pages.py": "wandb", "test_public_api.py": "wandb",
+         "test_encodings.py": "wandb", "test_wandb_wire.py": "wandb",
          "test_openwandb.py": "openwandb"}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -68,3 +69,28 @@ def test_stop_endpoint_needs_auth(online: Any, live_server: Any) -> None:
     assert r.status_code == 200 and r.json() == {"stop_requested": True}
     missing = f"{live_server.url}/api/v1/runs/{run.entity}/{run.project}/nosuchrun/stop"
     assert requests.post(missing, auth=("api", live_server.token), timeout=10).status_code == 404
+
+
+def test_the_file_stream_answer_alone_stops_the_run(online: Any, api: Any,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """W&B's own stop signal (``stopped: true`` in a file_stream answer, what wandb-core
+    reads) stops an nbtrack run too, with the RunStoppedStatus poll turned off."""
+    monkeypatch.setenv("NBTRACK_STOP_POLL_INTERVAL", "0")
+    run = online(console="off")
+    run.log({"i": 0})
+    api.run(run.path).stop()
+    stopped = False
+    for i in range(1, 300):  # rows keep the posts (and their answers) coming
+        try:
+            run.log({"i": i})
+        except RunStopRequested:
+            stopped = True
+            break
+        if run.stop_requested:
+            break
+        time.sleep(0.05)
+    _wait_stop_seen(run)
+    if not stopped:
+        with pytest.raises(RunStopRequested):
+            run.log({"i": -1})
+    assert run.state == "finished" and api.run(run.path).state == "finished"

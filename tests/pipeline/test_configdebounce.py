@@ -18,9 +18,18 @@ def test_changes_wait_for_the_delay_then_go_as_one() -> None:
     assert d.due_in(10.25) == 0.75 and d.due_in(11.5) == 0.0
     sent = d.take()
     assert sent is not None and not d.pending
-    assert json.loads(sent) == {
-        "a": {"value": 1}, "b": {"value": 2},
-        "_wandb": {"value": {"m": [{"name": "loss", "summary": ["min"], "goal": "minimize"}]}}}
+    out = json.loads(sent)
+    block = out.pop("_wandb")["value"]
+    assert out == {"a": {"value": 1}, "b": {"value": 2}}
+    # W&B's encoding: {"1": name, "6": options (3 = defined), "7": summary (1 = min), "8": goal}
+    assert block["m"] == [{"1": "loss", "6": [3], "7": [1], "8": 1}]
+    assert block["cli_version"] and block["t"]["5"] == block["cli_version"]
+    # define_metric again: merged by W&B's rule (aggregates add up), one definition
+    d.metric(pb.MetricRecord(name="loss", summary=["max"], step_metric="epoch"), now=12.0)
+    m = json.loads(d.take() or "")["_wandb"]["value"]["m"]
+    # the step metric by its one-based index; never defined itself, it has no options
+    assert m == [{"1": "loss", "6": [1, 3], "7": [1, 2], "8": 1, "5": 2},
+                 {"1": "epoch", "6": [], "7": []}]
 
 
 def test_the_run_config_is_the_base_and_bad_json_is_not_sent() -> None:

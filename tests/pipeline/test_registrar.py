@@ -50,7 +50,8 @@ def test_a_new_run_gets_entity_url_and_offsets(fake: FakeWandb, transport: Wandb
     assert rr.run.offsets_known and not rr.run.resumed and rr.run.starting_step == 0
     assert offsets_of(rr.run) == {HISTORY: 0, "wandb-events.jsonl": 0, OUTPUT: 0}
     assert [op for op, _ in fake.graphql_ops] == ["Viewer", "RunResumeStatus", "UpsertBucket"]
-    assert fake.run("me", "p", "abc")["config"] == {"lr": {"value": 0.1}}
+    config = fake.run("me", "p", "abc")["config"]
+    assert config.pop("_wandb")["value"]["m"] == [] and config == {"lr": {"value": 0.1}}
     # the viewer's entity is asked once
     reg.register(pb.RunRecord(run_id="abd", project="p"), [])
     assert len(fake.ops("Viewer")) == 1
@@ -98,8 +99,8 @@ def test_a_refused_call_becomes_an_error_not_an_exception(fake: FakeWandb,
 def test_replay_skips_the_resume_check(fake: FakeWandb, transport: WandbClient) -> None:
     seed(transport, "r4", 5)  # a log synced after part of it reached the server
     rr = RunRegistrar(transport, replay=True).register(
-        pb.RunRecord(run_id="r4", project="p", entity="me"), [{"name": "loss"}])
+        pb.RunRecord(run_id="r4", project="p", entity="me"), [{"1": "loss"}])
     assert rr.error.code == pb.ErrorInfo.NONE and not rr.run.offsets_known
     assert fake.ops("RunResumeStatus") == []
     assert json.loads(fake.ops("UpsertBucket")[-1]["config"])["_wandb"]["value"]["m"] == \
-        [{"name": "loss"}]
+        [{"1": "loss"}]

@@ -116,7 +116,8 @@ def test_run_result_resolves_entity_and_url(fake: FakeWandb) -> None:
     assert rr.run.display_name == "name-abc"
     assert rr.run.offsets_known and rr.run.starting_step == 0
     assert [op for op, _ in fake.graphql_ops] == ["Viewer", "RunResumeStatus", "UpsertBucket"]
-    assert fake.run("me", "p", "abc")["config"] == {"lr": {"value": 0.1}}
+    config = fake.run("me", "p", "abc")["config"]
+    assert "cli_version" in config.pop("_wandb")["value"] and config == {"lr": {"value": 0.1}}
     assert h.close()
     t.close()
 
@@ -216,7 +217,8 @@ def test_config_debounced_with_metrics(fake: FakeWandb) -> None:
     assert never_within(lambda: upserts() > n0 + 1, 0.4)  # one upsert for 11 changes
     cfg = fake.run("me", "p", "r3")["config"]
     assert cfg["a"] == {"value": 1} and cfg["b"] == {"value": 9}
-    assert cfg["_wandb"]["value"]["m"] == [{"name": "loss", "summary": ["min"], "goal": "minimize"}]
+    # W&B's encoding: {"1": name, "6": options (3 = defined), "7": summary (1 = min), "8": goal}
+    assert cfg["_wandb"]["value"]["m"] == [{"1": "loss", "6": [3], "7": [1], "8": 1}]
     # FLUSH_DEBOUNCER pushes at once
     h.put(pb.Record(config=pb.ConfigRecord(full_json='{"a": 2}')))
     h.ask(defer(h.slot(), D.FLUSH_DEBOUNCER))

@@ -127,3 +127,15 @@ def test_a_step_metric_leaves_the_summary_alone() -> None:
     assert s.define_metric("val/*", step_metric="epoch") == []
     batch(s, {"val/x": 1.0})
     assert s.full() == {"val/x": 1.0}
+
+
+def test_define_metric_again_merges_like_wandb() -> None:
+    """Aggregates add up, a later goal replaces, "none" leaves the key out (W&B's rule)."""
+    s = Summary()
+    s.define_metric("loss", ["min"])
+    s.define_metric("loss", ["max"])
+    s.define_metric("loss", [], "minimize")  # no summary given: the aggregates stay
+    batch(s, {"loss": 2.0}, {"loss": 1.0}, {"loss": 3.0})
+    assert s.full()["loss"] == {"min": 1.0, "max": 3.0}
+    s.define_metric("loss", ["none"])
+    assert "loss" not in s.full()

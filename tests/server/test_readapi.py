@@ -67,11 +67,15 @@ def test_history_all_rows_filters_and_step_range(live_server: RunningServer) -> 
 def test_history_pages_hold_every_row_once(live_server: RunningServer) -> None:
     """limit / cursor: pages in step order, next_cursor null after the last; every row once,
     rows without a step last (what nbtrack.Api reads a long run with, one page in the
-    server's memory at a time)."""
+    server's memory at a time). Pages follow the steps, not the lines: the even steps
+    arrive first, the odd ones after them (two rows at one step cannot arrive: they are
+    merged at ingest, tests/server/test_step_dedup.py)."""
     upsert(live_server, "pages")
     path = f"{_entity(live_server)}/proj/pages"
-    rows = [json.dumps({"_step": s // 2, "a": s, "inf": float("inf")}) for s in range(101)]
-    stream(live_server, path, {"wandb-history.jsonl": (0, [*rows, '{"a": -1}', '{"a": -2}'])})
+    rows = [json.dumps({"_step": s, "a": s, "inf": float("inf")}) for s in range(101)]
+    stream(live_server, path, {"wandb-history.jsonl": (0, rows[0::2])})
+    stream(live_server, path, {"wandb-history.jsonl": (51, [*rows[1::2], '{"a": -1}',
+                                                            '{"a": -2}'])})
     got: list[dict] = []
     cursor, pages = "", 0
     while cursor is not None:
@@ -80,8 +84,8 @@ def test_history_pages_hold_every_row_once(live_server: RunningServer) -> None:
         cursor, pages = page["next_cursor"], pages + 1
     assert [r["a"] for r in got] == [*range(101), -1, -2] and pages == 5
     assert got[0]["inf"] == "Infinity"  # strict JSON in pages too
-    keyed = api(live_server, f"runs/{path}/history", keys="a", limit=10, min_step=48).json()
-    assert keyed == {"rows": [{"_step": s // 2, "a": s} for s in range(96, 101)],
+    keyed = api(live_server, f"runs/{path}/history", keys="a", limit=10, min_step=96).json()
+    assert keyed == {"rows": [{"_step": s, "a": s} for s in range(96, 101)],
                      "next_cursor": None}
     for bad in ({"limit": 0}, {"limit": 100_001}, {"limit": 5, "cursor": "x"},
                 {"cursor": "3.4"}, {"limit": 5, "samples": 10}, {"limit": "x"}):

@@ -161,8 +161,9 @@ def _stop(args: argparse.Namespace) -> int:
     url, key = _connect(args)
     run = Api(url, key).run(args.run_path)
     run.stop()
-    print(f"stop requested for {run.path}; the run stops at its next log() after it polls "
-          "the server (within about 10 s)")
+    print(f"stop requested for {run.path}; an nbtrack run stops at its next log() after it "
+          "polls the server (within about 10 s), a wandb run when its client next checks "
+          "(within about 30 s)")
     return 0
 
 

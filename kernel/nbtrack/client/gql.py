@@ -116,23 +116,6 @@ def parse_viewer_entity(data: dict[str, Any]) -> str:
     return str(entity)
 
 
-# --------------------------------------------------------------------------- config
-
-
-def metric_to_dict(m: pb.MetricRecord) -> dict[str, Any]:
-    """A define_metric record as it is stored in ``_wandb.m`` (readable keys)."""
-    d: dict[str, Any] = {"name": m.name}
-    if m.step_metric:
-        d["step_metric"] = m.step_metric
-    if m.summary:
-        d["summary"] = list(m.summary)
-    if m.goal:
-        d["goal"] = m.goal
-    if m.hidden:
-        d["hidden"] = True
-    return d
-
-
 # --------------------------------------------------------------------------- upsert
 
 

@@ -99,7 +99,8 @@ def network_workers(config: PipelineConfig, transport: WandbClient | None, *,
     poster = FileStreamPoster(transport, post_interval=config.post_interval,
                               max_post_bytes=config.max_post_bytes,
                               max_held_bytes=config.max_unsent_bytes,
-                              heartbeat_interval=config.heartbeat_interval, tail=tail)
+                              heartbeat_interval=config.heartbeat_interval, tail=tail,
+                              stop_requested=None if replay else stop_requested)
     pusher = FilePusher(transport, queue_bytes=config.worker_queue_bytes)
     control = RunControl(transport, RunRegistrar(transport, replay=replay), poster,
                          on_run_known=pusher.set_run, stop_requested=stop_requested,

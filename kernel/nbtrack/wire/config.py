@@ -23,14 +23,17 @@ def _parsed(config: Any) -> Any:
     return config
 
 
-def wrap(config: dict[str, Any], metrics: list[dict[str, Any]] | None = None) -> str:
+def wrap(config: dict[str, Any], metrics: list[dict[str, Any]] | None = None,
+         client: dict[str, Any] | None = None) -> str:
     """The W&B config format ``{"k": {"value": v}}`` as a JSON string.
 
-    Metric definitions go under ``_wandb: {"value": {"m": [...]}}``.
+    The ``_wandb`` block holds ``client`` (the fields W&B clients send about themselves:
+    ``cli_version``, ``python_version``, ``is_jupyter_run``, telemetry ``t``) and the metric
+    definitions as ``m`` (W&B's encoding, ``wire/metrics.py``; W&B sends ``m`` always).
     """
     out: dict[str, Any] = {k: {"value": v} for k, v in config.items() if k != WANDB_KEY}
-    if metrics:
-        out[WANDB_KEY] = {"value": {"m": list(metrics)}}
+    if metrics or client:
+        out[WANDB_KEY] = {"value": {**(client or {}), "m": list(metrics or [])}}
     return json.dumps(out, default=str)
 
 

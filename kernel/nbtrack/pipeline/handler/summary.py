@@ -130,7 +130,16 @@ class Summary:
             )
             wanted.discard("best")
         aggs = tuple(a for a in AGGREGATES if a in wanted)
-        d = MetricDef(name, aggs, goal, step_metric, hidden, none and not aggs)
+        prev = self._globs.get(name[:-1]) if name.endswith("*") else self._exact.get(name)
+        if prev is not None:
+            # W&B's rule (wire/metrics.py): aggregates add up, a given step metric, goal
+            # or "none" replaces; "none" leaves the key out whatever was added before
+            if not none:
+                aggs = tuple(a for a in AGGREGATES if a in wanted or a in prev.aggregates)
+            none = none or (prev.none and not wanted)
+            goal, step_metric = goal or prev.goal, step_metric or prev.step_metric
+            hidden = hidden or prev.hidden
+        d = MetricDef(name, () if none else aggs, goal, step_metric, hidden, none)
         if d.is_glob:
             self._globs[name[:-1]] = d
         else:

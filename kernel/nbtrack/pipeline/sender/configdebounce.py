@@ -11,9 +11,10 @@ import json
 import logging
 from typing import Any
 
-from nbtrack.client import gql
+from nbtrack.pipeline.sender.wandbblock import client_block
 from nbtrack.proto import nbtrack_pb2 as pb
 from nbtrack.wire import config as wandb_config
+from nbtrack.wire import metrics as wire_metrics
 
 log = logging.getLogger("nbtrack.pipeline.sender.configdebounce")
 
@@ -25,7 +26,7 @@ class ConfigDebouncer:
         self.delay = delay
         self._run_config_json = ""  # from the run record, until a config record comes
         self._config_json: str | None = None
-        self._metrics: dict[str, dict[str, Any]] = {}
+        self._metrics: dict[str, wire_metrics.MetricDef] = {}
         self._dirty_since: float | None = None
 
     def run_config(self, config_json: str) -> None:
@@ -38,7 +39,10 @@ class ConfigDebouncer:
         self._mark(now)
 
     def metric(self, metric: pb.MetricRecord, now: float) -> None:
-        self._metrics[metric.name] = gql.metric_to_dict(metric)
+        """One more ``define_metric``, folded into the metric's definition (W&B's rule)."""
+        self._metrics[metric.name] = wire_metrics.merge(
+            self._metrics.get(metric.name), metric.name, step_metric=metric.step_metric,
+            summary=metric.summary, goal=metric.goal, hidden=metric.hidden)
         self._mark(now)
 
     def _mark(self, now: float) -> None:
@@ -47,7 +51,8 @@ class ConfigDebouncer:
 
     @property
     def metrics(self) -> list[dict[str, Any]]:
-        return list(self._metrics.values())
+        """The definitions in W&B's ``_wandb.m`` encoding (``wire/metrics.py``)."""
+        return wire_metrics.encode(self._metrics.values())
 
     @property
     def pending(self) -> bool:
@@ -73,4 +78,4 @@ class ConfigDebouncer:
             return None
         if not isinstance(config, dict):
             config = {}
-        return wandb_config.wrap(config, self.metrics)
+        return wandb_config.wrap(config, self.metrics, client_block())

@@ -56,8 +56,11 @@ class FileStreamPoster(ThreadedStage):
 
     def __init__(self, transport: WandbClient, *, post_interval: float = 1.0,
                  max_post_bytes: int = 4 << 20, max_held_bytes: int = 16 << 20,
-                 heartbeat_interval: float = 15.0, tail: LogTail | None = None) -> None:
+                 heartbeat_interval: float = 15.0, tail: LogTail | None = None,
+                 stop_requested: threading.Event | None = None) -> None:
         self._t = transport
+        # set when an answer says ``stopped: true`` (W&B's stop signal, as wandb-core reads it)
+        self._stop_requested = stop_requested
         self._tail = tail
         self.post_interval = post_interval
         self.heartbeat_interval = heartbeat_interval
@@ -282,8 +285,13 @@ class FileStreamPoster(ThreadedStage):
         body = encode_post(batch.files, complete=last, exit_code=exit_code)
         outcome = "unsent"
         try:
-            self._t.file_stream(ident.entity, ident.project, ident.run_id, body, seq=next_seq())
+            answer = self._t.file_stream(ident.entity, ident.project, ident.run_id, body,
+                                         seq=next_seq())
             outcome = "acked"
+            if answer.get("stopped") is True and self._stop_requested is not None \
+                    and not self._stop_requested.is_set():
+                log.info("the server asked run %s to stop (file_stream answer)", ident.run_id)
+                self._stop_requested.set()
         except TransportError as e:
             if e.aborted or self._t.closed:
                 log.warning("file_stream: %d lines not sent (transport closed); they stay in "

@@ -22,6 +22,7 @@ from nbtrack.client import gql
 from nbtrack.client.errors import TransportError
 from nbtrack.client.wandbclient import WandbClient
 from nbtrack.pipeline.sender.filestream_wire import error_code, error_info
+from nbtrack.pipeline.sender.wandbblock import client_block
 from nbtrack.proto import nbtrack_pb2 as pb
 from nbtrack.wire import config as wandb_config
 from nbtrack.wire import urls
@@ -73,7 +74,7 @@ class RunRegistrar:
                 config = {**status.config, **config}
                 run.config_json = json.dumps(config, default=str)
             variables = gql.upsert_variables(
-                run, run.entity, config_json=wandb_config.wrap(config, metrics))
+                run, run.entity, config_json=wandb_config.wrap(config, metrics, client_block()))
             bucket = gql.parse_upsert(self._t.graphql(gql.UPSERT_BUCKET, variables,
                                                       seq=next_seq()))
         except TransportError as e:

@@ -109,6 +109,13 @@ def feed(ctx: Any, run: dict[str, Any], rows: list[dict[str, Any]]) -> bool:
         idx.lines_seen = count
     return True
 
+def forget(ctx: Any, rid: int) -> None:
+    """Drop a run's levels: rows at steps it already indexed changed (merged at ingest),
+    so the next query indexes the run again from its stored rows."""
+    with _LOCK:
+        _INDEXES.pop((id(ctx), rid), None)
+
+
 WARM_MIN_LINES = 20_000  # shorter runs are answered from their rows quickly enough
 WARM_DELAY = 1.0  # seconds of quiet batching before a background update
 _pending: dict[tuple[int, int], tuple[Any, str, str, str]] = {}

@@ -38,6 +38,7 @@ from nbtrack.server.storage.base import (
 )
 from nbtrack.server.storage.postgres_migrations import migrate
 from nbtrack.server.storage.secrets import new_signing_key
+from nbtrack.server.storage.stepdedup import Appended, old_steps, plan
 from nbtrack.wire.ordering import MAX_SEQ
 
 
@@ -207,18 +208,50 @@ class PostgresStorage:
 
     # ------------------------------------------------------------------ lines
 
-    def append_lines(self, rid: int, file: str, offset: int, lines: list[str]) -> None:
-        """Store lines ``offset + i``; lines already stored are kept (idempotent re-sends)."""
+    def append_lines(self, rid: int, file: str, offset: int, lines: list[str]) -> Appended:
+        """Store lines ``offset + i``; lines already stored are kept (idempotent re-sends);
+        history rows are also matched by ``_step`` (:mod:`.stepdedup`)."""
         if not lines:
-            return
+            return Appended()
         end = offset + len(lines)
         now = self.now()
         numbers = list(range(offset, end))
         data = [_text(s) for s in lines]
         table = LINE_TABLES.get(file)
+        out = Appended(inserted=len(lines))
         with self._db() as db:
             if table == "history":
-                steps = [step_of(s) for s in lines]
+                steps = [step_of(s) for s in data]
+                # the run's row lock orders this run's posts: a step is looked up and
+                # written by one post at a time
+                row = db.execute("SELECT last_step FROM runs WHERE rid=%s FOR UPDATE",
+                                 (rid,)).fetchone()
+                olds = old_steps(steps, None if row is None else row["last_step"])
+                stored: dict[int, tuple[int, str]] = {}
+                if olds:
+                    # the range lets the planner scan only these steps of the index even
+                    # before the table has statistics (ANY alone: every row of the run,
+                    # 0.7 s per 1,000 steps of a 50,000-row run)
+                    for r in db.execute(
+                            "SELECT step, line, data FROM history WHERE rid=%s"
+                            " AND step BETWEEN %s AND %s AND step = ANY(%s)",
+                            (rid, olds[0], olds[-1], olds)):
+                        if r["step"] not in stored or r["line"] < stored[r["step"]][0]:
+                            stored[r["step"]] = (r["line"], r["data"])  # the first line wins
+                todo = plan(offset, data, steps, stored)
+                out = todo.result
+                if todo.updates:
+                    db.execute(
+                        "UPDATE history h SET data=u.data FROM unnest(%s::bigint[],"
+                        " %s::text[]) AS u(line, data) WHERE h.rid=%s AND h.line=u.line",
+                        ([ln for ln, _ in todo.updates], [_text(t) for _, t in todo.updates],
+                         rid),
+                    )
+                if todo.inserts is None:  # the common case: every line as it came
+                    cols: tuple[list[Any], list[Any], list[str]] = (numbers, steps, data)
+                else:
+                    cols = ([i[0] for i in todo.inserts], [i[1] for i in todo.inserts],
+                            [_text(i[2]) for i in todo.inserts])
                 # one statement: insert what is new, then count only what was inserted
                 db.execute(
                     "WITH ins AS ("
@@ -228,7 +261,7 @@ class PostgresStorage:
                     " UPDATE runs SET history_line_count=GREATEST(history_line_count, %s),"
                     " last_step=GREATEST(last_step, (SELECT MAX(step) FROM ins)),"
                     " heartbeat_at=%s, updated_at=%s WHERE rid=%s",
-                    (rid, numbers, steps, data, end, now, now, rid),
+                    (rid, *cols, end, now, now, rid),
                 )
             elif table is not None:
                 col = "events_line_count" if table == "events" else "log_line_count"
@@ -252,6 +285,7 @@ class PostgresStorage:
                 db.execute(
                     "UPDATE runs SET heartbeat_at=%s, updated_at=%s WHERE rid=%s", (now, now, rid)
                 )
+        return out
 
     def history(self, rid: int, min_step: int | None, max_step: int | None) -> list[str]:
         """History lines in step order (lines without a step last, in line order)."""

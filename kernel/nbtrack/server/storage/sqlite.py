@@ -24,7 +24,10 @@ from nbtrack.server.storage.base import (
 )
 from nbtrack.server.storage.secrets import new_signing_key
 from nbtrack.server.storage.sqlite_migrations import migrate
+from nbtrack.server.storage.stepdedup import Appended, old_steps, plan
 from nbtrack.wire.ordering import MAX_SEQ
+
+_IN_CHUNK = 500  # steps per ``IN (...)`` lookup (SQLite bounds a statement's parameters)
 
 
 class SqliteStorage:
@@ -161,19 +164,17 @@ class SqliteStorage:
 
     # ------------------------------------------------------------------ lines
 
-    def append_lines(self, rid: int, file: str, offset: int, lines: list[str]) -> None:
-        """Store lines ``offset + i``; lines already stored are kept (idempotent re-sends)."""
+    def append_lines(self, rid: int, file: str, offset: int, lines: list[str]) -> Appended:
+        """Store lines ``offset + i``; lines already stored are kept (idempotent re-sends);
+        history rows are also matched by ``_step`` (:mod:`.stepdedup`)."""
         if not lines:
-            return
+            return Appended()
         end = offset + len(lines)
         table = LINE_TABLES.get(file)
+        out = Appended(inserted=len(lines))
         with self._write() as db:
             if table == "history":
-                steps = [step_of(s) for s in lines]
-                db.executemany(
-                    "INSERT OR IGNORE INTO history (rid, line, step, data) VALUES (?, ?, ?, ?)",
-                    [(rid, offset + i, steps[i], s) for i, s in enumerate(lines)],
-                )
+                out = self._append_history(db, rid, offset, lines)
                 # from what is stored: a re-sent line that was ignored must not count
                 db.execute(
                     "UPDATE runs SET history_line_count=MAX(history_line_count, ?),"
@@ -194,6 +195,35 @@ class SqliteStorage:
                 )
             now = time.time()
             db.execute("UPDATE runs SET heartbeat_at=?, updated_at=? WHERE rid=?", (now, now, rid))
+        return out
+
+    @staticmethod
+    def _append_history(db: sqlite3.Connection, rid: int, offset: int,
+                        lines: list[str]) -> Appended:
+        steps = [step_of(s) for s in lines]
+        row = db.execute("SELECT last_step FROM runs WHERE rid=?", (rid,)).fetchone()
+        olds = old_steps(steps, None if row is None else row[0])
+        stored: dict[int, tuple[int, str]] = {}
+        for i in range(0, len(olds), _IN_CHUNK):
+            part = olds[i:i + _IN_CHUNK]
+            marks = ", ".join("?" for _ in part)
+            # by the step index: left to itself SQLite walks all the run's rows by line
+            for step, line, data in db.execute(
+                    "SELECT step, line, data FROM history INDEXED BY history_step"
+                    f" WHERE rid=? AND step IN ({marks})",
+                    [rid, *part]):
+                if step not in stored or line < stored[step][0]:
+                    stored[step] = (line, data)  # the first line of a step wins
+        todo = plan(offset, lines, steps, stored)
+        params = ([(rid, offset + i, steps[i], s) for i, s in enumerate(lines)]
+                  if todo.inserts is None else
+                  [(rid, line, step, text) for line, step, text in todo.inserts])
+        db.executemany(
+            "INSERT OR IGNORE INTO history (rid, line, step, data) VALUES (?, ?, ?, ?)", params)
+        if todo.updates:
+            db.executemany("UPDATE history SET data=? WHERE rid=? AND line=?",
+                           [(text, rid, line) for line, text in todo.updates])
+        return todo.result
 
     def history(self, rid: int, min_step: int | None, max_step: int | None) -> list[str]:
         """History lines in step order (lines without a step last, in line order)."""

@@ -1,7 +1,10 @@
 """``POST /files/<entity>/<project>/<run>/file_stream``: lines by per-file offset.
 
 Line ``offset + i`` of a file is stored at most once, so a chunk re-sent after a lost
-answer (or an overlapping chunk) never duplicates rows. Every post is a heartbeat. A
+answer (or an overlapping chunk) never duplicates rows; a history row is also matched by
+its ``_step``, so a row re-sent at another offset (``wandb sync`` again) is stored once
+(``storage/stepdedup.py``). The answer carries ``stopped: true`` once a stop was
+requested (W&B's stop signal, read by the official client). Every post is a heartbeat. A
 post's summary and ``complete`` are ordered by its ``X-Nbtrack-Seq``: a late copy of an
 older post never replaces a newer summary or reopens the run.
 """
@@ -11,8 +14,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from nbtrack.server import runextras
 from nbtrack.server.context import ServerContext, log
 from nbtrack.server.readapi import levelcache
+from nbtrack.server.storage.stepdedup import Appended
 from nbtrack.wire.files import HISTORY, SUMMARY
 from nbtrack.wire.jsonshape import MAX_DEPTH, ShapeError, check
 
@@ -115,15 +120,39 @@ def handle(ctx: ServerContext, entity: str, project: str, name: str, body: Any,
                 ctx.storage.set_summary(rid, content[-1], seq)
         else:
             before = int(run["history_line_count"] or 0)
-            ctx.storage.append_lines(rid, fname, offset, content)
-            if fname == HISTORY and content:  # long runs: levels for the pages
-                after = {**run, "history_line_count": max(before, offset + len(content))}
-                if not (offset == before and levelcache.feed(ctx, after, parsed[fname])):
-                    levelcache.warm_later(ctx, after)
+            done = ctx.storage.append_lines(rid, fname, offset, content)
+            if fname == HISTORY and content:
+                _after_history(ctx, run, before, offset, parsed[fname], done)
     if body.get("complete"):
         exitcode = body.get("exitcode")
         ctx.storage.finish_run(rid, exitcode, seq)
         log.info("run %s/%s/%s complete (exit code %s)", entity, project, name, exitcode)
     elif not any(content for _, content in files.values()):
         ctx.storage.heartbeat(rid)
+    if runextras.stop_requested(ctx, rid):
+        # W&B's answer to a stop request: wandb-core reads ``stopped`` from every
+        # file_stream answer, and its run-stop checker ends the script
+        return 200, {**OK_ANSWER, "stopped": True}
     return 200, OK_ANSWER
+
+
+def _after_history(ctx: ServerContext, run: dict[str, Any], before: int, offset: int,
+                   rows: list[dict[str, Any]], done: Appended) -> None:
+    """Keep a long run's levels current; say when rows were merged into stored steps."""
+    after = {**run, "history_line_count": max(before, offset + len(rows))}
+    if done.inserted:
+        runextras.new_rows(ctx, int(run["rid"]))
+    if done.merged:
+        steps = done.merged_steps
+        log.warning("run %s/%s/%s: %d history row(s) at steps it already held (%s) merged "
+                    "into the stored rows (an id reused without resume?)", run["entity"],
+                    run["project"], run["name"], done.merged,
+                    ", ".join(map(str, steps[:5])) + (" ..." if len(steps) > 5 else ""))
+        levelcache.forget(ctx, int(run["rid"]))
+        levelcache.warm_later(ctx, after)
+    elif done.repeats:
+        log.debug("run %s/%s/%s: %d re-sent history row(s) already stored", run["entity"],
+                  run["project"], run["name"], done.repeats)
+        levelcache.warm_later(ctx, after)
+    elif not (offset == before and levelcache.feed(ctx, after, rows)):
+        levelcache.warm_later(ctx, after)

@@ -231,6 +231,7 @@ def upsert_bucket(req: Request, args: dict[str, Any]) -> dict[str, Any]:
     if state is not None and state not in ("running", "finished", "failed", "crashed"):
         raise GraphQLError(f"invalid state {state!r}")
     run, inserted = req.ctx.storage.upsert_run(entity, project, name, fields, state, req.seq)
+    runextras.run_upserted(req.ctx, int(run["rid"]))
     return {
         "bucket": bucket_view(req, run),
         "inserted": inserted,
@@ -325,8 +326,10 @@ def notify_alert(req: Request, args: dict[str, Any]) -> dict[str, Any]:
     run = req.ctx.storage.get_run(entity, project, str(inp.get("runName") or ""))
     if run is None:
         raise GraphQLError(f"run {entity}/{project}/{inp.get('runName')} not found")
-    runextras.add_alert(req.ctx, int(run["rid"]), str(inp.get("title") or ""),
-                        str(inp.get("text") or ""), str(inp.get("severity") or "INFO"))
+    if not runextras.add_alert(req.ctx, int(run["rid"]), str(inp.get("title") or ""),
+                               str(inp.get("text") or ""), str(inp.get("severity") or "INFO")):
+        log.info("alert %r of %s/%s/%s already stored: a replay, kept once", inp.get("title"),
+                 entity, project, inp.get("runName"))
     return {"success": True}
 
 
