@@ -1,0 +1,115 @@
+"""Encoding in the media worker: PNG by Pillow, table JSON, each file written once.
+
+Files are written under a private temporary directory and named by content there; the
+handler renames them to W&B's ``media/...`` names once the row's step is known
+(:mod:`~nbtrack.pipeline.media.resolve`). Table images are content-addressed
+(``media/images/<sha20>.png``), so they go to their final place at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nbtrack.pipeline.media.jobs import MEDIA_TAG, GalleryJob, ImageJob, TableJob
+from nbtrack.wire.strictjson import finite
+
+__all__ = ["Encoded", "EncodedImage", "EncodedTable", "encode_job", "png_bytes"]
+
+
+@dataclass
+class Encoded:
+    """A file the worker wrote: where it is now, its digest and size."""
+
+    tmp: Path
+    sha256: str
+    size: int
+
+
+@dataclass
+class EncodedImage(Encoded):
+    width: int
+    height: int
+    caption: str | None
+
+
+@dataclass
+class EncodedTable(Encoded):
+    ncols: int
+    nrows: int
+    image_files: list[Path]  # the table's images, already at their final path
+
+
+def png_bytes(job: ImageJob) -> bytes:
+    """The PNG file of an image job (Pillow, its default compression)."""
+    if job.png is not None:
+        return job.png
+    from PIL import Image as PILImage  # the sdk checked that Pillow is there
+
+    pixels = job.pixels
+    image = PILImage.fromarray(pixels[:, :, 0] if pixels.shape[2] == 1 else pixels)
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(path.name + ".part")
+    with open(part, "wb") as f:
+        f.write(data)
+    os.replace(part, path)  # a reader (and a kill) sees the whole file or none
+
+
+def _image(job: ImageJob, tmp_dir: Path, name: str) -> EncodedImage:
+    data = png_bytes(job)
+    digest = hashlib.sha256(data).hexdigest()
+    path = tmp_dir / f"{name}.png"
+    _write(path, data)
+    return EncodedImage(path, digest, len(data), job.width, job.height, job.caption)
+
+
+def _table_image(job: ImageJob, files_dir: Path) -> tuple[dict[str, Any], Path]:
+    data = png_bytes(job)
+    digest = hashlib.sha256(data).hexdigest()
+    rel = f"media/images/{digest[:20]}.png"
+    path = files_dir / rel
+    if not path.exists():
+        _write(path, data)
+    cell: dict[str, Any] = {"_type": "image-file", "path": rel, "sha256": digest,
+                            "size": len(data), "format": "png", "width": job.width,
+                            "height": job.height}
+    if job.caption is not None:
+        cell["caption"] = job.caption
+    return cell, path
+
+
+def _table(job: TableJob, tmp_dir: Path, files_dir: Path, name: str) -> EncodedTable:
+    cells = [_table_image(i, files_dir) for i in job.images]
+    rows = [[cells[v[1]][0] if type(v) is tuple and v[0] == MEDIA_TAG else v for v in row]
+            for row in job.rows]
+    body = {"columns": job.columns, "data": rows}
+    try:
+        text = json.dumps(body, allow_nan=False, separators=(",", ":"))
+    except ValueError:  # NaN / inf cells travel as the wire's strings, as rows do
+        text = json.dumps(finite(body), allow_nan=False, separators=(",", ":"))
+    data = text.encode()
+    path = tmp_dir / f"{name}.table.json"
+    _write(path, data)
+    return EncodedTable(path, hashlib.sha256(data).hexdigest(), len(data), len(job.columns),
+                        len(job.rows), [p for _, p in cells])
+
+
+def encode_job(job: ImageJob | GalleryJob | TableJob, tmp_dir: Path, files_dir: Path,
+               name: str) -> Any:
+    """The files of one job: an EncodedImage, a list of them, or an EncodedTable."""
+    if isinstance(job, ImageJob):
+        return _image(job, tmp_dir, name)
+    if isinstance(job, GalleryJob):
+        return [_image(image, tmp_dir, f"{name}-{i}") for i, image in enumerate(job.images)]
+    return _table(job, tmp_dir, files_dir, name)

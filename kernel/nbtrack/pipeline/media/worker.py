@@ -1,0 +1,111 @@
+"""The ``nbtrack-media`` worker: PNG and table JSON encoding in one background thread.
+
+The user thread :meth:`MediaWorker.submit` s a validated job (its pixels already copied)
+and gets a job id at once; the queue is bounded by bytes, so a loop logging images faster
+than they can be encoded waits in ``log()`` (back-pressure) instead of growing memory. The
+handler :meth:`MediaWorker.take` s each result when it commits the row (usually long done:
+encoding starts when ``log()`` returns). An encoding that fails is a result too (its
+error), so the handler drops that value with a warning naming the key; nothing waits
+forever: ``take`` has a deadline and notices a dead worker.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import shutil
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from nbtrack.pipeline.media.encode import encode_job
+from nbtrack.pipeline.media.jobs import Job
+from nbtrack.pipeline.queues import END, ByteQueue, QueueClosed
+from nbtrack.pipeline.stagethread import StageThread, ThreadedStage
+
+__all__ = ["MediaFailed", "MediaWorker"]
+
+log = logging.getLogger("nbtrack.pipeline.media.worker")
+
+
+class MediaFailed(Exception):
+    """A job's result when it could not be encoded or written (or never was)."""
+
+
+class MediaWorker(ThreadedStage):
+    """See the module docstring. ``tmp_dir`` holds files until the handler names them."""
+
+    name = "media"
+
+    def __init__(self, tmp_dir: Path, files_dir: Path, *, queue_bytes: int = 64 << 20) -> None:
+        self.tmp_dir = tmp_dir
+        self.files_dir = files_dir
+        self._q = ByteQueue(queue_bytes, "media_q")
+        self._ids = itertools.count(1)
+        self._id_lock = threading.Lock()
+        self._cv = threading.Condition(threading.Lock())
+        self._results: dict[int, Any] = {}
+        self._thread = StageThread(self._loop, "nbtrack-media")
+        self._q.watch_consumer(lambda: self._thread.alive or not self._thread.started)
+        self.encoded = 0
+        self.failed = 0
+
+    # ------------------------------------------------------------ user thread
+    def submit(self, job: Job) -> int:
+        """Queue ``job`` (waits while the queue is full); its id for the row's marker."""
+        with self._id_lock:  # ids in queue order: the worker finishes them in that order
+            job_id = next(self._ids)
+            self._q.put((job_id, job), job.nbytes)
+        return job_id
+
+    # ------------------------------------------------------------ handler thread
+    def take(self, job_id: int, timeout: float = 60.0) -> Any:
+        """The result of ``job_id`` (removed), or MediaFailed; waits up to ``timeout``."""
+        deadline = time.monotonic() + timeout
+        with self._cv:
+            while job_id not in self._results:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return MediaFailed(f"not encoded within {timeout:.0f} s")
+                if self._thread.started and not self._thread.alive:
+                    return MediaFailed("the media worker has stopped")
+                self._cv.wait(min(left, 0.5))
+            return self._results.pop(job_id)
+
+    # ------------------------------------------------------------ life
+    def end(self) -> None:
+        self._q.put_end()
+
+    def left(self) -> str:
+        n = len(self._q)
+        return f"{n} media items not encoded" if n else ""
+
+    def cleanup(self) -> None:
+        """Remove the temporary directory (what is left there no row references)."""
+        shutil.rmtree(self.tmp_dir, ignore_errors=True)
+
+    def _loop(self) -> None:
+        while True:
+            try:
+                batch = self._q.get_batch(64, timeout=1.0)
+            except QueueClosed:
+                return
+            except Exception:  # pragma: no cover - defensive: never raise out
+                log.exception("media: taking jobs failed")
+                time.sleep(0.05)
+                continue
+            for item in batch:
+                if item is END:
+                    return
+                job_id, job = item
+                try:
+                    result: Any = encode_job(job, self.tmp_dir, self.files_dir, f"{job_id}")
+                    self.encoded += 1
+                except Exception as exc:
+                    log.warning("media: job %d could not be encoded: %s", job_id, exc)
+                    result = MediaFailed(f"{type(exc).__name__}: {exc}")
+                    self.failed += 1
+                with self._cv:
+                    self._results[job_id] = result
+                    self._cv.notify_all()
