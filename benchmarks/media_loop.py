@@ -99,9 +99,11 @@ def run_one(name: str, steps: int, every: int) -> dict[str, Any]:
                            timeout=1800, capture_output=True)
             return dict(json.loads(out.read_text()))
         finally:
-            if tool == "nbtrack" and mode == "local":
-                subprocess.run([sys.executable, "-m", "nbtrack", "server", "stop"], env=env,
-                               capture_output=True, timeout=60)
+            if tool == "nbtrack" and mode == "local":  # the detached server it started
+                subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; "
+                                "from nbtrack.client.localserver import stop_local_server; "
+                                "stop_local_server(Path(sys.argv[1]))", env["NBTRACK_DIR"]],
+                               env=env, capture_output=True, timeout=60)
 
 
 def main(argv: list[str] | None = None) -> int:

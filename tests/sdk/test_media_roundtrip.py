@@ -63,8 +63,18 @@ def _log_media(run: nbtrack.Run, tmp: Path) -> dict[str, Any]:
     rows = [[1, "one", True, None, nbtrack.Image(cell)],
             [2, "two", False, 2.5, nbtrack.Image(cell)]]
     run.log({"worst": nbtrack.Table(columns=["i", "name", "ok", "score", "image"], data=rows)})
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(2, 1.5), dpi=50)
+    ax.plot([0, 1], [1, 0])
+    plt.close(fig)  # closed before it is logged, as notebooks often do
+    run.log({"figure": fig}, step=3)
+    fig.canvas.draw()
     np_hist = np.histogram(values, bins=20)
-    return {"rgb": expected_rgb, "grey": grey, "rgba": rgba, "samples": samples,
+    return {"figure": np.asarray(fig.canvas.buffer_rgba()).copy(),"rgb": expected_rgb, "grey": grey, "rgba": rgba, "samples": samples,
             "floats": np.rint(floats * 255).astype(np.uint8), "pil": np.asarray(pil),
             "weights": (np_hist[0].tolist(), np_hist[1].tolist()),
             "given": (counts.tolist(), edges.tolist()), "cell": cell}
@@ -72,8 +82,11 @@ def _log_media(run: nbtrack.Run, tmp: Path) -> dict[str, Any]:
 
 def _check(api_run: nbtrack.ApiRun, want: dict[str, Any], tmp: Path) -> None:
     rows = api_run.history()
-    assert [r["_step"] for r in rows] == [0, 1, 2]
-    first, second, third = rows
+    assert [r["_step"] for r in rows] == [0, 1, 2, 3]
+    first, second, third, fourth = rows
+    figure = fourth["figure"]
+    assert (figure.width, figure.height) == (100, 75)
+    np.testing.assert_array_equal(figure.to_numpy(), want["figure"])
     assert first["loss"] == 0.5
     img = first["img"]
     assert isinstance(img, ImageFile)

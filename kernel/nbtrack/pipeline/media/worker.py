@@ -38,7 +38,8 @@ class MediaWorker(ThreadedStage):
 
     name = "media"
 
-    def __init__(self, tmp_dir: Path, files_dir: Path, *, queue_bytes: int = 64 << 20) -> None:
+    def __init__(self, tmp_dir: Path, files_dir: Path, *, queue_bytes: int = 64 << 20,
+                 max_backlog: int = 32) -> None:
         self.tmp_dir = tmp_dir
         self.files_dir = files_dir
         self._q = ByteQueue(queue_bytes, "media_q")
@@ -50,14 +51,35 @@ class MediaWorker(ThreadedStage):
         self._q.watch_consumer(lambda: self._thread.alive or not self._thread.started)
         self.encoded = 0
         self.failed = 0
+        self.max_backlog = max_backlog
+        self._done = 0  # the highest job id finished (ids finish in order)
 
     # ------------------------------------------------------------ user thread
     def submit(self, job: Job) -> int:
-        """Queue ``job`` (waits while the queue is full); its id for the row's marker."""
+        """Queue ``job`` (waits while the queue is full); its id for the row's marker.
+
+        Why the waits: the worker gives the GIL up in every system call (PNG encoding,
+        file writes) and, while the caller runs pure Python, gets it back only when the
+        interpreter's switch interval (5 ms) forces the caller off: a few images per
+        10 ms at most, whatever the CPU could do. So each submit that finds the worker
+        behind yields once (``sleep(0)``), and past ``max_backlog`` jobs the caller waits
+        until half of them are done, time in which the worker has the GIL to itself.
+        """
         with self._id_lock:  # ids in queue order: the worker finishes them in that order
             job_id = next(self._ids)
             self._q.put((job_id, job), job.nbytes)
+        backlog = job_id - self._done
+        if backlog > 1:
+            if backlog > self.max_backlog:
+                self._wait_backlog(job_id - self.max_backlog // 2)
+            else:
+                time.sleep(0)
         return job_id
+
+    def _wait_backlog(self, done: int) -> None:
+        with self._cv:
+            while self._done < done and self._thread.alive:
+                self._cv.wait(0.5)
 
     # ------------------------------------------------------------ handler thread
     def take(self, job_id: int, timeout: float = 60.0) -> Any:
@@ -108,4 +130,5 @@ class MediaWorker(ThreadedStage):
                     self.failed += 1
                 with self._cv:
                     self._results[job_id] = result
+                    self._done = job_id
                     self._cv.notify_all()

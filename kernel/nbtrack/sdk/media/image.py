@@ -140,6 +140,10 @@ def _from_figure(key: str, figure: Any, caption: str | None) -> ImageJob:
     import numpy as np
 
     canvas = figure.canvas
+    if not hasattr(canvas, "buffer_rgba"):  # a closed figure, or a non-raster backend
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        canvas = FigureCanvasAgg(figure)
     canvas.draw()  # drawn in the caller's thread: a figure is not safe to share
     rgba = np.asarray(canvas.buffer_rgba())
     return _from_array(key, rgba, caption, "RGBA")
