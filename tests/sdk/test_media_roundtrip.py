@@ -74,7 +74,8 @@ def _log_media(run: nbtrack.Run, tmp: Path) -> dict[str, Any]:
     run.log({"figure": fig}, step=3)
     fig.canvas.draw()
     np_hist = np.histogram(values, bins=20)
-    return {"figure": np.asarray(fig.canvas.buffer_rgba()).copy(),"rgb": expected_rgb, "grey": grey, "rgba": rgba, "samples": samples,
+    return {"figure": np.asarray(fig.canvas.buffer_rgba()).copy(), "rgb": expected_rgb,
+            "grey": grey, "rgba": rgba, "samples": samples,
             "floats": np.rint(floats * 255).astype(np.uint8), "pil": np.asarray(pil),
             "weights": (np_hist[0].tolist(), np_hist[1].tolist()),
             "given": (counts.tolist(), edges.tolist()), "cell": cell}
