@@ -24,9 +24,10 @@ def test_safe_key(key: str, safe: str) -> None:
     assert safe_key(key) == safe
 
 
-def test_worker_and_resolver(tmp_path: Path) -> None:
+@pytest.mark.parametrize("use_process", [True, False], ids=["encoder-process", "in-thread"])
+def test_worker_and_resolver(tmp_path: Path, use_process: bool) -> None:
     files = tmp_path / "files"
-    worker = MediaWorker(tmp_path / "media-tmp", files)
+    worker = MediaWorker(tmp_path / "media-tmp", files, use_process=use_process)
     worker.start()
     warnings: list[str] = []
     resolve = MediaResolver(worker, files, warnings.append)
@@ -45,6 +46,8 @@ def test_worker_and_resolver(tmp_path: Path) -> None:
     worker.end()
     assert worker.join(10)
     assert worker.encoded == 1 and worker.failed == 1
+    assert worker.in_process == (2 if use_process else 0)
+    assert worker._process is None and not worker._process_failed  # closed at END
 
 
 def test_without_a_worker_the_media_is_dropped_with_its_keys_named() -> None:

@@ -1,4 +1,8 @@
-"""The ``nbtrack-media`` worker: PNG and table JSON encoding in one background thread.
+"""The ``nbtrack-media`` worker: PNG and table JSON encoding off the user's thread.
+
+One thread takes the queued jobs in batches and has them encoded by the encoder process
+(:mod:`~nbtrack.pipeline.media.encoder`, started on the first job; in this thread when it
+cannot run).
 
 The user thread :meth:`MediaWorker.submit` s a validated job (its pixels already copied)
 and gets a job id at once; the queue is bounded by bytes, so a loop logging images faster
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import pickle
 import shutil
 import threading
 import time
@@ -20,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from nbtrack.pipeline.media.encode import encode_job
+from nbtrack.pipeline.media.encoder import EncoderProcess
 from nbtrack.pipeline.media.jobs import Job
 from nbtrack.pipeline.queues import END, ByteQueue, QueueClosed
 from nbtrack.pipeline.stagethread import StageThread, ThreadedStage
@@ -39,7 +45,7 @@ class MediaWorker(ThreadedStage):
     name = "media"
 
     def __init__(self, tmp_dir: Path, files_dir: Path, *, queue_bytes: int = 64 << 20,
-                 max_backlog: int = 32) -> None:
+                 max_backlog: int = 64, use_process: bool = True) -> None:
         self.tmp_dir = tmp_dir
         self.files_dir = files_dir
         self._q = ByteQueue(queue_bytes, "media_q")
@@ -52,6 +58,10 @@ class MediaWorker(ThreadedStage):
         self.encoded = 0
         self.failed = 0
         self.max_backlog = max_backlog
+        self.use_process = use_process  # encode in a child process (see encoder.py)
+        self._process: EncoderProcess | None = None
+        self._process_failed = False
+        self.in_process = 0  # jobs the encoder process did
         self._done = 0  # the highest job id finished (ids finish in order)
 
     # ------------------------------------------------------------ user thread
@@ -108,27 +118,66 @@ class MediaWorker(ThreadedStage):
         shutil.rmtree(self.tmp_dir, ignore_errors=True)
 
     def _loop(self) -> None:
+        try:
+            self._serve()
+        finally:
+            process, self._process = self._process, None
+            if process is not None:
+                process.close()
+
+    def _serve(self) -> None:
         while True:
             try:
-                batch = self._q.get_batch(64, timeout=1.0)
+                batch = self._q.get_batch(256, timeout=1.0)
             except QueueClosed:
                 return
             except Exception:  # pragma: no cover - defensive: never raise out
                 log.exception("media: taking jobs failed")
                 time.sleep(0.05)
                 continue
-            for item in batch:
-                if item is END:
-                    return
-                job_id, job = item
-                try:
-                    result: Any = encode_job(job, self.tmp_dir, self.files_dir, f"{job_id}")
-                    self.encoded += 1
-                except Exception as exc:
-                    log.warning("media: job %d could not be encoded: %s", job_id, exc)
-                    result = MediaFailed(f"{type(exc).__name__}: {exc}")
+            jobs = [item for item in batch if item is not END]
+            if jobs:
+                self._publish(self._encode(jobs))
+            if len(jobs) < len(batch):
+                return
+
+    def _encode(self, jobs: list[tuple[int, Job]]) -> list[tuple[int, Any]]:
+        """Results of a batch: from the encoder process, or in this thread when there is
+        none (it could not start, or died: then this thread for the rest of the run)."""
+        if self.use_process and self._process is None and not self._process_failed:
+            try:
+                self._process = EncoderProcess()
+                self._process.start()
+            except Exception as exc:
+                log.warning("media: no encoder process (%s); encoding in this thread", exc)
+                self._process, self._process_failed = None, True
+        if self._process is not None:
+            try:
+                results = self._process.encode(self.tmp_dir, self.files_dir, jobs)
+                self.in_process += len(results)
+                return results
+            except (OSError, EOFError, pickle.PickleError) as exc:
+                log.warning("media: the encoder process failed (%s); encoding in this "
+                            "thread", exc)
+                self._process.close(1.0)
+                self._process, self._process_failed = None, True
+        out: list[tuple[int, Any]] = []
+        for job_id, job in jobs:
+            try:
+                out.append((job_id, encode_job(job, self.tmp_dir, self.files_dir, f"{job_id}")))
+            except Exception as exc:
+                out.append((job_id, f"{type(exc).__name__}: {exc}"))
+        return out
+
+    def _publish(self, results: list[tuple[int, Any]]) -> None:
+        with self._cv:
+            for job_id, result in results:
+                if isinstance(result, str):
+                    log.warning("media: job %d could not be encoded: %s", job_id, result)
+                    result = MediaFailed(result)
                     self.failed += 1
-                with self._cv:
-                    self._results[job_id] = result
-                    self._done = job_id
-                    self._cv.notify_all()
+                else:
+                    self.encoded += 1
+                self._results[job_id] = result
+                self._done = max(self._done, job_id)
+            self._cv.notify_all()
