@@ -68,22 +68,20 @@ class MediaWorker(ThreadedStage):
     def submit(self, job: Job) -> int:
         """Queue ``job`` (waits while the queue is full); its id for the row's marker.
 
-        Why the waits: the worker gives the GIL up in every system call (PNG encoding,
-        file writes) and, while the caller runs pure Python, gets it back only when the
-        interpreter's switch interval (5 ms) forces the caller off: a few images per
-        10 ms at most, whatever the CPU could do. So each submit that finds the worker
-        behind yields once (``sleep(0)``), and past ``max_backlog`` jobs the caller waits
-        until half of them are done, time in which the worker has the GIL to itself.
+        Past ``max_backlog`` jobs not done the caller waits until half of them are (memory,
+        and what a kill can lose, stay bounded). Without the encoder process the thread
+        encodes, giving the GIL up in every system call and getting it back from a caller
+        running pure Python only every switch interval (5 ms): then each submit that finds
+        it behind also yields the GIL once (``sleep(0)``).
         """
         with self._id_lock:  # ids in queue order: the worker finishes them in that order
             job_id = next(self._ids)
             self._q.put((job_id, job), job.nbytes)
         backlog = job_id - self._done
-        if backlog > 1:
-            if backlog > self.max_backlog:
-                self._wait_backlog(job_id - self.max_backlog // 2)
-            else:
-                time.sleep(0)
+        if backlog > self.max_backlog:
+            self._wait_backlog(job_id - self.max_backlog // 2)
+        elif backlog > 1 and self._process is None:
+            time.sleep(0)  # encoding in the thread (no process): let it have the GIL once
         return job_id
 
     def _wait_backlog(self, done: int) -> None:
