@@ -57,6 +57,7 @@ def _log_media(run: nbtrack.Run, tmp: Path) -> dict[str, Any]:
                                                      for i, s in enumerate(samples)],
              "float_img": nbtrack.Image(floats), "rgba": nbtrack.Image(rgba),
              "pil": nbtrack.Image(pil), "from_path": nbtrack.Image(png_path),
+             "ints": nbtrack.Image(grey.astype(np.int64)),
              "weights": nbtrack.Histogram(values, num_bins=20),
              "given_hist": nbtrack.Histogram(np_histogram=(counts, edges))})
     cell = rng.integers(0, 256, (3, 3, 3), dtype=np.uint8)
@@ -97,6 +98,7 @@ def _check(api_run: nbtrack.ApiRun, want: dict[str, Any], tmp: Path) -> None:
     assert len(img["sha256"]) == 64 and img["size"] == len(img.read())
     np.testing.assert_array_equal(img.to_numpy(), want["rgb"])  # the copy, not the zeros
     np.testing.assert_array_equal(second["img"].to_numpy(), want["grey"])
+    np.testing.assert_array_equal(second["ints"].to_numpy(), want["grey"])
     np.testing.assert_array_equal(second["rgba"].to_numpy(), want["rgba"])
     np.testing.assert_array_equal(second["float_img"].to_numpy(), want["floats"])
     np.testing.assert_array_equal(second["pil"].to_numpy(), want["pil"])

@@ -2,7 +2,8 @@
 
 Nothing is read at construction: ``log()`` checks the data and copies it (the caller may
 reuse the array), raising an error naming the key. Arrays: H x W or H x W x C with C in
-1, 3, 4; uint8, or floats in [0, 1] (scaled by 255 and rounded, as W&B does); at most
+1, 3, 4; uint8 (other integers in [0, 255] too), or floats in [0, 1] (scaled by 255 and
+rounded, as W&B does), or bools; at most
 :data:`~nbtrack.sdk.media.base.MAX_PIXELS` pixels, checked before any copy.
 """
 
@@ -94,9 +95,16 @@ def _from_array(key: str, array: Any, caption: str | None, mode: str | None) -> 
         pixels = np.rint(values * 255.0).astype(np.uint8, order="C")
     elif kind == "b":
         pixels = np.asarray(array).astype(np.uint8) * np.uint8(255)
+    elif kind in "iu":  # other integers: taken as they are when they fit 0..255
+        values = np.asarray(array)
+        low, high = int(values.min()), int(values.max())
+        if low < 0 or high > 255:
+            raise ValueError(f"key {key!r}: an integer image must lie in [0, 255] (this one "
+                             f"spans [{low}, {high}]); scale it, or pass floats in [0, 1]")
+        pixels = values.astype(np.uint8, order="C")
     else:
-        raise TypeError(f"key {key!r}: an image array must be uint8 or float in [0, 1], "
-                        f"not {dtype}")
+        raise TypeError(f"key {key!r}: an image array must be uint8 (or integers in "
+                        f"[0, 255]) or float in [0, 1], not {dtype}")
     pixels = pixels.reshape(int(height), int(width), int(channels))
     return ImageJob(width=int(width), height=int(height), pixels=pixels, caption=caption)
 
