@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import select
 import struct
 import subprocess
 import sys
@@ -54,8 +55,11 @@ def _write_frame(f: IO[bytes], obj: Any) -> None:
 class EncoderProcess:
     """The kernel's handle on one encoder child (started by :meth:`start`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, batch_timeout: float = 300.0) -> None:
         self._proc: subprocess.Popen[bytes] | None = None
+        # a batch not answered in this long means a stuck child: it is killed and the
+        # thread encodes (a caller waiting on the backlog never waits forever)
+        self.batch_timeout = batch_timeout
 
     def start(self, timeout: float = 30.0) -> None:
         package_root = str(Path(__file__).resolve().parents[3])  # the dir holding nbtrack/
@@ -76,6 +80,10 @@ class EncoderProcess:
         if proc is None or proc.stdin is None or proc.stdout is None:
             raise EOFError("no encoder process")
         _write_frame(proc.stdin, (str(tmp_dir), str(files_dir), jobs))
+        if os.name == "posix":
+            ready, _, _ = select.select([proc.stdout], [], [], self.batch_timeout)
+            if not ready:
+                raise TimeoutError(f"no answer in {self.batch_timeout:.0f} s")
         answer = _read_frame(proc.stdout)
         if answer is None:
             raise EOFError("the media encoder process ended")
