@@ -60,7 +60,7 @@ def test_without_a_worker_the_media_is_dropped_with_its_keys_named() -> None:
 def test_a_dead_encoder_process_falls_back_to_the_thread(tmp_path: Path) -> None:
     worker = MediaWorker(tmp_path / "media-tmp", tmp_path / "files")
     worker.start()
-    pixels = np.zeros((3, 3), np.uint8)
+    pixels = np.zeros((3, 3, 1), np.uint8)  # jobs are H x W x C (the SDK reshapes)
     first = worker.take(worker.submit(ImageJob(width=3, height=3, pixels=pixels)), 60)
     assert worker.in_process == 1 and worker._process is not None
     proc = worker._process._proc
@@ -68,6 +68,7 @@ def test_a_dead_encoder_process_falls_back_to_the_thread(tmp_path: Path) -> None
     proc.kill()  # the child dies between batches
     proc.wait(10)
     second = worker.take(worker.submit(ImageJob(width=3, height=3, pixels=pixels)), 60)
+    assert not isinstance(first, Exception) and not isinstance(second, Exception), second
     assert first.sha256 == second.sha256 and second.tmp.is_file()
     assert worker._process_failed and worker.in_process == 1
     worker.end()
