@@ -21,7 +21,7 @@ from helpers.server import RunningServer, start_server
 HERE = Path(__file__).parent
 SCRIPTS = HERE / "scripts"
 NEEDS = {"test_wandb_client.py": "wandb", "test_behaviour.py": "wandb",
-         "test_openwandb.py": "openwandb"}
+         "test_wandb_media.py": "wandb", "test_openwandb.py": "openwandb"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
