@@ -63,11 +63,11 @@ class EncoderProcess:
 
     def start(self, timeout: float = 30.0) -> None:
         package_root = str(Path(__file__).resolve().parents[3])  # the dir holding nbtrack/
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join([package_root, env.get("PYTHONPATH", "")])
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", "nbtrack.pipeline.media.encoder"], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, close_fds=True)
+        code = (f"import sys; sys.path.insert(0, {package_root!r}); "
+                "from nbtrack.pipeline.media.encoder import main; sys.exit(main())")
+        self._proc = subprocess.Popen(  # this nbtrack, whatever the kernel's sys.path was
+            [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, close_fds=True)
         assert self._proc.stdout is not None
         if self._proc.stdout.read(5) != b"ready":
             self.close(1.0)
