@@ -9,6 +9,7 @@ mutates its array after ``log()``).
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -20,11 +21,12 @@ import numpy as np
 import pytest
 
 import nbtrack
-from nbtrack.client.media import HistogramValue, ImageFile, ImageGallery, TableFile
+from nbtrack.client.media import HistogramValue, ImageFile, ImageGallery, PlotlyFile, TableFile
 
 from helpers.server import RunningServer, start_server
 
 pytest.importorskip("PIL", reason="the media extra (Pillow) is part of the test extra")
+pytest.importorskip("plotly", reason="plotly is part of the test extra")
 
 rng = np.random.default_rng(16)
 
@@ -72,10 +74,16 @@ def _log_media(run: nbtrack.Run, tmp: Path) -> dict[str, Any]:
     fig, ax = plt.subplots(figsize=(2, 1.5), dpi=50)
     ax.plot([0, 1], [1, 0])
     plt.close(fig)  # closed before it is logged, as notebooks often do
-    run.log({"figure": fig}, step=3)
+    import plotly.graph_objects as go
+
+    plot = go.Figure(go.Scatter(x=[1, 2, 3], y=[3.5, 1.0, 2.0], name="loss"))
+    run.log({"figure": fig, "plot": plot}, step=3)
+    plot_json = json.loads(plot.to_json())
+    plot.data[0].y = [0, 0, 0]  # the caller changes its figure after log()
     fig.canvas.draw()
     np_hist = np.histogram(values, bins=20)
-    return {"figure": np.asarray(fig.canvas.buffer_rgba()).copy(), "rgb": expected_rgb,
+    return {"figure": np.asarray(fig.canvas.buffer_rgba()).copy(), "plot": plot_json,
+            "rgb": expected_rgb,
             "grey": grey, "rgba": rgba, "samples": samples,
             "floats": np.rint(floats * 255).astype(np.uint8), "pil": np.asarray(pil),
             "weights": (np_hist[0].tolist(), np_hist[1].tolist()),
@@ -89,6 +97,11 @@ def _check(api_run: nbtrack.ApiRun, want: dict[str, Any], tmp: Path) -> None:
     figure = fourth["figure"]
     assert (figure.width, figure.height) == (100, 75)
     np.testing.assert_array_equal(figure.to_numpy(), want["figure"])
+    plot = fourth["plot"]
+    assert isinstance(plot, PlotlyFile) and plot["_type"] == "plotly-file"
+    assert plot.path.startswith("media/plotly/plot_3_") and plot.path.endswith(".plotly.json")
+    assert plot.to_dict() == want["plot"]
+    assert list(plot.to_plotly().data[0].y) == [3.5, 1.0, 2.0]
     assert first["loss"] == 0.5
     img = first["img"]
     assert isinstance(img, ImageFile)

@@ -1,8 +1,8 @@
 """Media values read back through :class:`nbtrack.Api`: history values that fetch their file.
 
 A history row's W&B media dict (``image-file``, ``images/separated``, ``table-file``,
-``histogram``) comes back as one of these objects; ``.json`` is the dict as stored, and
-``value["path"]`` still reads it. Files are fetched from the server's run file route
+``plotly-file``, ``histogram``) comes back as one of these objects; ``.json`` is the dict
+as stored, and ``value["path"]`` still reads it. Files are fetched from the server's run file route
 (``GET /api/v1/runs/<entity>/<project>/<id>/files/<name>``) when first asked for.
 Pillow (``to_pil`` / ``to_numpy``) and pandas (``to_pandas``) are imported only then.
 """
@@ -17,7 +17,7 @@ from typing import Any
 
 from nbtrack.wire.strictjson import decode
 
-__all__ = ["HistogramValue", "ImageFile", "ImageGallery", "MediaValue", "TableFile",
+__all__ = ["HistogramValue", "ImageFile", "ImageGallery", "MediaValue", "PlotlyFile", "TableFile",
            "media_value", "wrap_row"]
 
 Fetch = Callable[[str], bytes]
@@ -149,6 +149,20 @@ class TableFile(_File):
         return pd.DataFrame(self.data, columns=self.columns)
 
 
+class PlotlyFile(_File):
+    """A ``plotly-file`` value: the figure's JSON (``to_dict``), or the figure (``to_plotly``)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(json.loads(self.read()))
+
+    def to_plotly(self) -> Any:
+        try:
+            import plotly.io as pio
+        except ImportError:
+            raise ImportError("to_plotly needs plotly: pip install plotly") from None
+        return pio.from_json(self.read().decode())
+
+
 class HistogramValue(MediaValue):
     """A ``histogram`` value: ``bins`` (edges, one more than counts) and ``values``."""
 
@@ -158,7 +172,7 @@ class HistogramValue(MediaValue):
 
 _TYPES: dict[str, type[MediaValue]] = {
     "image-file": ImageFile, "images/separated": ImageGallery, "table-file": TableFile,
-    "histogram": HistogramValue,
+    "histogram": HistogramValue, "plotly-file": PlotlyFile,
 }
 
 

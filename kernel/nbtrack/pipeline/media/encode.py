@@ -16,15 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nbtrack.pipeline.media.jobs import MEDIA_TAG, GalleryJob, ImageJob, TableJob
+from nbtrack.pipeline.media.jobs import MEDIA_TAG, FileJob, GalleryJob, ImageJob, TableJob
 from nbtrack.wire.strictjson import finite
 
 # zlib level 1: about twice as fast as Pillow's default 6 on photos and predictions, files
 # ~10-30% larger; encoding time is what the training loop shares the GIL with
 PNG_LEVEL = 1
 
-__all__ = ["PNG_LEVEL", "Encoded", "EncodedImage", "EncodedTable", "encode_job", "png_bytes",
-           "sha256_hex"]
+__all__ = ["PNG_LEVEL", "Encoded", "EncodedFile", "EncodedImage", "EncodedTable", "encode_job",
+           "png_bytes", "sha256_hex"]
 
 
 @dataclass
@@ -139,9 +139,19 @@ def _table(job: TableJob, tmp_dir: Path, files_dir: Path, name: str) -> EncodedT
                         len(job.rows), [p for _, p in cells])
 
 
-def encode_job(job: ImageJob | GalleryJob | TableJob, tmp_dir: Path, files_dir: Path,
+@dataclass
+class EncodedFile(Encoded):
+    suffix: str
+
+
+def encode_job(job: ImageJob | GalleryJob | TableJob | FileJob, tmp_dir: Path, files_dir: Path,
                name: str) -> Any:
-    """The files of one job: an EncodedImage, a list of them, or an EncodedTable."""
+    """The files of one job: an EncodedImage, a list of them, an EncodedTable or an
+    EncodedFile."""
+    if isinstance(job, FileJob):
+        path = tmp_dir / f"{name}{job.suffix}"
+        _write(path, job.data)
+        return EncodedFile(path, sha256_hex(job.data), len(job.data), job.suffix)
     if isinstance(job, ImageJob):
         return _image(job, tmp_dir, name)
     if isinstance(job, GalleryJob):

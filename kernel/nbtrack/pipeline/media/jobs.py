@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["MEDIA_FLAG", "MEDIA_TAG", "GalleryJob", "ImageJob", "Job", "TableJob",
+__all__ = ["MEDIA_FLAG", "MEDIA_TAG", "FileJob", "GalleryJob", "ImageJob", "Job", "TableJob",
            "is_marker"]
 
 MEDIA_FLAG = "\x00media"  # a key no user key can be (keys are checked: no NUL)
@@ -67,4 +67,17 @@ class TableJob:
         return self.text_bytes + sum(i.nbytes for i in self.images)
 
 
-Job = ImageJob | GalleryJob | TableJob
+@dataclass
+class FileJob:
+    """A file whose bytes the user thread made already (a plotly figure's JSON): the
+    worker only hashes and writes it."""
+
+    data: bytes
+    suffix: str  # ".plotly.json"
+
+    @property
+    def nbytes(self) -> int:
+        return len(self.data) + 256
+
+
+Job = ImageJob | GalleryJob | TableJob | FileJob

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from nbtrack.pipeline.media.encode import EncodedImage, EncodedTable
+from nbtrack.pipeline.media.encode import EncodedFile, EncodedImage, EncodedTable
 from nbtrack.pipeline.media.jobs import MEDIA_FLAG, is_marker
 from nbtrack.pipeline.media.worker import MediaFailed, MediaWorker
 from nbtrack.proto import nbtrack_pb2 as pb
@@ -108,6 +108,11 @@ class MediaResolver:
             if any(enc.caption is not None for enc in result):
                 value["captions"] = [enc.caption or "" for enc in result]
             return value
+        if isinstance(result, EncodedFile):  # a plotly figure's JSON
+            rel = f"media/plotly/{safe_key(key)}_{step}_{result.sha256[:20]}{result.suffix}"
+            self._move(result.tmp, rel)
+            return {"_type": "plotly-file", "path": rel, "sha256": result.sha256,
+                    "size": result.size}
         assert isinstance(result, EncodedTable)
         for path in result.image_files:
             name = path.relative_to(self._files_dir).as_posix()

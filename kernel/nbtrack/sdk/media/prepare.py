@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from nbtrack.pipeline.media.jobs import MEDIA_FLAG, GalleryJob, ImageJob, Job, TableJob
+from nbtrack.pipeline.media.jobs import MEDIA_FLAG, FileJob, GalleryJob, ImageJob, Job, TableJob
 from nbtrack.sdk.media.base import Media
 from nbtrack.sdk.media.image import Image, image_job, is_figure
 from nbtrack.sdk.media.table import Table
 
-__all__ = ["ESTIMATE", "MAX_GALLERY", "estimated", "is_media", "prepare_values", "submit_row"]
+__all__ = ["ESTIMATE", "MAX_GALLERY", "estimated", "is_media", "is_plotly", "prepare_values",
+           "submit_row"]
 
 MAX_GALLERY = 1000
 # what one file's history value takes in the row (path, sha256, sizes): for the row bounds
@@ -24,9 +25,15 @@ ESTIMATE = {"_type": "image-file", "path": "m" * 120, "sha256": "0" * 64, "size"
             "format": "png", "width": 0, "height": 0}
 
 
+def is_plotly(value: Any) -> bool:
+    """A plotly Figure (by type name: plotly is not imported for it)."""
+    return any(c.__module__.startswith("plotly.") and c.__name__ == "BaseFigure"
+               for c in type(value).__mro__)
+
+
 def is_media(value: Any) -> bool:
-    """A value ``log()`` stores as media: kept by normalize for :func:`prepare_row`."""
-    if isinstance(value, Media) or is_figure(value):
+    """A value ``log()`` stores as media: kept by normalize for :func:`prepare_values`."""
+    if isinstance(value, Media) or is_figure(value) or is_plotly(value):
         return True
     if isinstance(value, (list, tuple)) and value and isinstance(value[0], Image):
         return True
@@ -46,6 +53,13 @@ def _prepare(key: str, value: Any) -> Job | dict[str, Any]:
         return value._prepare(key)
     if is_figure(value):
         return image_job(key, value)
+    if is_plotly(value):
+        try:  # serialized here: the figure is the caller's and may change after log()
+            text = value.to_json()
+        except Exception as exc:
+            raise ValueError(f"key {key!r}: the plotly figure cannot be written as JSON "
+                             f"({exc})") from None
+        return FileJob(text.encode(), ".plotly.json")
     return Table(dataframe=value)._prepare(key)
 
 
@@ -62,7 +76,7 @@ def submit_row(data: dict[str, Any], prepared: dict[str, Job | dict[str, Any]],
     out = dict(data)
     jobs = False
     for key, value in prepared.items():
-        if isinstance(value, (ImageJob, GalleryJob, TableJob)):
+        if isinstance(value, (ImageJob, GalleryJob, TableJob, FileJob)):
             out[key] = submit(value) if submit is not None else None
             jobs = True
         else:
