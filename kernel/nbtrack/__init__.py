@@ -17,6 +17,7 @@ from nbtrack.version import __version__
 if TYPE_CHECKING:
     from nbtrack.client.readapi import Api, ApiError, ApiRun
     from nbtrack.sdk import hooks
+    from nbtrack.sdk.media import Histogram, Image, Table
     from nbtrack.sdk.run import Run, RunFinishedError
     from nbtrack.sdk.session import InitError, current_run, finish, init, log
     from nbtrack.sdk.stop import RunStopRequested
@@ -25,10 +26,13 @@ __all__ = [
     "Api",
     "ApiError",
     "ApiRun",
+    "Histogram",
+    "Image",
     "InitError",
     "Run",
     "RunFinishedError",
     "RunStopRequested",
+    "Table",
     "__version__",
     "current_run",
     "finish",
@@ -45,6 +49,7 @@ _LAZY = {
     "ApiRun": "nbtrack.client.readapi",
     "Run": "nbtrack.sdk.run", "RunFinishedError": "nbtrack.sdk.run",
     "RunStopRequested": "nbtrack.sdk.stop",
+    "Image": "nbtrack.sdk.media", "Histogram": "nbtrack.sdk.media", "Table": "nbtrack.sdk.media",
     "InitError": "nbtrack.sdk.session", "current_run": "nbtrack.sdk.session",
     "finish": "nbtrack.sdk.session",
     "init": "nbtrack.sdk.session", "log": "nbtrack.sdk.session",

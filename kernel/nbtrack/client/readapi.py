@@ -1,7 +1,8 @@
 """A read API for people and tests, shaped like W&B's public API.
 
 The server sends NaN / ±inf as the strings "NaN" / "Infinity" / "-Infinity" (strict JSON);
-history rows, system metrics, config and summary give them back as floats.
+history rows, system metrics, config and summary give them back as floats. Media values
+in history rows come back as objects that fetch their file (:mod:`nbtrack.client.media`).
 
 It goes through the same :class:`~nbtrack.client.httpclient.HTTPClient` as the sender,
 so it gets the same retry policy: reads (and the idempotent stop request) are retried
@@ -20,6 +21,7 @@ from nbtrack.client import links
 from nbtrack.client.errors import TransportError
 from nbtrack.client.httpclient import HTTPClient
 from nbtrack.client.localserver import resolve_server
+from nbtrack.client.media import wrap_row
 from nbtrack.client.transports import BaseTransport
 from nbtrack.wire import urls
 from nbtrack.wire.output import parse_line
@@ -104,6 +106,7 @@ class Api:
         content = resp.content
         if b'"NaN"' in content or b'Infinity"' in content:
             page["rows"] = list(decode(page["rows"]))
+        page["has_media"] = b'"_type"' in content  # else no row needs wrap_row's walk
         return page
 
     def viewer(self) -> dict[str, Any]:
@@ -188,7 +191,8 @@ class ApiRun:
         if max_step is not None:
             params["max_step"] = int(max_step)
         if samples is not None:
-            return self._api._get_rows(self._base() + "/history", params)
+            return [wrap_row(r, self._fetch) for r in
+                    self._api._get_rows(self._base() + "/history", params)]
         return list(self._pages(params, HISTORY_PAGE))
 
     def scan_history(self, keys: list[str] | None = None, min_step: int | None = None,
@@ -210,9 +214,23 @@ class ApiRun:
         while cursor is not None:
             page = self._api._get_page(self._base() + "/history",
                                        {**params, "limit": page_size, "cursor": cursor})
-            yield from page["rows"]
+            if page.get("has_media"):
+                fetch = self._fetch
+                for row in page["rows"]:
+                    yield wrap_row(row, fetch)
+            else:
+                yield from page["rows"]
             after = page.get("next_cursor")  # absent: a server that does not page
             cursor = after if isinstance(after, str) and after and after != cursor else None
+
+    def _fetch(self, name: str) -> bytes:
+        """One of the run's files, by its name in the run (``media/images/...``)."""
+        return bytes(self._api._send("GET", self._base() + "/files/" + quote(name, safe="/"))
+                     .content)
+
+    def file(self, name: str) -> bytes:
+        """The bytes of the run's file ``name`` (as :meth:`files` lists it)."""
+        return self._fetch(name)
 
     def files(self) -> list[dict[str, Any]]:
         return self._api._get(self._base() + "/files")["files"]

@@ -27,6 +27,8 @@ class PipelineConfig:
     sender_queue_bytes: int = 8 * MiB
     # the inputs of the sender's workers (run control's GraphQL jobs, the files to upload)
     worker_queue_bytes: int = 1 * MiB
+    # the media worker's input (images and tables waiting to be encoded, as copied pixels)
+    media_queue_bytes: int = 64 * MiB
     # handler: at most one summary record per interval while rows arrive
     summary_interval: float = 2.0
     # file stream: how often lines are posted, how big a post may be, how many bytes of
@@ -43,8 +45,8 @@ class PipelineConfig:
 
     def __post_init__(self) -> None:
         for name in ("record_queue_bytes", "ring_bytes", "writer_queue_bytes", "sender_queue_bytes",
-                     "worker_queue_bytes", "max_post_bytes", "max_unsent_bytes",
-                     "heartbeat_interval"):
+                     "worker_queue_bytes", "media_queue_bytes", "max_post_bytes",
+                     "max_unsent_bytes", "heartbeat_interval"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"PipelineConfig.{name} must be positive")
         for name in ("post_interval", "fsync_interval", "config_debounce", "stop_poll_interval",

@@ -13,6 +13,8 @@ import weakref
 from typing import Any
 
 from nbtrack.pipeline.mailbox import Mailbox, MailboxHandle
+from nbtrack.pipeline.media.jobs import MEDIA_TAG, Job
+from nbtrack.pipeline.media.worker import MediaWorker
 from nbtrack.pipeline.queues import ByteQueue, QueueClosed
 from nbtrack.pipeline.ringqueue import RingQueue
 from nbtrack.proto import nbtrack_pb2 as pb
@@ -62,10 +64,12 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 class Interface:
     """Publishes to the handler's queue; the only object the user's thread touches."""
 
-    def __init__(self, record_q: RingQueue | ByteQueue, mailbox: Mailbox) -> None:
+    def __init__(self, record_q: RingQueue | ByteQueue, mailbox: Mailbox,
+                 media: MediaWorker | None = None) -> None:
         """``record_q`` is the handler's RingQueue, or for a replay the sender's ByteQueue
-        (the log's records are durable already)."""
+        (the log's records are durable already); ``media`` the run's media worker."""
         self._q = record_q
+        self._media = media
         if isinstance(record_q, RingQueue):
             self._put_record = record_q.put_record
         else:
@@ -88,6 +92,17 @@ class Interface:
             self._refuse_in_child()
         try:
             self._q.put_row(data, step, commit)  # type: ignore[union-attr]  # live runs only
+        except QueueClosed as e:
+            raise _stopped(e) from None
+
+    def submit_media(self, job: Job) -> tuple[str, int]:
+        """Hand a validated media job to the encoder; the marker the row carries for it."""
+        if self.forked:
+            self._refuse_in_child()
+        if self._media is None:
+            raise PipelineStoppedError("nbtrack: this run has no media worker (a replay)")
+        try:
+            return (MEDIA_TAG, self._media.submit(job))
         except QueueClosed as e:
             raise _stopped(e) from None
 

@@ -39,6 +39,8 @@ from nbtrack.pipeline.config import PipelineConfig
 from nbtrack.pipeline.handler.stage import Handler
 from nbtrack.pipeline.interface import Interface, LogWriteError, PipelineStoppedError
 from nbtrack.pipeline.mailbox import Mailbox
+from nbtrack.pipeline.media.resolve import MediaResolver
+from nbtrack.pipeline.media.worker import MediaWorker
 from nbtrack.pipeline.queues import END, ByteQueue, QueueClosed
 from nbtrack.pipeline.ringqueue import RingQueue
 from nbtrack.pipeline.sender.filepusher import FilePusher
@@ -134,6 +136,7 @@ class Stream:
                              config_debounce=config.config_debounce)
         self.writer: Writer | None = None
         self.handler: Handler | None = None
+        self.media: MediaWorker | None = None
         self.record_q: Any
         if replay:
             self.record_q = self.sender_q
@@ -143,10 +146,14 @@ class Stream:
             writer_q = ByteQueue(config.writer_queue_bytes, "writer_q")
             self.writer = Writer(writer_q, log_path, respond, ring=self.record_q, warn=warn,
                                  fsync_interval=config.fsync_interval)
+            run_dir = Path(log_path).parent
+            self.media = MediaWorker(run_dir / "media-tmp", run_dir / "files",
+                                     queue_bytes=config.media_queue_bytes)
             self.handler = Handler(self.record_q, _emitter(writer_q), _emitter(self.sender_q),
-                                   respond, warn, summary_interval=config.summary_interval)
+                                   respond, warn, summary_interval=config.summary_interval,
+                                   media=MediaResolver(self.media, run_dir / "files", warn))
             self.record_q.watch(self._health)
-        self.interface = Interface(self.record_q, self.mailbox)
+        self.interface = Interface(self.record_q, self.mailbox, media=self.media)
         self._started = False
         self._closed = False
 
@@ -164,7 +171,8 @@ class Stream:
 
     def _stages(self) -> list[Stage]:
         """Every stage and worker in the order close joins them: upstream first."""
-        stages: list[Stage] = [s for s in (self.handler, self.writer) if s is not None]
+        stages: list[Stage] = [s for s in (self.handler, self.media, self.writer)
+                               if s is not None]
         stages.append(self.sender)
         if self.workers is not None:
             stages += [self.workers.control, self.workers.poster, self.workers.pusher]
@@ -197,6 +205,8 @@ class Stream:
         if abort_network and self.transport is not None:
             self.transport.close()
         self.record_q.put_end()
+        if self.media is not None:
+            self.media.end()  # after every job queued so far: the handler takes them all
         stages = self._stages()
         running = [s for s in stages if not s.join(max(deadline - time.monotonic(), 0.05))]
         if running and self.transport is not None and not abort_network:
@@ -204,6 +214,8 @@ class Stream:
             self.transport.close()
             running = [s for s in running if not s.join(1.0)]
         self.mailbox.close()
+        if self.media is not None and not self.media.alive:
+            self.media.cleanup()
         left = {s.name: s.left() for s in running}
         if running:
             logger.warning("pipeline stages still running after close: %s",

@@ -30,10 +30,11 @@ from nbtrack.sdk.bounds import RunBounds
 from nbtrack.sdk.events import AlertRaised, Finished, Listener, Listeners, StateChanged
 from nbtrack.sdk.live import OFFLINE_NETWORK, LiveQueries
 from nbtrack.sdk.mappings import Config, Summary
+from nbtrack.sdk.media.prepare import estimated, is_media, prepare_values, submit_row
 from nbtrack.sdk.outcome import print_detached_again, print_interrupted, print_outcome
 from nbtrack.sdk.runstream import RunStream
 from nbtrack.sdk.stop import StopPolicy
-from nbtrack.sdk.values import check_metric, check_step, is_plain, normalize
+from nbtrack.sdk.values import SCALAR_TYPES, check_metric, check_step, is_plain, normalize
 from nbtrack.settings import Settings
 
 logger = logging.getLogger("nbtrack.sdk.run")
@@ -172,8 +173,16 @@ class Run:
                 or not is_plain(data, bounds.known)):
             try:
                 data = normalize(data)
-                self._bounds.admit(data)
-            except (TypeError, ValueError) as exc:
+                media = [k for k, v in data.items() if type(v) not in SCALAR_TYPES
+                         and is_media(v)]
+                if media:
+                    prepared = prepare_values(data, media)  # checked + copied, not handed on
+                    self._bounds.admit(estimated(data, media))
+                    data = submit_row(data, prepared, self._iface.submit_media
+                                      if self._iface is not None else None)
+                else:
+                    self._bounds.admit(data)
+            except (TypeError, ValueError, ImportError) as exc:
                 raise type(exc)(f"{exc} (nothing of this log call was logged)") from None
         else:
             data = data.copy()

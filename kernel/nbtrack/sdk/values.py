@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from nbtrack.sdk.media.prepare import is_media
 from nbtrack.wire.limits import (
     INT64_MAX,
     INT64_MIN,
@@ -112,6 +113,8 @@ def normalize_value(key: str, value: Any, depth: int = 1) -> Any:
     if isinstance(value, str):
         return _str(key, str(value))
     if isinstance(value, (list, tuple)):
+        if depth == 1 and value and is_media(value):
+            return value  # a gallery: prepared with the row's other media (sdk/media)
         if depth > MAX_DEPTH:
             raise ValueError(f"key {key!r}: lists nested deeper than {MAX_DEPTH} levels "
                              "(or a list that contains itself)")
@@ -121,6 +124,8 @@ def normalize_value(key: str, value: Any, depth: int = 1) -> Any:
         return [normalize_value(key, v, depth + 1) for v in value]
     if hasattr(value, "dtype"):
         return _numpy_item(key, value, depth)
+    if depth == 1 and is_media(value):
+        return value  # checked and copied by sdk/media/prepare.py, after the whole row
     raise TypeError(f"key {key!r}: cannot log a value of type {type(value).__name__}")
 
 
@@ -181,6 +186,9 @@ def config_value(key: str, value: Any, depth: int = 1) -> Any:
                 raise TypeError(f"config key {key}.{k!r}: keys must be strings")
             out[k] = config_value(f"{key}.{k}", v, depth + 1)
         return out
+    if is_media(value):
+        raise TypeError(f"config key {key!r}: media values (Image, Table, ...) are logged "
+                        "with run.log, not stored in the config")
     return normalize_value(key, value, depth)
 
 

@@ -25,6 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from nbtrack.pipeline.media.jobs import MEDIA_FLAG
+from nbtrack.pipeline.media.resolve import drop_media
 from nbtrack.wire.limits import MAX_STEP
 
 __all__ = ["Batch", "Rows", "dumps"]
@@ -64,8 +66,11 @@ class Batch:
 class Rows:
     """The step counter, the pending (``commit=False``) row and the committed rows."""
 
-    def __init__(self, warn: Callable[[str], None]) -> None:
+    def __init__(self, warn: Callable[[str], None],
+                 media: Callable[[dict[str, Any], int], dict[str, Any]] | None = None) -> None:
         self._warn = warn
+        # a row holding media markers becomes its W&B values here, when its step is known
+        self._media = media or (lambda data, step: drop_media(data, step, warn))
         self._step = 0  # the step the next committed row gets
         self._pending: dict[str, Any] | None = None  # commit=False row at self._step
         self._pending_ts = 0.0
@@ -167,6 +172,8 @@ class Rows:
         start = self._start_time
         if start is None:
             start = self._start_time = timestamp
+        if MEDIA_FLAG in data:
+            data = self._media(data, step)
         row = {
             **data,
             "_step": step,

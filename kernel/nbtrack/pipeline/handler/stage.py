@@ -32,6 +32,7 @@ from nbtrack.pipeline.handler.lines import LineCounter
 from nbtrack.pipeline.handler.rows import Rows, dumps
 from nbtrack.pipeline.handler.sampling import HistorySampler, numeric_columns
 from nbtrack.pipeline.handler.summary import Summary
+from nbtrack.pipeline.media.resolve import MediaResolver
 from nbtrack.pipeline.queues import END
 from nbtrack.pipeline.ringqueue import RingQueue
 from nbtrack.pipeline.stagethread import StageThread, ThreadedStage
@@ -65,6 +66,7 @@ class Handler(ThreadedStage):
         warn: Callable[[str], None],
         *,
         summary_interval: float = 2.0,
+        media: MediaResolver | None = None,
     ) -> None:
         self._inq = inq
         self._to_writer = to_writer
@@ -74,7 +76,8 @@ class Handler(ThreadedStage):
         self.summary_interval = summary_interval
         self._thread = StageThread(self._run, "nbtrack-handler")
 
-        self.rows = Rows(self._say)
+        self._media = media
+        self.rows = Rows(self._say, media)
         self.lines = LineCounter()
         self.summary = Summary()
         self.sampler = HistorySampler()
@@ -226,6 +229,8 @@ class Handler(ThreadedStage):
         batch = self.rows.take()
         if batch is None:
             return
+        if self._media is not None:
+            self._emit_media_files(self._media.take_files())
         record = pb.Record(num=self._next_num())
         history = record.history
         history.rows.extend(batch.texts)  # ~5x cheaper than HistoryRecord(rows=texts)
@@ -240,6 +245,17 @@ class Handler(ThreadedStage):
             self.errors["failed"] += 1
             _log.exception("handler: summary / sampling of %d rows failed", len(batch.rows))
         self._emit_both(record, batch.nbytes + _HISTORY_OVERHEAD)
+
+    def _emit_media_files(self, files: list[pb.FileItem]) -> None:
+        """The batch's media files, before its rows: a replay of the log uploads them.
+        No ring watermark (``ring_seq`` 0): the rows they belong to are not written yet."""
+        if not files:
+            return
+        record = pb.Record(num=self._next_num())
+        record.files.files.extend(files)
+        nbytes = record.ByteSize()
+        self._emit(self._to_writer, record, nbytes)
+        self._emit(self._to_sender, record, nbytes)
 
     def _emit_summary(self) -> None:
         self._last_summary_emit = time.monotonic()
