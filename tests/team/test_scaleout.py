@@ -79,9 +79,11 @@ def pair(s3_server: S3, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pa
             storage.close()
         files = s3_server.bucket("runs") + "/team"
         base = tmp_path_factory.mktemp("replicas")
+        # uploads through the replicas (direct uploads: test_direct_uploads.py)
         a = start_server(base / "a", db=db, files=files, trusted_proxies="127.0.0.1/32",
-                         state_file=base / "a.json", timeout=30)
-        b = start_server(base / "b", db=db, files=files, state_file=base / "b.json", timeout=30)
+                         state_file=base / "a.json", timeout=30, uploads="proxy")
+        b = start_server(base / "b", db=db, files=files, state_file=base / "b.json", timeout=30,
+                         uploads="proxy")
         try:
             yield Pair(a, b, db, key, cluster, "runs")
         finally:

@@ -34,6 +34,7 @@ class ServerContext:
     version: str = "0"
     file_store: FileStore | None = None  # None: a LocalFileStore under ``files_dir``
     trusted_proxies: tuple[Network, ...] = ()  # peers whose X-Forwarded-* / Forwarded count
+    direct_uploads: bool = False  # createRunFiles answers the store's presigned PUT URLs
     signing: SigningKeys = field(init=False)
 
     def __post_init__(self) -> None:
@@ -46,6 +47,27 @@ class ServerContext:
         if self.file_store is None:
             self.file_store = LocalFileStore(self.files_dir)
         return self.file_store
+
+    def list_files(self, run: dict[str, Any]) -> list[dict[str, Any]]:
+        """A run's files (name, size, updated_at), as every reader lists them.
+
+        With direct uploads the bytes never pass this server, so the store is the truth: its
+        listing of the run is read and each object the database does not know yet (or
+        knows with another size) is recorded first. An object exists in S3 only once its
+        PUT has completed (a presigned PUT is one atomic request), so a file is listed
+        whole, with its stored size, or not at all; a URL handed out but never used lists
+        nothing. Costs one LIST request per 1,000 files of the run.
+        """
+        rid = int(run["rid"])
+        rows = self.storage.list_files(rid)
+        if not self.direct_uploads:
+            return rows
+        known = {str(r["name"]): int(r["size"]) for r in rows}
+        stored = self.files.list(str(run["entity"]), str(run["project"]), str(run["name"]))
+        fresh = [(n, size) for n, size in stored if known.get(n) != size]
+        for name, size in fresh:
+            self.storage.record_file(rid, name, size)
+        return self.storage.list_files(rid) if fresh else rows
 
     @property
     def upload_secret(self) -> bytes:

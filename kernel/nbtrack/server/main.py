@@ -65,6 +65,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         " also $NBTRACK_SERVER_FILES",
     )
     p.add_argument(
+        "--uploads",
+        choices=("direct", "proxy"),
+        help="direct: clients PUT run files straight to the S3 store through presigned URLs"
+        " (the default with --files s3://...); proxy: through this server (the only way with"
+        " a directory, and for S3 stores clients cannot reach); also $NBTRACK_SERVER_UPLOADS",
+    )
+    p.add_argument(
         "--trusted-proxies",
         action="append",
         default=[],
@@ -130,6 +137,16 @@ def file_store(spec: str | None, default: Path) -> FileStore:
     if spec and "://" in spec:
         raise ValueError(f"unsupported --files URL {spec!r}: use s3://bucket/prefix or a path")
     return LocalFileStore(Path(spec) if spec else default)
+
+
+def direct_uploads(mode: str | None, files: FileStore) -> bool:
+    """Whether createRunFiles hands out the store's presigned URLs (``--uploads``)."""
+    can = hasattr(files, "presign_put")
+    if mode not in (None, "direct", "proxy"):
+        raise ValueError(f"invalid uploads mode {mode!r}: use direct or proxy")
+    if mode == "direct" and not can:
+        raise ValueError("--uploads direct needs an object store (--files s3://bucket/prefix)")
+    return can and mode != "proxy"
 
 
 def accounts(args: argparse.Namespace) -> int:
@@ -203,9 +220,11 @@ def serve(args: argparse.Namespace) -> int:
     proxies = parse_networks([*args.trusted_proxies, os.environ.get("NBTRACK_TRUSTED_PROXIES", "")])
     files_spec = args.files or os.environ.get("NBTRACK_SERVER_FILES")
     files = file_store(files_spec, server_dir / "files")
+    direct = direct_uploads(args.uploads or os.environ.get("NBTRACK_SERVER_UPLOADS"), files)
     storage = open_storage(db_url, pool_size=args.pool_size)
-    log.info("storage: %s (schema %d); files: %s", redact(db_url), storage.schema_version,
-             files_spec or server_dir / "files")
+    log.info("storage: %s (schema %d); files: %s; uploads: %s", redact(db_url),
+             storage.schema_version, files_spec or server_dir / "files",
+             "direct to the store" if direct else "through this server")
     ctx = ServerContext(
         storage=storage,
         entity=args.entity or default_entity(),
@@ -216,6 +235,7 @@ def serve(args: argparse.Namespace) -> int:
         heartbeat_timeout=args.heartbeat_timeout,
         max_body_bytes=args.max_body_bytes,
         max_upload_bytes=args.max_upload_bytes,
+        direct_uploads=direct,
         version=__version__,
     )
     server = server_on((args.host, args.port), ctx)

@@ -96,7 +96,7 @@ def handle(
     if rest == ["output"]:
         return 200, {"lines": ctx.storage.lines(rid, OUTPUT)}
     if rest == ["files"]:
-        return 200, {"files": ctx.storage.list_files(rid)}
+        return 200, {"files": ctx.list_files(run)}
     if rest[0] == "files" and len(rest) > 1:
         fname = safe_name("/".join(rest[1:]))
         try:

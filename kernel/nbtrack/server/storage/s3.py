@@ -9,6 +9,11 @@ AWS S3, MinIO, Ceph RGW, Cloudflare R2 or GCS's interoperability API. An upload 
 to the store as it arrives (multipart above 8 MiB), never held whole in memory; a PUT is
 atomic in S3, so a file appears whole or not at all.
 
+Direct uploads (the default with this store, ``docs/deploy.md``): :meth:`S3FileStore.
+presign_put` makes a SigV4 presigned PUT URL for one object key, so clients upload straight
+to the store and the replica never carries the bytes. The signature covers the method, the
+bucket and the key, and expires; the URL holds the access key id, never the secret.
+
 Needs the optional extra ``nbtrack[team]`` (boto3).
 """
 
@@ -70,7 +75,8 @@ class S3FileStore:
         self.bucket, self.prefix = parse_s3_url(url)
         self._s3 = client or boto3.client(
             "s3", config=Config(retries={"mode": "standard", "max_attempts": 3},
-                                connect_timeout=10, read_timeout=60)
+                                connect_timeout=10, read_timeout=60,
+                                signature_version="s3v4")  # presigned URLs too (not SigV2)
         )
 
     def check(self) -> None:
@@ -90,6 +96,17 @@ class S3FileStore:
         if clean is None:
             raise ValueError(f"invalid file name {name!r}")
         return self._base(entity, project, run) + clean
+
+    def presign_put(self, entity: str, project: str, run: str, name: str, expires: int) -> str:
+        """A URL to PUT this one object with, good for ``expires`` seconds (signed locally:
+        no request to the store)."""
+        key = self._key(entity, project, run, name)
+        try:
+            return str(self._s3.generate_presigned_url(
+                "put_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires,
+                HttpMethod="PUT"))
+        except (ClientError, BotoCoreError) as e:
+            raise FileStoreUnavailable(f"object store: {e}") from None
 
     def write(
         self, entity: str, project: str, run: str, name: str, src: BufferedIOBase, length: int

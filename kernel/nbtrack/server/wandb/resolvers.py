@@ -270,8 +270,11 @@ def create_run_files(req: Request, args: dict[str, Any]) -> dict[str, Any]:
         clean = safe_name(f) if isinstance(f, str) else None
         if clean is None:
             raise GraphQLError(f"invalid file name {f!r}")
-        url = uploads.upload_url(req.base_url, req.ctx.upload_secret, entity, project, name, clean,
-                                 req.principal.key_id if req.principal else None)
+        try:
+            url = uploads.url_for(req.ctx, req.base_url, entity, project, name, clean,
+                                  req.principal.key_id if req.principal else None)
+        except ValueError as e:  # a run path the store cannot hold
+            raise GraphQLError(str(e)) from None
         out.append({"name": f, "uploadUrl": url, "__typename": "File"})
     return {
         "runID": gid("Run", name, project, entity),

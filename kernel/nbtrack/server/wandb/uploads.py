@@ -6,6 +6,11 @@ without credentials, as W&B clients do. A signature is good for one method (PUT)
 not revoked (its key id is signed into the URL; the PUT endpoint checks the key's status).
 Names are checked by :func:`nbtrack.server.storage.files.safe_name` here and stored by the
 file store.
+
+With direct uploads (an S3 store, ``--direct-uploads``, the default there) the URL handed out
+is instead the store's own presigned PUT URL for that one object (:func:`url_for`): the same
+TTL, the key's status checked when it is asked for (a revoked key gets no URL at all), the
+bytes never through a replica.
 """
 
 from __future__ import annotations
@@ -14,8 +19,12 @@ import hashlib
 import hmac
 import time
 import urllib.parse
+from typing import TYPE_CHECKING
 
 from nbtrack.server.storage.files import safe_name
+
+if TYPE_CHECKING:
+    from nbtrack.server.context import ServerContext
 
 UPLOAD_PREFIX = "/storage/"
 URL_TTL = 30 * 60  # long enough for a queue of large files, short enough to be useless later
@@ -39,6 +48,16 @@ def upload_url(base_url: str, secret: bytes, entity: str, project: str, run: str
     kid = key_id or ""
     params = {"expires": expires, "kid": kid, "sig": _signature(secret, path, expires, kid)}
     return f"{base_url.rstrip('/')}{path}?{urllib.parse.urlencode(params)}"
+
+
+def url_for(ctx: ServerContext, base_url: str, entity: str, project: str, run: str, name: str,
+            key_id: str | None = None) -> str:
+    """Where a client PUTs one file: the store's presigned URL with direct uploads, else
+    this server's signed URL (``key_id`` as in :func:`upload_url`)."""
+    presign = getattr(ctx.files, "presign_put", None)
+    if ctx.direct_uploads and presign is not None:
+        return str(presign(entity, project, run, name, URL_TTL))
+    return upload_url(base_url, ctx.upload_secret, entity, project, run, name, key_id)
 
 
 def verify(secret: bytes, raw_path: str, query: str) -> str | None:

@@ -108,7 +108,7 @@ def _md5(ctx: ServerContext, run: Run, f: dict[str, Any]) -> str | None:
 
 
 def _selected(ctx: ServerContext, run: Run, args: dict[str, Any]) -> list[dict[str, Any]]:
-    files = ctx.storage.list_files(int(run["rid"]))
+    files = ctx.list_files(run)
     names = args.get("names") or []
     pattern = args.get("pattern")
     if not isinstance(names, list) or len(names) > _MAX_NAMES:
@@ -125,7 +125,7 @@ def _selected(ctx: ServerContext, run: Run, args: dict[str, Any]) -> list[dict[s
 
 
 def file_count(ctx: ServerContext, run: Run) -> int:
-    return len(ctx.storage.list_files(int(run["rid"])))
+    return len(ctx.list_files(run))
 
 
 def files_connection(ctx: ServerContext, base_url: str, run: Run,
@@ -151,7 +151,7 @@ def files_connection(ctx: ServerContext, base_url: str, run: Run,
 
         def url_field(a: dict[str, Any]) -> str:
             if a.get("upload"):  # url(upload: true): where to PUT a new version
-                return uploads.upload_url(base_url, ctx.upload_secret, e, p, r, name)
+                return uploads.url_for(ctx, base_url, e, p, r, name)
             return url
 
         return {
