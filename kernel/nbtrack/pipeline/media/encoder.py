@@ -13,6 +13,11 @@ pickle (this process's own data, between two processes of the same user). Reques
 ``(tmp_dir, files_dir, [(job_id, job), ...])``; answer: ``[(job_id, result), ...]`` with a
 result from :func:`~nbtrack.pipeline.media.encode.encode_job` or a ``str`` (the error).
 The child ends on end of input: when the kernel closes it, exits or is killed.
+
+Inside the child a batch's jobs run on a few threads: creating a file costs ~0.9 ms of
+waiting on this machine's ext4 disk and only ~0.14 ms of CPU, so writes that wait together
+make 10,000 small images ~4x faster end to end (``benchmarks/media_loop.py``); results keep
+the batch's order.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import select
 import struct
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
@@ -33,6 +39,7 @@ __all__ = ["EncoderProcess", "main"]
 
 log = logging.getLogger("nbtrack.pipeline.media.encoder")
 _LEN = struct.Struct(">Q")
+WRITERS = 4  # the child's threads: enough to overlap file creation, few enough to stay small
 
 
 def _read_frame(f: IO[bytes]) -> Any:
@@ -111,19 +118,22 @@ def main() -> int:
     sys.stdout = sys.stderr  # nothing but frames on the pipe
     stdout.write(b"ready")
     stdout.flush()
-    while True:
-        request = _read_frame(stdin)
-        if request is None:
-            return 0
-        tmp_dir, files_dir, jobs = request
-        out: list[tuple[int, Any]] = []
-        for job_id, job in jobs:
-            try:
-                out.append((job_id, encode_job(job, Path(tmp_dir), Path(files_dir),
-                                               str(job_id))))
-            except Exception as exc:
-                out.append((job_id, f"{type(exc).__name__}: {exc}"))
-        _write_frame(stdout, out)
+    with ThreadPoolExecutor(WRITERS, thread_name_prefix="nbtrack-encode") as pool:
+        while True:
+            request = _read_frame(stdin)
+            if request is None:
+                return 0
+            tmp_dir, files_dir, jobs = request
+
+            def one(item: tuple[int, Any], tmp: Path = Path(tmp_dir),
+                    files: Path = Path(files_dir)) -> tuple[int, Any]:
+                job_id, job = item
+                try:
+                    return job_id, encode_job(job, tmp, files, str(job_id))
+                except Exception as exc:
+                    return job_id, f"{type(exc).__name__}: {exc}"
+
+            _write_frame(stdout, list(pool.map(one, jobs)))
 
 
 if __name__ == "__main__":
