@@ -89,17 +89,10 @@ class Handler(RequestIO):
     def _download(self, raw_path: str, query: str) -> None:
         """GET of a URL from ``Run.files``: signed (``publicapi.files``) or with the key."""
         signed = self._signed(public_files.verify_download, raw_path, query) is not None
-        if not signed and not self._authorized():
-            self._refuse(403, "invalid or expired download signature")
-            return
-        parsed = uploads.split_upload_path(raw_path)
+        parsed = self._file_of(raw_path, signed, "download")
         if parsed is None:
-            self._refuse(400, "invalid file path")
             return
         entity, project, run_name, name = parsed
-        if not signed and self.principal is not None and not self.principal.can(entity):
-            self._refuse(403, f"permission denied: entity {entity!r} is not yours")
-            return
         try:
             stored = self.ctx.files.open_read(entity, project, run_name, name)
         except ValueError:
@@ -108,6 +101,23 @@ class Handler(RequestIO):
             self._refuse(404, "file not found")
             return
         self._send_file(stored)
+
+    def _file_of(self, raw_path: str, signed: bool, what: str
+                 ) -> tuple[str, str, str, str] | None:
+        """``(entity, project, run, name)`` of a ``/storage/`` path that is signed, or asked
+        for with a key that may see its entity; otherwise refused (403 / 400) and None."""
+        if not signed and not self._authorized():
+            self._refuse(403, f"invalid or expired {what} signature")
+            return None
+        parsed = uploads.split_upload_path(raw_path)
+        if parsed is None:
+            self._refuse(400, "invalid file path")
+            return None
+        entity = parsed[0]
+        if not signed and self.principal is not None and not self.principal.can(entity):
+            self._refuse(403, f"permission denied: entity {entity!r} is not yours")
+            return None
+        return parsed
 
     def _send_file(self, stored: StoredFile) -> None:
         with stored:
@@ -223,18 +233,10 @@ class Handler(RequestIO):
         if kid and not self._key_alive(kid):
             self._refuse(403, "the key this upload URL was made for is revoked")
             return
-        signed = kid is not None
-        if not signed and not self._authorized():
-            self._refuse(403, "invalid or expired upload signature")
-            return
-        parsed = uploads.split_upload_path(raw_path)
+        parsed = self._file_of(raw_path, kid is not None, "upload")
         if parsed is None:
-            self._refuse(400, "invalid file path")
             return
         entity, project, run_name, name = parsed
-        if not signed and self.principal is not None and not self.principal.can(entity):
-            self._refuse(403, f"permission denied: entity {entity!r} is not yours")
-            return
         run = self.ctx.storage.get_run(entity, project, run_name)
         if run is None:
             self._refuse(404, f"run {entity}/{project}/{run_name} not found")
