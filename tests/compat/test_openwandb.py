@@ -24,6 +24,7 @@ import requests
 import nbtrack
 
 from .venvs import Venv
+from helpers.procs import terminate
 from helpers.server import free_port
 from helpers.wait import wait_until_up
 
@@ -84,12 +85,7 @@ def openwandb(openwandb_venv: Venv,
               tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenWandb]:
     srv = _start(openwandb_venv, tmp_path_factory.mktemp("openwandb"))
     yield srv
-    srv.proc.terminate()
-    try:
-        srv.proc.wait(10)
-    except subprocess.TimeoutExpired:
-        srv.proc.kill()
-        srv.proc.wait()
+    terminate(srv.proc)
 
 
 def test_nbtrack_run_arrives_in_openwandb(openwandb: OpenWandb, nbtrack_dir: Path,

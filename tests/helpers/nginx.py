@@ -14,6 +14,7 @@ from pathlib import Path
 
 import requests
 
+from helpers.procs import terminate
 from helpers.server import free_port
 from helpers.wait import wait_until_up
 
@@ -65,13 +66,7 @@ class Nginx:
     proc: subprocess.Popen[bytes]
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc)
 
 
 def start_nginx(directory: Path, upstreams: list[str]) -> Nginx:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from helpers.procs import terminate
 from helpers.server import free_port
 from helpers.wait import wait_until_up
 
@@ -42,13 +43,7 @@ class S3:
         return f"s3://{name}"
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc)
 
 
 def start_s3(log: Path) -> S3:
