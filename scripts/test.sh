@@ -25,4 +25,12 @@ fi
 echo "== pytest"
 # Most tests wait on real processes (servers, kernels, browsers), so three workers fill two
 # cores; one test file per worker keeps each file's module-scoped server in one process.
-python -m pytest -q -p no:cacheprovider -n "${NBTRACK_TEST_WORKERS:-3}" --dist loadfile "$@"
+# Tests marked "solo" bound the machine's time and memory, so they run afterwards, alone.
+# (pytest's exit code 5: none of the chosen tests is in that phase)
+rc=0
+python -m pytest -q -p no:cacheprovider -n "${NBTRACK_TEST_WORKERS:-3}" --dist loadfile \
+    -m "not solo" "$@" || rc=$?
+[ "$rc" = 0 ] || [ "$rc" = 5 ] || exit "$rc"
+rc=0
+python -m pytest -q -p no:cacheprovider -m solo "$@" || rc=$?
+[ "$rc" = 0 ] || [ "$rc" = 5 ] || exit "$rc"

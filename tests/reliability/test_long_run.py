@@ -23,10 +23,14 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+import pytest
 
 import nbtrack
 
 from helpers.reliability import pick, record_figure
+
+# bounds on time and memory: run alone, not beside other pytest workers (scripts/test.sh)
+pytestmark = pytest.mark.solo
 
 STEPS = pick(2_000_000, 10_000_000)
 MiB = 1 << 20

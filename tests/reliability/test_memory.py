@@ -20,6 +20,9 @@ import pytest
 from helpers.faults import ChaosProxy
 from helpers.reliability import pick, record_figure
 
+# bounds on time and memory: run alone, not beside other pytest workers (scripts/test.sh)
+pytestmark = pytest.mark.solo
+
 CHILD = textwrap.dedent("""
     import json, os, sys, time, psutil
     import nbtrack
