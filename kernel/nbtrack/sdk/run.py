@@ -70,6 +70,7 @@ class Run:
         self._stop = StopPolicy(self._listeners)
         self._alerts = AlertLimiter()
         self._final_history: dict[str, Any] | None = None  # the charts at finish, kept
+        self._step_seen = int(record.starting_step)  # run.step's last answer, kept at finish
         self._lock = threading.Lock()
         self._state = "running"
         self.exit_code: int | None = None
@@ -140,6 +141,18 @@ class Run:
     @property
     def starting_step(self) -> int:
         return self._record.starting_step
+
+    @property
+    def step(self) -> int:
+        """The step of the next ``log()`` call (W&B's ``run.step``).
+
+        Asks the handler, which alone knows it (explicit steps, ``commit=False`` rows), after
+        everything logged so far: waits at most 30 s. After ``finish``, the step it ended on.
+        """
+        step = self._live.next_step(timeout=30.0)
+        if step is not None:
+            self._step_seen = step
+        return self._step_seen
 
     def __repr__(self) -> str:
         return f"<nbtrack.Run name={self.name} project={self.project} state={self._state}>"
@@ -307,6 +320,9 @@ class Run:
                 exit_published = True
                 outcome = finish_protocol.walk(self._iface, deadline, self._listeners.emit)
                 final_summary = self._live.summary() if outcome.completed else None
+                last_step = self._live.next_step(timeout=2.0) if outcome.completed else None
+                if last_step is not None:  # what run.step says once the pipeline is closed
+                    self._step_seen = last_step
                 if outcome.completed and self._listeners:  # a live view wants the final charts
                     self._final_history = self.sampled_history(timeout=2.0)
                 report = self._stream.close(max(deadline - time.monotonic(), 2.0),

@@ -401,7 +401,7 @@ class Handler(ThreadedStage):
 
     def _on_flush(self, record: pb.Record) -> None:
         # the rows were flushed before dispatch: everything published before is handed on
-        self._answer(answers.flushed(record))
+        self._answer(answers.flushed(record, self.rows.step))
 
     def _on_defer(self, record: pb.Record) -> None:
         route = self.DEFERS.get(record.request.defer.state)
