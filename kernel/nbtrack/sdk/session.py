@@ -18,7 +18,7 @@ from typing import Any
 from nbtrack.client.localserver import rediscovery, resolve_server, uses_local_server
 from nbtrack.client.wandbclient import WandbClient
 from nbtrack.proto import nbtrack_pb2 as pb
-from nbtrack.sdk import exitcode, hooks
+from nbtrack.sdk import exitcode, hooks, kernellogs
 from nbtrack.sdk.bounds import check_config_size
 from nbtrack.sdk.earlierlogs import EarlierLogNotSynced, sync_earlier_logs
 from nbtrack.sdk.liveness import RunLive, check_not_live
@@ -116,6 +116,7 @@ def _start(settings: Settings, config: dict[str, Any], *, explicit_id: bool = Fa
                         f"{exc.strerror or exc}. Set NBTRACK_DIR (or dir=) to a writable "
                         "directory.") from exc
     claim = _claim(settings)
+    kernellogs.route_to_run(settings.run_dir)
     try:
         transport = _transport(settings)
         if transport is not None and explicit_id:
