@@ -323,7 +323,7 @@ class Run:
                 last_step = self._live.next_step(timeout=2.0) if outcome.completed else None
                 if last_step is not None:  # what run.step says once the pipeline is closed
                     self._step_seen = last_step
-                if outcome.completed and self._listeners:  # a live view wants the final charts
+                if outcome.completed:  # the final charts: the widget, %track_finish's card
                     self._final_history = self.sampled_history(timeout=2.0)
                 report = self._stream.close(max(deadline - time.monotonic(), 2.0),
                                             abort_network=not outcome.completed)
