@@ -34,7 +34,8 @@ TEST_STEPS = 300
 NOTEBOOK_SOURCE = f"""
 import math
 import nbtrack
-run = nbtrack.init(project="pages", name="from-notebook",
+run = nbtrack.init(project="pages", name="from-notebook", tags=["baseline", "adam"],
+                   group="sweep-1", notes="the first try",
                    config={{"lr": 0.01, "optimizer": "adam", "layers": 4}})
 for i in range({NB_STEPS}):
     run.log({{"loss": 2.0 / (1 + 0.02 * i) + 0.05 * math.sin(i / 7),
@@ -158,6 +159,21 @@ def _check_table(page: Any, nb_path: str, test_path: str) -> None:
     page.check(".nbt-columns-list input[value=loss]")
     page.click(".nbt-columns-button")
     assert page.locator(f"tr[data-run='{nb_path}'] td[data-col='s:loss']").inner_text() != ""
+    # tags, group and notes are shown; a config column sorts the runs by its value
+    nb_row = page.locator(f"tr[data-run='{nb_path}']")
+    assert nb_row.locator("td[data-col=tags] .nbt-tag").all_inner_texts() == ["baseline", "adam"]
+    assert nb_row.locator("td[data-col=group]").inner_text() == "sweep-1"
+    assert nb_row.locator("td[data-col=name] .nbt-notes").inner_text() == "the first try"
+    page.click(".nbt-config-button")
+    page.check(".nbt-config-list input[value=lr]")
+    page.click(".nbt-config-button")
+    assert nb_row.locator("td[data-col='c:lr']").inner_text() == "0.01"
+    page.click("th[data-sort='c:lr']")  # descending first: lr 0.1 (the test's run) on top
+    order = page.eval_on_selector_all("tbody tr", "rows => rows.map(r => r.dataset.run)")
+    assert order.index(test_path) < order.index(nb_path), order
+    page.click("th[data-sort='c:lr']")
+    order = page.eval_on_selector_all("tbody tr", "rows => rows.map(r => r.dataset.run)")
+    assert order.index(nb_path) < order.index(test_path), order
 
 
 def _chart(page: Any, key: str) -> dict[str, list[float]]:

@@ -68,6 +68,22 @@ export function summaryKeys(runs) {
   return [...keys].sort();
 }
 
+/** A run's config as flat "a.b" keys (nested dicts opened, lists kept whole). */
+export function flatConfig(config, prefix = '', out = {}) {
+  for (const [k, v] of Object.entries(config || {})) {
+    if (v && typeof v === 'object' && !Array.isArray(v)) flatConfig(v, `${prefix}${k}.`, out);
+    else out[`${prefix}${k}`] = v;
+  }
+  return out;
+}
+
+/** The flat config keys of some runs (not W&B's "_wandb"), sorted. */
+export function configKeys(runs) {
+  const keys = new Set();
+  for (const r of runs) for (const k of Object.keys(flatConfig(r.config))) if (!k.startsWith('_')) keys.add(k);
+  return [...keys].sort();
+}
+
 /** The summary keys whose value is a number (or a metric's aggregate): the charted ones. */
 export function metricKeys(summary) {
   return Object.entries(summary || {})
@@ -90,11 +106,19 @@ const COLUMNS = {
   created: (r) => r.created_at || '',
   runtime: runtimeOf,
   last_step: (r) => r.last_step,
+  group: (r) => r.group || null,
+  tags: (r) => ((r.tags || []).length ? [...r.tags].sort().join(' ') : null),
 };
 
-/** The value a table column sorts by; "s:<key>" is a summary column (NaN sorts with the
- * missing values, strings as strings). */
+/** The value a table column sorts by; "s:<key>" is a summary column, "c:<key>" a config
+ * one (NaN sorts with the missing values, strings as strings, booleans as 0 / 1). */
 export function sortValue(r, key) {
+  if (key.startsWith('c:')) {
+    const v = flatConfig(r.config)[key.slice(2)];
+    if (typeof v === 'boolean') return Number(v);
+    if (typeof v === 'number' || typeof v === 'string') return v;
+    return v === undefined || v === null ? null : JSON.stringify(v);
+  }
   if (!key.startsWith('s:')) return COLUMNS[key](r);
   const raw = (r.summary || {})[key.slice(2)];
   if (raw === undefined || raw === null) return null;

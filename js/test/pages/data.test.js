@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  alignSeries, configDiff, filterRuns, finitePart, interp, metricKeys, rowsToSeries, runtimeOf,
+  alignSeries, configDiff, configKeys, filterRuns, flatConfig, finitePart, interp, metricKeys, rowsToSeries, runtimeOf,
   sortRuns, sortValue, summaryKeys, systemSeries,
 } from '../../src/pages/data.js';
 
@@ -64,6 +64,22 @@ test('sorting: summary columns by their number, NaN and missing last', () => {
   assert.deepEqual(names(sortRuns(RUNS, 's:loss', 'asc')), ['c', 'a', 'b']);
   assert.deepEqual(names(sortRuns(RUNS, 's:s', 'desc')), ['a', 'c', 'b']); // +∞ first
   assert.deepEqual(names(sortRuns(RUNS, 'created', 'asc')), ['b', 'a', 'c']);
+});
+
+test('config columns: nested keys flattened, sorted by value; group and tags sort too', () => {
+  const runs = [
+    { name: 'a', config: { lr: 0.1, opt: { name: 'adam', betas: [0.9, 0.99] }, _wandb: { cli: 1 } }, tags: ['x', 'base'], group: 'g2' },
+    { name: 'b', config: { lr: 0.01, opt: { name: 'sgd' }, amp: true }, tags: [], group: '' },
+    { name: 'c', config: { lr: 1, opt: { name: 'adam' }, amp: false }, tags: ['base'], group: 'g1' },
+  ];
+  assert.deepEqual(flatConfig(runs[0].config), { lr: 0.1, 'opt.name': 'adam', 'opt.betas': [0.9, 0.99], '_wandb.cli': 1 });
+  assert.deepEqual(configKeys(runs), ['amp', 'lr', 'opt.betas', 'opt.name']);
+  const names = (rows) => rows.map((r) => r.name);
+  assert.deepEqual(names(sortRuns(runs, 'c:lr', 'asc')), ['b', 'a', 'c']); // numbers as numbers
+  assert.deepEqual(names(sortRuns(runs, 'c:opt.name', 'desc')), ['b', 'a', 'c']);
+  assert.deepEqual(names(sortRuns(runs, 'c:amp', 'desc')), ['b', 'c', 'a']); // true, false, missing
+  assert.deepEqual(names(sortRuns(runs, 'group', 'asc')), ['c', 'a', 'b']); // no group last
+  assert.deepEqual(names(sortRuns(runs, 'tags', 'asc')), ['c', 'a', 'b']); // "base" < "base x"
 });
 
 test('compare: runs aligned on the union of their steps; config keys that differ', () => {
