@@ -1,0 +1,94 @@
+"""The official ``wandb`` client's artifacts against nbtrack's server (run in its own venv).
+
+    wandb_artifacts.py log PROJECT DIR NAME    one run: log_artifact(DIR) as NAME (v0), then
+                                               with DIR/f000.txt changed (v1); log_code();
+                                               a wandb.Table in the history
+    wandb_artifacts.py use PROJECT NAME OUT    one run: use_artifact NAME:v0 / :v1 / :latest,
+                                               each downloaded under OUT; then wandb.Api():
+                                               lineage of NAME:v1, a missing alias, a bad name
+    wandb_artifacts.py race PROJECT NAME TAG   one run logs NAME (its content is TAG) at once
+                                               with other runs doing the same
+
+Prints ``RESULT {json}`` lines the test reads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import wandb
+
+
+def _result(**values: object) -> None:
+    print("RESULT " + json.dumps(values), flush=True)
+
+
+def log(project: str, folder: str, name: str) -> None:
+    run = wandb.init(project=project, name="logger")
+    art = wandb.Artifact(name, type="dataset", metadata={"rows": 100})
+    art.add_dir(folder)
+    logged = run.log_artifact(art, aliases=["first"])
+    logged.wait()
+    v0 = logged.version
+    Path(folder, "f000.txt").write_text("changed\n")
+    art = wandb.Artifact(name, type="dataset")
+    art.add_dir(folder)
+    logged = run.log_artifact(art)
+    logged.wait()
+    code = Path(folder).parent / "code"
+    code.mkdir(exist_ok=True)
+    (code / "train.py").write_text("print('training')\n")
+    code_art = run.log_code(str(code))
+    run.log({"table": wandb.Table(columns=["a", "b"], data=[[1, "x"], [2, "y"]])})
+    run_id = run.id
+    run.finish()
+    _result(id=run_id, entity=run.entity, versions=[v0, logged.version],
+            code=code_art.name if code_art is not None else None)
+
+
+def use(project: str, name: str, out: str) -> None:
+    run = wandb.init(project=project, name="user")
+    got = {}
+    for alias in ("v0", "v1", "latest"):
+        art = run.use_artifact(f"{name}:{alias}")
+        path = art.download(root=os.path.join(out, alias))
+        got[alias] = {"version": art.version, "path": path, "aliases": sorted(art.aliases)}
+    run_id = run.id
+    run.finish()
+    api = wandb.Api()
+    base = f"{run.entity}/{project}"
+    v1 = api.artifact(f"{base}/{name}:v1")
+    errors = {}
+    for label, path in (("missing", f"{base}/{name}:no-such-alias"),
+                        ("invalid", f"{base}/bad..name:v0")):
+        try:
+            api.artifact(path)
+            errors[label] = None
+        except Exception as e:  # noqa: BLE001  (the test reads the message)
+            errors[label] = f"{type(e).__name__}: {e}"
+    _result(id=run_id, entity=run.entity, got=got, logged_by=v1.logged_by().id,
+            used_by=[r.id for r in v1.used_by()], errors=errors)
+
+
+def race(project: str, name: str, tag: str) -> None:
+    folder = Path(f"race-{tag}")
+    folder.mkdir()
+    (folder / "who.txt").write_text(tag)
+    run = wandb.init(project=project, name=f"racer-{tag}")
+    start = float(os.environ.get("RACE_AT", "0"))
+    while time.time() < start:  # every racer's log_artifact at the same moment
+        time.sleep(0.01)
+    art = wandb.Artifact(name, type="dataset")
+    art.add_dir(str(folder))
+    logged = run.log_artifact(art)
+    logged.wait()
+    run.finish()
+    _result(tag=tag, version=logged.version)
+
+
+if __name__ == "__main__":
+    {"log": log, "use": use, "race": race}[sys.argv[1]](*sys.argv[2:])
