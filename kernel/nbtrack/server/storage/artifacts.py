@@ -191,7 +191,8 @@ class ArtifactStorage:
                        metadata: str | None, aliases: list[str], history_step: int | None,
                        client_id: str | None) -> tuple[Row, int | None]:
         """A new PENDING version, or the committed one with the same digest (W&B's digest
-        deduplication); with the id of the collection's latest committed version."""
+        deduplication: the client then uploads nothing); with the id of the collection's
+        latest committed version."""
         now = time.time()
         with self._w() as tx:
             coll = self._collection(tx, entity, project, name, type_name, SEQUENCE, now)
@@ -201,8 +202,11 @@ class ArtifactStorage:
             same = _one(tx.rows("SELECT id FROM artifact_versions WHERE collection_id=? AND"
                                 " digest=? AND state=? ORDER BY version_index DESC",
                                 (coll["id"], digest, COMMITTED)))
-            if same is not None:
+            if same is not None:  # the aliases asked for move to it; ``latest`` stays put
                 vid = int(same["id"])
+                for alias in aliases:
+                    if alias != LATEST:
+                        self._alias(tx, coll["id"], alias, vid)
             else:
                 vid = int(tx.rows(
                     "INSERT INTO artifact_versions (collection_id, state, digest, description,"
@@ -434,4 +438,5 @@ class ArtifactStorage:
     def used_by_run(self, rid: int) -> list[Row]:
         with self._r() as tx:
             return tx.rows(_VERSION + " JOIN artifact_usage u ON u.version_id = v.id"
-                           " WHERE u.run_rid=? ORDER BY u.created_at", (rid,))
+                           " WHERE u.run_rid=? AND v.state=? ORDER BY u.created_at",
+                           (rid, COMMITTED))
