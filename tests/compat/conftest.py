@@ -23,7 +23,8 @@ SCRIPTS = HERE / "scripts"
 NEEDS = {"test_wandb_client.py": "wandb", "test_behaviour.py": "wandb",
          "test_media_pages.py": "wandb", "test_public_api.py": "wandb",
          "test_encodings.py": "wandb", "test_wandb_wire.py": "wandb",
-         "test_wandb_media.py": "wandb", "test_openwandb.py": "openwandb"}
+         "test_wandb_media.py": "wandb", "test_wandb_artifacts.py": "wandb",
+         "test_openwandb.py": "openwandb"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -127,7 +127,7 @@ class Save:
                                                     "storageLayout": "V2"}}))
         edges = out["createArtifactFiles"]["files"]["edges"]
         assert len(edges) == len(specs)
-        self.urls = {s["name"]: e["node"]["uploadUrl"] for s, e in zip(specs, edges)}
+        self.urls = {s["name"]: e["node"]["uploadUrl"] for s, e in zip(specs, edges, strict=True)}
         return self.urls
 
     def upload(self) -> None:

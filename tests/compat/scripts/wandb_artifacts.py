@@ -3,11 +3,14 @@
     wandb_artifacts.py log PROJECT DIR NAME    one run: log_artifact(DIR) as NAME (v0), then
                                                with DIR/f000.txt changed (v1); log_code();
                                                a wandb.Table in the history
-    wandb_artifacts.py use PROJECT NAME OUT    one run: use_artifact NAME:v0 / :v1 / :latest,
+    wandb_artifacts.py use PROJECT NAME OUT EXTRA...
+                                               one run: use_artifact NAME:v0 / :v1 / :latest,
                                                each downloaded under OUT; then wandb.Api():
-                                               lineage of NAME:v1, a missing alias, a bad name
+                                               lineage of NAME:v1, a missing alias, a bad name,
+                                               and each EXTRA artifact (name:alias) downloaded
     wandb_artifacts.py race PROJECT NAME TAG   one run logs NAME (its content is TAG) at once
-                                               with other runs doing the same
+                                               with the others: each waits after init until
+                                               $RACE_N racers are in $RACE_DIR
 
 Prints ``RESULT {json}`` lines the test reads.
 """
@@ -50,7 +53,7 @@ def log(project: str, folder: str, name: str) -> None:
             code=code_art.name if code_art is not None else None)
 
 
-def use(project: str, name: str, out: str) -> None:
+def use(project: str, name: str, out: str, *extra: str) -> None:
     run = wandb.init(project=project, name="user")
     got = {}
     for alias in ("v0", "v1", "latest"):
@@ -68,20 +71,27 @@ def use(project: str, name: str, out: str) -> None:
         try:
             api.artifact(path)
             errors[label] = None
-        except Exception as e:  # noqa: BLE001  (the test reads the message)
+        except Exception as e:  # the test reads the message
             errors[label] = f"{type(e).__name__}: {e}"
+    extras = {}
+    for full in extra:
+        art = api.artifact(f"{base}/{full}")
+        extras[full] = {"type": art.type, "path": art.download(root=os.path.join(out, full))}
     _result(id=run_id, entity=run.entity, got=got, logged_by=v1.logged_by().id,
-            used_by=[r.id for r in v1.used_by()], errors=errors)
+            used_by=[r.id for r in v1.used_by()], errors=errors, extras=extras)
 
 
 def race(project: str, name: str, tag: str) -> None:
     folder = Path(f"race-{tag}")
     folder.mkdir()
-    (folder / "who.txt").write_text(tag)
+    for i in range(30):  # enough files that the two saves overlap in time
+        (folder / f"part{i:02d}.txt").write_text(f"{tag} {i}\n")
     run = wandb.init(project=project, name=f"racer-{tag}")
-    start = float(os.environ.get("RACE_AT", "0"))
-    while time.time() < start:  # every racer's log_artifact at the same moment
-        time.sleep(0.01)
+    gate = Path(os.environ["RACE_DIR"])  # every racer's log_artifact at the same moment
+    (gate / tag).touch()
+    deadline = time.monotonic() + 60
+    while len(list(gate.iterdir())) < int(os.environ["RACE_N"]) and time.monotonic() < deadline:
+        time.sleep(0.005)
     art = wandb.Artifact(name, type="dataset")
     art.add_dir(str(folder))
     logged = run.log_artifact(art)
