@@ -19,6 +19,7 @@ from helpers.postgres import PostgresCluster, postgres_cluster  # noqa: F401  (f
 from helpers.server import RunningServer, api, start_server
 
 PROJECT = "wandb-artifacts"
+RACE_PROJECT = "wandb-artifacts-race"
 
 
 def _tree(root: Path) -> dict[str, bytes]:
@@ -66,6 +67,13 @@ def test_versions_code_tables_and_lineage(wandb_client: WandbClient, tmp_path: P
     assert used["used_by"] == [used["id"]]
     assert "not found" in used["errors"]["missing"]
     assert "invalid artifact name 'bad..name'" in used["errors"]["invalid"]
+    assert used["gold"] == ["v0", "the first"]  # addAliases, updateArtifact
+    assert "not found" in used["errors"]["gold_removed"]  # deleteAliases
+    assert used["linked"] == ["my-dataset-portfolio:prod", "v0", "v1", "my-dataset:v1"]
+    code_v0, table_v0 = f"{logged['code']}:v0", table
+    assert used["runs"]["logger"] == {
+        "logged": sorted(["my-dataset:v0", "my-dataset:v1", code_v0, table_v0]), "used": []}
+    assert used["runs"]["user"] == {"logged": [], "used": ["my-dataset:v0", "my-dataset:v1"]}
 
     srv = wandb_client.server
     entity = logged["entity"]
@@ -98,7 +106,8 @@ def _race(client: WandbClient, tmp_path: Path) -> list[str]:
         home = tmp_path / f"home-{tag}"
         home.mkdir()
         results[tag] = WandbClient(client.venv, client.server, home).script(
-            "wandb_artifacts.py", "race", PROJECT, "raced", tag, RACE_DIR=str(gate), RACE_N="2")
+            "wandb_artifacts.py", "race", RACE_PROJECT, "raced", tag, RACE_DIR=str(gate),
+            RACE_N="2")
 
     threads = [threading.Thread(target=racer, args=(t,)) for t in ("a", "b")]
     for t in threads:
@@ -132,7 +141,7 @@ def test_two_runs_committing_one_name_get_distinct_versions_postgres(
     assert _race(client, tmp_path) == ["v0", "v1"]
     entity = requests.get(f"{postgres_server.url}/api/v1/viewer", auth=postgres_server.auth,
                           timeout=10).json()["entity"]
-    runs = api(postgres_server, "runs", entity=entity, project=PROJECT).json()["runs"]
+    runs = api(postgres_server, "runs", entity=entity, project=RACE_PROJECT).json()["runs"]
     logged = [a["name"] for r in runs for a in api(
-        postgres_server, f"runs/{entity}/{PROJECT}/{r['id']}/artifacts").json()["logged"]]
+        postgres_server, f"runs/{entity}/{RACE_PROJECT}/{r['id']}/artifacts").json()["logged"]]
     assert sorted(logged) == ["raced:v0", "raced:v1"]

@@ -7,7 +7,9 @@
                                                one run: use_artifact NAME:v0 / :v1 / :latest,
                                                each downloaded under OUT; then wandb.Api():
                                                lineage of NAME:v1, a missing alias, a bad name,
-                                               and each EXTRA artifact (name:alias) downloaded
+                                               aliases added and removed, NAME:latest linked
+                                               into a portfolio, each run's logged and used
+                                               artifacts, each EXTRA (name:alias) downloaded
     wandb_artifacts.py race PROJECT NAME TAG   one run logs NAME (its content is TAG) at once
                                                with the others: each waits after init until
                                                $RACE_N racers are in $RACE_DIR
@@ -60,11 +62,20 @@ def use(project: str, name: str, out: str, *extra: str) -> None:
         art = run.use_artifact(f"{name}:{alias}")
         path = art.download(root=os.path.join(out, alias))
         got[alias] = {"version": art.version, "path": path, "aliases": sorted(art.aliases)}
+    base = f"{run.entity}/{project}"
+    run.link_artifact(art, f"{base}/{name}-portfolio", aliases=["prod"])
     run_id = run.id
     run.finish()
     api = wandb.Api()
-    base = f"{run.entity}/{project}"
     v1 = api.artifact(f"{base}/{name}:v1")
+    linked = api.artifact(f"{base}/{name}-portfolio:prod")
+    v0 = api.artifact(f"{base}/{name}:v0")
+    v0.aliases.append("gold")
+    v0.description = "the first"
+    v0.save()
+    gold = api.artifact(f"{base}/{name}:gold")
+    gold.aliases.remove("gold")
+    gold.save()
     errors = {}
     for label, path in (("missing", f"{base}/{name}:no-such-alias"),
                         ("invalid", f"{base}/bad..name:v0")):
@@ -77,8 +88,18 @@ def use(project: str, name: str, out: str, *extra: str) -> None:
     for full in extra:
         art = api.artifact(f"{base}/{full}")
         extras[full] = {"type": art.type, "path": art.download(root=os.path.join(out, full))}
+    try:
+        api.artifact(f"{base}/{name}:gold")
+        errors["gold_removed"] = None
+    except Exception as e:  # the test reads the message
+        errors["gold_removed"] = str(e)
+    runs = {r.name: {"logged": sorted(a.name for a in r.logged_artifacts()),
+                     "used": sorted(a.name for a in r.used_artifacts())}
+            for r in api.runs(base)}
     _result(id=run_id, entity=run.entity, got=got, logged_by=v1.logged_by().id,
-            used_by=[r.id for r in v1.used_by()], errors=errors, extras=extras)
+            used_by=[r.id for r in v1.used_by()], errors=errors, extras=extras, runs=runs,
+            linked=[linked.name, linked.version, linked.source_version, linked.source_name],
+            gold=[gold.version, gold.description])
 
 
 def race(project: str, name: str, tag: str) -> None:

@@ -112,6 +112,7 @@ def bucket_view(req: Request, run: dict[str, Any]) -> dict[str, Any]:
 
     return {
         **public_runs.run_fields(req, run),
+        **artifact_views.run_fields(req, ARTIFACT_VIEWS, run),
         "wandbConfig": wandb_config,
         "id": gid("Run", run["name"], run["project"], run["entity"]),
         "name": run["name"],

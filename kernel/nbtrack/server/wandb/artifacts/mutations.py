@@ -181,19 +181,27 @@ def resolvers(views: Views) -> dict[str, Callable[[Any, dict[str, Any]], Any]]:
         return {"artifact": view(req, row), "__typename": "UseArtifactPayload"}
 
     def _collection_of(req: Req, row: Row, inp: Row) -> int:
-        """The collection an alias edit is about: named in an alias, else the sequence."""
+        """The collection an alias edit is about: the one its aliases name (in their
+        entity and project: a portfolio it is linked into), else the version's sequence."""
         arts = req.ctx.storage.artifacts
-        names = {a.get("artifactCollectionName") for a in inp.get("aliases") or []
-                 if isinstance(a, dict) and a.get("artifactCollectionName")}
-        if len(names) > 1:
+        where = {(a.get("entityName") or row["entity"], a.get("projectName") or row["project"],
+                  a.get("artifactCollectionName"))
+                 for a in inp.get("aliases") or [] if isinstance(a, dict)}
+        where = {w for w in where if w[2]}
+        if len(where) > 1:
             raise GraphQLError("aliases name more than one collection")
-        if names:
-            c = arts.collection(row["entity"], row["project"], check_name(
-                "artifactCollectionName", names.pop()))
-            if c is None:
-                raise GraphQLError("artifact collection not found")
-            return int(c["id"])
-        return int(row["collection_id"])
+        if not where:
+            return int(row["collection_id"])
+        entity, project, name = where.pop()
+        c = arts.collection(req.entity_or_default(entity), str(project),
+                            check_name("artifactCollectionName", name))
+        if c is None:
+            raise GraphQLError(f"artifact collection {name!r} not found")
+        if int(c["id"]) != int(row["collection_id"]) and not any(
+                int(link["collection_id"]) == int(c["id"]) for link in arts.links_of(
+                    int(row["id"]))):
+            raise GraphQLError(f"the artifact is not in the collection {name!r}")
+        return int(c["id"])
 
     def alias_edit(add: bool) -> Callable[[Req, dict[str, Any]], Row]:
         def edit(req: Req, args: dict[str, Any]) -> Row:
@@ -233,9 +241,17 @@ def resolvers(views: Views) -> dict[str, Callable[[Any, dict[str, Any]], Any]]:
         inp = _input(args, "updateArtifact")
         row = _version(req, inp.get("artifactID"))
         desc = inp.get("description")
-        req.ctx.storage.artifacts.update_version(
-            int(row["id"]), desc if isinstance(desc, str) else None,
-            metadata_text(inp.get("metadata")))
+        arts = req.ctx.storage.artifacts
+        arts.update_version(int(row["id"]), desc if isinstance(desc, str) else None,
+                            metadata_text(inp.get("metadata")))
+        if inp.get("aliases") is not None:  # the sequence's aliases of it, replaced
+            if row["state"] != COMMITTED:
+                raise GraphQLError("the artifact is not committed yet")
+            cid, wanted = int(row["collection_id"]), _alias_names(inp.get("aliases"))
+            have = [a["alias"] for a in arts.aliases(int(row["id"]))
+                    if int(a["collection_id"]) == cid]
+            arts.delete_aliases(int(row["id"]), cid, [a for a in have if a not in wanted])
+            arts.add_aliases(int(row["id"]), cid, wanted)
         again = req.ctx.storage.artifacts.version(int(row["id"]))
         assert again is not None
         return {"artifact": view(req, again), "__typename": "UpdateArtifactPayload"}

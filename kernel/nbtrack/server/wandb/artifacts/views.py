@@ -20,7 +20,7 @@ from nbtrack.server.wandb.artifacts.names import check_name, node_id, split_name
 from nbtrack.server.wandb.graphql import GraphQLError
 from nbtrack.server.wandb.projection import with_args
 
-__all__ = ["MAX_PAGE", "Req", "Views", "artifact_view", "project_fields"]
+__all__ = ["MAX_PAGE", "Req", "Views", "artifact_view", "project_fields", "run_fields"]
 
 MAX_PAGE = 10_000
 Row = dict[str, Any]
@@ -277,6 +277,27 @@ def type_view(req: Req, views: Views, row: Row) -> Row:
         "artifactSequences": collections,
         "__typename": "ArtifactType",
     }
+
+
+def run_fields(req: Req, views: Views, run: Row) -> Row:
+    """W&B's ``Run.outputArtifacts`` / ``inputArtifacts``: the committed versions the run
+    logged and used, paged by offset (``after`` is the offset text)."""
+    arts = req.ctx.storage.artifacts
+
+    def paged(load: Callable[[int], list[Row]]) -> Callable[[dict[str, Any]], Row]:
+        @with_args
+        def connection(args: dict[str, Any]) -> Row:
+            rows = load(int(run["rid"]))
+            after = args.get("after")
+            start = int(after) if isinstance(after, str) and after.isdigit() else 0
+            page = rows[start : start + _page_size(args, 50)]
+            end = start + len(page)
+            return _connection([artifact_view(req, views, v) for v in page], end < len(rows),
+                               str(end), len(rows))
+        return connection
+
+    return {"outputArtifacts": paged(arts.logged_by_run),
+            "inputArtifacts": paged(arts.used_by_run)}
 
 
 def project_fields(req: Req, views: Views, entity: str, project: str) -> Row:
