@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import urllib.parse
+from typing import Any
 
 import pytest
 import requests
@@ -192,3 +193,14 @@ def test_downloads_need_a_signature_or_a_key(live_server: RunningServer) -> None
     parts = urllib.parse.urlsplit(node["directUrl"])
     forged = parts.path[:-1] + ("0" if parts.path[-1] != "0" else "1") + "?" + parts.query
     assert requests.get(live_server.url + forged, timeout=10).status_code == 403
+
+
+def test_artifact_uploads_are_bounded_like_run_files(server_factory: Any) -> None:
+    srv = server_factory(max_upload_bytes=1000)
+    s = _save(srv, "ds", {"big.bin": b"x" * 1001, "small.txt": b"ok"})
+    s.create()
+    s.manifest_upload()
+    urls = s.ask_files()
+    r = requests.put(str(urls["big.bin"]), data=b"x" * 1001, timeout=10)
+    assert r.status_code == 413
+    assert s.ask_files()["big.bin"] is not None  # not held
