@@ -204,3 +204,22 @@ def test_artifact_uploads_are_bounded_like_run_files(server_factory: Any) -> Non
     r = requests.put(str(urls["big.bin"]), data=b"x" * 1001, timeout=10)
     assert r.status_code == 413
     assert s.ask_files()["big.bin"] is not None  # not held
+
+
+def test_a_bad_upload_never_replaces_a_held_body(live_server: RunningServer) -> None:
+    s = _save(live_server, "ds", {"a.txt": b"good", "empty.txt": b""})
+    s.create()
+    s.manifest_upload()
+    urls = s.ask_files()
+    s.upload()  # both held now
+    for wrong in (b"evil", b""):  # the same length, and an empty body (nothing to read)
+        r = requests.put(str(urls["a.txt"]), data=wrong, timeout=10)
+        assert r.status_code == 400 and "digest mismatch" in r.json()["error"], wrong
+    assert s.put_manifest().status_code == 200
+    ok(s.commit())
+    q = """query ($e: String!) { project(name: "arts", entityName: $e) {
+      artifact(name: "ds:v0") { files { edges { node { name directUrl } } } } } }"""
+    edges = ok(gql(live_server, q, {"e": s.entity}))["project"]["artifact"]["files"]["edges"]
+    got = {e["node"]["name"]: requests.get(e["node"]["directUrl"], timeout=10).content
+           for e in edges}
+    assert got == {"a.txt": b"good", "empty.txt": b""}

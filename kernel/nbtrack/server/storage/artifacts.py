@@ -103,7 +103,7 @@ def on_postgres(storage: Any) -> ArtifactStorage:
 
 
 _VERSION = """SELECT v.*, c.name AS collection_name, c.kind AS collection_kind,
-    c.entity AS entity, c.project AS project, t.name AS type_name
+    c.entity AS entity, c.project AS project, t.name AS type_name, t.id AS type_id
     FROM artifact_versions v JOIN artifact_collections c ON c.id = v.collection_id
     JOIN artifact_types t ON t.id = c.type_id"""
 
@@ -259,19 +259,20 @@ class ArtifactStorage:
         version again changes nothing (a client's retry)."""
         now = time.time()
         with self._w() as tx:
-            row = _one(tx.rows("SELECT v.*, c.entity AS entity FROM artifact_versions v JOIN"
-                               " artifact_collections c ON c.id = v.collection_id WHERE v.id=?",
-                               (vid,)))
+            row = _one(tx.rows("SELECT * FROM artifact_versions WHERE id=?" + self.sql.lock,
+                               (vid,)))  # the version first, then its collection: no cycle
             if row is None:
                 raise ArtifactConflict("artifact not found")
             if row["state"] == COMMITTED:
                 return tx.rows(_VERSION + " WHERE v.id=?", (vid,))[0]
             if row["manifest_digest"] is None:
                 raise ArtifactConflict("the artifact has no manifest yet")
+            entity = tx.rows("SELECT entity FROM artifact_collections WHERE id=?",
+                             (row["collection_id"],))[0]["entity"]
             missing = tx.rows(
                 "SELECT f.name FROM artifact_files f LEFT JOIN artifact_blobs b ON"
                 " b.entity=? AND b.digest=f.digest WHERE f.version_id=? AND f.ref IS NULL"
-                " AND b.digest IS NULL ORDER BY f.name LIMIT 5", (row["entity"], vid))
+                " AND b.digest IS NULL ORDER BY f.name LIMIT 5", (entity, vid))
             if missing:
                 names = ", ".join(repr(m["name"]) for m in missing)
                 raise ArtifactConflict(f"cannot commit: files never uploaded: {names}")
@@ -308,8 +309,13 @@ class ArtifactStorage:
                                 " WHERE a.collection_id=? AND a.alias=? AND v.state=?",
                                 (cid, alias, COMMITTED)))
 
-    def versions(self, cid: int, limit: int) -> list[Row]:
+    def versions(self, cid: int, kind: str, limit: int) -> list[Row]:
+        """A collection's committed versions, newest first (a portfolio's by link)."""
         with self._r() as tx:
+            if kind == PORTFOLIO:
+                return tx.rows(_VERSION + " JOIN artifact_links l ON l.version_id = v.id"
+                               " WHERE l.collection_id=? ORDER BY l.version_index DESC"
+                               " LIMIT ?", (cid, limit))
             return tx.rows(_VERSION + " WHERE v.collection_id=? AND v.state=?"
                            " ORDER BY v.version_index DESC LIMIT ?", (cid, COMMITTED, limit))
 
@@ -319,7 +325,7 @@ class ArtifactStorage:
         """(collection_id, collection name, alias) of every alias naming the version."""
         with self._r() as tx:
             return tx.rows("SELECT a.collection_id, a.alias, c.name AS collection_name,"
-                           " c.entity, c.project FROM artifact_aliases a JOIN"
+                           " c.kind, c.entity, c.project FROM artifact_aliases a JOIN"
                            " artifact_collections c ON c.id = a.collection_id"
                            " WHERE a.version_id=? ORDER BY a.alias", (vid,))
 
@@ -430,13 +436,25 @@ class ArtifactStorage:
         with self._r() as tx:
             return _one(tx.rows("SELECT * FROM runs WHERE rid=?", (rid,)))
 
-    def logged_by_run(self, rid: int) -> list[Row]:
+    def logged_by_run(self, rid: int, offset: int = 0, limit: int = 1000) -> list[Row]:
+        """The committed versions a run logged, oldest first: ``limit`` from ``offset``."""
         with self._r() as tx:
-            return tx.rows(_VERSION + " WHERE v.run_rid=? AND v.state=? ORDER BY v.id",
-                           (rid, COMMITTED))
+            return tx.rows(_VERSION + " WHERE v.run_rid=? AND v.state=? ORDER BY v.id"
+                           " LIMIT ? OFFSET ?", (rid, COMMITTED, limit, offset))
 
-    def used_by_run(self, rid: int) -> list[Row]:
+    def run_counts(self, rid: int) -> tuple[int, int]:
+        """How many committed versions a run logged and used."""
+        with self._r() as tx:
+            logged = tx.rows("SELECT COUNT(*) AS n FROM artifact_versions WHERE run_rid=? AND"
+                             " state=?", (rid, COMMITTED))[0]["n"]
+            used = tx.rows("SELECT COUNT(*) AS n FROM artifact_usage u JOIN artifact_versions v"
+                           " ON v.id = u.version_id WHERE u.run_rid=? AND v.state=?",
+                           (rid, COMMITTED))[0]["n"]
+        return int(logged), int(used)
+
+    def used_by_run(self, rid: int, offset: int = 0, limit: int = 1000) -> list[Row]:
+        """The committed versions a run used, in the order it first used them."""
         with self._r() as tx:
             return tx.rows(_VERSION + " JOIN artifact_usage u ON u.version_id = v.id"
-                           " WHERE u.run_rid=? AND v.state=? ORDER BY u.created_at",
-                           (rid, COMMITTED))
+                           " WHERE u.run_rid=? AND v.state=? ORDER BY u.created_at, v.id"
+                           " LIMIT ? OFFSET ?", (rid, COMMITTED, limit, offset))

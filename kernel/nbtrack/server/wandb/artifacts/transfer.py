@@ -178,8 +178,20 @@ class _Hashing(BufferedIOBase):
 
 
 def _store(ctx: ServerContext, entity: str, hexd: str, src: BufferedIOBase, length: int) -> None:
-    """Store a body at its digest, checked; raises DigestMismatch (nothing kept) or OSError."""
+    """Store a body at its digest, checked; raises DigestMismatch (nothing kept) or OSError.
+
+    A body the store already holds is only read and checked, never written again, so a bad
+    upload to a known digest cannot replace the good copy."""
     body = _Hashing(src, length, hexd)
+    if length == 0 and not body.ok:  # nothing to read: refused before anything is written
+        raise DigestMismatch(f"an empty body's MD5 is {_b64(body.md5.hexdigest())}, not"
+                             f" {_b64(hexd)}")
+    if ctx.storage.artifacts.blob(entity, _b64(hexd)) is not None:
+        while body.read(1 << 20):
+            pass
+        if not body.ok:
+            raise ConnectionError("the client closed the connection mid-upload")
+        return
     try:
         ctx.files.write(entity, BLOB_PROJECT, hexd[:2], hexd, body, length)
     finally:

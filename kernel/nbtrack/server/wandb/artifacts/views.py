@@ -122,7 +122,7 @@ def collection_view(req: Req, views: Views, row: Row) -> Row:
 
     @with_args
     def artifacts(args: dict[str, Any]) -> Row:
-        rows = ctx.storage.artifacts.versions(cid, _page_size(args, 50))
+        rows = ctx.storage.artifacts.versions(cid, row["kind"], _page_size(args, 50))
         return _connection([artifact_view(req, views, v) for v in rows], False, None)
 
     return {
@@ -148,7 +148,7 @@ def _aliases(req: Req, views: Views, version: Row, only: int | None = None) -> l
     for a in req.ctx.storage.artifacts.aliases(int(version["id"])):
         if only is not None and int(a["collection_id"]) != only:
             continue
-        coll = {"name": a["collection_name"], "__typename": "ArtifactSequence",
+        coll = {"name": a["collection_name"], "__typename": _collection_kind(a),
                 "project": lambda a=a: views.project(req, a["entity"], a["project"])}
         out.append({"id": text_id("ArtifactAlias", str(a["collection_id"]), a["alias"]),
                     "alias": a["alias"], "artifactCollectionName": a["collection_name"],
@@ -209,7 +209,7 @@ def artifact_view(req: Req, views: Views, v: Row) -> Row:
         "fileCount": v["file_count"],
         "createdAt": iso(v["created_at"]),
         "updatedAt": iso(v["updated_at"]),
-        "artifactType": {"name": v["type_name"], "id": node_id("ArtifactType", 0),
+        "artifactType": {"name": v["type_name"], "id": node_id("ArtifactType", int(v["type_id"])),
                          "__typename": "ArtifactType"},
         "artifactSequence": sequence,
         "aliases": lambda: _aliases(req, views, v),
@@ -284,20 +284,21 @@ def run_fields(req: Req, views: Views, run: Row) -> Row:
     logged and used, paged by offset (``after`` is the offset text)."""
     arts = req.ctx.storage.artifacts
 
-    def paged(load: Callable[[int], list[Row]]) -> Callable[[dict[str, Any]], Row]:
+    def paged(load: Callable[[int, int, int], list[Row]], which: int
+              ) -> Callable[[dict[str, Any]], Row]:
         @with_args
         def connection(args: dict[str, Any]) -> Row:
-            rows = load(int(run["rid"]))
             after = args.get("after")
             start = int(after) if isinstance(after, str) and after.isdigit() else 0
-            page = rows[start : start + _page_size(args, 50)]
-            end = start + len(page)
-            return _connection([artifact_view(req, views, v) for v in page], end < len(rows),
-                               str(end), len(rows))
+            size = _page_size(args, 50)
+            rows = load(int(run["rid"]), start, size + 1)
+            page, end = rows[:size], start + min(len(rows), size)
+            return _connection([artifact_view(req, views, v) for v in page], len(rows) > size,
+                               str(end), arts.run_counts(int(run["rid"]))[which])
         return connection
 
-    return {"outputArtifacts": paged(arts.logged_by_run),
-            "inputArtifacts": paged(arts.used_by_run)}
+    return {"outputArtifacts": paged(arts.logged_by_run, 0),
+            "inputArtifacts": paged(arts.used_by_run, 1)}
 
 
 def project_fields(req: Req, views: Views, entity: str, project: str) -> Row:
