@@ -130,6 +130,10 @@ def endpoint(path: str) -> str:
     path = re.sub(r"^/files/[^/]+/[^/]+/[^/]+/file_stream/?$", "/files/<entity>/<project>/<run>/"
                   "file_stream", path)
     path = re.sub(r"^/storage/.*", "/storage/<entity>/<project>/<run>/<file> (signed)", path)
+    path = re.sub(r"^/artifact-storage/[^/]+/blobs/.*", "/artifact-storage/<entity>/blobs/<md5>"
+                  " (signed)", path)
+    path = re.sub(r"^/artifact-storage/[^/]+/manifests/.*",
+                  "/artifact-storage/<entity>/manifests/<id> (signed)", path)
     return re.sub(r"^/sdk/otel/.*", "/sdk/otel/...", path)
 
 

@@ -1,13 +1,18 @@
 """The official ``wandb`` client's artifacts against nbtrack's server (``docs/artifacts.md``):
 versions of a 100-file directory downloaded byte-exact, only the changed file uploaded
 again, aliases, ``log_code`` and run tables, lineage through ``wandb.Api()``, bad names and
-missing aliases, and two runs committing one name at once (on SQLite and PostgreSQL)."""
+missing aliases, and two runs committing one name at once (on SQLite and PostgreSQL).
+
+The module has a server of its own (its ``wandb.Api()`` reads stay out of the suite server's
+log, which ``test_wandb_client.py`` compares with the logging operations documented); what
+the client sent here is checked against ``docs/compatibility.md`` the same way."""
 
 from __future__ import annotations
 
 import json
 import re
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +20,27 @@ import pytest
 import requests
 
 from .conftest import Result, WandbClient, captured
+from .venvs import Venv
 from helpers.postgres import PostgresCluster, postgres_cluster  # noqa: F401  (fixture)
 from helpers.server import RunningServer, api, start_server
 
 PROJECT = "wandb-artifacts"
 RACE_PROJECT = "wandb-artifacts-race"
+DOC = Path(__file__).parents[2] / "docs" / "compatibility.md"
+
+
+@pytest.fixture(scope="module")
+def artifact_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    srv = start_server(tmp_path_factory.mktemp("artifact-server"), log_level="DEBUG")
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def client(wandb_venv: Venv, artifact_server: RunningServer, tmp_path: Path) -> WandbClient:
+    home = tmp_path / "wandb-home"
+    home.mkdir()
+    return WandbClient(wandb_venv, artifact_server, home)
 
 
 def _tree(root: Path) -> dict[str, bytes]:
@@ -31,7 +52,8 @@ def _result(res: Result) -> dict[str, Any]:
     return dict(json.loads(res.lines("RESULT")[-1]))
 
 
-def test_versions_code_tables_and_lineage(wandb_client: WandbClient, tmp_path: Path) -> None:
+def test_versions_code_tables_and_lineage(client: WandbClient, tmp_path: Path) -> None:
+    wandb_client = client
     data = wandb_client.home / "dataset"
     data.mkdir()
     for i in range(100):
@@ -86,8 +108,19 @@ def test_versions_code_tables_and_lineage(wandb_client: WandbClient, tmp_path: P
     assert v1["received_bytes"] == len(b"changed\n")  # the 99 others were held already
     usage = api(srv, f"runs/{entity}/{PROJECT}/{used['id']}/artifacts").json()["used"]
     assert {a["name"] for a in usage} >= {"my-dataset:v0", "my-dataset:v1"}
-    unknown = [u for u in captured(srv)["unknown"] if "rtifact" in u]
-    assert unknown == []
+    seen = captured(srv)
+    assert seen["unknown"] == []
+    bad = {k: v for k, v in seen["endpoints"].items() if any(s >= 400 for s in v)}
+    assert not bad, f"the server answered the official client with errors: {bad}"
+    doc = DOC.read_text()
+    undocumented = [op for op in seen["operations"]
+                    if f"`{op}`" not in doc and f"`{op.split(' ', 1)[1]}`" not in doc]
+    assert undocumented == [], f"not in {DOC.name}: {undocumented}"
+    assert {e for e in seen["endpoints"] if "/artifact-storage/" in e} == {
+        "PUT /artifact-storage/<entity>/blobs/<md5> (signed)",
+        "PUT /artifact-storage/<entity>/manifests/<id> (signed)",
+        "GET /artifact-storage/<entity>/blobs/<md5> (signed)"}
+    assert all(f"`{e}`" in doc for e in seen["endpoints"] if "/artifact-storage/" in e)
 
 
 _SAVE_STEP = re.compile(r"graphql mutation (CreateArtifact|CommitArtifact):")
@@ -122,8 +155,8 @@ def _race(client: WandbClient, tmp_path: Path) -> list[str]:
 
 
 def test_two_runs_committing_one_name_get_distinct_versions_sqlite(
-        wandb_client: WandbClient, tmp_path: Path) -> None:
-    assert _race(wandb_client, tmp_path) == ["v0", "v1"]
+        client: WandbClient, tmp_path: Path) -> None:
+    assert _race(client, tmp_path) == ["v0", "v1"]
 
 
 @pytest.fixture
@@ -136,9 +169,9 @@ def postgres_server(postgres_cluster: PostgresCluster,  # noqa: F811
 
 
 def test_two_runs_committing_one_name_get_distinct_versions_postgres(
-        wandb_client: WandbClient, postgres_server: RunningServer, tmp_path: Path) -> None:
-    client = WandbClient(wandb_client.venv, postgres_server, wandb_client.home)
-    assert _race(client, tmp_path) == ["v0", "v1"]
+        client: WandbClient, postgres_server: RunningServer, tmp_path: Path) -> None:
+    on_pg = WandbClient(client.venv, postgres_server, client.home)
+    assert _race(on_pg, tmp_path) == ["v0", "v1"]
     entity = requests.get(f"{postgres_server.url}/api/v1/viewer", auth=postgres_server.auth,
                           timeout=10).json()["entity"]
     runs = api(postgres_server, "runs", entity=entity, project=RACE_PROJECT).json()["runs"]
