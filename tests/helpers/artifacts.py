@@ -14,7 +14,7 @@ from typing import Any
 
 import requests
 
-from helpers.server import RunningServer, gql
+from helpers.server import RunningServer
 
 CREATE = """
 mutation CreateArtifact ($input: CreateArtifactInput!) {
@@ -60,12 +60,22 @@ query ($entity: String!, $project: String!, $name: String!) {
 """
 
 
+def gql(server: RunningServer, query: str, variables: dict[str, Any] | None = None,
+        key: str | None = None) -> dict[str, Any]:
+    """POST GraphQL with ``key`` (default: the server's admin token); the whole answer,
+    also for a 403 (permission denied)."""
+    r = requests.post(f"{server.url}/graphql", json={"query": query, "variables": variables or {}},
+                      auth=("api", key or server.token), timeout=10)
+    assert r.status_code in (200, 403), (r.status_code, r.text)
+    return dict(r.json())
+
+
 def md5_b64(data: bytes) -> str:
     return base64.b64encode(hashlib.md5(data).digest()).decode()
 
 
-def entity_of(server: RunningServer) -> str:
-    return str(gql(server, "{ viewer { entity } }")["data"]["viewer"]["entity"])
+def entity_of(server: RunningServer, key: str | None = None) -> str:
+    return str(gql(server, "{ viewer { entity } }", key=key)["data"]["viewer"]["entity"])
 
 
 def ok(answer: dict[str, Any]) -> dict[str, Any]:
@@ -84,10 +94,14 @@ class Save:
     name: str
     files: dict[str, bytes]
     aliases: list[str] = field(default_factory=lambda: ["latest"])
+    key: str | None = None  # the API key saving it (None: the server's admin token)
     entity: str = ""
     id: str = ""
     manifest_id: str = ""
     urls: dict[str, str | None] = field(default_factory=dict)
+
+    def _gql(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        return gql(self.server, query, variables, key=self.key)
 
     @property
     def digest(self) -> str:
@@ -96,7 +110,7 @@ class Save:
         return hashlib.md5(text.encode()).hexdigest()
 
     def create(self, **extra: Any) -> dict[str, Any]:
-        self.entity = self.entity or entity_of(self.server)
+        self.entity = self.entity or entity_of(self.server, self.key)
         inp = {"entityName": self.entity, "projectName": self.project,
                "artifactTypeName": "dataset", "artifactCollectionName": self.name,
                "runName": self.run, "digest": self.digest, "digestAlgorithm": "MANIFEST_MD5",
@@ -104,7 +118,7 @@ class Save:
                            for a in self.aliases],
                "enableDigestDeduplication": True, "clientID": f"c-{self.name}-{self.digest}",
                **extra}
-        out = gql(self.server, CREATE, {"input": inp})
+        out = self._gql(CREATE, {"input": inp})
         if "errors" in out:
             return out
         art = out["data"]["createArtifact"]["artifact"]
@@ -112,7 +126,7 @@ class Save:
         return dict(art)
 
     def manifest_upload(self, digest: str = "", include: bool = False) -> dict[str, Any]:
-        out = ok(gql(self.server, MANIFEST, {
+        out = ok(self._gql(MANIFEST, {
             "artifactID": self.id, "baseArtifactID": None, "name": "wandb_manifest.json",
             "digest": digest, "entityName": self.entity, "projectName": self.project,
             "runName": self.run, "manifestType": "FULL", "includeUpload": include}))
@@ -123,7 +137,7 @@ class Save:
     def ask_files(self) -> dict[str, str | None]:
         specs = [{"artifactID": self.id, "name": n, "md5": md5_b64(b),
                   "artifactManifestID": self.manifest_id} for n, b in self.files.items()]
-        out = ok(gql(self.server, FILES, {"input": {"artifactFiles": specs,
+        out = ok(self._gql(FILES, {"input": {"artifactFiles": specs,
                                                     "storageLayout": "V2"}}))
         edges = out["createArtifactFiles"]["files"]["edges"]
         assert len(edges) == len(specs)
@@ -148,7 +162,7 @@ class Save:
         return requests.put(m["file"]["uploadUrl"], data=body, timeout=10)
 
     def commit(self) -> dict[str, Any]:
-        return gql(self.server, COMMIT, {"artifactID": self.id})
+        return self._gql(COMMIT, {"artifactID": self.id})
 
     def all(self) -> dict[str, Any]:
         """Every step; the ``createArtifact`` answer (a dedup answers COMMITTED and stops)."""
