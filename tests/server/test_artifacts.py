@@ -4,6 +4,7 @@ cannot escape, bad names are refused, concurrent commits get distinct versions."
 
 from __future__ import annotations
 
+import json
 import threading
 import urllib.parse
 from typing import Any
@@ -223,3 +224,25 @@ def test_a_bad_upload_never_replaces_a_held_body(live_server: RunningServer) -> 
     got = {e["node"]["name"]: requests.get(e["node"]["directUrl"], timeout=10).content
            for e in edges}
     assert got == {"a.txt": b"good", "empty.txt": b""}
+
+
+def test_references_need_no_body(live_server: RunningServer) -> None:
+    s = _save(live_server, "refs", {"a.txt": b"alpha"})
+    s.create()
+    s.manifest_upload()
+    s.ask_files()
+    s.upload()
+    contents = {"a.txt": {"digest": md5_b64(b"alpha"), "size": 5},
+                "remote.csv": {"digest": "etag-123", "size": 99,
+                               "ref": "s3://bucket/remote.csv"}}
+    body = json.dumps({"version": 1, "contents": contents}).encode()
+    m = s.manifest_upload(md5_b64(body), include=True)
+    assert requests.put(m["file"]["uploadUrl"], data=body, timeout=10).status_code == 200
+    ok(s.commit())
+    q = """query ($e: String!) { project(name: "arts", entityName: $e) {
+      artifact(name: "refs:v0") { size fileCount
+        files { edges { node { name directUrl } } } } } }"""
+    art = ok(gql(live_server, q, {"e": s.entity}))["project"]["artifact"]
+    assert (art["size"], art["fileCount"]) == (104, 2)
+    urls = {e["node"]["name"]: e["node"]["directUrl"] for e in art["files"]["edges"]}
+    assert urls["remote.csv"] is None and urls["a.txt"] is not None
