@@ -62,6 +62,7 @@ def test_versions_code_tables_and_lineage(client: WandbClient, tmp_path: Path) -
     logged = _result(wandb_client.script("wandb_artifacts.py", "log", PROJECT, data,
                                          "my-dataset"))
     assert logged["versions"] == ["v0", "v1"]
+    assert "invalid artifactCollectionName 'bad..name': it holds '..'" in logged["refused"]
     v1_files = _tree(data)
     assert v1_files["f000.txt"] == b"changed\n" and v1_files != v0_files
     table = f"run-{logged['id']}-table:v0"

@@ -2,7 +2,8 @@
 
     wandb_artifacts.py log PROJECT DIR NAME    one run: log_artifact(DIR) as NAME (v0), then
                                                with DIR/f000.txt changed (v1); log_code();
-                                               a wandb.Table in the history
+                                               a wandb.Table in the history; an artifact
+                                               named "bad..name" (refused)
     wandb_artifacts.py use PROJECT NAME OUT EXTRA...
                                                one run: use_artifact NAME:v0 / :v1 / :latest,
                                                each downloaded under OUT; then wandb.Api():
@@ -49,10 +50,17 @@ def log(project: str, folder: str, name: str) -> None:
     (code / "train.py").write_text("print('training')\n")
     code_art = run.log_code(str(code))
     run.log({"table": wandb.Table(columns=["a", "b"], data=[[1, "x"], [2, "y"]])})
+    bad = wandb.Artifact("bad..name", type="dataset")
+    bad.add_file(str(code / "train.py"))
+    try:
+        run.log_artifact(bad).wait()
+        refused = None
+    except Exception as e:  # the test reads the message
+        refused = f"{type(e).__name__}: {e}"
     run_id = run.id
     run.finish()
     _result(id=run_id, entity=run.entity, versions=[v0, logged.version],
-            code=code_art.name if code_art is not None else None)
+            code=code_art.name if code_art is not None else None, refused=refused)
 
 
 def use(project: str, name: str, out: str, *extra: str) -> None:
