@@ -1,7 +1,8 @@
 """The official ``wandb`` client's artifacts against nbtrack's server (``docs/artifacts.md``):
 versions of a 100-file directory downloaded byte-exact, only the changed file uploaded
 again, aliases, ``log_code`` and run tables, lineage through ``wandb.Api()``, bad names and
-missing aliases, and two runs committing one name at once (on SQLite and PostgreSQL).
+missing aliases, two runs committing one name at once (on SQLite and PostgreSQL), and an
+offline run's artifact sent by ``wandb sync`` twice (one version).
 
 The module has a server of its own (its ``wandb.Api()`` reads stay out of the suite server's
 log, which ``test_wandb_client.py`` compares with the logging operations documented); what
@@ -179,3 +180,26 @@ def test_two_runs_committing_one_name_get_distinct_versions_postgres(
     logged = [a["name"] for r in runs for a in api(
         postgres_server, f"runs/{entity}/{RACE_PROJECT}/{r['id']}/artifacts").json()["logged"]]
     assert sorted(logged) == ["raced:v0", "raced:v1"]
+
+
+def test_an_offline_artifact_synced_twice_is_one_version(client: WandbClient) -> None:
+    out = _result(client.script("wandb_artifacts.py", "offline", PROJECT, "offline-ds",
+                                WANDB_MODE="offline"))
+    run_dirs = list((client.home / "wandb").glob(f"offline-run-*-{out['id']}"))
+    assert len(run_dirs) == 1
+    wandb = str(client.venv.bin("wandb"))
+    log = client.server.dir / "server" / "test-server.log"
+    before = log.stat().st_size
+    for extra in ([], ["--no-skip-synced"]):  # the second sync sends everything again
+        res = client.run([wandb, "sync", *extra, str(run_dirs[0])])
+        assert res.returncode == 0, res.stdout + res.stderr
+    with open(log, "rb") as f:
+        f.seek(before)
+        steps = _SAVE_STEP.findall(f.read().decode(errors="replace"))
+    # the first sync creates and commits; the second's createArtifact finds the same digest
+    # committed (W&B's deduplication) and the client stops there
+    assert steps == ["CreateArtifact", "CommitArtifact", "CreateArtifact"], steps
+    entity = requests.get(f"{client.server.url}/api/v1/viewer", auth=client.server.auth,
+                          timeout=10).json()["entity"]
+    logged = api(client.server, f"runs/{entity}/{PROJECT}/{out['id']}/artifacts").json()
+    assert [(a["name"], a["file_count"]) for a in logged["logged"]] == [("offline-ds:v0", 5)]

@@ -15,6 +15,9 @@
                                                with the others: each waits after init until
                                                $RACE_N racers are in $RACE_DIR
 
+    wandb_artifacts.py offline PROJECT NAME    (with WANDB_MODE=offline) a run logs NAME, 5
+                                               files, to be sent later by ``wandb sync``
+
 Prints ``RESULT {json}`` lines the test reads.
 """
 
@@ -129,5 +132,19 @@ def race(project: str, name: str, tag: str) -> None:
     _result(tag=tag, version=logged.version)
 
 
+def offline(project: str, name: str) -> None:
+    folder = Path("offline-data")
+    folder.mkdir()
+    for i in range(5):
+        (folder / f"x{i}.txt").write_text(f"offline {i}\n")
+    run = wandb.init(project=project, name="offline")
+    art = wandb.Artifact(name, type="dataset")
+    art.add_dir(str(folder))
+    run.log_artifact(art)
+    run.log({"a": 1})
+    run.finish()
+    _result(id=run.id)
+
+
 if __name__ == "__main__":
-    {"log": log, "use": use, "race": race}[sys.argv[1]](*sys.argv[2:])
+    {"log": log, "use": use, "race": race, "offline": offline}[sys.argv[1]](*sys.argv[2:])
