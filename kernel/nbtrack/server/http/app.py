@@ -133,7 +133,11 @@ class Handler(RequestIO):
             self._refuse(400, "invalid artifact file path")
         elif (length := self._length(self.ctx.max_upload_bytes)) is not None:
             try:
-                self._json(*artifact_files.receive(self.ctx, target, query, self.rfile, length))
+                status, answer = artifact_files.receive(self.ctx, target, query, self.rfile,
+                                                        length)
+                if status >= 400:  # the body may be left unread: never reuse the connection
+                    self.close_connection = True
+                self._json(status, answer)
             except FileStoreUnavailable:
                 raise  # 503 + Retry-After: the client retries the upload
             except (ConnectionError, OSError) as e:
