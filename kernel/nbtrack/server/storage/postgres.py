@@ -27,6 +27,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from nbtrack.server.storage.artifacts import on_postgres
 from nbtrack.server.storage.base import (
     LINE_TABLES,
     RUN_FIELDS,
@@ -70,6 +71,7 @@ class PostgresStorage:
             name="nbtrack",
         )
         self._pool.open(wait=True, timeout=30.0)
+        self.artifacts = on_postgres(self)
 
     @contextmanager
     def _db(self) -> Iterator[psycopg.Connection[dict[str, Any]]]:
