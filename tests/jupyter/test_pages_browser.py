@@ -39,7 +39,7 @@ run = nbtrack.init(project="pages", name="from-notebook", tags=["baseline", "ada
                    config={{"lr": 0.01, "optimizer": "adam", "layers": 4}})
 for i in range({NB_STEPS}):
     run.log({{"loss": 2.0 / (1 + 0.02 * i) + 0.05 * math.sin(i / 7),
-             "acc": min(0.99, 0.1 + 0.002 * i)}})
+             "acc": min(0.99, 0.1 + 0.002 * i), "val": {{"loss": 2.5 / (1 + 0.02 * i)}}}})
 run.finish(quiet=True)
 print(run.entity, run.id)
 """
@@ -212,6 +212,46 @@ def _check_run_page(page: Any, nb_path: str) -> None:
     page.wait_for_selector(".nbt-chart[data-key=acc] canvas")
     page.click(".nbt-reset")
     page.wait_for_function("!document.querySelector('.nbt-metrics').dataset.zoom")
+    _check_chart_tools(page, nb_path)
+
+
+def _variation(values: list[float | None]) -> float:
+    pts = [v for v in values if v is not None]
+    return sum(abs(b - a) for a, b in zip(pts, pts[1:]))
+
+
+def _check_chart_tools(page: Any, nb_path: str) -> None:
+    """Sections by prefix, the filter box, EMA smoothing (raw kept faint), per-chart log
+    scale and the CSV export."""
+    page.wait_for_selector(".nbt-chart[data-key=loss][data-drawn]")
+    sections = page.eval_on_selector_all(".nbt-section", "s => s.map(x => x.dataset.section)")
+    assert sections == ["", "val"]
+    assert page.locator(".nbt-section[data-section=val] .nbt-chart").count() == 1
+    page.fill(".nbt-metric-filter", "val/")
+    assert page.locator(".nbt-section[data-section='']").is_hidden()
+    assert page.locator(".nbt-chart[data-key='val/loss']").is_visible()
+    page.fill(".nbt-metric-filter", "")
+    assert page.locator(".nbt-chart[data-key=loss]").is_visible()
+    page.select_option(".nbt-xaxis", "step")
+    raw = page.evaluate("window.nbtrackPages.drawn.loss")
+    assert raw["line"] != raw["band"][0] or raw["band"][0] != raw["band"][1]
+    page.locator(".nbt-smooth").fill("0.9")
+    page.wait_for_function("document.querySelector('.nbt-smooth-value').textContent === '0.9'")
+    smooth = page.evaluate("window.nbtrackPages.drawn.loss")
+    assert smooth["band"] == raw["band"]  # the raw series stays, faint, behind the line
+    assert _variation(smooth["line"]) < 0.8 * _variation(raw["line"])  # sin(i/7) wiggles damped
+    page.locator(".nbt-smooth").fill("0")
+    acc = page.locator(".nbt-chart[data-key=acc]")
+    before = acc.get_attribute("data-log")
+    acc.locator(".nbt-chart-log").click()
+    assert acc.get_attribute("data-log") != before
+    assert page.locator(".nbt-chart[data-key=loss]").get_attribute("data-log") == before
+    with page.expect_download() as info:
+        page.locator(".nbt-chart[data-key=loss] .nbt-chart-csv").click()
+    lines = Path(info.value.path()).read_text().splitlines()
+    steps, values = _api_points(nb_path, "loss")
+    assert lines[0] == "step,loss" and len(lines) == len(steps) + 1
+    assert [int(ln.split(",")[0]) for ln in lines[1:]] == steps
 
 
 def _check_compare(page: Any, nb_path: str, test_path: str) -> None:

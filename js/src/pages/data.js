@@ -175,3 +175,36 @@ export function systemSeries(rows, limit = 2000) {
   });
   return series;
 }
+
+/** TensorBoard's debiased exponential moving average (weight 0 = the raw values); values
+ * that are not finite stay where they are and do not enter the average. */
+export function ema(values, weight) {
+  if (!(weight > 0)) return values.slice();
+  let last = 0;
+  let n = 0;
+  return values.map((v) => {
+    if (!Number.isFinite(v)) return v;
+    last = last * weight + (1 - weight) * v;
+    n += 1;
+    return last / (1 - weight ** n);
+  });
+}
+
+/** Metric keys in sections by the prefix before their first "/" (`grad/norm` → "grad");
+ * keys without one come first, in a section named "". Sections and keys sorted. */
+export function sections(keys) {
+  const out = new Map();
+  for (const k of [...keys].sort()) {
+    const cut = k.indexOf('/');
+    const name = cut > 0 ? k.slice(0, cut) : '';
+    if (!out.has(name)) out.set(name, []);
+    out.get(name).push(k);
+  }
+  return [...out.entries()].sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a < b ? -1 : 1));
+}
+
+/** A chart's points as CSV (x header, then one row per point). */
+export function toCsv(xName, key, steps, values) {
+  const quote = (s) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+  return [`${quote(xName)},${quote(key)}`, ...steps.map((s, i) => `${s},${values[i]}`)].join('\n') + '\n';
+}

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  alignSeries, configDiff, configKeys, filterRuns, flatConfig, finitePart, interp, metricKeys, rowsToSeries, runtimeOf,
+  alignSeries, configDiff, configKeys, ema, filterRuns, flatConfig, sections, toCsv, finitePart, interp, metricKeys, rowsToSeries, runtimeOf,
   sortRuns, sortValue, summaryKeys, systemSeries,
 } from '../../src/pages/data.js';
 
@@ -98,4 +98,25 @@ test('system metrics by runtime, finite values only', () => {
   ];
   assert.deepEqual(systemSeries(rows), { 'system.cpu': [[0, 1, 5], [10, 20, 30]] });
   assert.deepEqual(systemSeries(rows, 1), { 'system.cpu': [[5], [30]] });
+});
+
+test('ema: debiased like TensorBoard, 0 is the raw series, non-finite values kept in place', () => {
+  assert.deepEqual(ema([1, 2, 3], 0), [1, 2, 3]);
+  const out = ema([10, NaN, 20, Infinity], 0.5);
+  assert.equal(out[0], 10); // debiased: the first point is the value itself
+  assert.ok(Number.isNaN(out[1]));
+  assert.equal(out[2], (0.5 * 0.5 * 10 + 0.5 * 20) / (1 - 0.25)); // 16.67: pulled toward 10
+  assert.equal(out[3], Infinity);
+  const flat = ema(new Array(50).fill(3), 0.9);
+  assert.ok(flat.every((v) => Math.abs(v - 3) < 1e-12));
+});
+
+test('sections by prefix: plain keys first, then each prefix, sorted', () => {
+  assert.deepEqual(sections(['val/loss', 'loss', 'grad/w', 'acc', 'grad/b', 'a/b/c']), [
+    ['', ['acc', 'loss']], ['a', ['a/b/c']], ['grad', ['grad/b', 'grad/w']], ['val', ['val/loss']]]);
+  assert.deepEqual(sections([]), []);
+});
+
+test('csv of a chart: header, then step,value rows; names with commas quoted', () => {
+  assert.equal(toCsv('step', 'a,b', [0, 1], [0.5, 2]), 'step,"a,b"\n0,0.5\n1,2\n');
 });
