@@ -213,6 +213,9 @@ def _check_run_page(page: Any, nb_path: str) -> None:
     page.click(".nbt-reset")
     page.wait_for_function("!document.querySelector('.nbt-metrics').dataset.zoom")
     _check_chart_tools(page, nb_path)
+    rss = page.locator(".nbt-system-chart[data-key='system.proc.memory.rssMB'] h3")
+    assert rss.inner_text() == "process memory (RSS) · MB"  # friendly names with units
+    assert rss.get_attribute("title") == "system.proc.memory.rssMB"
 
 
 def _variation(values: list[float | None]) -> float:

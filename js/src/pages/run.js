@@ -5,6 +5,7 @@ import { el } from '../shared/dom.js';
 import { formatBytes, formatDuration, formatNumber, formatValue } from '../shared/format.js';
 import { metricOptions, plotAreaWidth, uPlot } from '../shared/plot.js';
 import { chartData } from '../shared/series.js';
+import { systemTitle } from '../shared/system.js';
 import { encodePath } from '../shared/urls.js';
 import { loadMedia } from './media.js';
 import {
@@ -251,7 +252,8 @@ export async function runView() {
     if (!keys.length) { system.replaceChildren(el('p', { class: 'nbt-empty', text: 'no system metrics' })); return; }
     system.replaceChildren();
     keys.forEach((k, i) => {
-      const box = el('div', { class: 'nbt-chart nbt-metric-chart nbt-system-chart', 'data-key': k }, el('h3', { text: k }));
+      const box = el('div', { class: 'nbt-chart nbt-metric-chart nbt-system-chart', 'data-key': k },
+        el('h3', { title: k, text: systemTitle(k) }));
       system.append(box);
       metricPlot(box, series[k][0], series[k][1], {
         height: 160, color: COLORS[i % COLORS.length], label: k, xLabel: 'runtime (s)', xText: X_TEXT.runtime,
