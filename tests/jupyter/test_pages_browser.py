@@ -260,15 +260,38 @@ def _check_chart_tools(page: Any, nb_path: str) -> None:
 def _check_compare(page: Any, nb_path: str, test_path: str) -> None:
     chart = page.wait_for_selector(".nbt-compare-chart[data-series='2']", timeout=20000)
     assert chart is not None
-    page.select_option(".nbt-compare-metric", "loss")
+    # several metrics at once: one chart each
+    page.check(".nbt-compare-metrics input[value=loss]")
     page.wait_for_selector(".nbt-compare-chart[data-metric=loss] canvas")
+    assert page.eval_on_selector_all(".nbt-compare-chart", "cs => cs.map(c => c.dataset.metric)") == [
+        "acc", "loss"]
+    loss = page.locator(".nbt-compare-chart[data-metric=loss]")
     # uPlot's legend: the x series and one per run
-    assert page.locator(".nbt-compare-chart .u-legend .u-series").count() == 3
+    assert loss.locator(".u-legend .u-series").count() == 3
     legend = page.locator(".nbt-legend span")
     assert sorted(legend.evaluate_all("els => els.map(e => e.dataset.run)")) == sorted(
         [nb_path, test_path])
-    points = page.locator(".nbt-compare-chart").get_attribute("data-points").split(",")
+    points = loss.get_attribute("data-points").split(",")
     assert all(int(n) > 0 for n in points)
+    # hovering shows every run's value, also where a run has no point at that step
+    over = loss.locator(".u-over").bounding_box()
+    page.mouse.move(over["x"] + over["width"] * 0.4, over["y"] + over["height"] / 2)
+    values = loss.locator(".u-legend .u-series .u-value").all_inner_texts()
+    assert len(values) == 3 and all(v not in ("", "—", "--") for v in values[1:]), values
+    # a drag zooms: each run's history is fetched again for that step range
+    page.mouse.move(over["x"] + over["width"] * 0.2, over["y"] + over["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(over["x"] + over["width"] * 0.4, over["y"] + over["height"] / 2, steps=5)
+    page.mouse.up()
+    page.wait_for_function("document.querySelector('.nbt-compare-charts').dataset.zoom")
+    lo, hi = (int(x) for x in page.locator(".nbt-compare-charts").get_attribute(
+        "data-zoom").split(","))
+    page.wait_for_selector(".nbt-compare-chart[data-metric=loss] canvas")
+    per = page.evaluate("window.nbtrackPages.compare.loss")
+    assert all(lo <= s <= hi for run in per for s in run["steps"]) and per[0]["steps"]
+    page.click(".nbt-reset")
+    page.wait_for_function("!document.querySelector('.nbt-compare-charts').dataset.zoom")
+    page.wait_for_selector(".nbt-compare-chart[data-metric=loss] canvas")
     diff = page.locator(".nbt-diff tr[data-key]")
     assert sorted(diff.evaluate_all("els => els.map(e => e.dataset.key)")) == ["layers", "lr"]
 

@@ -208,3 +208,16 @@ export function toCsv(xName, key, steps, values) {
   const quote = (s) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
   return [`${quote(xName)},${quote(key)}`, ...steps.map((s, i) => `${s},${values[i]}`)].join('\n') + '\n';
 }
+
+/** The value at the point of ascending `steps` nearest to `x` (null when there is none). */
+export function nearestValue(steps, values, x) {
+  if (!steps.length) return null;
+  let lo = 0;
+  let hi = steps.length - 1;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (steps[mid] <= x) lo = mid;
+    else hi = mid;
+  }
+  return Math.abs(steps[hi] - x) < Math.abs(x - steps[lo]) ? values[hi] : values[lo];
+}

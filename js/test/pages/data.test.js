@@ -2,9 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  alignSeries, configDiff, configKeys, ema, filterRuns, flatConfig, sections, toCsv, finitePart, interp, metricKeys, rowsToSeries, runtimeOf,
-  sortRuns, sortValue, summaryKeys, systemSeries,
+  alignSeries, configDiff, configKeys, ema, filterRuns, finitePart, flatConfig, interp, metricKeys,
+  nearestValue, rowsToSeries, runtimeOf, sections, sortRuns, sortValue, summaryKeys, systemSeries,
+  toCsv,
 } from '../../src/pages/data.js';
+import { COLORS } from '../../src/pages/palette.js';
 
 test('history rows to series: wire strings decoded, non-numbers left out', () => {
   const rows = [
@@ -119,4 +121,12 @@ test('sections by prefix: plain keys first, then each prefix, sorted', () => {
 
 test('csv of a chart: header, then step,value rows; names with commas quoted', () => {
   assert.equal(toCsv('step', 'a,b', [0, 1], [0.5, 2]), 'step,"a,b"\n0,0.5\n1,2\n');
+});
+
+test('compare: the nearest point of a run to a hovered step; 20 colours before one repeats', () => {
+  assert.equal(nearestValue([0, 10, 20], [1, 2, 3], 4), 1);
+  assert.equal(nearestValue([0, 10, 20], [1, 2, 3], 6), 2);
+  assert.equal(nearestValue([0, 10, 20], [1, 2, 3], 99), 3);
+  assert.equal(nearestValue([], [], 1), null);
+  assert.equal(new Set(COLORS.map((c) => c.toLowerCase())).size, 20);
 });
