@@ -11,6 +11,7 @@ then selects both runs and checks the compare view's two series. Screenshots go 
 
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 from typing import Any
@@ -220,7 +221,7 @@ def _check_run_page(page: Any, nb_path: str) -> None:
 
 def _variation(values: list[float | None]) -> float:
     pts = [v for v in values if v is not None]
-    return sum(abs(b - a) for a, b in zip(pts, pts[1:]))
+    return sum(abs(b - a) for a, b in itertools.pairwise(pts))
 
 
 def _check_chart_tools(page: Any, nb_path: str) -> None:
@@ -255,6 +256,7 @@ def _check_chart_tools(page: Any, nb_path: str) -> None:
     steps, values = _api_points(nb_path, "loss")
     assert lines[0] == "step,loss" and len(lines) == len(steps) + 1
     assert [int(ln.split(",")[0]) for ln in lines[1:]] == steps
+    assert [float(ln.split(",")[1]) for ln in lines[1:]] == pytest.approx(values)
 
 
 def _check_compare(page: Any, nb_path: str, test_path: str) -> None:
@@ -263,8 +265,8 @@ def _check_compare(page: Any, nb_path: str, test_path: str) -> None:
     # several metrics at once: one chart each
     page.check(".nbt-compare-metrics input[value=loss]")
     page.wait_for_selector(".nbt-compare-chart[data-metric=loss] canvas")
-    assert page.eval_on_selector_all(".nbt-compare-chart", "cs => cs.map(c => c.dataset.metric)") == [
-        "acc", "loss"]
+    shown = page.eval_on_selector_all(".nbt-compare-chart", "cs => cs.map(c => c.dataset.metric)")
+    assert shown == ["acc", "loss"]
     loss = page.locator(".nbt-compare-chart[data-metric=loss]")
     # uPlot's legend: the x series and one per run
     assert loss.locator(".u-legend .u-series").count() == 3
