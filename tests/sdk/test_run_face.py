@@ -83,3 +83,31 @@ def test_run_step_follows_the_handler_and_survives_finish(offline: nbtrack.Run) 
     assert offline.step == 10
     offline.finish(quiet=True)
     assert offline.step == 11  # finish committed the open row
+
+
+def test_a_thread_logging_through_finish_is_named_in_the_outcome(
+        offline: nbtrack.Run, capsys: pytest.CaptureFixture[str]) -> None:
+    import threading
+
+    from nbtrack.sdk.run import RunFinishedError
+
+    started, refused = threading.Event(), []
+
+    def trainer() -> None:
+        started.set()
+        try:
+            while True:
+                offline.log({"x": 1.0})
+        except RunFinishedError as exc:
+            refused.append(str(exc))
+
+    t = threading.Thread(target=trainer, name="trainer")
+    t.start()
+    started.wait(5)
+    offline.finish()
+    t.join(10)
+    assert refused, "the thread's log() was not refused after finish"
+    # finish waits on the pipeline (the GIL is free), so the looping thread meets it
+    assert "is finishing" in refused[0]
+    err = capsys.readouterr().err
+    assert "nbtrack: thread trainer called log() while run f was finishing" in err

@@ -14,6 +14,7 @@ import collections
 import datetime
 import logging
 import shutil
+import sys
 import threading
 import time
 import warnings
@@ -71,6 +72,7 @@ class Run:
         self._alerts = AlertLimiter()
         self._final_history: dict[str, Any] | None = None  # the charts at finish, kept
         self._step_seen = int(record.starting_step)  # run.step's last answer, kept at finish
+        self._late_threads: set[str] = set()  # threads whose log() met a finishing run
         self._lock = threading.Lock()
         self._state = "running"
         self.exit_code: int | None = None
@@ -177,8 +179,7 @@ class Run:
         if stop is not None and stop.is_set() and self._stop.at_log(self):
             return
         if self._state != "running":
-            raise RunFinishedError(f"run {self.name} is {self._state}; start a new one with "
-                                   "nbtrack.init() to log more")
+            raise self._refused()
         if step is not None:
             step = check_step(step)
         bounds = self._bounds  # bounds.fast(data), inlined: the hot path
@@ -350,7 +351,20 @@ class Run:
                                       self.sync_command))
         if not quiet:
             print_outcome(self, outcome, budget)
+            if self._late_threads:  # their tracebacks are in the cell too: say why
+                print(f"nbtrack: thread {', '.join(sorted(self._late_threads))} called log() "
+                      f"while run {self.name} was finishing; those calls raised "
+                      "RunFinishedError and were not logged (stop or join the thread before "
+                      "finish)", file=sys.stderr)
         hooks.emit("run_finish", self)
+
+    def _refused(self) -> RunFinishedError:
+        """log() on a run that is not running; a thread still logging during finish is
+        named in finish's outcome."""
+        if self._state == "finishing":
+            self._late_threads.add(threading.current_thread().name)
+        return RunFinishedError(f"run {self.name} is {self._state}; start a new one with "
+                                "nbtrack.init() to log more")
 
     def _interrupted(self, exit_published: bool, quiet: bool) -> None:
         """Ctrl-C inside finish: detach now (the log keeps the exit record and every
