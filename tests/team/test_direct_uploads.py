@@ -73,6 +73,12 @@ class Direct:
         log = (self.srv.dir / "server" / "test-server.log").read_text(errors="replace")
         return [path for m, path in _ACCESS.findall(log) if m == method]
 
+    def run_file_puts(self) -> list[str]:
+        """The replica's PUTs of run files. Artifact bodies (the run table a ``wandb.Table``
+        logs) always pass through the server, which checks their MD5 as they arrive
+        (docs/artifacts.md), so they are not counted."""
+        return [p for p in self.replica_saw("PUT") if not p.startswith("/artifact-storage/")]
+
 
 @pytest.fixture(scope="module")
 def direct(s3_server: S3, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Direct]:  # noqa: F811
@@ -136,7 +142,7 @@ def test_clients_upload_straight_to_the_store(
 
     stored = direct.objects(project, run)
     assert stored.get("payload.bin") == payload.read_bytes()
-    assert direct.replica_saw("PUT") == []  # not one byte through the replica
+    assert direct.run_file_puts() == []  # not one byte of a run file through the replica
     assert any(p.startswith("/files/") for p in direct.replica_saw("POST"))  # the log is live
 
     listed = {f["name"]: f["size"] for f in direct.api(f"{project}/{run}/files").json()["files"]}
@@ -212,7 +218,7 @@ def test_presigned_urls_are_bound_short_lived_and_only_for_live_keys(direct: Dir
     # a revoked key gets no URL at all
     refused = direct.gql(FILES, key=direct.revoked, name="sec", files=["c.txt"])
     assert refused.status_code == 401 and "X-Amz" not in refused.text
-    assert direct.replica_saw("PUT") == []
+    assert direct.run_file_puts() == []
 
 
 def test_direct_uploads_need_an_object_store(tmp_path: Path) -> None:
