@@ -110,6 +110,10 @@ def test_versions_code_tables_and_lineage(client: WandbClient, tmp_path: Path) -
     assert v1["received_bytes"] == len(b"changed\n")  # the 99 others were held already
     usage = api(srv, f"runs/{entity}/{PROJECT}/{used['id']}/artifacts").json()["used"]
     assert {a["name"] for a in usage} >= {"my-dataset:v0", "my-dataset:v1"}
+    # lineage in the read API: the run that logged each version, the runs that used it
+    assert v1["logged_by"]["id"] == logged["id"]
+    assert [r["id"] for r in v1["used_by"]] == [used["id"]]
+    assert by_name[table]["used_by"] == [] and by_name[table]["logged_by"]["id"] == logged["id"]
     seen = captured(srv)
     assert seen["unknown"] == []
     bad = {k: v for k, v in seen["endpoints"].items() if any(s >= 400 for s in v)}
@@ -123,6 +127,39 @@ def test_versions_code_tables_and_lineage(client: WandbClient, tmp_path: Path) -
         "PUT /artifact-storage/<entity>/manifests/<id> (signed)",
         "GET /artifact-storage/<entity>/blobs/<md5> (signed)"}
     assert all(f"`{e}`" in doc for e in seen["endpoints"] if "/artifact-storage/" in e)
+    _check_run_pages(srv, entity, logged["id"], used["id"])
+
+
+def _check_run_pages(srv: RunningServer, entity: str, logger: str, user: str) -> None:
+    """The run pages (Chromium): the logger's Artifacts section lists its versions with
+    aliases, the bytes uploaded and the lineage logger → version → user; the user's page
+    lists what it used, with the logger as producer."""
+    from helpers.browser import PageErrors, chromium
+
+    img = Path(__file__).parents[2] / "docs" / "img"
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        errors = PageErrors(page)
+        page.goto(f"{srv.url}/pages/login?token={srv.token}")
+        page.goto(f"{srv.url}/pages/runs/{entity}/{PROJECT}/{logger}")
+        page.locator(".nbt-artifacts[data-loaded]").wait_for(timeout=30_000)
+        v1 = page.locator(".nbt-artifacts-logged .nbt-artifact[data-artifact='my-dataset:v1']")
+        assert "latest" in v1.locator(".nbt-alias").all_inner_texts()
+        assert v1.locator(".nbt-artifact-sent").get_attribute("data-bytes") == "8"
+        runs = v1.locator(".nbt-lineage-run").evaluate_all("els => els.map(e => e.dataset.run)")
+        assert runs == [f"{entity}/{PROJECT}/{logger}", f"{entity}/{PROJECT}/{user}"]
+        page.locator(".nbt-artifacts").screenshot(path=str(img / "pages-artifacts.png"))
+        v1.locator(".nbt-artifact-files summary").click()
+        assert v1.locator("tr[data-file]").count() == 100
+        page.goto(f"{srv.url}/pages/runs/{entity}/{PROJECT}/{user}")
+        page.locator(".nbt-artifacts[data-loaded]").wait_for(timeout=30_000)
+        used = page.locator(".nbt-artifacts-used .nbt-artifact")
+        assert used.evaluate_all("els => els.map(e => e.dataset.artifact)") == [
+            "my-dataset:v0", "my-dataset:v1"]
+        assert page.locator(".nbt-artifacts-logged .nbt-artifact").count() == 0
+        producer = used.first.locator(".nbt-lineage-run").first
+        assert producer.get_attribute("data-run") == f"{entity}/{PROJECT}/{logger}"
+        errors.check()
 
 
 _SAVE_STEP = re.compile(r"graphql mutation (CreateArtifact|CommitArtifact):")

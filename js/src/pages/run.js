@@ -7,6 +7,7 @@ import { metricOptions, plotAreaWidth, uPlot } from '../shared/plot.js';
 import { chartData } from '../shared/series.js';
 import { systemTitle } from '../shared/system.js';
 import { encodePath } from '../shared/urls.js';
+import { loadArtifacts } from './artifacts.js';
 import { loadMedia } from './media.js';
 import {
   ema, finitePart, interp, metricKeys, rowsToSeries, runtimeOf, sections, systemSeries, toCsv,
@@ -80,12 +81,14 @@ export async function runView() {
   const output = el('pre', { class: 'nbt-output' });
   const files = el('div', { class: 'nbt-files' });
   const media = el('div', { class: 'nbt-grid nbt-media-grid' });
+  const artifacts = el('div', { class: 'nbt-two nbt-artifacts' });
   main.replaceChildren(head,
     el('h2', { text: 'Metrics' }),
     el('div', { class: 'nbt-controls' }, xSel, el('label', {}, logBox, ' log scale'), resetBtn,
       el('label', {}, 'smoothing ', smoothRange, ' ', smoothText), filterBox,
       el('span', { class: 'nbt-empty', text: 'drag across a chart to zoom' })),
     charts, el('h2', { text: 'Media' }), media, kv,
+    el('h2', { text: 'Artifacts' }), artifacts,
     el('h2', { text: 'System metrics' }), system,
     el('h2', { text: 'Console output (tail)' }), output,
     el('h2', { text: 'Files' }), files);
@@ -286,6 +289,7 @@ export async function runView() {
   await loadHistory();
   for (const f of [loadSystem, loadOutput, loadFiles]) f().catch((e) => showError(e, main));
   loadMedia(base, media).catch((e) => showError(e, media));
+  loadArtifacts(base, artifacts).catch((e) => showError(e, artifacts));
   setInterval(async () => {
     if (document.hidden || !st.run || st.run.state !== 'running') return;
     try {

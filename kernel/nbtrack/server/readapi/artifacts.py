@@ -3,8 +3,9 @@
 ``GET /api/v1/runs/<entity>/<project>/<run>/artifacts`` answers ``{"logged": [...], "used":
 [...]}``: each committed version with its name (``collection:vN``), type, aliases, digest,
 size, file count, ``received_bytes`` (the file bytes uploaded for it: the rest were held
-already) and its first :data:`MAX_FILES` files (name, size, digest). Pending versions are
-not listed.
+already), its first :data:`MAX_FILES` files (name, size, digest) and its lineage:
+``logged_by`` (the run that logged it) and ``used_by`` (the first :data:`MAX_USERS` runs
+that used it), runs of the version's own entity only. Pending versions are not listed.
 """
 
 from __future__ import annotations
@@ -13,9 +14,18 @@ from typing import Any
 
 from nbtrack.server.context import ServerContext, iso, loads
 
-__all__ = ["MAX_FILES", "run_artifacts"]
+__all__ = ["MAX_FILES", "MAX_USERS", "run_artifacts"]
 
 MAX_FILES = 1000
+MAX_USERS = 100
+
+
+def _run_ref(ctx: ServerContext, rid: int | None, entity: str) -> dict[str, Any] | None:
+    run = ctx.storage.artifacts.run_of(rid) if rid is not None else None
+    if run is None or run["entity"] != entity:
+        return None
+    return {"entity": run["entity"], "project": run["project"], "id": run["name"],
+            "name": run["display_name"] or run["name"]}
 
 
 def _version(ctx: ServerContext, v: dict[str, Any]) -> dict[str, Any]:
@@ -40,6 +50,9 @@ def _version(ctx: ServerContext, v: dict[str, Any]) -> dict[str, Any]:
         "files": [{"name": f["name"], "size": f["size"], "digest": f["digest"],
                    "ref": f["ref"]} for f in files],
         "files_truncated": int(v["file_count"]) > len(files),
+        "logged_by": _run_ref(ctx, v["run_rid"], v["entity"]),
+        "used_by": [ref for ref in (_run_ref(ctx, u, v["entity"])
+                                    for u in arts.users(vid)[:MAX_USERS]) if ref is not None],
     }
 
 
