@@ -127,6 +127,17 @@ def test_versions_code_tables_and_lineage(client: WandbClient, tmp_path: Path) -
         "PUT /artifact-storage/<entity>/manifests/<id> (signed)",
         "GET /artifact-storage/<entity>/blobs/<md5> (signed)"}
     assert all(f"`{e}`" in doc for e in seen["endpoints"] if "/artifact-storage/" in e)
+    # (after the check of what the client was answered: these reads include refusals)
+    # a file of a version the run logged or used, read back by the run page's download link
+    run_base = f"runs/{entity}/{PROJECT}"
+    got = api(srv, f"{run_base}/{logged['id']}/artifacts/my-dataset:v1/files/f000.txt")
+    assert got.status_code == 200 and got.content == b"changed\n"
+    assert got.headers["Content-Type"] == "application/octet-stream"  # never shown inline
+    got = api(srv, f"{run_base}/{used['id']}/artifacts/my-dataset:v0/files/f007.txt")
+    assert got.content == v0_files["f007.txt"]
+    assert api(srv, f"{run_base}/{used['id']}/artifacts/{table}/files/x").status_code == 404
+    assert api(srv, f"{run_base}/{logged['id']}/artifacts/my-dataset:v1/files/nope.txt"
+               ).status_code == 404
     _check_run_pages(srv, entity, logged["id"], used["id"])
 
 
@@ -151,6 +162,9 @@ def _check_run_pages(srv: RunningServer, entity: str, logger: str, user: str) ->
         page.locator(".nbt-artifacts").screenshot(path=str(img / "pages-artifacts.png"))
         v1.locator(".nbt-artifact-files summary").click()
         assert v1.locator("tr[data-file]").count() == 100
+        with page.expect_download() as info:
+            v1.locator("tr[data-file='f000.txt'] a").click()
+        assert Path(info.value.path()).read_bytes() == b"changed\n"
         page.goto(f"{srv.url}/pages/runs/{entity}/{PROJECT}/{user}")
         page.locator(".nbt-artifacts[data-loaded]").wait_for(timeout=30_000)
         used = page.locator(".nbt-artifacts-used .nbt-artifact")

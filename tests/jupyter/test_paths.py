@@ -17,6 +17,7 @@ from nbtrack.pages import shell as pages
     ("runs/a/b/c/files", "runs/a/b/c/files"),
     ("runs/a/b/c/artifacts", "runs/a/b/c/artifacts"),
     ("runs/a/b/c/files/media/images/x.png", "runs/a/b/c/files/media/images/x.png"),
+    ("runs/a/b/c/artifacts/ds:v1/files/sub/f.txt", "runs/a/b/c/artifacts/ds%3Av1/files/sub/f.txt"),
 ])
 def test_allowed(raw: str, expected: str) -> None:
     assert pages.api_path(raw) == expected
@@ -28,6 +29,8 @@ def test_allowed(raw: str, expected: str) -> None:
     "runs/a/b/c/files/.", "runs/a/b/c/files/a%2fb", "runs/a/b/c/files/a%5cb",
     "runs/a/b/c/files/%252e%252e", "runs/a/b/c/files/a%00b", "runs/a//c/d",
     "runs/a/b/c/files/x?y", "runs/a/b/c\\d", "healthz", "../healthz", "runs/a/b/c/files/",
+    "runs/a/b/c/artifacts/ds:v1", "runs/a/b/c/artifacts/ds:v1/files", "runs/a/b/c/artifacts/x/y/z",
+    "runs/a/b/c/artifacts/ds:v1/files/..", "runs/a/b/c/artifacts/ds:v1/files/a%2fb",
 ])
 def test_refused(raw: str) -> None:
     assert pages.api_path(raw) is None

@@ -4,7 +4,7 @@
 
 import { el } from '../shared/dom.js';
 import { formatBytes, formatNumber } from '../shared/format.js';
-import { runHref, runPath } from '../shared/urls.js';
+import { encodePath, runHref, runPath } from '../shared/urls.js';
 import { api, root } from './page.js';
 
 function runLink(r) {
@@ -22,24 +22,26 @@ function lineage(v) {
       : [el('span', { class: 'nbt-empty', text: 'not used yet' })]));
 }
 
-function fileList(v) {
+function fileList(base, v) {
   const more = v.files_truncated ? el('p', { class: 'nbt-empty', text: `first ${v.files.length} of ${formatNumber(v.file_count)} files` }) : null;
   return el('details', { class: 'nbt-artifact-files' },
     el('summary', { text: `${formatNumber(v.file_count)} file${v.file_count === 1 ? '' : 's'}` }),
     el('table', { class: 'nbt-table' }, el('tr', {}, el('th', { text: 'file' }), el('th', { text: 'size' })),
       ...v.files.map((f) => el('tr', { 'data-file': f.name },
-        el('td', { text: f.ref ? `${f.name} → ${f.ref}` : f.name }),
+        el('td', {}, f.ref ? `${f.name} → ${f.ref}` : el('a', {
+          href: `${root}api/${base}/artifacts/${encodeURIComponent(v.name)}/files/${encodePath(f.name)}`,
+          download: f.name.split('/').pop(), text: f.name })),
         el('td', { class: 'num', text: formatBytes(f.size) })))), more);
 }
 
-function versionRow(v) {
+function versionRow(base, v) {
   return el('div', { class: 'nbt-chart nbt-artifact', 'data-artifact': v.name, 'data-type': v.type },
     el('h3', {}, el('span', { text: v.name }), ' ', el('span', { class: 'nbt-artifact-type', text: v.type }),
       ...v.aliases.map((a) => el('span', { class: 'nbt-tag nbt-alias', text: a }))),
     el('div', { class: 'nbt-meta' },
       el('span', { text: formatBytes(v.size) }),
       el('span', { class: 'nbt-artifact-sent', 'data-bytes': v.received_bytes, text: `${formatBytes(v.received_bytes)} uploaded` })),
-    lineage(v), fileList(v));
+    lineage(v), fileList(base, v));
 }
 
 /** Fill `box` with the run's artifacts (`base`: the run's read API path). */
@@ -47,7 +49,7 @@ export async function loadArtifacts(base, box) {
   const data = await api(`${base}/artifacts`);
   const part = (title, list, cls) => el('div', { class: cls },
     el('h3', { text: `${title} (${list.length})` }),
-    ...(list.length ? list.map(versionRow) : [el('p', { class: 'nbt-empty', text: 'none' })]));
+    ...(list.length ? list.map((v) => versionRow(base, v)) : [el('p', { class: 'nbt-empty', text: 'none' })]));
   const logged = data.logged || [];
   const used = data.used || [];
   box.replaceChildren(part('logged', logged, 'nbt-artifacts-logged'), part('used', used, 'nbt-artifacts-used'));

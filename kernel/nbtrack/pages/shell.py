@@ -67,6 +67,8 @@ def api_path(raw: str) -> str | None:
         or (segs[0] == "runs" and len(segs) == 4)
         or (segs[0] == "runs" and len(segs) == 5 and segs[4] in RUN_PARTS)
         or (segs[0] == "runs" and len(segs) >= 6 and segs[4] == "files")
+        or (segs[0] == "runs" and len(segs) >= 8 and segs[4] == "artifacts"
+            and segs[6] == "files")
     )
     if not ok:
         return None

@@ -13,8 +13,10 @@ from __future__ import annotations
 from typing import Any
 
 from nbtrack.server.context import ServerContext, iso, loads
+from nbtrack.server.storage.blobs import hex_digest, open_blob
+from nbtrack.server.storage.files import StoredFile
 
-__all__ = ["MAX_FILES", "MAX_USERS", "run_artifacts"]
+__all__ = ["MAX_FILES", "MAX_USERS", "artifact_file", "run_artifacts"]
 
 MAX_FILES = 1000
 MAX_USERS = 100
@@ -60,3 +62,24 @@ def run_artifacts(ctx: ServerContext, rid: int) -> dict[str, Any]:
     arts = ctx.storage.artifacts
     return {"logged": [_version(ctx, v) for v in arts.logged_by_run(rid)],
             "used": [_version(ctx, v) for v in arts.used_by_run(rid)]}
+
+
+def artifact_file(ctx: ServerContext, rid: int, version: str,
+                  path: str) -> tuple[int, dict[str, Any] | StoredFile]:
+    """``GET .../<run>/artifacts/<name:vN>/files/<path>``: one file of a version this run
+    logged or used (the run page's download links), read from the entity's stored bodies."""
+    arts = ctx.storage.artifacts
+    found = next((v for v in [*arts.logged_by_run(rid), *arts.used_by_run(rid)]
+                  if f"{v['collection_name']}:v{v['version_index']}" == version), None)
+    if found is None:
+        return 404, {"error": f"this run logged or used no artifact {version!r}"}
+    entry = next(iter(arts.files(int(found["id"]), [path], None, 1)), None)
+    if entry is None:
+        return 404, {"error": f"artifact {version} has no file {path!r}"}
+    if entry["ref"]:
+        return 404, {"error": f"{path!r} is a reference ({entry['ref']}): not stored here"}
+    hexd = hex_digest(entry["digest"])
+    body = open_blob(arts, ctx.files, found["entity"], hexd) if hexd else None
+    if body is None:
+        return 404, {"error": f"the body of {path!r} is not stored"}
+    return 200, body

@@ -14,8 +14,6 @@ needs the bytes.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 import json
@@ -26,7 +24,9 @@ from io import BufferedIOBase, BytesIO
 from typing import TYPE_CHECKING, Any
 
 from nbtrack.server.context import log
+from nbtrack.server.storage import blobs
 from nbtrack.server.storage.artifacts import ArtifactConflict, Entry
+from nbtrack.server.storage.blobs import BLOB_PROJECT, b64_of, hex_digest
 from nbtrack.server.storage.files import StoredFile, safe_name
 from nbtrack.server.wandb.uploads import URL_TTL
 
@@ -37,7 +37,6 @@ __all__ = ["BLOB_PROJECT", "PREFIX", "Target", "download_url", "hex_digest", "ma
            "open_blob", "parse_path", "receive", "upload_url", "verify_get", "verify_put"]
 
 PREFIX = "/artifact-storage/"
-BLOB_PROJECT = ".artifacts"  # the file store's namespace for bodies (no run project may be it)
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 MAX_MANIFEST_ENTRIES = 1_000_000
 
@@ -52,19 +51,7 @@ class Target:
     key: str
 
 
-def hex_digest(digest: Any) -> str | None:
-    """The hex MD5 of W&B's base64 digest; None when it is not one."""
-    if not isinstance(digest, str) or len(digest) != 24:
-        return None
-    try:
-        raw = base64.b64decode(digest, validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    return raw.hex() if len(raw) == 16 else None
-
-
-def _b64(hexd: str) -> str:
-    return base64.b64encode(bytes.fromhex(hexd)).decode()
+_b64 = b64_of
 
 
 def _path(entity: str, kind: str, key: str) -> str:
@@ -207,12 +194,7 @@ def _store(ctx: ServerContext, entity: str, hexd: str, src: BufferedIOBase, leng
 
 def open_blob(ctx: ServerContext, entity: str, hexd: str) -> StoredFile | None:
     """A stored body (only once known: a half-stored one is never served)."""
-    if ctx.storage.artifacts.blob(entity, _b64(hexd)) is None:
-        return None
-    try:
-        return ctx.files.open_read(entity, BLOB_PROJECT, hexd[:2], hexd)
-    except ValueError:
-        return None
+    return blobs.open_blob(ctx.storage.artifacts, ctx.files, entity, hexd)
 
 
 def receive(ctx: ServerContext, target: Target, query: str, src: BufferedIOBase,
