@@ -1,7 +1,7 @@
 // nbtrack run widget — anywidget front end (ESM; bundled by js/build.mjs with uPlot).
 //
 // Traits (docs/contracts.md, "Notebook layer"): info, state, network, progress,
-// series (+ series_rev), finish, summary, sync_command, selected (JS → Python too),
+// series (binary patches, ./seriesstore.js), finish, summary, sync_command, selected (JS → Python too),
 // messages, system (system metrics: {key: {t, v, last}}), media (the newest media value of
 // each key: paths and sizes; ./media.js loads the files by URL). Redraws are coalesced to at
 // most one per animation frame.
@@ -12,14 +12,14 @@ import { compareKeys, sparklinePath } from '../shared/series.js';
 import { createChart } from './chart.js';
 import { pagesLink, probePages } from './links.js';
 import { mediaSection } from './media.js';
-import { mergeSeries, toggleSelected, visibleKeys } from './model.js';
+import { toggleSelected, visibleKeys } from './model.js';
+import { applyPatch, applyState, createStore, isPatch } from './seriesstore.js';
 import { badgeInfo, networkText, progressInfo, speedText } from './status.js';
 
 const PALETTE = [
   '#4e79a7', '#f28e2b', '#e15759', '#59a14f', '#b07aa1',
   '#76b7b2', '#d4a017', '#ff9da7', '#9c755f', '#8c8cdb',
 ];
-const SERIES_CACHE = new WeakMap();
 const LIVE_STATES = new Set(['running', 'retrying', 'offline']);
 const TRAITS = [
   'info', 'state', 'network', 'progress', 'series', 'finish', 'summary',
@@ -114,10 +114,18 @@ function render({ model, el: host }) {
   host.appendChild(root);
 
   // ---- state ------------------------------------------------------------------------
-  // The merged series is shared by every view of the same model: `series` updates are
-  // deltas, so a second view of the widget opened later starts from the merged copy.
-  let series = mergeSeries(SERIES_CACHE.get(model) || {}, model.get('series'));
-  SERIES_CACHE.set(model, series);
+  // This view's copy of the series: the trait's state, then the kernel's patches. The
+  // state may be old (the model outlives views), so the view asks for a whole patch.
+  const store = createStore();
+  applyState(store, model.get('series'));
+  let series = store.entries;
+  let asked = false;
+  function askSnapshot() {
+    if (asked || typeof model.send !== 'function') return;
+    asked = true;
+    model.send({ nbtrack: 'snapshot' });
+  }
+  askSnapshot();
   for (const k of Object.keys(series).sort(compareKeys)) colorFor(model, k);
   let progressAt = performance.now();
   let collapsed = false;
@@ -151,17 +159,30 @@ function render({ model, el: host }) {
   for (const name of TRAITS) {
     handlers[name] = () => {
       if (name === 'series') {
-        series = mergeSeries(series, model.get('series'));
-        SERIES_CACHE.set(model, series);
-        for (const k of Object.keys(series).sort(compareKeys)) colorFor(model, k);
+        applyState(store, model.get('series'));
+        seriesChanged();
       }
       if (name === 'progress') progressAt = performance.now();
       schedule(name);
     };
     model.on(`change:${name}`, handlers[name]);
   }
-  const onRev = () => schedule('series');
-  model.on('change:series_rev', onRev);
+  function seriesChanged() {
+    series = store.entries;
+    for (const k of Object.keys(series).sort(compareKeys)) colorFor(model, k);
+  }
+  const onCustom = (msg, buffers) => {
+    if (!isPatch(msg)) return;
+    const { gap } = applyPatch(store, msg, buffers || []);
+    if (gap) {
+      askSnapshot();
+      return;
+    }
+    if (msg.full) asked = false;
+    seriesChanged();
+    schedule('series');
+  };
+  model.on('msg:custom', onCustom);
 
   // ---- drawing ---------------------------------------------------------------------
   function drawHeader() {
@@ -256,7 +277,7 @@ function render({ model, el: host }) {
         charts.set(k, c);
       }
       if (grid.children[i] !== c.card) grid.insertBefore(c.card, grid.children[i] || null);
-      if (fresh || what.has('series') || what.has('resize') || c.entry !== series[k]) {
+      if (fresh || what.has('resize') || c.entry !== series[k]) {
         c.update(series[k], Math.max(120, Math.floor(c.card.clientWidth - 2) || 300));
       } else if (what.has('theme')) {
         c.redraw();
@@ -415,7 +436,7 @@ function render({ model, el: host }) {
     if (frame) cancelAnimationFrame(frame);
     if (timer) clearTimeout(timer);
     for (const name of TRAITS) model.off(`change:${name}`, handlers[name]);
-    model.off('change:series_rev', onRev);
+    model.off('msg:custom', onCustom);
     if (ro) ro.disconnect();
     if (themeWatch) themeWatch.disconnect();
     for (const c of charts.values()) c.destroy();
