@@ -84,6 +84,11 @@ export function createChart(key, color, syncKey) {
         width = w;
       }
       card.dataset.points = String(plan.points);
+      // what the widget holds (tests compare it with the kernel's copy): exact numbers
+      const n = entry.steps.length;
+      card.dataset.n = String(n);
+      card.dataset.last = String(entry.last);
+      card.dataset.lastStep = n ? String(entry.steps[n - 1]) : '';
       plotEl.setAttribute('aria-label', `${key}: ${plan.points} points`);
       setText(lastEl, formatNumber(entry.last));
       setText(foot, footText(entry, plan));
