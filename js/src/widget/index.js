@@ -21,6 +21,8 @@ const PALETTE = [
   '#76b7b2', '#d4a017', '#ff9da7', '#9c755f', '#8c8cdb',
 ];
 const LIVE_STATES = new Set(['running', 'retrying', 'offline']);
+const CHART_SHARE = 0.05; // of the main thread's time, at most, for redrawing charts
+const CHART_LATE_MS = 400;
 const TRAITS = [
   'info', 'state', 'network', 'progress', 'series', 'finish', 'summary',
   'sync_command', 'selected', 'messages', 'system', 'media',
@@ -131,6 +133,26 @@ function render({ model, el: host }) {
   let collapsed = false;
   const syncKey = `nbtrack-view-${(VIEWS += 1)}`;
   const charts = new Map(); // key -> chart (./chart.js)
+  // Charts off screen keep their numbers current but draw when they come into view: with
+  // 50 metrics streaming, drawing them all took most of the page's main thread.
+  const onScreen = new Set();
+  let lastPicker = '';
+  let chartsAt = 0; // the earliest time new data alone may redraw the charts
+  let chartTimer = 0;
+  const seen = typeof IntersectionObserver === 'function'
+    ? new IntersectionObserver((entries) => {
+      let more = false;
+      for (const e of entries) {
+        if (e.isIntersecting) {
+          onScreen.add(e.target);
+          more = true;
+        } else {
+          onScreen.delete(e.target);
+        }
+      }
+      if (more) schedule('visible');
+    }, { rootMargin: '200px' })
+    : null;
   const dirty = new Set(TRAITS);
   let frame = 0;
   let timer = 0;
@@ -258,31 +280,67 @@ function render({ model, el: host }) {
   function drawCharts(what) {
     const allKeys = Object.keys(series);
     const selected = model.get('selected');
-    drawPicker(allKeys, selected);
+    // the chips change only with the keys, the selection or the fold (not with the data)
+    const pickerSig = JSON.stringify([allKeys, selected, collapsed]);
+    if (pickerSig !== lastPicker) {
+      lastPicker = pickerSig;
+      drawPicker(allKeys, selected);
+    }
     const keys = collapsed ? [] : visibleKeys(allKeys, selected);
     emptyEl.hidden = allKeys.length > 0 || !LIVE_STATES.has(model.get('state') || 'running');
     grid.hidden = collapsed;
     const want = new Set(keys);
     for (const [k, c] of charts) {
       if (!want.has(k)) {
+        if (seen) seen.unobserve(c.card);
+        onScreen.delete(c.card);
         c.destroy();
         charts.delete(k);
       }
     }
+    const todo = [];
     keys.forEach((k, i) => {
       let c = charts.get(k);
       const fresh = !c;
       if (fresh) {
         c = createChart(k, colorFor(model, k), syncKey);
         charts.set(k, c);
+        if (seen) seen.observe(c.card);
       }
       if (grid.children[i] !== c.card) grid.insertBefore(c.card, grid.children[i] || null);
-      if (fresh || what.has('resize') || c.entry !== series[k]) {
-        c.update(series[k], Math.max(120, Math.floor(c.card.clientWidth - 2) || 300));
-      } else if (what.has('theme')) {
-        c.redraw();
+      if (c.entry !== series[k]) {
+        c.setEntry(series[k]);
+        c.stale = true;
       }
+      if (what.has('resize')) c.stale = true;
+      if (fresh || (c.stale && (!seen || onScreen.has(c.card)))) todo.push(c);
+      else if (what.has('theme')) c.redraw();
     });
+    // New data alone redraws at a pace that keeps drawing near CHART_SHARE of the time
+    // (each pass waits CHART_SHARE⁻¹ times what the last one took); new charts, sizes,
+    // folds and selections draw at once. Off-screen charts wait until they are seen.
+    const now = performance.now();
+    const urgent = todo.some((c) => !c.drawn) || ['resize', 'fold', 'selected', 'theme', 'visible', 'state'].some((n) => what.has(n));
+    if (!urgent && now < chartsAt) {
+      // the next update usually comes first (and draws in its own frame); the timer is for
+      // the last one
+      if (todo.length && !chartTimer) {
+        chartTimer = setTimeout(() => { chartTimer = 0; schedule('charts'); },
+          chartsAt - now + CHART_LATE_MS);
+      }
+      return;
+    }
+    if (chartTimer) clearTimeout(chartTimer);
+    chartTimer = 0;
+    // Read every width first, then draw: a read after a write would lay the page out again.
+    const widths = todo.map((c) => Math.max(120, Math.floor(c.card.clientWidth - 2) || 300));
+    todo.forEach((c, i) => {
+      c.draw(widths[i]);
+      c.stale = false;
+      c.drawn = true;
+    });
+    const end = performance.now();
+    if (todo.length) chartsAt = end + (end - now) * (1 / CHART_SHARE - 1);
   }
 
   function drawProgress() {
@@ -304,6 +362,7 @@ function render({ model, el: host }) {
     const s = getObj(model, 'summary');
     const keys = Object.keys(s).filter((k) => !k.startsWith('_')).sort(compareKeys);
     summary.hidden = keys.length === 0;
+    if (!keys.length && !summaryBody.firstChild) return; // running: no DOM work per update
     summaryBody.replaceChildren();
     for (const k of keys) {
       const v = s[k];
@@ -366,7 +425,7 @@ function render({ model, el: host }) {
     if (any('info', 'state', 'network')) drawHeader();
     if (any('progress', 'state')) drawStats();
     if (any('network', 'state')) drawNetwork();
-    if (any('series', 'selected', 'state', 'resize', 'fold', 'theme')) drawCharts(what);
+    if (any('series', 'selected', 'state', 'resize', 'fold', 'theme', 'visible', 'charts')) drawCharts(what);
     if (any('finish', 'state')) drawProgress();
     if (any('summary', 'series')) drawSummary();
     if (any('messages')) drawMessages();
@@ -435,10 +494,12 @@ function render({ model, el: host }) {
     alive = false;
     if (frame) cancelAnimationFrame(frame);
     if (timer) clearTimeout(timer);
+    if (chartTimer) clearTimeout(chartTimer);
     for (const name of TRAITS) model.off(`change:${name}`, handlers[name]);
     model.off('msg:custom', onCustom);
     if (ro) ro.disconnect();
     if (themeWatch) themeWatch.disconnect();
+    if (seen) seen.disconnect();
     for (const c of charts.values()) c.destroy();
     charts.clear();
     clearInterval(ticker);
