@@ -30,12 +30,17 @@ NODE_SCRIPT = """
 import { readFileSync } from 'node:fs';
 import { applyPatch, applyState, createStore } from %s;
 const steps = JSON.parse(readFileSync(0, 'utf8'));
-const buf = (b) => { const x = Buffer.from(b, 'base64'); return new DataView(x.buffer, x.byteOffset, x.byteLength); };
+const buf = (b) => {
+  const x = Buffer.from(b, 'base64');
+  return new DataView(x.buffer, x.byteOffset, x.byteLength);
+};
 const store = createStore();
 const out = [];
-const enc = (v) => (Number.isNaN(v) ? 'NaN' : v === Infinity ? 'inf' : v === -Infinity ? '-inf' : v);
-const dump = (s) => Object.fromEntries(Object.entries(s.entries).map(([k, e]) =>
-  [k, { steps: e.steps, values: e.values.map(enc), min: enc(e.min), max: enc(e.max), last: enc(e.last) }]));
+const enc = (v) => (Number.isNaN(v) ? 'NaN'
+  : v === Infinity ? 'inf' : v === -Infinity ? '-inf' : v);
+const dump = (s) => Object.fromEntries(Object.entries(s.entries).map(([k, e]) => [k, {
+  steps: e.steps, values: e.values.map(enc), min: enc(e.min), max: enc(e.max),
+  last: enc(e.last) }]));
 for (const p of steps) {
   if (p.state) {
     const fresh = createStore();

@@ -89,7 +89,8 @@ def measure(n_keys: int, kernel_dir: Path, home: Path) -> dict[str, Any]:
     try:
         _execute(kc, SETUP)
         _execute(kc, INIT)
-        comm, text = _execute(kc, LOOP.replace("N_KEYS", str(n_keys)).replace("SECONDS", str(LOOP_S)), timeout=LOOP_S + 60)
+        loop = LOOP.replace("N_KEYS", str(n_keys)).replace("SECONDS", str(LOOP_S))
+        comm, text = _execute(kc, loop, timeout=LOOP_S + 60)
         _execute(kc, "%track_finish --quiet")
     finally:
         kc.stop_channels()

@@ -8,6 +8,7 @@ one binary patch of the series that moved (``notebook/series.py``).
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -63,7 +64,7 @@ def _check_rate(rec: RecordingComm, elapsed: float) -> None:
     for kind in (True, False):
         times = [t for t, m in zip(rec.times, rec.messages, strict=True) if _is_patch(m) is kind]
         assert len(times) <= 4 * elapsed + 3, (kind, len(times), elapsed)
-        gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+        gaps = [b - a for a, b in itertools.pairwise(times)]
         assert all(g >= 0.2 for g in gaps), min(gaps)
 
 

@@ -12,6 +12,7 @@ import { compareKeys, sparklinePath } from '../shared/series.js';
 import { createChart } from './chart.js';
 import { pagesLink, probePages } from './links.js';
 import { mediaSection } from './media.js';
+import { createPacer, createVisibility } from './pace.js';
 import { toggleSelected, visibleKeys } from './model.js';
 import { applyPatch, applyState, createStore, isPatch } from './seriesstore.js';
 import { badgeInfo, networkText, progressInfo, speedText } from './status.js';
@@ -21,8 +22,8 @@ const PALETTE = [
   '#76b7b2', '#d4a017', '#ff9da7', '#9c755f', '#8c8cdb',
 ];
 const LIVE_STATES = new Set(['running', 'retrying', 'offline']);
-const CHART_SHARE = 0.05; // of the main thread's time, at most, for redrawing charts
-const CHART_LATE_MS = 400;
+const CHART_SHARE = 0.03; // of the main thread's time, about, for redrawing charts
+const URGENT = ['resize', 'fold', 'selected', 'theme', 'visible', 'state'];
 const TRAITS = [
   'info', 'state', 'network', 'progress', 'series', 'finish', 'summary',
   'sync_command', 'selected', 'messages', 'system', 'media',
@@ -133,26 +134,9 @@ function render({ model, el: host }) {
   let collapsed = false;
   const syncKey = `nbtrack-view-${(VIEWS += 1)}`;
   const charts = new Map(); // key -> chart (./chart.js)
-  // Charts off screen keep their numbers current but draw when they come into view: with
-  // 50 metrics streaming, drawing them all took most of the page's main thread.
-  const onScreen = new Set();
+  const seen = createVisibility(() => schedule('visible'));
+  const pacer = createPacer(CHART_SHARE, () => schedule('charts'));
   let lastPicker = '';
-  let chartsAt = 0; // the earliest time new data alone may redraw the charts
-  let chartTimer = 0;
-  const seen = typeof IntersectionObserver === 'function'
-    ? new IntersectionObserver((entries) => {
-      let more = false;
-      for (const e of entries) {
-        if (e.isIntersecting) {
-          onScreen.add(e.target);
-          more = true;
-        } else {
-          onScreen.delete(e.target);
-        }
-      }
-      if (more) schedule('visible');
-    }, { rootMargin: '200px' })
-    : null;
   const dirty = new Set(TRAITS);
   let frame = 0;
   let timer = 0;
@@ -292,8 +276,7 @@ function render({ model, el: host }) {
     const want = new Set(keys);
     for (const [k, c] of charts) {
       if (!want.has(k)) {
-        if (seen) seen.unobserve(c.card);
-        onScreen.delete(c.card);
+        seen.forget(c.card);
         c.destroy();
         charts.delete(k);
       }
@@ -305,7 +288,7 @@ function render({ model, el: host }) {
       if (fresh) {
         c = createChart(k, colorFor(model, k), syncKey);
         charts.set(k, c);
-        if (seen) seen.observe(c.card);
+        seen.observe(c.card);
       }
       if (grid.children[i] !== c.card) grid.insertBefore(c.card, grid.children[i] || null);
       if (c.entry !== series[k]) {
@@ -313,25 +296,14 @@ function render({ model, el: host }) {
         c.stale = true;
       }
       if (what.has('resize')) c.stale = true;
-      if (fresh || (c.stale && (!seen || onScreen.has(c.card)))) todo.push(c);
+      if (fresh || (c.stale && seen.has(c.card))) todo.push(c);
       else if (what.has('theme')) c.redraw();
     });
-    // New data alone redraws at a pace that keeps drawing near CHART_SHARE of the time
-    // (each pass waits CHART_SHARE⁻¹ times what the last one took); new charts, sizes,
-    // folds and selections draw at once. Off-screen charts wait until they are seen.
-    const now = performance.now();
-    const urgent = todo.some((c) => !c.drawn) || ['resize', 'fold', 'selected', 'theme', 'visible', 'state'].some((n) => what.has(n));
-    if (!urgent && now < chartsAt) {
-      // the next update usually comes first (and draws in its own frame); the timer is for
-      // the last one
-      if (todo.length && !chartTimer) {
-        chartTimer = setTimeout(() => { chartTimer = 0; schedule('charts'); },
-          chartsAt - now + CHART_LATE_MS);
-      }
-      return;
-    }
-    if (chartTimer) clearTimeout(chartTimer);
-    chartTimer = 0;
+    // New charts, sizes, folds and selections draw at once; new data alone at the pacer's
+    // pace (./pace.js); charts off screen when they are seen.
+    const urgent = todo.some((c) => !c.drawn) || URGENT.some((n) => what.has(n));
+    if (!pacer.ready(urgent, todo.length > 0)) return;
+    const start = performance.now();
     // Read every width first, then draw: a read after a write would lay the page out again.
     const widths = todo.map((c) => Math.max(120, Math.floor(c.card.clientWidth - 2) || 300));
     todo.forEach((c, i) => {
@@ -339,8 +311,7 @@ function render({ model, el: host }) {
       c.stale = false;
       c.drawn = true;
     });
-    const end = performance.now();
-    if (todo.length) chartsAt = end + (end - now) * (1 / CHART_SHARE - 1);
+    if (todo.length) pacer.ran(performance.now() - start);
   }
 
   function drawProgress() {
@@ -494,12 +465,12 @@ function render({ model, el: host }) {
     alive = false;
     if (frame) cancelAnimationFrame(frame);
     if (timer) clearTimeout(timer);
-    if (chartTimer) clearTimeout(chartTimer);
+    pacer.stop();
     for (const name of TRAITS) model.off(`change:${name}`, handlers[name]);
     model.off('msg:custom', onCustom);
     if (ro) ro.disconnect();
     if (themeWatch) themeWatch.disconnect();
-    if (seen) seen.disconnect();
+    seen.disconnect();
     for (const c of charts.values()) c.destroy();
     charts.clear();
     clearInterval(ticker);
