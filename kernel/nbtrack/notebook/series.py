@@ -186,15 +186,16 @@ class SeriesMirror(Mapping[str, dict[str, Any]]):
         patch = Patch(self.rev + 1, False)
         budget = max(MIN_KEY_POINTS, UPDATE_POINTS // max(1, len(series)))
         for name, data in series.items():
-            steps = [int(s) for s in data.get("steps") or []]
-            values = [float(v) for v in data.get("values") or []]
+            steps: Sequence[int] = data.get("steps") or []
+            values: Sequence[float] = data.get("values") or []
             if not steps or len(steps) != len(values):
                 continue
             key = self._keys.get(name)
             if key is None or rebuild:
                 if key is None and len(self._keys) >= MAX_KEYS:
                     continue
-                key = self._start(name, key, steps, values, data)
+                key = self._start(name, key, [int(x) for x in steps],
+                                  [float(v) for v in values], data)
                 patch.reset.append([key.id, key.name, key.origin])
                 patch.add(key, 0)
                 continue
@@ -219,17 +220,19 @@ class SeriesMirror(Mapping[str, dict[str, Any]]):
         return key
 
     @staticmethod
-    def _facts(key: _Key, steps: list[int], data: Mapping[str, Any]) -> None:
-        key.hi = steps[-1]
-        key.last_step = steps[-1]
+    def _facts(key: _Key, steps: Sequence[int], data: Mapping[str, Any]) -> None:
+        key.hi = int(steps[-1])
+        key.last_step = int(steps[-1])
         key.last = float(data.get("last", math.nan))
         key.count = int(data.get("count") or 0)
 
-    def _fold(self, key: _Key, steps: list[int], values: list[float],
+    def _fold(self, key: _Key, steps: Sequence[int], values: Sequence[float],
               data: Mapping[str, Any], budget: int) -> int | None:
-        """Fold the points past ``key.hi`` in; the ``keep`` of its patch, None: no news."""
+        """Fold the points past ``key.hi`` in; the ``keep`` of its patch, None: no news.
+        Only the points past ``key.hi`` are read (the sampled history is ~1,000 a key)."""
         at = bisect_right(steps, key.hi) if key.hi is not None else 0
-        new = [(s, v) for s, v in zip(steps[at:], values[at:], strict=True) if v == v]
+        new = [(int(s), float(v)) for s, v in zip(steps[at:], values[at:], strict=True)
+               if v == v]
         last = float(data.get("last", math.nan))
         if not new and steps[-1] == key.last_step and _same(last, key.last):
             return None
