@@ -72,9 +72,13 @@ print("LAST", json.dumps(last))
 
 _CHARTS = """() => Object.fromEntries([...document.querySelectorAll('.nbtrack-chart')].map(
     c => [c.dataset.key, [Number(c.dataset.n), c.dataset.last, c.dataset.lastStep]]))"""
-_LONG_TASKS = """() => { window.__nbtLong = [];
+# long tasks, and how often the first chart (on screen) redraws: its footer changes each time
+_WATCH = """() => { window.__nbtLong = []; window.__nbtDraws = 0;
     new PerformanceObserver((l) => { for (const e of l.getEntries())
-      window.__nbtLong.push(e.duration); }).observe({ type: 'longtask', buffered: false }); }"""
+      window.__nbtLong.push(e.duration); }).observe({ type: 'longtask', buffered: false });
+    new MutationObserver(() => { window.__nbtDraws += 1; }).observe(
+      document.querySelector('.nbtrack-chart .nbtrack-chart-foot'),
+      { childList: true, characterData: true, subtree: true }); }"""
 
 
 def _write_notebook(home: Path) -> None:
@@ -141,20 +145,22 @@ def test_fifty_metrics_stream_reload_and_main_thread(tmp_path: Path) -> None:
                 timeout=60_000)
             server.remember_children()
             page.locator(".nbtrack-widget").first.scroll_into_view_if_needed()
-            page.evaluate(_LONG_TASKS)
+            page.evaluate(_WATCH)
             step0 = int(page.locator(".nbtrack-step").first.get_attribute("data-step") or 0)
             before = _metrics(cdp)
             time.sleep(6)  # the measuring window (a measurement, nothing waits for it)
             after = _metrics(cdp)
             step1 = int(page.locator(".nbtrack-step").first.get_attribute("data-step") or 0)
             long_tasks = page.evaluate("window.__nbtLong")
+            draws = page.evaluate("window.__nbtDraws")
             last = _json_after(page, "LAST", LOOP_S + 60)
             assert step1 > step0 and step1 < last["_step"], (step0, step1, last["_step"])
             points = _json_after(page, "KERNEL", 60)
             _check_charts(page, last, points)
-            report = {**_fractions(before, after),
-                      "window_s": round(after["Timestamp"] - before["Timestamp"], 1),
+            span = after["Timestamp"] - before["Timestamp"]
+            report = {**_fractions(before, after), "window_s": round(span, 1),
                       "steps_in_window": step1 - step0,
+                      "chart_redraws_per_s": round(draws / span, 1),
                       "long_tasks": len(long_tasks),
                       "longest_task_ms": round(max(long_tasks, default=0.0))}
 

@@ -22,7 +22,7 @@ const PALETTE = [
   '#76b7b2', '#d4a017', '#ff9da7', '#9c755f', '#8c8cdb',
 ];
 const LIVE_STATES = new Set(['running', 'retrying', 'offline']);
-const CHART_SHARE = 0.03; // of the main thread's time, about, for redrawing charts
+const CHART_SHARE = 0.015; // of the main thread's time, about, for redrawing charts
 const URGENT = ['resize', 'fold', 'selected', 'theme', 'visible', 'state'];
 const TRAITS = [
   'info', 'state', 'network', 'progress', 'series', 'finish', 'summary',
