@@ -10,8 +10,10 @@ long tasks are recorded (``PerformanceObserver``); also the main thread's CPU ti
 for a core). The fractions are printed and recorded in
 docs/notebook.md (a measurement, not asserted: it depends on the machine). Asserted: every
 chart's last point is the last value the thread logged, at its step, and each chart holds as
-many points as the kernel's copy; after saving and reloading the page (a new front end: the
-widget's state comes from the kernel) the same holds again.
+many points as the kernel's copy, in the live view and in a second view of the same widget
+opened after the stream (it starts from the model's old state and must ask for the rest);
+after saving and reloading the page (a new front end: the widget's state comes from the
+kernel) the same holds again in both.
 
 Facts followed: docs of ``tests/notebook/test_browser.py`` (its server helper is reused).
 """
@@ -67,11 +69,14 @@ print("LAST", json.dumps(last))
     "while time.monotonic() < end and any(\n"
     "        k not in w.series or w.series[k]['steps'][-1] != last['_step'] for k in KEYS):\n"
     "    time.sleep(0.05)\n"
-    "print('KERNEL', json.dumps({k: len(v['steps']) for k, v in w.series.items()}))",
+    "print('KERNEL', json.dumps({k: len(v['steps']) for k, v in w.series.items()}))\n"
+    "w  # a second view of the same model, opened after the stream: it must ask for it all",
 ]
 
-_CHARTS = """() => Object.fromEntries([...document.querySelectorAll('.nbtrack-chart')].map(
-    c => [c.dataset.key, [Number(c.dataset.n), c.dataset.last, c.dataset.lastStep]]))"""
+# per widget view: {key: [points held, last value, last step]}
+_CHARTS = """() => [...document.querySelectorAll('.nbtrack-widget')].map(w => Object.fromEntries(
+    [...w.querySelectorAll('.nbtrack-chart')].map(
+      c => [c.dataset.key, [Number(c.dataset.n), c.dataset.last, c.dataset.lastStep]])))"""
 # long tasks, and how often the first chart (on screen) redraws: its footer changes each time
 _WATCH = """() => { window.__nbtLong = []; window.__nbtDraws = 0;
     new PerformanceObserver((l) => { for (const e of l.getEntries())
@@ -111,18 +116,20 @@ def _json_after(page: Any, marker: str, timeout: float) -> dict[str, Any]:
     return dict(json.loads(text.split(marker, 1)[1].strip().splitlines()[0]))
 
 
-def _check_charts(page: Any, last: dict[str, Any], points: dict[str, int]) -> None:
-    """Every chart: the last value logged, at its step; as many points as the kernel has."""
+def _check_charts(page: Any, last: dict[str, Any], points: dict[str, int], views: int) -> None:
+    """Every chart of every view: the last value logged, at its step; as many points as the
+    kernel's copy has."""
     step = str(last["_step"])
     page.wait_for_function(
-        f"() => {{ const c = ({_CHARTS})(); const v = Object.values(c);"
-        f" return v.length === {N_KEYS} && v.every(x => x[2] === '{step}'); }}",
+        f"() => {{ const w = ({_CHARTS})(); return w.length === {views} && w.every(c => {{"
+        f" const v = Object.values(c);"
+        f" return v.length === {N_KEYS} && v.every(x => x[2] === '{step}'); }}); }}",
         timeout=30_000)
-    charts = page.evaluate(_CHARTS)
-    for key in (k for k in last if k != "_step"):
-        n, shown, at = charts[key]
-        assert at == step and float(shown) == last[key], (key, charts[key], last[key])
-        assert n == points[key], (key, n, points[key])
+    for charts in page.evaluate(_CHARTS):
+        for key in (k for k in last if k != "_step"):
+            n, shown, at = charts[key]
+            assert at == step and float(shown) == last[key], (key, charts[key], last[key])
+            assert n == points[key], (key, n, points[key])
 
 
 def test_fifty_metrics_stream_reload_and_main_thread(tmp_path: Path) -> None:
@@ -156,7 +163,7 @@ def test_fifty_metrics_stream_reload_and_main_thread(tmp_path: Path) -> None:
             last = _json_after(page, "LAST", LOOP_S + 60)
             assert step1 > step0 and step1 < last["_step"], (step0, step1, last["_step"])
             points = _json_after(page, "KERNEL", 60)
-            _check_charts(page, last, points)
+            _check_charts(page, last, points, views=2)
             span = after["Timestamp"] - before["Timestamp"]
             report = {**_fractions(before, after), "window_s": round(span, 1),
                       "steps_in_window": step1 - step0,
@@ -171,8 +178,8 @@ def test_fifty_metrics_stream_reload_and_main_thread(tmp_path: Path) -> None:
                 "() => !document.querySelector('.jp-mod-dirty')", timeout=30_000)
             page.reload(wait_until="domcontentloaded", timeout=60_000)
             page.locator(".jp-Notebook").first.wait_for(state="attached", timeout=60_000)
-            _check_charts(page, last, points)
-            report["reload_charts"] = N_KEYS
+            _check_charts(page, last, points, views=2)
+            report["reload_views"] = 2
             errors.check()
         finally:
             context.close()
