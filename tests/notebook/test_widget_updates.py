@@ -211,3 +211,28 @@ def test_listener_exceptions_and_deterministic_repr() -> None:
 def test_no_thread_left() -> None:
     left = [t.name for t in threading.enumerate() if t.name == "nbtrack-ui"]
     assert left == [] or os.environ.get("PYTEST_XDIST_WORKER")
+
+
+def test_state_and_snapshot_carry_the_whole_copy_as_buffers() -> None:
+    """What a reloaded page gets (the state) and what a new view asks for (a snapshot): the
+    whole copy as one binary patch, the numbers in buffers, not in JSON."""
+    from ipywidgets.widgets.widget import _remove_buffers
+
+    run = FakeRun()
+    w, rec = _attach(run)
+    for i in range(50):
+        run.log({"a": float(i), "b": -float(i)})
+    wait_until(lambda: "a" in w.series and w.series["a"]["steps"][-1] == 49,
+               message=lambda: f"series: {dict(w.series)}")
+    state, paths, buffers = _remove_buffers(w.get_state())
+    assert state["series"]["full"] is True and ["series", "ints"] in paths
+    assert sum(len(b) for b in buffers) >= 2 * 50 * 8  # two keys' points as float64
+    assert {name for _id, name, _origin in state["series"]["reset"]} == {"a", "b"}
+    before = len(rec.messages)
+    w._handle_msg({"content": {"data": {"method": "custom",
+                                        "content": {"nbtrack": "snapshot"}}}, "buffers": []})
+    sent = rec.messages[before:]
+    assert any(_is_patch(m) and m["content"]["full"] for m in sent), sent
+    run.finish()
+    assert w.updater.join(5)
+    w.close()

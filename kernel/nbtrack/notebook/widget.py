@@ -121,6 +121,12 @@ class RunWidget(anywidget.AnyWidget):
         with self._sync_lock:
             return dict(super().get_state(key, drop_defaults))
 
+    def send_state(self, key: Any = None) -> None:
+        """Under the lock from reading to sending: no patch goes out between the two (the
+        answer to a reloaded page's ``request_state`` holds every patch sent before it)."""
+        with self._sync_lock:
+            super().send_state(key)
+
     def _on_front_end(self, _widget: Any, content: Any, _buffers: Any) -> None:
         """A front end missed a patch (or has none yet): send the whole copy."""
         if isinstance(content, dict) and content.get("nbtrack") == "snapshot":
