@@ -187,6 +187,8 @@ def resolve(
         notes=notes or "",
         group=group or "",
         job_type=job_type or "",
+        # W&B's WANDB_INIT_TIMEOUT: how long init waits for the server before going on
+        init_timeout=_positive_float("NBTRACK_INIT_TIMEOUT", Settings.init_timeout),
         tuning=read_tuning(console=console),
     )
 

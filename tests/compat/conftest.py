@@ -23,7 +23,8 @@ SCRIPTS = HERE / "scripts"
 NEEDS = {"test_wandb_client.py": "wandb", "test_behaviour.py": "wandb",
          "test_media_pages.py": "wandb", "test_public_api.py": "wandb",
          "test_encodings.py": "wandb", "test_wandb_wire.py": "wandb",
-         "test_wandb_media.py": "wandb", "test_openwandb.py": "openwandb"}
+         "test_wandb_media.py": "wandb", "test_wandb_artifacts.py": "wandb",
+         "test_openwandb.py": "openwandb"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -129,6 +130,10 @@ def endpoint(path: str) -> str:
     path = re.sub(r"^/files/[^/]+/[^/]+/[^/]+/file_stream/?$", "/files/<entity>/<project>/<run>/"
                   "file_stream", path)
     path = re.sub(r"^/storage/.*", "/storage/<entity>/<project>/<run>/<file> (signed)", path)
+    path = re.sub(r"^/artifact-storage/[^/]+/blobs/.*", "/artifact-storage/<entity>/blobs/<md5>"
+                  " (signed)", path)
+    path = re.sub(r"^/artifact-storage/[^/]+/manifests/.*",
+                  "/artifact-storage/<entity>/manifests/<id> (signed)", path)
     return re.sub(r"^/sdk/otel/.*", "/sdk/otel/...", path)
 
 

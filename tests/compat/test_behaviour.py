@@ -97,6 +97,19 @@ def test_explicit_steps(both: dict[str, Any]) -> None:
     assert both["nbtrack"]["sent"]["steps"]["refused"] == []  # a warning, not an exception
 
 
+def test_run_step_is_the_step_of_the_next_log(both: dict[str, Any]) -> None:
+    """``run.step`` after each call of every case: the same numbers as the official client."""
+    for case in CASES:
+        wb, nb = both["wandb"]["sent"][case], both["nbtrack"]["sent"][case]
+        assert len(wb["run_steps"]) == wb["calls"]
+        if nb["refused"] == wb["refused"]:
+            assert nb["run_steps"] == wb["run_steps"], case
+        else:  # "keys": nbtrack refuses whole calls wandb takes (test_keys_and_values)
+            accepted = [i not in nb["refused"] for i in range(nb["calls"])]
+            assert nb["run_steps"] == [sum(accepted[:i + 1]) for i in range(nb["calls"])]
+    assert both["wandb"]["sent"]["steps"]["run_steps"][:2] == [1, 5]  # implicit, then step=5
+
+
 def test_same_step_in_separate_calls(both: dict[str, Any]) -> None:
     """train and val logged with step=epoch in two calls: 4 calls, 2 epochs, one row each."""
     wb, nb = _rows(both, "wandb", "epochs"), _rows(both, "nbtrack", "epochs")

@@ -1,8 +1,8 @@
 """The official ``wandb`` client's ``wandb.Image``, gallery, ``wandb.Histogram`` and
 ``wandb.Table`` logged to nbtrack's server, shown by the server's run pages in Chromium.
 
-Two runs of ``scripts/media.py`` (one server of this module's own: the client's artifact
-calls must not reach the suite's server, whose log is checked for unknown fields). The run
+Two runs of ``scripts/media.py`` (one server of this module's own, so the suite's server
+log, checked for unknown fields, holds only what its own tests sent). The run
 page's image slider is moved to an older step and must show that step's file (its ``src``
 and its decoded pixels); the table viewer sorts by a column (the order is read back); the
 histogram heat strip has a column per step; the compare view shows one key of both runs

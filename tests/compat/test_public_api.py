@@ -202,15 +202,17 @@ def test_projects_and_unsupported_calls(answer: dict[str, Any], server: RunningS
     # what nbtrack does not serve answers a GraphQL error naming the field, never []
     probes = answer["probes"]
     works = ("run.upload_file(path)", "runs.histories()", "run.wait_until_finished()",
-             "run.file(name).download()", "api.viewer")
+             "run.file(name).download()", "api.viewer", "run.logged_artifacts()",
+             "run.used_artifacts()")
     for label in works:
         assert probes[label] == "works", (label, probes[label])
     for label, status in probes.items():
         if label == "run.download_history_exports(dir)":  # no parquet exports: the client
             assert status.startswith("IncompleteRunHistoryError"), status  # says so itself
+        elif label == "api.artifact(name)":  # artifacts are served (docs/artifacts.md):
+            assert "'a:latest' not found" in status, status  # this one does not exist
         elif label not in works and status != "works":
             assert "unknown field" in status or "invalid state" in status, (label, status)
-    assert "outputArtifacts" in probes["run.logged_artifacts()"]
     assert "deleteRun" in probes["run.delete()"]
     seen = captured(server)
     # every operation the reads sent is named in docs/compatibility.md (the logging ones in
@@ -221,5 +223,5 @@ def test_projects_and_unsupported_calls(answer: dict[str, Any], server: RunningS
         name = op.split(" ", 1)[1]
         assert f"`{name}`" in reads or f"`{op}`" in doc, f"{op} is not in {DOC.name}"
     unknown = " ".join(seen["unknown"])
-    for field in ("outputArtifacts", "inputArtifacts", "sweeps", "allViews", "deleteRun"):
+    for field in ("sweeps", "allViews", "deleteRun"):
         assert field in unknown  # and the server's log names them too

@@ -11,6 +11,7 @@ then selects both runs and checks the compare view's two series. Screenshots go 
 
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 from typing import Any
@@ -34,11 +35,12 @@ TEST_STEPS = 300
 NOTEBOOK_SOURCE = f"""
 import math
 import nbtrack
-run = nbtrack.init(project="pages", name="from-notebook",
+run = nbtrack.init(project="pages", name="from-notebook", tags=["baseline", "adam"],
+                   group="sweep-1", notes="the first try",
                    config={{"lr": 0.01, "optimizer": "adam", "layers": 4}})
 for i in range({NB_STEPS}):
     run.log({{"loss": 2.0 / (1 + 0.02 * i) + 0.05 * math.sin(i / 7),
-             "acc": min(0.99, 0.1 + 0.002 * i)}})
+             "acc": min(0.99, 0.1 + 0.002 * i), "val": {{"loss": 2.5 / (1 + 0.02 * i)}}}})
 run.finish(quiet=True)
 print(run.entity, run.id)
 """
@@ -158,6 +160,21 @@ def _check_table(page: Any, nb_path: str, test_path: str) -> None:
     page.check(".nbt-columns-list input[value=loss]")
     page.click(".nbt-columns-button")
     assert page.locator(f"tr[data-run='{nb_path}'] td[data-col='s:loss']").inner_text() != ""
+    # tags, group and notes are shown; a config column sorts the runs by its value
+    nb_row = page.locator(f"tr[data-run='{nb_path}']")
+    assert nb_row.locator("td[data-col=tags] .nbt-tag").all_inner_texts() == ["baseline", "adam"]
+    assert nb_row.locator("td[data-col=group]").inner_text() == "sweep-1"
+    assert nb_row.locator("td[data-col=name] .nbt-notes").inner_text() == "the first try"
+    page.click(".nbt-config-button")
+    page.check(".nbt-config-list input[value=lr]")
+    page.click(".nbt-config-button")
+    assert nb_row.locator("td[data-col='c:lr']").inner_text() == "0.01"
+    page.click("th[data-sort='c:lr']")  # descending first: lr 0.1 (the test's run) on top
+    order = page.eval_on_selector_all("tbody tr", "rows => rows.map(r => r.dataset.run)")
+    assert order.index(test_path) < order.index(nb_path), order
+    page.click("th[data-sort='c:lr']")
+    order = page.eval_on_selector_all("tbody tr", "rows => rows.map(r => r.dataset.run)")
+    assert order.index(nb_path) < order.index(test_path), order
 
 
 def _chart(page: Any, key: str) -> dict[str, list[float]]:
@@ -196,20 +213,87 @@ def _check_run_page(page: Any, nb_path: str) -> None:
     page.wait_for_selector(".nbt-chart[data-key=acc] canvas")
     page.click(".nbt-reset")
     page.wait_for_function("!document.querySelector('.nbt-metrics').dataset.zoom")
+    _check_chart_tools(page, nb_path)
+    rss = page.locator(".nbt-system-chart[data-key='system.proc.memory.rssMB'] h3")
+    assert rss.inner_text() == "process memory (RSS) · MB"  # friendly names with units
+    assert rss.get_attribute("title") == "system.proc.memory.rssMB"
+
+
+def _variation(values: list[float | None]) -> float:
+    pts = [v for v in values if v is not None]
+    return sum(abs(b - a) for a, b in itertools.pairwise(pts))
+
+
+def _check_chart_tools(page: Any, nb_path: str) -> None:
+    """Sections by prefix, the filter box, EMA smoothing (raw kept faint), per-chart log
+    scale and the CSV export."""
+    page.wait_for_selector(".nbt-chart[data-key=loss][data-drawn]")
+    sections = page.eval_on_selector_all(".nbt-section", "s => s.map(x => x.dataset.section)")
+    assert sections == ["", "val"]
+    assert page.locator(".nbt-section[data-section=val] .nbt-chart").count() == 1
+    page.fill(".nbt-metric-filter", "val/")
+    assert page.locator(".nbt-section[data-section='']").is_hidden()
+    assert page.locator(".nbt-chart[data-key='val/loss']").is_visible()
+    page.fill(".nbt-metric-filter", "")
+    assert page.locator(".nbt-chart[data-key=loss]").is_visible()
+    page.select_option(".nbt-xaxis", "step")
+    raw = page.evaluate("window.nbtrackPages.drawn.loss")
+    assert raw["line"] != raw["band"][0] or raw["band"][0] != raw["band"][1]
+    page.locator(".nbt-smooth").fill("0.9")
+    page.wait_for_function("document.querySelector('.nbt-smooth-value').textContent === '0.9'")
+    smooth = page.evaluate("window.nbtrackPages.drawn.loss")
+    assert smooth["band"] == raw["band"]  # the raw series stays, faint, behind the line
+    assert _variation(smooth["line"]) < 0.8 * _variation(raw["line"])  # sin(i/7) wiggles damped
+    page.locator(".nbt-smooth").fill("0")
+    acc = page.locator(".nbt-chart[data-key=acc]")
+    before = acc.get_attribute("data-log")
+    acc.locator(".nbt-chart-log").click()
+    assert acc.get_attribute("data-log") != before
+    assert page.locator(".nbt-chart[data-key=loss]").get_attribute("data-log") == before
+    with page.expect_download() as info:
+        page.locator(".nbt-chart[data-key=loss] .nbt-chart-csv").click()
+    lines = Path(info.value.path()).read_text().splitlines()
+    steps, values = _api_points(nb_path, "loss")
+    assert lines[0] == "step,loss" and len(lines) == len(steps) + 1
+    assert [int(ln.split(",")[0]) for ln in lines[1:]] == steps
+    assert [float(ln.split(",")[1]) for ln in lines[1:]] == pytest.approx(values)
 
 
 def _check_compare(page: Any, nb_path: str, test_path: str) -> None:
     chart = page.wait_for_selector(".nbt-compare-chart[data-series='2']", timeout=20000)
     assert chart is not None
-    page.select_option(".nbt-compare-metric", "loss")
+    # several metrics at once: one chart each
+    page.check(".nbt-compare-metrics input[value=loss]")
     page.wait_for_selector(".nbt-compare-chart[data-metric=loss] canvas")
+    shown = page.eval_on_selector_all(".nbt-compare-chart", "cs => cs.map(c => c.dataset.metric)")
+    assert shown == ["acc", "loss"]
+    loss = page.locator(".nbt-compare-chart[data-metric=loss]")
     # uPlot's legend: the x series and one per run
-    assert page.locator(".nbt-compare-chart .u-legend .u-series").count() == 3
+    assert loss.locator(".u-legend .u-series").count() == 3
     legend = page.locator(".nbt-legend span")
     assert sorted(legend.evaluate_all("els => els.map(e => e.dataset.run)")) == sorted(
         [nb_path, test_path])
-    points = page.locator(".nbt-compare-chart").get_attribute("data-points").split(",")
+    points = loss.get_attribute("data-points").split(",")
     assert all(int(n) > 0 for n in points)
+    # hovering shows every run's value, also where a run has no point at that step
+    over = loss.locator(".u-over").bounding_box()
+    page.mouse.move(over["x"] + over["width"] * 0.4, over["y"] + over["height"] / 2)
+    values = loss.locator(".u-legend .u-series .u-value").all_inner_texts()
+    assert len(values) == 3 and all(v not in ("", "—", "--") for v in values[1:]), values
+    # a drag zooms: each run's history is fetched again for that step range
+    page.mouse.move(over["x"] + over["width"] * 0.2, over["y"] + over["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(over["x"] + over["width"] * 0.4, over["y"] + over["height"] / 2, steps=5)
+    page.mouse.up()
+    page.wait_for_function("document.querySelector('.nbt-compare-charts').dataset.zoom")
+    lo, hi = (int(x) for x in page.locator(".nbt-compare-charts").get_attribute(
+        "data-zoom").split(","))
+    page.wait_for_selector(".nbt-compare-chart[data-metric=loss] canvas")
+    per = page.evaluate("window.nbtrackPages.compare.loss")
+    assert all(lo <= s <= hi for run in per for s in run["steps"]) and per[0]["steps"]
+    page.click(".nbt-reset")
+    page.wait_for_function("!document.querySelector('.nbt-compare-charts').dataset.zoom")
+    page.wait_for_selector(".nbt-compare-chart[data-metric=loss] canvas")
     diff = page.locator(".nbt-diff tr[data-key]")
     assert sorted(diff.evaluate_all("els => els.map(e => e.dataset.key)")) == ["layers", "lr"]
 

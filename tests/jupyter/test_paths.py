@@ -15,6 +15,7 @@ from nbtrack.pages import shell as pages
     ("runs/a/b/c/events", "runs/a/b/c/events"),
     ("runs/a/b/c/output", "runs/a/b/c/output"),
     ("runs/a/b/c/files", "runs/a/b/c/files"),
+    ("runs/a/b/c/artifacts", "runs/a/b/c/artifacts"),
     ("runs/a/b/c/files/media/images/x.png", "runs/a/b/c/files/media/images/x.png"),
 ])
 def test_allowed(raw: str, expected: str) -> None:

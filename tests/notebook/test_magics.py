@@ -221,6 +221,29 @@ def test_track_finish_options(ip: Any, capsys: pytest.CaptureFixture[str]) -> No
         ip.run_line_magic("track_finish", "--timeout soon")
 
 
+def test_track_finish_leaves_the_summary_with_sparklines(ip: Any) -> None:
+    """W&B's finish summary: each value with its run's sparkline, as text and static HTML
+    (an inline SVG, so nbconvert and GitHub show it without the widget)."""
+    from IPython.utils.capture import capture_output
+
+    ip.run_line_magic("track_init", f"{OFFLINE} --name fin --as r")
+    run = ip.user_ns["r"]
+    for i in range(100):
+        run.log({"loss": 1.0 / (i + 1), "acc": i / 100, "note": "x"})
+    with capture_output() as cap:
+        ip.run_line_magic("track_finish", "")
+    bundles = [o.data for o in cap.outputs if "text/html" in o.data]
+    assert len(bundles) == 1
+    text, page = bundles[0]["text/plain"], bundles[0]["text/html"]
+    assert text.splitlines()[0] == "nbtrack run fin (nbtests) — finished"
+    loss = next(ln for ln in text.splitlines() if ln.strip().startswith("loss"))
+    assert "0.01 " in loss and loss.endswith("▁")  # 1/100 last; the curve ends at its lowest
+    acc = next(ln for ln in text.splitlines() if ln.strip().startswith("acc"))
+    assert acc.endswith("█") and acc.split()[-1][0] == "▁"  # rising
+    assert page.count('<svg class="nbtrack-spark"') == 2  # loss and acc; "note" has none
+    assert '<tr data-key="note"><td>note</td><td>x</td><td></td></tr>' in page
+
+
 def test_track_status(ip: Any, capsys: pytest.CaptureFixture[str]) -> None:
     ip.run_line_magic("track_init", f"{OFFLINE} --name stat")
     ip.run_line_magic("track_log", "loss=1")

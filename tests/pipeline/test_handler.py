@@ -171,6 +171,23 @@ def test_lower_step_refused_with_warning(h: Harness) -> None:
     assert "step 1 " in msg and "current step 5" in msg and "not logged" in msg
 
 
+def test_numbers_then_text_under_one_key_warns_once(h: Harness) -> None:
+    """W&B takes both silently; nbtrack keeps both and says once that charts skip the text."""
+    h.log({"m": 1.0, "s": "a"})
+    h.flush()
+    h.log({"m": "hello", "s": "b"})  # after numbers in an earlier batch
+    h.log({"m": 2.0})
+    h.log({"k": 1, "s": "c"})
+    h.log({"k": "x"})  # numbers and text in the same batch
+    h.flush()
+    assert [r["m"] for r in user_rows(h.rows()) if "m" in r] == [1.0, "hello", 2.0]
+    assert sorted(h.warnings) == ["key 'k' holds numbers and text: charts show the numbers",
+                                  "key 'm' holds numbers and text: charts show the numbers"]
+    h.log({"m": "again", "k": "again"})
+    h.flush()
+    assert len(h.warnings) == 2  # once per key
+
+
 def test_resumed_starting_step_and_runtime_offset(h: Harness) -> None:
     h.run_record(start_time=START)
     result = h.request(

@@ -69,3 +69,45 @@ def test_a_finish_out_of_time_detaches_and_names_the_sync_command(
     err = capsys.readouterr().err
     assert "finish of run f timed out after 0s (waiting on BEGIN)" in err
     assert f"    nbtrack sync {offline.log_path}" in err
+
+
+def test_run_step_follows_the_handler_and_survives_finish(offline: nbtrack.Run) -> None:
+    """``run.step``: the step the next log() goes to, after everything logged before."""
+    assert offline.step == 0
+    for i in range(3):
+        offline.log({"x": i})
+    assert offline.step == 3
+    offline.log({"x": 9}, step=10)  # W&B's rule: the row stays open at step 10
+    assert offline.step == 10
+    offline.log({"y": 1}, commit=False)
+    assert offline.step == 10
+    offline.finish(quiet=True)
+    assert offline.step == 11  # finish committed the open row
+
+
+def test_a_thread_logging_through_finish_is_named_in_the_outcome(
+        offline: nbtrack.Run, capsys: pytest.CaptureFixture[str]) -> None:
+    import threading
+
+    from nbtrack.sdk.run import RunFinishedError
+
+    started, refused = threading.Event(), []
+
+    def trainer() -> None:
+        started.set()
+        try:
+            while True:
+                offline.log({"x": 1.0})
+        except RunFinishedError as exc:
+            refused.append(str(exc))
+
+    t = threading.Thread(target=trainer, name="trainer")
+    t.start()
+    started.wait(5)
+    offline.finish()
+    t.join(10)
+    assert refused, "the thread's log() was not refused after finish"
+    # finish waits on the pipeline (the GIL is free), so the looping thread meets it
+    assert "is finishing" in refused[0]
+    err = capsys.readouterr().err
+    assert "nbtrack: thread trainer called log() while run f was finishing" in err

@@ -3,7 +3,8 @@ store, nbtrack's client and the official wandb client logging through it while o
 is ``kill -9``ed and restarted and PostgreSQL is restarted.
 
 Each client also logs media at :data:`MEDIA` (``nbtrack.Image`` / ``wandb.Image``, at the
-middle step a gallery, a histogram and a table; artifacts are not served yet, issue 17).
+middle step a gallery, a histogram and a table; the official client also saves the table as
+an artifact, ``docs/artifacts.md``, which this test does not check).
 
 Afterwards: every history row is stored exactly once, every stored file is downloadable
 byte-exact through every replica and through nginx; every media file a row or a table

@@ -1,5 +1,7 @@
-// The compare view: one metric overlaid across runs, the same media key side by side at a
-// chosen step (each run's newest value at or before it), and the config keys that differ.
+// The compare view: the metrics picked, each overlaid across runs (the hover legend gives
+// every run's value, its nearest point's where it has none at that step; a drag zooms and
+// refetches that step range), the same media key side by side at a chosen step (each run's
+// newest value at or before it), and the config keys that differ.
 
 import { el } from '../shared/dom.js';
 import { formatNumber, formatValue } from '../shared/format.js';
@@ -7,7 +9,7 @@ import { uPlot, valueAxis } from '../shared/plot.js';
 import { runHref, runPath } from '../shared/urls.js';
 import { mediaPath } from '../shared/media.js';
 import { mediaValue } from './media.js';
-import { alignSeries, configDiff, finitePart, metricKeys, rowsToSeries } from './data.js';
+import { alignSeries, configDiff, finitePart, metricKeys, nearestValue, rowsToSeries } from './data.js';
 import { COLORS, SAMPLES, api, chartWidth, crumbs, hook, main, root } from './page.js';
 import { historyPath, runApiPath } from './urls.js';
 
@@ -17,10 +19,11 @@ export async function compareView() {
   const paths = (params.get('runs') || '').split(',').filter(Boolean);
   if (paths.length < 1) { main.replaceChildren(el('p', { text: 'select runs in the table to compare them' })); return; }
   const runs = await Promise.all(paths.map((p) => api(runApiPath(p))));
-  const metricSel = el('select', { class: 'nbt-compare-metric', 'aria-label': 'metric' });
+  const metricList = el('div', { class: 'nbt-compare-metrics', role: 'group', 'aria-label': 'metrics' });
   const logBox = el('input', { type: 'checkbox', class: 'nbt-log' });
+  const resetBtn = el('button', { type: 'button', class: 'nbt-reset', text: 'reset zoom', disabled: true });
   const legend = el('div', { class: 'nbt-legend' });
-  const box = el('div', { class: 'nbt-chart nbt-compare-chart' });
+  const chartsBox = el('div', { class: 'nbt-compare-charts' });
   const diff = el('div', { class: 'nbt-diff-wrap' });
   const mediaSel = el('select', { class: 'nbt-compare-media-key', 'aria-label': 'media key' });
   const stepIn = el('input', { type: 'number', class: 'nbt-compare-step', min: 0, placeholder: 'newest', 'aria-label': 'step' });
@@ -28,41 +31,87 @@ export async function compareView() {
   const mediaPart = el('div', {}, el('h2', { text: 'Media' }),
     el('div', { class: 'nbt-controls' }, mediaSel, el('label', {}, 'at step ', stepIn)), mediaBox);
   main.replaceChildren(el('h1', { text: `Compare ${runs.length} runs` }),
-    el('div', { class: 'nbt-controls' }, metricSel, el('label', {}, logBox, ' log scale')),
-    legend, box, mediaPart, el('h2', { text: 'Config keys that differ' }), diff);
+    el('div', { class: 'nbt-controls' }, metricList, el('label', {}, logBox, ' log scale'), resetBtn,
+      el('span', { class: 'nbt-empty', text: 'drag across a chart to zoom' })),
+    legend, chartsBox, mediaPart, el('h2', { text: 'Config keys that differ' }), diff);
   const metrics = [...new Set(runs.flatMap((r) => metricKeys(r.summary)))].sort();
-  metricSel.replaceChildren(...metrics.map((m) => el('option', { value: m, text: m })));
-  const wanted = params.get('metric');
-  if (wanted && metrics.includes(wanted)) metricSel.value = wanted;
-  let plot = null;
+  const asked = (params.get('metrics') || params.get('metric') || '').split(',').filter((m) => metrics.includes(m));
+  const chosen = new Set(asked.length ? asked : metrics.slice(0, 1));
+  metricList.replaceChildren(...metrics.map((m) => {
+    const box = el('input', { type: 'checkbox', value: m, checked: chosen.has(m) });
+    box.addEventListener('change', () => {
+      if (box.checked) chosen.add(m);
+      else chosen.delete(m);
+      draw();
+    });
+    return el('label', {}, box, ` ${m}`);
+  }));
+  const color = (i) => COLORS[i % COLORS.length];
+  legend.replaceChildren(...runs.map((r, i) => el('span', { style: `--c:${color(i)}`, 'data-run': runPath(r) },
+    el('a', { href: runHref(root, r), text: r.name }))));
+  let plots = [];
+  let zoom = null;
+  hook.compare = {};
 
-  async function draw() {
-    const m = metricSel.value;
-    if (!m) { box.replaceChildren(el('p', { class: 'nbt-empty', text: 'no common metrics' })); return; }
-    const all = await Promise.all(runs.map((r) =>
-      api(historyPath(runApiPath(runPath(r)), { keys: [m], samples: SAMPLES }))));
-    const none = { steps: [], values: [] };
-    const per = all.map((d) => finitePart(rowsToSeries(d.rows || [])[m] || none));
-    if (plot) plot.destroy();
-    box.replaceChildren(el('h3', { text: m }));
+  // a run without a point at the hovered step (downsampled, or logged every n steps) shows
+  // its nearest point's value; outside the run's steps, nothing
+  const hover = (per, i) => (u, v, sidx, idx) => {
+    if (v !== null && v !== undefined) return formatNumber(v, 6);
+    const { steps, values } = per[i];
+    const x = idx === null || idx === undefined ? null : u.data[0][idx];
+    if (x === null || !steps.length || x < steps[0] || x > steps[steps.length - 1]) return '—';
+    return `≈${formatNumber(nearestValue(steps, values, x), 6)}`;
+  };
+
+  function chart(m, per) {
+    const box = el('div', { class: 'nbt-chart nbt-compare-chart', 'data-metric': m, 'data-series': String(runs.length) },
+      el('h3', { text: m }));
+    chartsBox.append(box);
     const positive = per.every((s) => s.values.every((v) => v > 0));
-    plot = new uPlot({
+    const plot = new uPlot({
       width: chartWidth(box),
-      height: 320,
+      height: 300,
       scales: { x: { time: false }, y: { distr: logBox.checked && positive ? 3 : 1 } },
       axes: [valueAxis(box, { size: 30, space: 60, grid: { show: false } }), valueAxis(box)],
+      cursor: { drag: { x: true, y: false, setScale: false } },
+      hooks: { setSelect: [(u) => {
+        if (u.select.width < 4) return;
+        const a = u.posToVal(u.select.left, 'x');
+        const b = u.posToVal(u.select.left + u.select.width, 'x');
+        u.setSelect({ left: 0, width: 0 }, false);
+        if (b > a) { zoom = [Math.floor(a), Math.ceil(b)]; resetBtn.disabled = false; draw(); }
+      }] },
       series: [{ label: 'step', value: (u, v) => formatNumber(v) }, ...runs.map((r, i) => ({
-        label: r.name, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: true,
-        value: (u, v) => formatNumber(v, 6),
+        label: r.name, stroke: color(i), width: 1.5, spanGaps: true, value: hover(per, i),
       }))],
     }, alignSeries(per), box);
-    box.dataset.series = String(runs.length);
-    box.dataset.metric = m;
     box.dataset.points = per.map((s) => s.steps.length).join(',');
-    legend.replaceChildren(...runs.map((r, i) => el('span', { style: `--c:${COLORS[i % COLORS.length]}`, 'data-run': runPath(r) },
-      el('a', { href: runHref(root, r), text: r.name }))));
+    plots.push(plot);
+  }
+
+  async function draw() {
+    for (const p of plots) p.destroy();
+    plots = [];
+    chartsBox.replaceChildren();
+    chartsBox.dataset.zoom = zoom ? zoom.join(',') : '';
+    const wanted = metrics.filter((m) => chosen.has(m));
+    if (!wanted.length) {
+      chartsBox.append(el('p', { class: 'nbt-empty', text: metrics.length ? 'pick a metric' : 'no common metrics' }));
+      return;
+    }
+    // one request per run for every metric shown; a zoom asks for that step range again
+    const all = await Promise.all(runs.map((r) =>
+      api(historyPath(runApiPath(runPath(r)), { keys: wanted, samples: SAMPLES, zoom }))));
+    const none = { steps: [], values: [] };
+    const series = all.map((d) => rowsToSeries(d.rows || []));
+    for (const m of wanted) {
+      const per = series.map((s) => finitePart(s[m] || none));
+      hook.compare[m] = per;
+      chart(m, per);
+    }
     hook.ready = true;
   }
+  resetBtn.addEventListener('click', () => { zoom = null; resetBtn.disabled = true; draw(); });
   const bases = runs.map((r) => runApiPath(runPath(r)));
   const mediaKeys = await Promise.all(bases.map((b) => api(mediaPath(b)).then((d) => d.keys, () => [])));
   const kinds = new Map(mediaKeys.flat().map((k) => [k.key, k.kind]));
@@ -87,7 +136,6 @@ export async function compareView() {
   mediaSel.addEventListener('change', () => drawMedia());
   stepIn.addEventListener('change', () => drawMedia());
   if (kinds.size) await drawMedia();
-  metricSel.addEventListener('change', draw);
   logBox.addEventListener('change', draw);
   const differs = configDiff(runs);
   diff.replaceChildren(differs.length ? el('table', { class: 'nbt-table nbt-diff' },

@@ -68,6 +68,22 @@ export function summaryKeys(runs) {
   return [...keys].sort();
 }
 
+/** A run's config as flat "a.b" keys (nested dicts opened, lists kept whole). */
+export function flatConfig(config, prefix = '', out = {}) {
+  for (const [k, v] of Object.entries(config || {})) {
+    if (v && typeof v === 'object' && !Array.isArray(v)) flatConfig(v, `${prefix}${k}.`, out);
+    else out[`${prefix}${k}`] = v;
+  }
+  return out;
+}
+
+/** The flat config keys of some runs (not W&B's "_wandb"), sorted. */
+export function configKeys(runs) {
+  const keys = new Set();
+  for (const r of runs) for (const k of Object.keys(flatConfig(r.config))) if (!k.startsWith('_')) keys.add(k);
+  return [...keys].sort();
+}
+
 /** The summary keys whose value is a number (or a metric's aggregate): the charted ones. */
 export function metricKeys(summary) {
   return Object.entries(summary || {})
@@ -90,11 +106,19 @@ const COLUMNS = {
   created: (r) => r.created_at || '',
   runtime: runtimeOf,
   last_step: (r) => r.last_step,
+  group: (r) => r.group || null,
+  tags: (r) => ((r.tags || []).length ? [...r.tags].sort().join(' ') : null),
 };
 
-/** The value a table column sorts by; "s:<key>" is a summary column (NaN sorts with the
- * missing values, strings as strings). */
+/** The value a table column sorts by; "s:<key>" is a summary column, "c:<key>" a config
+ * one (NaN sorts with the missing values, strings as strings, booleans as 0 / 1). */
 export function sortValue(r, key) {
+  if (key.startsWith('c:')) {
+    const v = flatConfig(r.config)[key.slice(2)];
+    if (typeof v === 'boolean') return Number(v);
+    if (typeof v === 'number' || typeof v === 'string') return v;
+    return v === undefined || v === null ? null : JSON.stringify(v);
+  }
   if (!key.startsWith('s:')) return COLUMNS[key](r);
   const raw = (r.summary || {})[key.slice(2)];
   if (raw === undefined || raw === null) return null;
@@ -150,4 +174,50 @@ export function systemSeries(rows, limit = 2000) {
     }
   });
   return series;
+}
+
+/** TensorBoard's debiased exponential moving average (weight 0 = the raw values); values
+ * that are not finite stay where they are and do not enter the average. */
+export function ema(values, weight) {
+  if (!(weight > 0)) return values.slice();
+  let last = 0;
+  let n = 0;
+  return values.map((v) => {
+    if (!Number.isFinite(v)) return v;
+    last = last * weight + (1 - weight) * v;
+    n += 1;
+    return last / (1 - weight ** n);
+  });
+}
+
+/** Metric keys in sections by the prefix before their first "/" (`grad/norm` → "grad");
+ * keys without one come first, in a section named "". Sections and keys sorted. */
+export function sections(keys) {
+  const out = new Map();
+  for (const k of [...keys].sort()) {
+    const cut = k.indexOf('/');
+    const name = cut > 0 ? k.slice(0, cut) : '';
+    if (!out.has(name)) out.set(name, []);
+    out.get(name).push(k);
+  }
+  return [...out.entries()].sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a < b ? -1 : 1));
+}
+
+/** A chart's points as CSV (x header, then one row per point). */
+export function toCsv(xName, key, steps, values) {
+  const quote = (s) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+  return [`${quote(xName)},${quote(key)}`, ...steps.map((s, i) => `${s},${values[i]}`)].join('\n') + '\n';
+}
+
+/** The value at the point of ascending `steps` nearest to `x` (null when there is none). */
+export function nearestValue(steps, values, x) {
+  if (!steps.length) return null;
+  let lo = 0;
+  let hi = steps.length - 1;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (steps[mid] <= x) lo = mid;
+    else hi = mid;
+  }
+  return Math.abs(steps[hi] - x) < Math.abs(x - steps[lo]) ? values[hi] : values[lo];
 }

@@ -8,8 +8,7 @@ export const root = document.body.dataset.root || './';
 export const main = document.getElementById('nbt-main');
 export const crumbs = document.getElementById('nbt-crumbs');
 export const SAMPLES = 1000;
-export const COLORS = ['#0969da', '#cf222e', '#1a7f37', '#8250df', '#bc4c00', '#1b7c83', '#bf3989',
-  '#4d2d00', '#6e7781', '#116329'];
+export { COLORS } from './palette.js';
 
 // Read by the browser tests: what each chart was given, and whether the view is drawn.
 export const hook = { charts: {}, ready: false };

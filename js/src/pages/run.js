@@ -5,9 +5,12 @@ import { el } from '../shared/dom.js';
 import { formatBytes, formatDuration, formatNumber, formatValue } from '../shared/format.js';
 import { metricOptions, plotAreaWidth, uPlot } from '../shared/plot.js';
 import { chartData } from '../shared/series.js';
+import { systemTitle } from '../shared/system.js';
 import { encodePath } from '../shared/urls.js';
 import { loadMedia } from './media.js';
-import { finitePart, interp, metricKeys, rowsToSeries, runtimeOf, systemSeries } from './data.js';
+import {
+  ema, finitePart, interp, metricKeys, rowsToSeries, runtimeOf, sections, systemSeries, toCsv,
+} from './data.js';
 import { COLORS, SAMPLES, api, badge, chartWidth, crumbs, hook, main, root, showError } from './page.js';
 import { historyPath, runFromLocation } from './urls.js';
 
@@ -17,10 +20,28 @@ const X_TEXT = {
   wall: (x) => new Date(x * 1000).toLocaleString(),
 };
 
+/** The plan of a chart smoothed by `weight`: the smoothed line, with the raw series kept
+ * faint behind it (its min/max band when downsampled, else its line as the band's edges). */
+function smoothedPlan(xs, values, width, weight) {
+  const raw = chartData(xs, values, width);
+  if (!(weight > 0)) return raw;
+  const smooth = chartData(xs, ema(values, weight), width);
+  const [x, line, hi, lo] = raw.data;
+  return { ...raw, data: [x, smooth.data[1], raw.dense ? hi : line, raw.dense ? lo : line] };
+}
+
+/** Save `text` (or a data: URL) as a file named `name`. */
+function download(name, href) {
+  const a = el('a', { href, download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+}
+
 /** A uPlot metric chart of (xs, values) in `box`; returns the plot and its plan. */
 function metricPlot(box, xs, values, o) {
   const width = chartWidth(box);
-  const plan = chartData(xs, values, plotAreaWidth(width));
+  const plan = smoothedPlan(xs, values, plotAreaWidth(width), o.smooth || 0);
   const plot = new uPlot(metricOptions({
     node: box, width, height: o.height || 220, color: o.color, label: o.label,
     getPlan: () => plan, xAxis: {}, xLabel: o.xLabel, time: o.time, log: o.log,
@@ -40,14 +61,20 @@ export async function runView() {
   const { entity, project, id } = runFromLocation(root, location.pathname);
   const base = `runs/${encodePath(`${entity}/${project}/${id}`)}`;
   crumbs.replaceChildren(el('a', { href: `${root}?project=${encodeURIComponent(project)}`, text: project }), ' / ', id);
-  const st = { run: null, xaxis: 'step', log: false, zoom: null, plots: [], times: null, history: null };
+  const st = {
+    run: null, xaxis: 'step', log: false, zoom: null, plots: [], times: null, history: null,
+    smooth: 0, filter: '', logKeys: new Set(), closed: new Set(),
+  };
   const xSel = el('select', { class: 'nbt-xaxis', 'aria-label': 'x axis' },
     el('option', { value: 'step', text: 'x: step' }), el('option', { value: 'runtime', text: 'x: runtime (s)' }),
     el('option', { value: 'wall', text: 'x: wall time' }));
   const logBox = el('input', { type: 'checkbox', class: 'nbt-log' });
   const resetBtn = el('button', { type: 'button', class: 'nbt-reset', text: 'reset zoom', disabled: true });
+  const filterBox = el('input', { type: 'search', class: 'nbt-metric-filter', placeholder: 'filter metrics', 'aria-label': 'filter metrics' });
+  const smoothRange = el('input', { type: 'range', class: 'nbt-smooth', min: 0, max: 0.99, step: 0.01, value: 0, 'aria-label': 'smoothing' });
+  const smoothText = el('span', { class: 'nbt-smooth-value', text: '0' });
   const head = el('div', { class: 'nbt-run-head' });
-  const charts = el('div', { class: 'nbt-grid nbt-metrics' });
+  const charts = el('div', { class: 'nbt-metrics' });
   const system = el('div', { class: 'nbt-grid nbt-system' });
   const kv = el('div', { class: 'nbt-two' });
   const output = el('pre', { class: 'nbt-output' });
@@ -56,13 +83,20 @@ export async function runView() {
   main.replaceChildren(head,
     el('h2', { text: 'Metrics' }),
     el('div', { class: 'nbt-controls' }, xSel, el('label', {}, logBox, ' log scale'), resetBtn,
+      el('label', {}, 'smoothing ', smoothRange, ' ', smoothText), filterBox,
       el('span', { class: 'nbt-empty', text: 'drag across a chart to zoom' })),
     charts, el('h2', { text: 'Media' }), media, kv,
     el('h2', { text: 'System metrics' }), system,
     el('h2', { text: 'Console output (tail)' }), output,
     el('h2', { text: 'Files' }), files);
   xSel.addEventListener('change', async () => { st.xaxis = xSel.value; await ensureTimes(); drawMetrics(); });
-  logBox.addEventListener('change', () => { st.log = logBox.checked; drawMetrics(); });
+  logBox.addEventListener('change', () => { st.log = logBox.checked; st.logKeys.clear(); drawMetrics(); });
+  smoothRange.addEventListener('input', () => {
+    st.smooth = Number(smoothRange.value);
+    smoothText.textContent = String(st.smooth);
+    drawMetrics();
+  });
+  filterBox.addEventListener('input', () => { st.filter = filterBox.value.trim().toLowerCase(); applyFilter(); });
   resetBtn.addEventListener('click', async () => { st.zoom = null; resetBtn.disabled = true; await loadHistory(); });
 
   function renderHead() {
@@ -107,6 +141,42 @@ export async function runView() {
     zoomTo(Math.floor(toStep(a)), Math.ceil(toStep(b)));
   };
 
+  // the filter box hides charts (and then sections) whose key does not contain its text
+  function applyFilter() {
+    for (const sec of charts.querySelectorAll('.nbt-section')) {
+      let shown = 0;
+      for (const box of sec.querySelectorAll('.nbt-metric-chart')) {
+        const hide = !!st.filter && !box.dataset.key.toLowerCase().includes(st.filter);
+        box.hidden = hide;
+        if (!hide) shown += 1;
+      }
+      sec.hidden = shown === 0;
+    }
+  }
+
+  function chartHead(k, finite, redraw) {
+    const note = finite.skipped ? el('span', { class: 'nbt-nonfinite', text: ` · ${finite.skipped} NaN / ±∞ not drawn` }) : null;
+    const logged = st.logKeys.has(k) !== st.log;
+    const logBtn = el('button', { type: 'button', class: 'nbt-chart-log', 'aria-pressed': String(logged), title: 'log scale for this chart', text: 'log' });
+    logBtn.addEventListener('click', () => {
+      if (st.logKeys.has(k)) st.logKeys.delete(k);
+      else st.logKeys.add(k);
+      redraw();
+    });
+    const csvBtn = el('button', { type: 'button', class: 'nbt-chart-csv', title: 'download the points as CSV', text: 'csv' });
+    csvBtn.addEventListener('click', () => {
+      const pts = hook.charts[k];
+      download(`${k.replace(/\//g, '_')}.csv`, `data:text/csv;charset=utf-8,${encodeURIComponent(toCsv('step', k, pts.steps, pts.values))}`);
+    });
+    const pngBtn = el('button', { type: 'button', class: 'nbt-chart-png', title: 'download the chart as PNG', text: 'png' });
+    pngBtn.addEventListener('click', () => {
+      const plot = st.plots.find((p) => p.nbtKey === k);
+      if (plot) download(`${k.replace(/\//g, '_')}.png`, plot.ctx.canvas.toDataURL('image/png'));
+    });
+    return el('h3', {}, el('span', { class: 'nbt-chart-title', text: k }), note,
+      el('span', { class: 'nbt-chart-tools' }, logBtn, csvBtn, pngBtn));
+  }
+
   function drawMetrics() {
     const series = st.history || {};
     const keys = Object.keys(series).filter((k) => !k.startsWith('_')).sort();
@@ -117,28 +187,48 @@ export async function runView() {
       charts.replaceChildren(el('p', { class: 'nbt-empty', text: 'no metrics logged yet' }));
       return;
     }
-    const boxes = keys.map((k) => {
-      const finite = finitePart(series[k]);
-      hook.charts[k] = finite;
-      const note = finite.skipped ? el('span', { class: 'nbt-nonfinite', text: ` · ${finite.skipped} NaN / ±∞ not drawn` }) : null;
-      return el('div', { class: 'nbt-chart nbt-metric-chart', 'data-key': k, 'data-skipped': finite.skipped || null },
-        el('h3', { text: k }, note));
+    const boxes = {};
+    const groups = sections(keys).map(([name, members]) => {
+      const grid = el('div', { class: 'nbt-grid' });
+      const sec = el('details', { class: 'nbt-section', 'data-section': name, open: !st.closed.has(name) },
+        el('summary', { text: `${name || 'metrics'} (${members.length})` }), grid);
+      sec.addEventListener('toggle', () => {
+        if (sec.open) st.closed.delete(name);
+        else st.closed.add(name);
+      });
+      for (const k of members) {
+        const finite = finitePart(series[k]);
+        hook.charts[k] = finite;
+        boxes[k] = el('div', { class: 'nbt-chart nbt-metric-chart', 'data-key': k, 'data-skipped': finite.skipped || null });
+        grid.append(boxes[k]);
+      }
+      return sec;
     });
-    charts.replaceChildren(...boxes);
-    keys.forEach((k, i) => {
+    charts.replaceChildren(...groups);
+    const draw = (k, i) => {
       const s = series[k];
-      const box = boxes[i];
+      const box = boxes[k];
       const finite = hook.charts[k];
+      const old = st.plots.findIndex((p) => p.nbtKey === k);
+      if (old >= 0) st.plots.splice(old, 1)[0].destroy();
+      box.replaceChildren(chartHead(k, finite, () => draw(k, i)));
       if (!finite.steps.length) { box.dataset.drawn = '0'; return; } // only NaN / ±inf
+      const logged = st.logKeys.has(k) !== st.log;
       const { plot, plan } = metricPlot(box, s.steps.map(toX), s.values, {
         color: COLORS[i % COLORS.length], label: k, xLabel: st.xaxis, time: st.xaxis === 'wall',
-        log: st.log && finite.values.every((v) => v > 0), xText: X_TEXT[st.xaxis],
+        log: logged && finite.values.every((v) => v > 0), xText: X_TEXT[st.xaxis], smooth: st.smooth,
         cursor: { drag: { x: true, y: false, setScale: false } }, hooks: { setSelect: [zoomHook] },
       });
+      plot.nbtKey = k;
       st.plots.push(plot);
       box.dataset.points = String(plan.points);
       box.dataset.drawn = String(finite.steps.length);
-    });
+      box.dataset.log = logged ? '1' : '0';
+      hook.drawn = hook.drawn || {};
+      hook.drawn[k] = { line: plan.data[1], band: [plan.data[2], plan.data[3]] };
+    };
+    keys.forEach(draw);
+    applyFilter();
     hook.ready = true;
   }
 
@@ -162,7 +252,8 @@ export async function runView() {
     if (!keys.length) { system.replaceChildren(el('p', { class: 'nbt-empty', text: 'no system metrics' })); return; }
     system.replaceChildren();
     keys.forEach((k, i) => {
-      const box = el('div', { class: 'nbt-chart nbt-metric-chart nbt-system-chart', 'data-key': k }, el('h3', { text: k }));
+      const box = el('div', { class: 'nbt-chart nbt-metric-chart nbt-system-chart', 'data-key': k },
+        el('h3', { title: k, text: systemTitle(k) }));
       system.append(box);
       metricPlot(box, series[k][0], series[k][1], {
         height: 160, color: COLORS[i % COLORS.length], label: k, xLabel: 'runtime (s)', xText: X_TEXT.runtime,

@@ -3,12 +3,13 @@
 import { el } from '../shared/dom.js';
 import { formatDuration, formatValue } from '../shared/format.js';
 import { runHref, runPath } from '../shared/urls.js';
-import { filterRuns, runtimeOf, sortRuns, summaryKeys } from './data.js';
+import { configKeys, filterRuns, flatConfig, runtimeOf, sortRuns, summaryKeys } from './data.js';
 import { api, badge, crumbs, hook, main, root } from './page.js';
 import { compareHref } from './urls.js';
 
 const HEAD = [['', null], ['name', 'name'], ['project', 'project'], ['state', 'state'],
-  ['created', 'created'], ['runtime', 'runtime'], ['last step', 'last_step']];
+  ['group', 'group'], ['tags', 'tags'], ['created', 'created'], ['runtime', 'runtime'],
+  ['last step', 'last_step']];
 
 export async function runsView() {
   crumbs.textContent = 'runs';
@@ -16,6 +17,7 @@ export async function runsView() {
   const st = {
     runs: [], project: params.get('project') || '', state: params.get('state') || '',
     text: params.get('q') || '', cols: (params.get('cols') || '').split(',').filter(Boolean),
+    ccols: (params.get('config') || '').split(',').filter(Boolean),
     sort: params.get('sort') || 'created', dir: params.get('dir') || 'desc', selected: new Set(),
   };
   const projectSel = el('select', { class: 'nbt-filter-project', 'aria-label': 'project' });
@@ -26,30 +28,38 @@ export async function runsView() {
   const search = el('input', { type: 'search', class: 'nbt-filter-text', placeholder: 'filter by name, id, tag…', value: st.text });
   const colBtn = el('button', { class: 'nbt-columns-button', type: 'button', text: 'summary columns ▾' });
   const colList = el('div', { class: 'nbt-columns-list', hidden: true });
+  const cfgBtn = el('button', { class: 'nbt-config-button', type: 'button', text: 'config columns ▾' });
+  const cfgList = el('div', { class: 'nbt-config-list nbt-columns-list', hidden: true });
   const compareBtn = el('button', { class: 'nbt-compare-button', type: 'button', disabled: true, text: 'compare selected' });
   const count = el('span', { class: 'nbt-count' });
   const wrap = el('div', { class: 'nbt-table-wrap' });
   main.replaceChildren(
     el('h1', { text: 'Runs' }),
     el('div', { class: 'nbt-controls' }, projectSel, stateSel, search,
-      el('span', { class: 'nbt-columns' }, colBtn, colList), compareBtn, count),
+      el('span', { class: 'nbt-columns' }, colBtn, colList),
+      el('span', { class: 'nbt-columns' }, cfgBtn, cfgList), compareBtn, count),
     wrap);
   colBtn.addEventListener('click', () => { colList.hidden = !colList.hidden; });
+  cfgBtn.addEventListener('click', () => { cfgList.hidden = !cfgList.hidden; });
   projectSel.addEventListener('change', () => { st.project = projectSel.value; render(); });
   stateSel.addEventListener('change', () => { st.state = stateSel.value; render(); });
   search.addEventListener('input', () => { st.text = search.value; render(); });
   compareBtn.addEventListener('click', () => { location.href = compareHref(root, [...st.selected]); });
 
-  function renderColumnPicker() {
-    const keys = summaryKeys(st.runs);
-    colList.replaceChildren(...(keys.length ? keys.map((k) => {
-      const box = el('input', { type: 'checkbox', value: k, checked: st.cols.includes(k) });
+  function picker(list, keys, field, empty) {
+    list.replaceChildren(...(keys.length ? keys.map((k) => {
+      const box = el('input', { type: 'checkbox', value: k, checked: st[field].includes(k) });
       box.addEventListener('change', () => {
-        st.cols = box.checked ? [...st.cols, k] : st.cols.filter((c) => c !== k);
+        st[field] = box.checked ? [...st[field], k] : st[field].filter((c) => c !== k);
         render();
       });
       return el('label', {}, box, ` ${k}`);
-    }) : [el('span', { class: 'nbt-empty', text: 'no summary metrics yet' })]));
+    }) : [el('span', { class: 'nbt-empty', text: empty })]));
+  }
+
+  function renderColumnPicker() {
+    picker(colList, summaryKeys(st.runs), 'cols', 'no summary metrics yet');
+    picker(cfgList, configKeys(st.runs), 'ccols', 'no config yet');
   }
 
   function row(r) {
@@ -61,15 +71,21 @@ export async function runsView() {
       compareBtn.disabled = st.selected.size < 2;
     });
     const created = r.created_at ? new Date(r.created_at) : null;
+    const config = flatConfig(r.config);
     return el('tr', { 'data-run': p, 'data-state': r.state },
       el('td', {}, box),
-      el('td', { 'data-col': 'name' }, el('a', { href: runHref(root, r), text: r.name })),
+      el('td', { 'data-col': 'name', title: r.notes || null },
+        el('a', { href: runHref(root, r), text: r.name }),
+        r.notes ? el('div', { class: 'nbt-notes', text: r.notes }) : null),
       el('td', { 'data-col': 'project', text: r.project }),
       el('td', { 'data-col': 'state' }, badge(r.state)),
+      el('td', { 'data-col': 'group', text: r.group || '' }),
+      el('td', { 'data-col': 'tags' }, ...(r.tags || []).map((t) => el('span', { class: 'nbt-tag', text: t }))),
       el('td', { 'data-col': 'created', title: r.created_at || '', text: created ? created.toLocaleString() : '' }),
       el('td', { 'data-col': 'runtime', class: 'num', text: formatDuration(runtimeOf(r)) }),
       el('td', { 'data-col': 'last_step', class: 'num', text: r.last_step ?? '' }),
-      ...st.cols.map((c) => el('td', { 'data-col': `s:${c}`, class: 'num', text: formatValue((r.summary || {})[c]) })));
+      ...st.cols.map((c) => el('td', { 'data-col': `s:${c}`, class: 'num', text: formatValue((r.summary || {})[c]) })),
+      ...st.ccols.map((c) => el('td', { 'data-col': `c:${c}`, text: c in config ? formatValue(config[c]) : '' })));
   }
 
   function render() {
@@ -79,7 +95,8 @@ export async function runsView() {
     projectSel.value = st.project;
     const rows = sortRuns(filterRuns(st.runs, st), st.sort, st.dir);
     count.textContent = `${rows.length} of ${st.runs.length} runs`;
-    const head = [...HEAD, ...st.cols.map((c) => [c, `s:${c}`])];
+    const head = [...HEAD, ...st.cols.map((c) => [c, `s:${c}`]),
+      ...st.ccols.map((c) => [`config: ${c}`, `c:${c}`])];
     const thead = el('tr', {}, ...head.map(([label, key]) => {
       const th = el('th', { 'data-sort': key, 'data-dir': key === st.sort ? st.dir : null, text: label });
       if (key) {

@@ -67,6 +67,22 @@ export function formatTick(v) {
   return `${Number(x.toPrecision(3))}`;
 }
 
+/** An axis' tick labels: formatTick's, with more significant digits while two ticks would
+ * read the same (ticks 1.601e-4, 1.602e-4, ... are not all "1.6e-4"). */
+export function formatTicks(splits) {
+  let labels = splits.map(formatTick);
+  for (let digits = 4; digits <= 10 && new Set(labels).size < labels.length; digits += 1) {
+    labels = splits.map((v) => {
+      const x = toNumber(v);
+      if (!Number.isFinite(x) || x === 0) return formatTick(x);
+      const ax = Math.abs(x);
+      if (ax < 1e-3 || ax >= 1e15) return x.toExponential(digits - 1).replace(/\.?0+e/, 'e');
+      return `${Number(x.toPrecision(digits))}`;
+    });
+  }
+  return labels;
+}
+
 /** Seconds -> "4.2s", "1m 05s", "2h 03m", "3d 04h"; missing or negative -> "—". */
 export function formatDuration(sec) {
   const s = toNumber(sec);

@@ -5,7 +5,7 @@
 import uPlot from 'uplot';
 
 import { el } from './dom.js';
-import { formatNumber, formatTick } from './format.js';
+import { formatNumber, formatTicks } from './format.js';
 import { withAlpha } from './series.js';
 
 export { uPlot };
@@ -36,7 +36,7 @@ export function valueAxis(node, extra = {}) {
     stroke: () => cssColor(node, '--nbt-axis', '#8c959f'),
     grid: { stroke: () => cssColor(node, '--nbt-grid', '#d8dee4'), width: 1, dash: [2, 3] },
     ticks: { show: false },
-    values: (u, splits) => splits.map(formatTick),
+    values: (u, splits) => formatTicks(splits),
     ...extra,
   };
 }

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  decodeNumber, formatBytes, formatDuration, formatNumber, formatRate, formatTick, formatValue,
+  decodeNumber, formatBytes, formatDuration, formatNumber, formatRate, formatTick, formatTicks,
+  formatValue,
   summaryScalar, toNumber,
 } from '../../src/shared/format.js';
 
@@ -118,4 +119,12 @@ test('summaryScalar: the number a summary entry stands for', () => {
   assert.ok(Number.isNaN(summaryScalar({ last: 'NaN' })));
   assert.equal(summaryScalar('resnet'), null);
   assert.equal(summaryScalar([1, 2]), null);
+});
+
+test('formatTicks: enough digits that no two ticks read the same', () => {
+  assert.deepEqual(formatTicks([0, 0.5, 1]), ['0', '0.5', '1']);
+  assert.deepEqual(formatTicks([1500, 2000]), ['1.5k', '2k']);
+  assert.deepEqual(formatTicks([1.601e-4, 1.602e-4, 1.603e-4]), ['1.601e-4', '1.602e-4', '1.603e-4']);
+  assert.deepEqual(formatTicks([0.1234, 0.1235, 0.1236]), ['0.1234', '0.1235', '0.1236']);
+  assert.deepEqual(formatTicks([1000.5, 1001, 1001.5]), ['1000.5', '1001', '1001.5']);
 });

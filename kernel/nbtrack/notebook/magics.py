@@ -273,6 +273,12 @@ class NbtrackMagics(Magics):
                 print("nbtrack: no active run to finish")
             return
         run.finish(exit_code=args.exit_code, timeout=args.timeout, quiet=args.quiet)
+        if not args.quiet:  # W&B's finish summary, as text and static HTML that nbconvert keeps
+            from IPython.display import display
+
+            from nbtrack.sdk.display import final_card
+
+            display(final_card(run, run.sampled_history()), raw=True)
 
     @line_magic
     def track_status(self, line: str) -> None:

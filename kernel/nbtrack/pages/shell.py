@@ -24,7 +24,7 @@ _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 VIEWS = ("runs", "run", "compare")
 # read API paths that may be forwarded (decoded segments; ``*`` = one safe segment)
 _SEGMENT = re.compile(r"^[^/\\\x00-\x1f%]+$")
-RUN_PARTS = ("history", "events", "output", "files", "media")
+RUN_PARTS = ("history", "events", "output", "files", "media", "artifacts")
 QUERY_KEYS = ("project", "entity", "keys", "samples", "min_step", "max_step", "key", "step",
               "limit", "cursor")
 

@@ -438,5 +438,7 @@ class NetworkStatusResponse(_message.Message):
     def __init__(self, state: _Optional[str] = ..., last_status_code: _Optional[int] = ..., retry_count: _Optional[int] = ..., last_error: _Optional[str] = ..., since: _Optional[float] = ..., pending_bytes: _Optional[int] = ...) -> None: ...
 
 class FlushResponse(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("next_step",)
+    NEXT_STEP_FIELD_NUMBER: _ClassVar[int]
+    next_step: int
+    def __init__(self, next_step: _Optional[int] = ...) -> None: ...

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from nbtrack.client import links
@@ -93,6 +93,69 @@ def run_html(run: RunInfo, summary: Any = None) -> str:
         f'<span class="nbtrack-badge" data-state="{html.escape(state)}">{html.escape(state)}'
         f"</span>{link}</div>{sync_html}{summary_html(summary)}</div>"
     )
+
+
+SPARK_POINTS = 40  # what a sparkline keeps of a series: its shape, not its detail
+_BLOCKS = "▁▂▃▄▅▆▇█"
+
+
+def _spark_values(values: Sequence[float]) -> list[float]:
+    """The finite values, thinned to at most SPARK_POINTS by bucket means."""
+    finite = [float(v) for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
+    if len(finite) <= SPARK_POINTS:
+        return finite
+    step = len(finite) / SPARK_POINTS
+    return [sum(b) / len(b) for b in (finite[int(i * step):int((i + 1) * step)] or finite[-1:]
+                                      for i in range(SPARK_POINTS))]
+
+
+def sparkline_text(values: Sequence[float]) -> str:
+    """W&B's finish-summary sparkline: one block character per point."""
+    pts = _spark_values(values)
+    if len(pts) < 2:
+        return ""
+    lo, hi = min(pts), max(pts)
+    span = (hi - lo) or 1.0
+    return "".join(_BLOCKS[min(int((v - lo) / span * len(_BLOCKS)), len(_BLOCKS) - 1)]
+                   for v in pts)
+
+
+def sparkline_svg(values: Sequence[float], width: int = 120, height: int = 22) -> str:
+    """An inline SVG polyline: no script, no CDN, so it survives nbconvert and GitHub."""
+    pts = _spark_values(values)
+    if len(pts) < 2:
+        return ""
+    lo, hi = min(pts), max(pts)
+    span = (hi - lo) or 1.0
+    xy = " ".join(f"{i * (width - 2) / (len(pts) - 1) + 1:.1f},"
+                  f"{height - 1 - (v - lo) / span * (height - 2):.1f}" for i, v in enumerate(pts))
+    return (f'<svg class="nbtrack-spark" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}"><polyline fill="none" stroke="currentColor" '
+            f'stroke-width="1.2" points="{xy}"/></svg>')
+
+
+def final_card(run: RunView, history: Mapping[str, Any] | None) -> Bundle:
+    """What ``%track_finish`` leaves in its cell: the state, the link, and each summary value
+    with the sparkline of its run, as text and as static HTML (W&B's finish summary)."""
+    series = dict((history or {}).get("series") or {})
+    items = _summary_items(run.summary)
+    width = max((len(k) for k, _ in items), default=0)
+    lines = [run_title(run)]
+    rows = []
+    for key, value in items:
+        values = (series.get(key) or {}).get("values") or []
+        text = format_value(value)
+        lines.append(f"  {key:<{width}}  {text:<12} {sparkline_text(values)}".rstrip())
+        rows.append(f'<tr data-key="{html.escape(key)}"><td>{html.escape(key)}</td>'
+                    f"<td>{html.escape(text)}</td><td>{sparkline_svg(values)}</td></tr>")
+    url = page_url(run)
+    link = f' <a href="{html.escape(str(url))}" target="_blank">open</a>' if url else ""
+    table = f'<table class="nbtrack-final-summary">{"".join(rows)}</table>' if rows else ""
+    card = (f'<div class="nbtrack-final" data-run-id="{html.escape(run.id)}">'
+            f"<div><b>{html.escape(run.name or run.id or '?')}</b> ({html.escape(run.project)})"
+            f' <span data-state="{html.escape(run.state)}">{html.escape(run.state)}</span>'
+            f"{link}</div>{table}</div>")
+    return {"text/plain": "\n".join(lines), "text/html": card}
 
 
 def filter_bundle(data: Bundle, include: Iterable[str] | None, exclude: Iterable[str] | None

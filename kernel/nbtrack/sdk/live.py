@@ -65,6 +65,14 @@ class LiveQueries:
             return True
         return self._ask(self._iface.deliver_flush(), timeout) is not None
 
+    def next_step(self, timeout: float) -> int | None:
+        """The step the next committed row gets, once everything published so far has
+        passed the handler (which alone knows it: explicit steps, ``commit=False``)."""
+        if not self.open or self._iface is None:
+            return None
+        result = self._ask(self._iface.deliver_flush(), timeout)
+        return None if result is None else int(result.flush.next_step)
+
 
 def history_dict(resp: pb.SampledHistoryResponse) -> dict[str, Any]:
     series = {}

@@ -14,6 +14,7 @@ import collections
 import datetime
 import logging
 import shutil
+import sys
 import threading
 import time
 import warnings
@@ -70,6 +71,8 @@ class Run:
         self._stop = StopPolicy(self._listeners)
         self._alerts = AlertLimiter()
         self._final_history: dict[str, Any] | None = None  # the charts at finish, kept
+        self._step_seen = int(record.starting_step)  # run.step's last answer, kept at finish
+        self._late_threads: set[str] = set()  # threads whose log() met a finishing run
         self._lock = threading.Lock()
         self._state = "running"
         self.exit_code: int | None = None
@@ -141,6 +144,18 @@ class Run:
     def starting_step(self) -> int:
         return self._record.starting_step
 
+    @property
+    def step(self) -> int:
+        """The step of the next ``log()`` call (W&B's ``run.step``).
+
+        Asks the handler, which alone knows it (explicit steps, ``commit=False`` rows), after
+        everything logged so far: waits at most 30 s. After ``finish``, the step it ended on.
+        """
+        step = self._live.next_step(timeout=30.0)
+        if step is not None:
+            self._step_seen = step
+        return self._step_seen
+
     def __repr__(self) -> str:
         return f"<nbtrack.Run name={self.name} project={self.project} state={self._state}>"
 
@@ -164,8 +179,7 @@ class Run:
         if stop is not None and stop.is_set() and self._stop.at_log(self):
             return
         if self._state != "running":
-            raise RunFinishedError(f"run {self.name} is {self._state}; start a new one with "
-                                   "nbtrack.init() to log more")
+            raise self._refused()
         if step is not None:
             step = check_step(step)
         bounds = self._bounds  # bounds.fast(data), inlined: the hot path
@@ -307,7 +321,10 @@ class Run:
                 exit_published = True
                 outcome = finish_protocol.walk(self._iface, deadline, self._listeners.emit)
                 final_summary = self._live.summary() if outcome.completed else None
-                if outcome.completed and self._listeners:  # a live view wants the final charts
+                last_step = self._live.next_step(timeout=2.0) if outcome.completed else None
+                if last_step is not None:  # what run.step says once the pipeline is closed
+                    self._step_seen = last_step
+                if outcome.completed:  # the final charts: the widget, %track_finish's card
                     self._final_history = self.sampled_history(timeout=2.0)
                 report = self._stream.close(max(deadline - time.monotonic(), 2.0),
                                             abort_network=not outcome.completed)
@@ -334,7 +351,20 @@ class Run:
                                       self.sync_command))
         if not quiet:
             print_outcome(self, outcome, budget)
+            if self._late_threads:  # their tracebacks are in the cell too: say why
+                print(f"nbtrack: thread {', '.join(sorted(self._late_threads))} called log() "
+                      f"while run {self.name} was finishing; those calls raised "
+                      "RunFinishedError and were not logged (stop or join the thread before "
+                      "finish)", file=sys.stderr)
         hooks.emit("run_finish", self)
+
+    def _refused(self) -> RunFinishedError:
+        """log() on a run that is not running; a thread still logging during finish is
+        named in finish's outcome."""
+        if self._state == "finishing":
+            self._late_threads.add(threading.current_thread().name)
+        return RunFinishedError(f"run {self.name} is {self._state}; start a new one with "
+                                "nbtrack.init() to log more")
 
     def _interrupted(self, exit_published: bool, quiet: bool) -> None:
         """Ctrl-C inside finish: detach now (the log keeps the exit record and every

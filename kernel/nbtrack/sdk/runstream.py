@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import platform
+import sys
 import threading
 from collections.abc import Callable
 
@@ -198,8 +199,10 @@ def _register(settings: Settings, iface: Interface, record: pb.RunRecord) -> pb.
         if settings.resume:
             raise InitError(f"nbtrack: the server at {settings.base_url} did not answer within "
                             f"{settings.init_timeout:g}s; cannot resume run {settings.run_id}")
-        logger.warning("server did not answer within %ss; the run goes on and is sent later",
-                       settings.init_timeout)
+        # the user's thread: said to the user (in a kernel, logging goes to debug.log)
+        print(f"nbtrack: the server at {settings.base_url} did not answer within "
+              f"{settings.init_timeout:g}s; the run goes on and is sent later",
+              file=sys.stderr)
     else:
         answer = result.run_result
         if answer.error.code != pb.ErrorInfo.NONE:

@@ -18,7 +18,7 @@ from typing import Any
 from nbtrack.client.localserver import rediscovery, resolve_server, uses_local_server
 from nbtrack.client.wandbclient import WandbClient
 from nbtrack.proto import nbtrack_pb2 as pb
-from nbtrack.sdk import hooks
+from nbtrack.sdk import exitcode, hooks, kernellogs
 from nbtrack.sdk.bounds import check_config_size
 from nbtrack.sdk.earlierlogs import EarlierLogNotSynced, sync_earlier_logs
 from nbtrack.sdk.liveness import RunLive, check_not_live
@@ -116,6 +116,7 @@ def _start(settings: Settings, config: dict[str, Any], *, explicit_id: bool = Fa
                         f"{exc.strerror or exc}. Set NBTRACK_DIR (or dir=) to a writable "
                         "directory.") from exc
     claim = _claim(settings)
+    kernellogs.route_to_run(settings.run_dir)
     try:
         transport = _transport(settings)
         if transport is not None and explicit_id:
@@ -222,19 +223,25 @@ def finish(exit_code: int = 0, timeout: float | None = None, quiet: bool = False
         run.finish(exit_code=exit_code, timeout=timeout, quiet=quiet)
 
 
-def finish_all(timeout: float = AT_EXIT_TIMEOUT) -> None:
+def finish_all(timeout: float = AT_EXIT_TIMEOUT, exit_code: int = 0) -> None:
     """Finish every open run, sharing one time budget (kernel exit, extension unload)."""
     deadline = time.monotonic() + timeout
     for run in list(_open_runs):
         if run.state == "running":
             try:
-                run.finish(timeout=max(deadline - time.monotonic(), 0.5), quiet=True)
+                run.finish(exit_code=exit_code, timeout=max(deadline - time.monotonic(), 0.5),
+                           quiet=True)
             except Exception:
                 logger.exception("finishing run %s at exit failed", run.id)
+
+
+def _finish_at_exit() -> None:
+    finish_all(exit_code=exitcode.at_exit())
 
 
 def _register_atexit() -> None:
     global _atexit_registered
     if not _atexit_registered:
-        atexit.register(finish_all)
+        atexit.register(_finish_at_exit)
+        exitcode.watch_cells()
         _atexit_registered = True

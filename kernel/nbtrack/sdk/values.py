@@ -129,14 +129,18 @@ def normalize_value(key: str, value: Any, depth: int = 1) -> Any:
     raise TypeError(f"key {key!r}: cannot log a value of type {type(value).__name__}")
 
 
-def _flatten_into(out: dict[str, Any], data: Mapping[Any, Any], path: str, depth: int) -> None:
+def _flatten_into(out: dict[str, Any], data: Mapping[Any, Any], path: str, depth: int,
+                  inside: tuple[int, ...] = ()) -> None:
     if depth > MAX_DEPTH:
-        raise ValueError(f"key {path!r}: nested deeper than {MAX_DEPTH} levels "
-                         "(or a dict that contains itself)")
+        raise ValueError(f"key {path!r}: nested deeper than {MAX_DEPTH} levels")
+    inside = (*inside, id(data))  # the dicts this one is in: a cycle is named as one
     for key, value in data.items():
         full = check_key(key, path)
         if isinstance(value, Mapping):
-            _flatten_into(out, value, full + "/", depth + 1)
+            if id(value) in inside:
+                raise ValueError(f"key {full!r}: the dict contains itself (a cycle), "
+                                 "which cannot be logged")
+            _flatten_into(out, value, full + "/", depth + 1, inside)
             continue
         if full in out:
             raise ValueError(f"key {full!r}: given twice, as a flat key and nested "
@@ -174,17 +178,19 @@ def is_plain(data: dict[Any, Any], known: set[str]) -> bool:
     return True
 
 
-def config_value(key: str, value: Any, depth: int = 1) -> Any:
+def config_value(key: str, value: Any, depth: int = 1, inside: tuple[int, ...] = ()) -> Any:
     """A config value as JSON-able Python: like log values, but nested dicts stay nested."""
     if isinstance(value, Mapping):
+        if id(value) in inside:
+            raise ValueError(f"config key {key!r}: the dict contains itself (a cycle), "
+                             "which cannot be stored")
         if depth > MAX_DEPTH:
-            raise ValueError(f"config key {key!r}: nested deeper than {MAX_DEPTH} levels "
-                             "(or a dict that contains itself)")
+            raise ValueError(f"config key {key!r}: nested deeper than {MAX_DEPTH} levels")
         out = {}
         for k, v in value.items():
             if not isinstance(k, str):
                 raise TypeError(f"config key {key}.{k!r}: keys must be strings")
-            out[k] = config_value(f"{key}.{k}", v, depth + 1)
+            out[k] = config_value(f"{key}.{k}", v, depth + 1, (*inside, id(value)))
         return out
     if is_media(value):
         raise TypeError(f"config key {key!r}: media values (Image, Table, ...) are logged "

@@ -105,6 +105,7 @@ CONFIG = {"lr": 0.1, "opt": {"name": "adam", "betas": [0.9, 0.99]}, "none": None
 for case, fn in CASES.items():
     run = start(f"{PREFIX}-{case}", CONFIG if case == "keys" else None)
     refused: list[int] = []
+    run_steps: list[int] = []  # run.step after each call: "the step of the next log()"
     SETUP_REFUSED.clear()
     calls = fn(run)
     for i, (data, kwargs) in enumerate(calls):
@@ -115,10 +116,11 @@ for case, fn in CASES.items():
         except Exception as e:
             refused.append(i)
             print(f"# {case} call {i} refused: {type(e).__name__}: {e}", file=sys.stderr)
+        run_steps.append(run.step)
     if case == "keys":
         run.config.update({"later": {"deep": 1}})
         run.summary["manual"] = 42
     run.finish()
     print(json.dumps({"case": case, "id": run.id, "calls": len(calls), "refused": refused,
-                      "setup_refused": SETUP_REFUSED}),
+                      "run_steps": run_steps, "setup_refused": SETUP_REFUSED}),
           flush=True)

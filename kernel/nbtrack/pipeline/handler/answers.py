@@ -23,8 +23,9 @@ def done(request: pb.Record) -> pb.Result:
     return pb.Result(mailbox_slot=request.control.mailbox_slot)
 
 
-def flushed(request: pb.Record) -> pb.Result:
-    return pb.Result(mailbox_slot=request.control.mailbox_slot, flush=pb.FlushResponse())
+def flushed(request: pb.Record, next_step: int) -> pb.Result:
+    return pb.Result(mailbox_slot=request.control.mailbox_slot,
+                     flush=pb.FlushResponse(next_step=next_step))
 
 
 def defer_done(request: pb.Record) -> pb.Result:

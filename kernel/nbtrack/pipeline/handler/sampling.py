@@ -89,14 +89,16 @@ def drop_nan(
 
 
 def numeric_columns(
-    steps: Sequence[int], rows: Sequence[Mapping[str, Any]], *, skip_private: bool = True
+    steps: Sequence[int], rows: Sequence[Mapping[str, Any]], *, skip_private: bool = True,
+    text: set[str] | None = None,
 ) -> tuple[set[str], dict[str, tuple[list[int], list[Any]]]]:
     """Split committed rows into per-key numeric columns.
 
     Returns ``(keys, columns)``: ``keys`` is every key present in ``rows``;
     ``columns[key] = (steps, values)`` for keys with at least one numeric value
     (only the numeric values and their steps). Keys starting with ``_`` get no
-    column when ``skip_private`` is set.
+    column when ``skip_private`` is set. Keys with a string value are added to ``text``
+    (found off the all-numbers fast path, so it costs nothing there).
     """
     if not rows:
         return set(), {}
@@ -120,6 +122,8 @@ def numeric_columns(
         if types <= _PLAIN_NUMERIC:
             out[key] = (ksteps, col)
             continue
+        if text is not None and str in types:
+            text.add(key)
         numeric = {t for t in types if is_numeric_type(t)}
         if not numeric:
             continue
@@ -304,6 +308,7 @@ class HistorySampler:
     def __init__(self, max_buckets: int = DEFAULT_MAX_BUCKETS) -> None:
         self.max_buckets = max_buckets
         self._series: dict[str, SeriesSampler] = {}
+        self._mixed: set[str] = set()  # keys already reported by mixed()
 
     def add_columns(self, columns: Mapping[str, Column]) -> None:
         """Add per-key ``(steps, values)`` columns, e.g. from :func:`numeric_columns`."""
@@ -313,6 +318,13 @@ class HistorySampler:
             if s is None:
                 s = series[key] = SeriesSampler(self.max_buckets)
             s.add_batch(steps, values)
+
+    def mixed(self, text: set[str], columns: Mapping[str, Column]) -> list[str]:
+        """Keys of ``text`` (string values in this batch) that also hold numbers, in this
+        batch's ``columns`` or before: each reported once (W&B takes both silently)."""
+        found = sorted(k for k in text - self._mixed if k in columns or k in self._series)
+        self._mixed.update(found)
+        return found
 
     def snapshot(self, keys: Iterable[str] | None = None) -> list[SampledSeries]:
         """Snapshots of ``keys`` (unknown keys skipped), or of every key when None/empty."""

@@ -238,7 +238,10 @@ class Handler(ThreadedStage):
         history.last_step = batch.steps[-1]
         self.lines.stamp(record)
         try:
-            keys, columns = numeric_columns(batch.steps, batch.rows)
+            text: set[str] = set()
+            keys, columns = numeric_columns(batch.steps, batch.rows, text=text)
+            for key in self.sampler.mixed(text, columns):
+                self._say(f"key {key!r} holds numbers and text: charts show the numbers")
             self.summary.update_batch(batch.rows, keys, columns)
             self.sampler.add_columns(columns)
         except Exception:
@@ -401,7 +404,7 @@ class Handler(ThreadedStage):
 
     def _on_flush(self, record: pb.Record) -> None:
         # the rows were flushed before dispatch: everything published before is handed on
-        self._answer(answers.flushed(record))
+        self._answer(answers.flushed(record, self.rows.step))
 
     def _on_defer(self, record: pb.Record) -> None:
         route = self.DEFERS.get(record.request.defer.state)

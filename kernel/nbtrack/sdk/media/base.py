@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 from typing import Any
 
 __all__ = ["MAX_PIXELS", "Media", "require_pillow"]
@@ -11,11 +12,12 @@ __all__ = ["MAX_PIXELS", "Media", "require_pillow"]
 MAX_PIXELS = 50_000_000
 
 
-class Media:
+class Media(abc.ABC):
     """Base of the media types: ``_prepare(key)`` checks and copies in ``log()``."""
 
-    def _prepare(self, key: str) -> Any:  # pragma: no cover - every subclass has one
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _prepare(self, key: str) -> Any:
+        """Check the value and copy what the caller may reuse; runs on the user thread."""
 
 
 def require_pillow(key: str) -> Any:

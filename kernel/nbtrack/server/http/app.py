@@ -21,6 +21,7 @@ from nbtrack.server.readapi import routes as readapi
 from nbtrack.server.storage.base import StorageUnavailable
 from nbtrack.server.storage.files import FileStoreUnavailable, StoredFile
 from nbtrack.server.wandb import filestream, resolvers, uploads
+from nbtrack.server.wandb.artifacts import transfer as artifact_files
 from nbtrack.server.wandb.publicapi import files as public_files
 from nbtrack.wire import urls
 from nbtrack.wire.mediatypes import inline_type
@@ -71,6 +72,9 @@ class Handler(RequestIO):
         if path.startswith(uploads.UPLOAD_PREFIX):  # a run file's signed download URL
             self._download(path, query)
             return
+        if path.startswith(artifact_files.PREFIX):  # an artifact body's signed download URL
+            self._artifact_download(path, query)
+            return
         if not self._require_auth():
             return
         if path.startswith(urls.API):
@@ -101,6 +105,44 @@ class Handler(RequestIO):
             self._refuse(404, "file not found")
             return
         self._send_file(stored)
+
+    def _artifact_download(self, raw_path: str, query: str) -> None:
+        target = artifact_files.parse_path(raw_path)
+        signed = self._signed(artifact_files.verify_get, raw_path, query) is not None
+        if not signed and not self._authorized():
+            self._refuse(403, "invalid or expired download signature")
+        elif target is None or target.kind != "blob":
+            self._refuse(400, "invalid artifact file path")
+        elif not signed and self.principal is not None and not self.principal.can(
+                target.entity):
+            self._refuse(403, f"permission denied: entity {target.entity!r} is not yours")
+        elif (stored := artifact_files.open_blob(self.ctx, target.entity, target.key)) is None:
+            self._refuse(404, "file not found")
+        else:
+            self._send_file(stored)
+
+    def _artifact_upload(self, raw_path: str, query: str) -> None:
+        """PUT of an artifact body (checked against its digest) or manifest: signed only."""
+        kid = self._signed(artifact_files.verify_put, raw_path, query)
+        target = artifact_files.parse_path(raw_path)
+        if kid is None:
+            self._refuse(403, "invalid or expired upload signature")
+        elif kid and not self._key_alive(kid):
+            self._refuse(403, "the key this upload URL was made for is revoked")
+        elif target is None:
+            self._refuse(400, "invalid artifact file path")
+        elif (length := self._length(self.ctx.max_upload_bytes)) is not None:
+            try:
+                status, answer = artifact_files.receive(self.ctx, target, query, self.rfile,
+                                                        length)
+                if status >= 400:  # the body may be left unread: never reuse the connection
+                    self.close_connection = True
+                self._json(status, answer)
+            except FileStoreUnavailable:
+                raise  # 503 + Retry-After: the client retries the upload
+            except (ConnectionError, OSError) as e:
+                log.warning("artifact upload failed: %s", e)
+                self._refuse(400 if isinstance(e, ConnectionError) else 500, "upload failed")
 
     def _file_of(self, raw_path: str, signed: bool, what: str
                  ) -> tuple[str, str, str, str] | None:
@@ -225,6 +267,9 @@ class Handler(RequestIO):
     def do_PUT(self) -> None:
         raw_path, _, query = self.path.partition("?")
         if self._forged(raw_path):
+            return
+        if raw_path.startswith(artifact_files.PREFIX):
+            self._artifact_upload(raw_path, query)
             return
         if not raw_path.startswith(uploads.UPLOAD_PREFIX):
             self._refuse(404, "not found")

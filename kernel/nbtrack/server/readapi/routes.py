@@ -15,6 +15,7 @@ from nbtrack.server import runextras
 from nbtrack.server.auth import Principal
 from nbtrack.server.context import ServerContext, iso, loads
 from nbtrack.server.readapi import media
+from nbtrack.server.readapi.artifacts import run_artifacts
 from nbtrack.server.readapi.history import Answer, history
 from nbtrack.server.storage.files import safe_name
 from nbtrack.wire import strictjson
@@ -97,6 +98,8 @@ def handle(
         return 200, {"lines": ctx.storage.lines(rid, OUTPUT)}
     if rest == ["files"]:
         return 200, {"files": ctx.list_files(run)}
+    if rest == ["artifacts"]:
+        return 200, run_artifacts(ctx, rid)
     if rest[0] == "files" and len(rest) > 1:
         fname = safe_name("/".join(rest[1:]))
         try:

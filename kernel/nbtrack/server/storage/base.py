@@ -16,10 +16,11 @@ import re
 from collections.abc import Collection, Mapping
 from typing import Any, Protocol
 
+from nbtrack.server.storage.artifacts import ArtifactStorage
 from nbtrack.server.storage.stepdedup import Appended
 from nbtrack.wire import files
 
-SCHEMA_VERSION = 4  # the number of migrations each implementation has
+SCHEMA_VERSION = 5  # the number of migrations each implementation has
 
 # run columns settable through upsert (storage name -> kind)
 RUN_FIELDS = (
@@ -55,6 +56,7 @@ class Storage(Protocol):
     """
 
     schema_version: int
+    artifacts: ArtifactStorage  # artifact rows, in the same database (``artifacts.py``)
 
     def get_run(self, entity: str, project: str, name: str) -> dict[str, Any] | None: ...
     def list_runs(

@@ -18,7 +18,6 @@ Needs the optional extra ``nbtrack[team]`` (``psycopg[binary]``, ``psycopg-pool`
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
@@ -28,27 +27,22 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from nbtrack.server.storage.artifacts import on_postgres
 from nbtrack.server.storage.base import (
     LINE_TABLES,
     RUN_FIELDS,
     StorageUnavailable,
     new_run_seqs,
     ordered_update,
-    step_of,
 )
+from nbtrack.server.storage.dbclock import DatabaseClock
+from nbtrack.server.storage.postgres_history import insert_history, pg_text
 from nbtrack.server.storage.postgres_migrations import migrate
 from nbtrack.server.storage.secrets import new_signing_key
-from nbtrack.server.storage.stepdedup import Appended, old_steps, plan
+from nbtrack.server.storage.stepdedup import Appended
 from nbtrack.wire.ordering import MAX_SEQ
 
-
-def _text(s: str) -> str:
-    """PostgreSQL text cannot hold NUL characters (JSON lines escape them anyway)."""
-    return s.replace("\x00", "\ufffd") if "\x00" in s else s
-
-
 _KEY_LOCK = 0x6E62_6B79  # pg_advisory_xact_lock key: one replica makes the first signing key
-CLOCK_REFRESH = 30.0  # seconds between readings of the database's clock
 WAIT_FOR_DB = 5.0  # seconds a request waits for a connection before it is answered 503
 
 
@@ -59,9 +53,7 @@ class PostgresStorage:
         self, url: str, *, min_size: int = 2, max_size: int = 16, wait: float = WAIT_FOR_DB
     ) -> None:
         self.url = url
-        self._offset = 0.0  # the database's clock minus ours
-        self._offset_read = -CLOCK_REFRESH
-        self._clock_lock = threading.Lock()
+        self._clock = DatabaseClock(self._clock_reading)
         try:
             with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
                 self.schema_version = migrate(conn)
@@ -79,6 +71,7 @@ class PostgresStorage:
             name="nbtrack",
         )
         self._pool.open(wait=True, timeout=30.0)
+        self.artifacts = on_postgres(self)
 
     @contextmanager
     def _db(self) -> Iterator[psycopg.Connection[dict[str, Any]]]:
@@ -93,23 +86,18 @@ class PostgresStorage:
             raise StorageUnavailable(f"PostgreSQL is unreachable: {e}") from None
 
     def now(self) -> float:
-        """The database's clock (our clock plus an offset read every 30 s), so replicas on
-        hosts whose clocks differ judge heartbeats and expiries alike."""
-        mono = time.monotonic()
-        if mono - self._offset_read > CLOCK_REFRESH and self._clock_lock.acquire(blocking=False):
-            try:
-                with self._db() as db:
-                    before = time.time()
-                    row = db.execute("SELECT extract(epoch FROM clock_timestamp()) AS t").fetchone()
-                    after = time.time()
-                assert row is not None
-                self._offset = float(row["t"]) - (before + after) / 2
-                self._offset_read = mono
-            except StorageUnavailable:
-                pass  # keep the last offset; the request itself will answer 503
-            finally:
-                self._clock_lock.release()
-        return time.time() + self._offset
+        """The database's clock (:mod:`.dbclock`), so replicas on hosts whose clocks differ
+        judge heartbeats and expiries alike."""
+        return self._clock.now()
+
+    def _clock_reading(self) -> tuple[float, float]:
+        """The database's time and ours at the same moment (the middle of the query)."""
+        with self._db() as db:
+            before = time.time()
+            row = db.execute("SELECT extract(epoch FROM clock_timestamp()) AS t").fetchone()
+            after = time.time()
+        assert row is not None
+        return float(row["t"]), (before + after) / 2
 
     # ------------------------------------------------------------------ runs
 
@@ -190,7 +178,7 @@ class PostgresStorage:
             db.execute(
                 "UPDATE runs SET summary=%s, summary_seq=GREATEST(summary_seq, %s),"
                 " updated_at=%s, heartbeat_at=%s WHERE rid=%s AND summary_seq<=%s",
-                (_text(summary_json), seq or 0, now, now, rid,
+                (pg_text(summary_json), seq or 0, now, now, rid,
                  seq if seq is not None else MAX_SEQ),
             )
 
@@ -216,53 +204,12 @@ class PostgresStorage:
         end = offset + len(lines)
         now = self.now()
         numbers = list(range(offset, end))
-        data = [_text(s) for s in lines]
+        data = [pg_text(s) for s in lines]
         table = LINE_TABLES.get(file)
         out = Appended(inserted=len(lines))
         with self._db() as db:
             if table == "history":
-                steps = [step_of(s) for s in data]
-                # the run's row lock orders this run's posts: a step is looked up and
-                # written by one post at a time
-                row = db.execute("SELECT last_step FROM runs WHERE rid=%s FOR UPDATE",
-                                 (rid,)).fetchone()
-                olds = old_steps(steps, None if row is None else row["last_step"])
-                stored: dict[int, tuple[int, str]] = {}
-                if olds:
-                    # the range lets the planner scan only these steps of the index even
-                    # before the table has statistics (ANY alone: every row of the run,
-                    # 0.7 s per 1,000 steps of a 50,000-row run)
-                    for r in db.execute(
-                            "SELECT step, line, data FROM history WHERE rid=%s"
-                            " AND step BETWEEN %s AND %s AND step = ANY(%s)",
-                            (rid, olds[0], olds[-1], olds)):
-                        if r["step"] not in stored or r["line"] < stored[r["step"]][0]:
-                            stored[r["step"]] = (r["line"], r["data"])  # the first line wins
-                todo = plan(offset, data, steps, stored)
-                out = todo.result
-                if todo.updates:
-                    db.execute(
-                        "UPDATE history h SET data=u.data FROM unnest(%s::bigint[],"
-                        " %s::text[]) AS u(line, data) WHERE h.rid=%s AND h.line=u.line",
-                        ([ln for ln, _ in todo.updates], [_text(t) for _, t in todo.updates],
-                         rid),
-                    )
-                if todo.inserts is None:  # the common case: every line as it came
-                    cols: tuple[list[Any], list[Any], list[str]] = (numbers, steps, data)
-                else:
-                    cols = ([i[0] for i in todo.inserts], [i[1] for i in todo.inserts],
-                            [_text(i[2]) for i in todo.inserts])
-                # one statement: insert what is new, then count only what was inserted
-                db.execute(
-                    "WITH ins AS ("
-                    " INSERT INTO history (rid, line, step, data)"
-                    " SELECT %s, * FROM unnest(%s::bigint[], %s::bigint[], %s::text[])"
-                    " ON CONFLICT DO NOTHING RETURNING step)"
-                    " UPDATE runs SET history_line_count=GREATEST(history_line_count, %s),"
-                    " last_step=GREATEST(last_step, (SELECT MAX(step) FROM ins)),"
-                    " heartbeat_at=%s, updated_at=%s WHERE rid=%s",
-                    (rid, *cols, end, now, now, rid),
-                )
+                out = insert_history(db, rid, offset, data, now)
             elif table is not None:
                 col = "events_line_count" if table == "events" else "log_line_count"
                 db.execute(

@@ -86,6 +86,62 @@ MIGRATIONS: list[list[str]] = [
         )""",
         "CREATE INDEX secrets_expiry ON secrets (expires_at)",
     ],
+    # 5: artifacts (docs/artifacts.md): types and collections (a sequence of versions, or a
+    # portfolio of links) by name per project; versions PENDING until committed, numbered
+    # per collection at commit; aliases per collection; a version's files by digest; the
+    # bodies themselves once per entity and digest (``artifact_blobs``); who used a version
+    [
+        """CREATE TABLE artifact_types (
+            id BIGSERIAL PRIMARY KEY, entity TEXT NOT NULL, project TEXT NOT NULL,
+            name TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL, UNIQUE (entity, project, name)
+        )""",
+        """CREATE TABLE artifact_collections (
+            id BIGSERIAL PRIMARY KEY, entity TEXT NOT NULL, project TEXT NOT NULL,
+            name TEXT NOT NULL, type_id BIGINT NOT NULL REFERENCES artifact_types (id),
+            kind TEXT NOT NULL, description TEXT, created_at DOUBLE PRECISION NOT NULL,
+            UNIQUE (entity, project, name)
+        )""",
+        """CREATE TABLE artifact_versions (
+            id BIGSERIAL PRIMARY KEY,
+            collection_id BIGINT NOT NULL REFERENCES artifact_collections (id),
+            version_index BIGINT, state TEXT NOT NULL, digest TEXT NOT NULL,
+            description TEXT, metadata TEXT NOT NULL DEFAULT '{}',
+            aliases TEXT NOT NULL DEFAULT '[]',
+            run_rid BIGINT, history_step BIGINT, client_id TEXT,
+            manifest_digest TEXT, size BIGINT NOT NULL DEFAULT 0,
+            file_count BIGINT NOT NULL DEFAULT 0,
+            received_bytes BIGINT NOT NULL DEFAULT 0,
+            created_at DOUBLE PRECISION NOT NULL, updated_at DOUBLE PRECISION NOT NULL,
+            UNIQUE (collection_id, version_index)
+        )""",
+        "CREATE INDEX artifact_versions_digest ON artifact_versions (collection_id, digest)",
+        "CREATE INDEX artifact_versions_run ON artifact_versions (run_rid)",
+        """CREATE TABLE artifact_links (
+            collection_id BIGINT NOT NULL REFERENCES artifact_collections (id),
+            version_index BIGINT NOT NULL,
+            version_id BIGINT NOT NULL REFERENCES artifact_versions (id),
+            created_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (collection_id, version_index),
+            UNIQUE (collection_id, version_id)
+        )""",
+        """CREATE TABLE artifact_aliases (
+            collection_id BIGINT NOT NULL REFERENCES artifact_collections (id),
+            alias TEXT NOT NULL, version_id BIGINT NOT NULL REFERENCES artifact_versions (id),
+            PRIMARY KEY (collection_id, alias)
+        )""",
+        """CREATE TABLE artifact_files (
+            version_id BIGINT NOT NULL REFERENCES artifact_versions (id), name TEXT NOT NULL,
+            digest TEXT NOT NULL, size BIGINT NOT NULL, ref TEXT, PRIMARY KEY (version_id, name)
+        )""",
+        """CREATE TABLE artifact_blobs (
+            entity TEXT NOT NULL, digest TEXT NOT NULL, size BIGINT NOT NULL,
+            created_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (entity, digest)
+        )""",
+        """CREATE TABLE artifact_usage (
+            version_id BIGINT NOT NULL REFERENCES artifact_versions (id), run_rid BIGINT NOT NULL,
+            created_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (version_id, run_rid)
+        )""",
+        "CREATE INDEX artifact_usage_run ON artifact_usage (run_rid)",
+    ],
 ]
 
 _MIGRATION_LOCK = 0x6E62_7472  # pg_advisory_xact_lock key: one migrating server at a time

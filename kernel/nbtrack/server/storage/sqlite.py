@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from nbtrack.server.storage.artifacts import on_sqlite
 from nbtrack.server.storage.base import (
     LINE_TABLES,
     RUN_FIELDS,
@@ -42,6 +43,7 @@ class SqliteStorage:
         self._writer.execute("PRAGMA journal_mode=WAL")
         with self._lock:
             self.schema_version = migrate(self._writer)
+        self.artifacts = on_sqlite(self)
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)

@@ -84,6 +84,62 @@ MIGRATIONS: list[list[str]] = [
         )""",
         "CREATE INDEX secrets_expiry ON secrets (expires_at)",
     ],
+    # 5: artifacts (docs/artifacts.md): types and collections (a sequence of versions, or a
+    # portfolio of links) by name per project; versions PENDING until committed, numbered
+    # per collection at commit; aliases per collection; a version's files by digest; the
+    # bodies themselves once per entity and digest (``artifact_blobs``); who used a version
+    [
+        """CREATE TABLE artifact_types (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, entity TEXT NOT NULL, project TEXT NOT NULL,
+            name TEXT NOT NULL, created_at REAL NOT NULL, UNIQUE (entity, project, name)
+        )""",
+        """CREATE TABLE artifact_collections (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, entity TEXT NOT NULL, project TEXT NOT NULL,
+            name TEXT NOT NULL, type_id INTEGER NOT NULL REFERENCES artifact_types (id),
+            kind TEXT NOT NULL, description TEXT, created_at REAL NOT NULL,
+            UNIQUE (entity, project, name)
+        )""",
+        """CREATE TABLE artifact_versions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            collection_id INTEGER NOT NULL REFERENCES artifact_collections (id),
+            version_index INTEGER, state TEXT NOT NULL, digest TEXT NOT NULL,
+            description TEXT, metadata TEXT NOT NULL DEFAULT '{}',
+            aliases TEXT NOT NULL DEFAULT '[]',
+            run_rid INTEGER, history_step INTEGER, client_id TEXT,
+            manifest_digest TEXT, size INTEGER NOT NULL DEFAULT 0,
+            file_count INTEGER NOT NULL DEFAULT 0,
+            received_bytes INTEGER NOT NULL DEFAULT 0,
+            created_at REAL NOT NULL, updated_at REAL NOT NULL,
+            UNIQUE (collection_id, version_index)
+        )""",
+        "CREATE INDEX artifact_versions_digest ON artifact_versions (collection_id, digest)",
+        "CREATE INDEX artifact_versions_run ON artifact_versions (run_rid)",
+        """CREATE TABLE artifact_links (
+            collection_id INTEGER NOT NULL REFERENCES artifact_collections (id),
+            version_index INTEGER NOT NULL,
+            version_id INTEGER NOT NULL REFERENCES artifact_versions (id),
+            created_at REAL NOT NULL, PRIMARY KEY (collection_id, version_index),
+            UNIQUE (collection_id, version_id)
+        )""",
+        """CREATE TABLE artifact_aliases (
+            collection_id INTEGER NOT NULL REFERENCES artifact_collections (id),
+            alias TEXT NOT NULL, version_id INTEGER NOT NULL REFERENCES artifact_versions (id),
+            PRIMARY KEY (collection_id, alias)
+        )""",
+        """CREATE TABLE artifact_files (
+            version_id INTEGER NOT NULL REFERENCES artifact_versions (id), name TEXT NOT NULL,
+            digest TEXT NOT NULL, size INTEGER NOT NULL, ref TEXT, PRIMARY KEY (version_id, name)
+        )""",
+        """CREATE TABLE artifact_blobs (
+            entity TEXT NOT NULL, digest TEXT NOT NULL, size INTEGER NOT NULL,
+            created_at REAL NOT NULL, PRIMARY KEY (entity, digest)
+        )""",
+        """CREATE TABLE artifact_usage (
+            version_id INTEGER NOT NULL REFERENCES artifact_versions (id), run_rid INTEGER NOT NULL,
+            created_at REAL NOT NULL, PRIMARY KEY (version_id, run_rid)
+        )""",
+        "CREATE INDEX artifact_usage_run ON artifact_usage (run_rid)",
+    ],
 ]
 
 

@@ -17,6 +17,9 @@ from nbtrack.server.auth import Principal
 from nbtrack.server.context import DEFAULT_PROJECT, ServerContext, gid, iso, loads, log
 from nbtrack.server.storage.files import safe_name
 from nbtrack.server.wandb import querylimits, uploads
+from nbtrack.server.wandb.artifacts import mutations as artifact_ops
+from nbtrack.server.wandb.artifacts import views as artifact_views
+from nbtrack.server.wandb.artifacts.transfer import BLOB_PROJECT
 from nbtrack.server.wandb.graphql import GraphQLError, parse
 from nbtrack.server.wandb.projection import collect_fields, project, resolve_value, with_args
 from nbtrack.server.wandb.publicapi import projects as public_projects
@@ -81,6 +84,7 @@ def project_view(req: Request, entity: str, project: str) -> dict[str, Any]:
 
     return {
         **public_runs.project_fields(req, entity, project, lambda run: bucket_view(req, run)),
+        **artifact_views.project_fields(req, ARTIFACT_VIEWS, entity, project),
         "id": gid("Project", project, entity),
         "name": project,
         "entityName": entity,
@@ -108,6 +112,7 @@ def bucket_view(req: Request, run: dict[str, Any]) -> dict[str, Any]:
 
     return {
         **public_runs.run_fields(req, run),
+        **artifact_views.run_fields(req, ARTIFACT_VIEWS, run),
         "wandbConfig": wandb_config,
         "id": gid("Run", run["name"], run["project"], run["entity"]),
         "name": run["name"],
@@ -159,7 +164,8 @@ def viewer(req: Request, args: dict[str, Any]) -> dict[str, Any]:
 def entity(req: Request, args: dict[str, Any]) -> dict[str, Any]:
     given = args.get("name")
     name = given if isinstance(given, str) and given else req.user
-    return {**_entity(req, name), "isTeam": False, "organization": None, "defaultAccess": "PRIVATE"}
+    return {**_entity(req, name), "isTeam": False, "organization": None, "defaultAccess": "PRIVATE",
+            "xxhashDigestsEnabled": False}
 
 
 def server_info(req: Request, args: dict[str, Any]) -> dict[str, Any]:
@@ -214,6 +220,8 @@ def upsert_bucket(req: Request, args: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(value, str) or safe_name(value) != value or "/" in value:
             raise GraphQLError(f"invalid {label}: {value!r}")
     _check_names(("name", name), ("modelName", project), ("displayName", inp.get("displayName")))
+    if project == BLOB_PROJECT:
+        raise GraphQLError(f"invalid modelName {project!r}: it is reserved for artifact files")
     tags = inp.get("tags")
     fields = {
         "display_name": inp.get("displayName"),
@@ -336,6 +344,8 @@ def notify_alert(req: Request, args: dict[str, Any]) -> dict[str, Any]:
     return {"success": True}
 
 
+ARTIFACT_VIEWS = artifact_views.Views(run=bucket_view, project=project_view)
+
 RESOLVERS: dict[str, Resolver] = {
     "viewer": viewer,
     "serverInfo": server_info,
@@ -347,6 +357,7 @@ RESOLVERS: dict[str, Resolver] = {
     "createRunFiles": create_run_files,
     "__type": type_introspection,
     "notifyScriptableRunAlert": notify_alert,
+    **artifact_ops.resolvers(ARTIFACT_VIEWS),
 }
 
 
