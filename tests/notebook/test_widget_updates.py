@@ -1,11 +1,15 @@
 """The UI thread's batching: a million ``log`` calls give a bounded number of messages.
 
 The widget's comm is replaced by a recorder, so every message the front end would get is
-counted and measured. Totals are printed (``pytest -s``) and recorded in docs/notebook.md.
+counted and measured (JSON plus binary buffers). Totals are printed (``pytest -s``) and
+recorded in docs/notebook.md. Each update is at most two messages: the changed traits and
+one binary patch of the series that moved (``notebook/series.py``).
 """
 
 from __future__ import annotations
 
+import itertools
+import json
 import math
 import os
 import threading
@@ -26,9 +30,23 @@ from helpers.wait import wait_until
 N = 1_000_000
 
 
-def _attach(run: Any) -> tuple[RunWidget, RecordingComm]:
+class BufferComm(RecordingComm):
+    """Also counts (and keeps) the binary buffers of each message."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.buffers: list[list[bytes]] = []
+
+    def send(self, data: Any = None, buffers: Any = None, **kwargs: Any) -> None:
+        super().send(data, buffers, **kwargs)
+        bufs = [bytes(b) for b in buffers or []]
+        self.buffers.append(bufs)
+        self.bytes += sum(len(b) for b in bufs)
+
+
+def _attach(run: Any) -> tuple[RunWidget, BufferComm]:
     w = RunWidget(run, start=False)
-    rec = RecordingComm()
+    rec = BufferComm()
     w.comm = rec
     from nbtrack.notebook.ui import RunUpdater
 
@@ -37,14 +55,30 @@ def _attach(run: Any) -> tuple[RunWidget, RecordingComm]:
     return w, rec
 
 
+def _is_patch(m: dict[str, Any]) -> bool:
+    return m.get("method") == "custom" and m["content"].get("nbtrack") == "series"
+
+
 def _check_rate(rec: RecordingComm, elapsed: float) -> None:
-    assert len(rec.messages) <= 4 * elapsed + 3, (len(rec.messages), elapsed)
-    gaps = [b - a for a, b in zip(rec.times, rec.times[1:], strict=False)]
-    assert all(g >= 0.2 for g in gaps), min(gaps)
+    """At most 4 updates a second, each one trait message and one patch, 0.2 s apart."""
+    for kind in (True, False):
+        times = [t for t, m in zip(rec.times, rec.messages, strict=True) if _is_patch(m) is kind]
+        assert len(times) <= 4 * elapsed + 3, (kind, len(times), elapsed)
+        gaps = [b - a for a, b in itertools.pairwise(times)]
+        assert all(g >= 0.2 for g in gaps), min(gaps)
 
 
-def _series_messages(rec: RecordingComm) -> list[dict[str, Any]]:
-    return [m["state"]["series"] for m in rec.messages if "series" in m["state"]]
+def _series_messages(rec: BufferComm) -> list[set[str]]:
+    """The key names each series patch carried."""
+    names: dict[int, str] = {}
+    out = []
+    for m, bufs in zip(rec.messages, rec.buffers, strict=True):
+        if not _is_patch(m):
+            continue
+        names.update({i: n for i, n, _origin in m["content"]["reset"]})
+        ints = memoryview(bufs[0]).cast("H")
+        out.append({names[ints[k]] for k in range(0, len(ints), 4)})
+    return out
 
 
 def _polls_later(run: FakeRun, polls: int = 3) -> None:
@@ -58,7 +92,7 @@ def _polls_later(run: FakeRun, polls: int = 3) -> None:
 def _report(label: str, rec: RecordingComm, elapsed: float, w: RunWidget) -> None:
     print(f"\n{label}: {N} log() calls in {elapsed:.1f}s -> {len(rec.messages)} messages, "
           f"{rec.bytes} bytes ({rec.bytes / max(len(rec.messages), 1):.0f} B/message), "
-          f"series_rev={w.series_rev}")
+          f"series patches={w.patches} rev={w.series.rev}")
 
 
 def test_million_logs_fake_run() -> None:
@@ -141,10 +175,10 @@ def test_nan_and_inf_encoded() -> None:
     run.log({"x": math.inf})
     run.finish()
     assert w.updater.join(5)
-    import json
-
     for m in rec.messages:
         json.dumps(m, allow_nan=False)  # strict JSON: would raise on a float NaN
+    x = w.series["x"]  # NaN and inf travel as float64 in the buffers
+    assert x["max"] == math.inf and x["last"] == math.inf, x
     w.close()
 
 
@@ -177,3 +211,28 @@ def test_listener_exceptions_and_deterministic_repr() -> None:
 def test_no_thread_left() -> None:
     left = [t.name for t in threading.enumerate() if t.name == "nbtrack-ui"]
     assert left == [] or os.environ.get("PYTEST_XDIST_WORKER")
+
+
+def test_state_and_snapshot_carry_the_whole_copy_as_buffers() -> None:
+    """What a reloaded page gets (the state) and what a new view asks for (a snapshot): the
+    whole copy as one binary patch, the numbers in buffers, not in JSON."""
+    from ipywidgets.widgets.widget import _remove_buffers
+
+    run = FakeRun()
+    w, rec = _attach(run)
+    for i in range(50):
+        run.log({"a": float(i), "b": -float(i)})
+    wait_until(lambda: "a" in w.series and w.series["a"]["steps"][-1] == 49,
+               message=lambda: f"series: {dict(w.series)}")
+    state, paths, buffers = _remove_buffers(w.get_state())
+    assert state["series"]["full"] is True and ["series", "ints"] in paths
+    assert sum(len(b) for b in buffers) >= 2 * 50 * 8  # two keys' points as float64
+    assert {name for _id, name, _origin in state["series"]["reset"]} == {"a", "b"}
+    before = len(rec.messages)
+    w._handle_msg({"content": {"data": {"method": "custom",
+                                        "content": {"nbtrack": "snapshot"}}}, "buffers": []})
+    sent = rec.messages[before:]
+    assert any(_is_patch(m) and m["content"]["full"] for m in sent), sent
+    run.finish()
+    assert w.updater.join(5)
+    w.close()

@@ -28,6 +28,11 @@ const SI_PREFIXES = [
   [1e3, 'k'],
 ];
 
+// One formatter each, made once: toLocaleString() with options builds a new one on every
+// call, which was most of the time of a chart's footer and tick labels.
+const EN_INT = new Intl.NumberFormat('en-US');
+const EN_FRAC = new Intl.NumberFormat('en-US', { maximumFractionDigits: 12 });
+
 /** A number (or wire string) for people: 0.000123 -> "1.23e-4", 1234.5 -> "1,235",
  * 12345678 -> "1.23e+7", NaN -> "NaN", Infinity -> "+∞", -Infinity -> "−∞", missing -> "—".
  * Other strings come back as they are. */
@@ -40,13 +45,13 @@ export function formatNumber(v, digits = 4) {
   if (x === -Infinity) return '−∞';
   if (x === 0) return '0';
   const ax = Math.abs(x);
-  if (Number.isInteger(x) && ax < 1e7) return x.toLocaleString('en-US');
+  if (Number.isInteger(x) && ax < 1e7) return EN_INT.format(x);
   if (ax >= 1e7 || ax < 1e-3) {
     return x.toExponential(Math.max(0, digits - 2)).replace(/\.?0+e/, 'e');
   }
   // Significant digits, no trailing zeros, thousands separators for big values.
   const s = Number(x.toPrecision(digits));
-  return s.toLocaleString('en-US', { maximumFractionDigits: 12 });
+  return EN_FRAC.format(s);
 }
 
 /** Short axis labels: 1500 -> "1.5k", 0.25 -> "0.25". */

@@ -61,7 +61,9 @@ export function marksPlugin(getMarks, xText) {
       },
       draw: (u) => {
         const marks = getMarks() || {};
-        const width = u.over.clientWidth;
+        // the plot area's CSS width from uPlot's own numbers: reading the DOM here (once per
+        // chart per draw) forced a layout between charts drawn in one frame
+        const width = u.bbox.width / uPlot.pxRatio;
         const nodes = [];
         for (const [name, cls, sign, text] of MARKS) {
           const seen = new Set();

@@ -4,8 +4,10 @@
 
 /** Natural order with the section prefix first: "train/loss" < "train/loss2" < "val/acc". */
 export function compareKeys(a, b) {
-  return a.localeCompare(b, 'en', { numeric: true, sensitivity: 'base' });
+  return KEY_ORDER.compare(a, b);
 }
+// made once: localeCompare() with options builds a collator on every call
+const KEY_ORDER = new Intl.Collator('en', { numeric: true, sensitivity: 'base' });
 
 /** Index of the value closest to `x` in ascending `xs` (-1 when empty). */
 export function nearestIndex(xs, x) {

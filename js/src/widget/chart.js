@@ -67,26 +67,43 @@ export function createChart(key, color, syncKey) {
     plot.over.append(dot);
   }
 
+  // The facts of the entry (cheap) are set on every update; the canvas is drawn only when
+  // the widget asks (charts off screen wait until they are seen).
+  function setEntry(next) {
+    entry = next;
+    const n = entry.steps.length;
+    // what the widget holds (tests compare it with the kernel's copy): exact numbers
+    card.dataset.n = String(n);
+    card.dataset.last = String(entry.last);
+    card.dataset.lastStep = n ? String(entry.steps[n - 1]) : '';
+  }
+
+  function draw(w) {
+    plan = chartData(entry.steps, entry.values, plotAreaWidth(w));
+    if (!plot) {
+      width = w;
+      create();
+    } else {
+      plot.batch(() => {
+        if (w !== width) plot.setSize({ width: w, height: CHART_H });
+        plot.setData(plan.data);
+      });
+      width = w;
+    }
+    card.dataset.points = String(plan.points);
+    setText(lastEl, formatNumber(entry.last));
+    plotEl.setAttribute('aria-label', `${key}: ${plan.points} points`);
+    setText(foot, footText(entry, plan));
+  }
+
   return {
     card,
     get entry() { return entry; },
+    setEntry,
+    draw,
     update(next, w) {
-      entry = next;
-      plan = chartData(entry.steps, entry.values, plotAreaWidth(w));
-      if (!plot) {
-        width = w;
-        create();
-      } else {
-        plot.batch(() => {
-          if (w !== width) plot.setSize({ width: w, height: CHART_H });
-          plot.setData(plan.data);
-        });
-        width = w;
-      }
-      card.dataset.points = String(plan.points);
-      plotEl.setAttribute('aria-label', `${key}: ${plan.points} points`);
-      setText(lastEl, formatNumber(entry.last));
-      setText(foot, footText(entry, plan));
+      setEntry(next);
+      draw(w);
     },
     redraw() {
       if (plot) plot.redraw(false);

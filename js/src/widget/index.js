@@ -1,7 +1,7 @@
 // nbtrack run widget — anywidget front end (ESM; bundled by js/build.mjs with uPlot).
 //
 // Traits (docs/contracts.md, "Notebook layer"): info, state, network, progress,
-// series (+ series_rev), finish, summary, sync_command, selected (JS → Python too),
+// series (binary patches, ./seriesstore.js), finish, summary, sync_command, selected (JS → Python too),
 // messages, system (system metrics: {key: {t, v, last}}), media (the newest media value of
 // each key: paths and sizes; ./media.js loads the files by URL). Redraws are coalesced to at
 // most one per animation frame.
@@ -12,15 +12,19 @@ import { compareKeys, sparklinePath } from '../shared/series.js';
 import { createChart } from './chart.js';
 import { pagesLink, probePages } from './links.js';
 import { mediaSection } from './media.js';
-import { mergeSeries, toggleSelected, visibleKeys } from './model.js';
+import { createPacer, createVisibility } from './pace.js';
+import { toggleSelected, visibleKeys } from './model.js';
+import { applyPatch, applyState, createStore, isPatch } from './seriesstore.js';
 import { badgeInfo, networkText, progressInfo, speedText } from './status.js';
 
 const PALETTE = [
   '#4e79a7', '#f28e2b', '#e15759', '#59a14f', '#b07aa1',
   '#76b7b2', '#d4a017', '#ff9da7', '#9c755f', '#8c8cdb',
 ];
-const SERIES_CACHE = new WeakMap();
 const LIVE_STATES = new Set(['running', 'retrying', 'offline']);
+const CHART_SHARE = 0.015; // of the main thread's time, about, for redrawing charts
+const FEW_CHARTS = 8; // drawing at most this many charts is never paced
+const URGENT = ['resize', 'fold', 'selected', 'theme', 'visible', 'state'];
 const TRAITS = [
   'info', 'state', 'network', 'progress', 'series', 'finish', 'summary',
   'sync_command', 'selected', 'messages', 'system', 'media',
@@ -114,15 +118,26 @@ function render({ model, el: host }) {
   host.appendChild(root);
 
   // ---- state ------------------------------------------------------------------------
-  // The merged series is shared by every view of the same model: `series` updates are
-  // deltas, so a second view of the widget opened later starts from the merged copy.
-  let series = mergeSeries(SERIES_CACHE.get(model) || {}, model.get('series'));
-  SERIES_CACHE.set(model, series);
+  // This view's copy of the series: the trait's state, then the kernel's patches. The
+  // state may be old (the model outlives views), so the view asks for a whole patch.
+  const store = createStore();
+  applyState(store, model.get('series'));
+  let series = store.entries;
+  let asked = false;
+  function askSnapshot() {
+    if (asked || typeof model.send !== 'function') return;
+    asked = true;
+    model.send({ nbtrack: 'snapshot' });
+  }
+  askSnapshot();
   for (const k of Object.keys(series).sort(compareKeys)) colorFor(model, k);
   let progressAt = performance.now();
   let collapsed = false;
   const syncKey = `nbtrack-view-${(VIEWS += 1)}`;
   const charts = new Map(); // key -> chart (./chart.js)
+  const seen = createVisibility(() => schedule('visible'));
+  const pacer = createPacer(CHART_SHARE, () => schedule('charts'));
+  let lastPicker = '';
   const dirty = new Set(TRAITS);
   let frame = 0;
   let timer = 0;
@@ -151,17 +166,30 @@ function render({ model, el: host }) {
   for (const name of TRAITS) {
     handlers[name] = () => {
       if (name === 'series') {
-        series = mergeSeries(series, model.get('series'));
-        SERIES_CACHE.set(model, series);
-        for (const k of Object.keys(series).sort(compareKeys)) colorFor(model, k);
+        applyState(store, model.get('series'));
+        seriesChanged();
       }
       if (name === 'progress') progressAt = performance.now();
       schedule(name);
     };
     model.on(`change:${name}`, handlers[name]);
   }
-  const onRev = () => schedule('series');
-  model.on('change:series_rev', onRev);
+  function seriesChanged() {
+    series = store.entries;
+    for (const k of Object.keys(series).sort(compareKeys)) colorFor(model, k);
+  }
+  const onCustom = (msg, buffers) => {
+    if (!isPatch(msg)) return;
+    const { gap } = applyPatch(store, msg, buffers || []);
+    if (gap) {
+      askSnapshot();
+      return;
+    }
+    if (msg.full) asked = false;
+    seriesChanged();
+    schedule('series');
+  };
+  model.on('msg:custom', onCustom);
 
   // ---- drawing ---------------------------------------------------------------------
   function drawHeader() {
@@ -237,31 +265,55 @@ function render({ model, el: host }) {
   function drawCharts(what) {
     const allKeys = Object.keys(series);
     const selected = model.get('selected');
-    drawPicker(allKeys, selected);
+    // the chips change only with the keys, the selection or the fold (not with the data)
+    const pickerSig = JSON.stringify([allKeys, selected, collapsed]);
+    if (pickerSig !== lastPicker) {
+      lastPicker = pickerSig;
+      drawPicker(allKeys, selected);
+    }
     const keys = collapsed ? [] : visibleKeys(allKeys, selected);
     emptyEl.hidden = allKeys.length > 0 || !LIVE_STATES.has(model.get('state') || 'running');
     grid.hidden = collapsed;
     const want = new Set(keys);
     for (const [k, c] of charts) {
       if (!want.has(k)) {
+        seen.forget(c.card);
         c.destroy();
         charts.delete(k);
       }
     }
+    const todo = [];
     keys.forEach((k, i) => {
       let c = charts.get(k);
       const fresh = !c;
       if (fresh) {
         c = createChart(k, colorFor(model, k), syncKey);
         charts.set(k, c);
+        seen.observe(c.card);
       }
       if (grid.children[i] !== c.card) grid.insertBefore(c.card, grid.children[i] || null);
-      if (fresh || what.has('series') || what.has('resize') || c.entry !== series[k]) {
-        c.update(series[k], Math.max(120, Math.floor(c.card.clientWidth - 2) || 300));
-      } else if (what.has('theme')) {
-        c.redraw();
+      if (c.entry !== series[k]) {
+        c.setEntry(series[k]);
+        c.stale = true;
       }
+      if (what.has('resize')) c.stale = true;
+      if (fresh || (c.stale && seen.has(c.card))) todo.push(c);
+      else if (what.has('theme')) c.redraw();
     });
+    // New charts, sizes, folds and selections draw at once; new data alone at the pacer's
+    // pace (./pace.js); charts off screen when they are seen.
+    const urgent = todo.some((c) => !c.drawn) || URGENT.some((n) => what.has(n));
+    if (!pacer.ready(urgent, todo.length > 0)) return;
+    const start = performance.now();
+    // Read every width first, then draw: a read after a write would lay the page out again.
+    const widths = todo.map((c) => Math.max(120, Math.floor(c.card.clientWidth - 2) || 300));
+    todo.forEach((c, i) => {
+      c.draw(widths[i]);
+      c.stale = false;
+      c.drawn = true;
+    });
+    // a few charts draw on every update; more wait their turn
+    if (todo.length) pacer.ran(todo.length > FEW_CHARTS ? performance.now() - start : 0);
   }
 
   function drawProgress() {
@@ -283,6 +335,7 @@ function render({ model, el: host }) {
     const s = getObj(model, 'summary');
     const keys = Object.keys(s).filter((k) => !k.startsWith('_')).sort(compareKeys);
     summary.hidden = keys.length === 0;
+    if (!keys.length && !summaryBody.firstChild) return; // running: no DOM work per update
     summaryBody.replaceChildren();
     for (const k of keys) {
       const v = s[k];
@@ -345,7 +398,7 @@ function render({ model, el: host }) {
     if (any('info', 'state', 'network')) drawHeader();
     if (any('progress', 'state')) drawStats();
     if (any('network', 'state')) drawNetwork();
-    if (any('series', 'selected', 'state', 'resize', 'fold', 'theme')) drawCharts(what);
+    if (any('series', 'selected', 'state', 'resize', 'fold', 'theme', 'visible', 'charts')) drawCharts(what);
     if (any('finish', 'state')) drawProgress();
     if (any('summary', 'series')) drawSummary();
     if (any('messages')) drawMessages();
@@ -414,10 +467,12 @@ function render({ model, el: host }) {
     alive = false;
     if (frame) cancelAnimationFrame(frame);
     if (timer) clearTimeout(timer);
+    pacer.stop();
     for (const name of TRAITS) model.off(`change:${name}`, handlers[name]);
-    model.off('change:series_rev', onRev);
+    model.off('msg:custom', onCustom);
     if (ro) ro.disconnect();
     if (themeWatch) themeWatch.disconnect();
+    seen.disconnect();
     for (const c of charts.values()) c.destroy();
     charts.clear();
     clearInterval(ticker);

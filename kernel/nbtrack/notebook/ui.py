@@ -3,7 +3,8 @@
 Why a thread per widget that polls: ``run.log`` must stay cheap, so the user thread never
 touches the widget. The thread asks the pipeline for the sampled history (memory bounded
 however long the run) at most ``1 / interval`` times a second and sends one batched message
-holding only what changed. Finish events come from ``run.add_listener`` (called in the
+holding only the traits that changed, and one binary patch of the series that moved
+(``series.py``). Finish events come from ``run.add_listener`` (called in the
 thread running ``finish``); the listener only stores them and wakes this thread.
 The thread never prints (ipykernel 7 would put the text into an unrelated cell): it logs.
 """
@@ -131,7 +132,6 @@ class RunUpdater:
         self._remove_listener: Callable[[], None] | None = None
         self._sent: dict[str, Any] = {}
         self._series_sig: dict[str, tuple[Any, ...]] = {}
-        self._series_full: dict[str, Any] = {}
         self._rate = StepRate()
         self._started = False
         self._notes: list[str] = []  # alerts, in order (the inbox keeps only the newest)
@@ -230,7 +230,8 @@ class RunUpdater:
         finished = inbox.finished
         timeout = 0.2 if finished is not None else self.poll_timeout
         changes: dict[str, Any] = {}
-        delta = self._series_changes(_call(self.run.sampled_history, timeout=timeout), changes)
+        changed = self._series_changes(_call(self.run.sampled_history, timeout=timeout),
+                                       changes, rebuild=finished is not None)
         network = None
         if finished is None:
             network = _call(self.run.network_status, timeout=timeout)
@@ -246,8 +247,10 @@ class RunUpdater:
         net_state = (network or {}).get("state") if network else self._sent.get(
             "network", {}).get("state")
         self._set(changes, "state", widget_state(run_state, self.run.mode, net_state))
+        if changed:
+            self.widget.push_series(changed, rebuild=finished is not None)
         if changes:
-            self.widget.apply(changes, delta)
+            self.widget.apply(changes)
             self.updates += 1
         return finished is not None
 
@@ -256,29 +259,25 @@ class RunUpdater:
             self._sent[name] = value
             changes[name] = value
 
-    def _series_changes(self, hist: dict[str, Any] | None, changes: dict[str, Any]
-                        ) -> dict[str, Any] | None:
+    def _series_changes(self, hist: dict[str, Any] | None, changes: dict[str, Any], *,
+                        rebuild: bool = False) -> dict[str, Any]:
+        """The keys whose sampled series moved (every key when ``rebuild``); the progress
+        trait into ``changes``."""
         if not hist:
-            return None
-        delta: dict[str, Any] = {}
+            return {}
+        changed: dict[str, Any] = {}
         for key, data in (hist.get("series") or {}).items():
             sig = _series_signature(data)
-            if self._series_sig.get(key) != sig:
+            if rebuild or self._series_sig.get(key) != sig:
                 self._series_sig[key] = sig
-                delta[key] = finite(data)
+                changed[key] = data
         step = int(hist.get("last_step") or 0)
         rate = self._rate.update(step, time.monotonic())
         progress = {"step": step, "rows": int(hist.get("rows") or 0), "steps_per_sec": rate}
         if {k: self._sent.get("progress", {}).get(k) for k in progress} != progress:
             elapsed = round(time.time() - self.run.start_time, 1)
             self._sent["progress"] = changes["progress"] = {**progress, "elapsed": elapsed}
-        if not delta:
-            return None
-        self._series_full = {**self._series_full, **delta}
-        changes["series"] = self._series_full
-        changes["series_rev"] = int(self._sent.get("series_rev", 0)) + 1
-        self._sent["series_rev"] = changes["series_rev"]
-        return delta
+        return changed
 
     def _system_changes(self, changes: dict[str, Any]) -> None:
         metrics = _call(self.run.system_metrics)

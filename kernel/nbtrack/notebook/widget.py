@@ -1,8 +1,11 @@
 """``RunWidget``: the live view of one run (Python side; the front end is in ``js/``).
 
-Why a subclass with its own ``send_state``: the contract sends ``series`` as a delta
-(only keys whose data changed) while the trait itself keeps the full set, so a view
-opened later (or a re-connected front end asking for the state) still gets everything.
+Why ``series`` is special: the trait is the ``SeriesMirror`` (``series.py``) and is never
+re-assigned, so no trait update ever carries it. Its state form (the comm's open message,
+a front end's ``request_state`` after a reload) is the whole mirror as one binary patch;
+while the run streams, the UI thread sends small binary patches as custom messages. A
+front end that missed one asks for a whole patch (``{"nbtrack": "snapshot"}``). One lock
+orders both, so a whole patch always holds exactly the patches sent before it.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets
 
+from nbtrack.notebook.series import SeriesMirror
 from nbtrack.sdk import display
 from nbtrack.sdk.view import RunCard, RunInfo, RunView
 
@@ -45,6 +49,10 @@ def run_info(run: RunInfo) -> dict[str, str]:
     return RunCard.of(run).info()
 
 
+def _series_state(mirror: SeriesMirror, _widget: Any) -> dict[str, Any]:
+    return mirror.full().state()
+
+
 class RunWidget(anywidget.AnyWidget):
     """Live run view; one ``nbtrack-ui`` thread (see ``ui.py``) keeps it current."""
 
@@ -55,8 +63,7 @@ class RunWidget(anywidget.AnyWidget):
     state = traitlets.Unicode("running").tag(sync=True)
     network = traitlets.Dict().tag(sync=True)
     progress = traitlets.Dict().tag(sync=True)
-    series = traitlets.Dict().tag(sync=True)
-    series_rev = traitlets.Int(0).tag(sync=True)
+    series = traitlets.Instance(SeriesMirror, args=()).tag(sync=True, to_json=_series_state)
     finish = traitlets.Dict().tag(sync=True)
     summary = traitlets.Dict().tag(sync=True)
     sync_command = traitlets.Unicode("").tag(sync=True)
@@ -71,8 +78,9 @@ class RunWidget(anywidget.AnyWidget):
     def __init__(self, run: RunView | None = None, *, start: bool = True,
                  interval: float | None = None, **kwargs: Any) -> None:
         self._sync_lock = threading.RLock()
-        self._series_delta: dict[str, Any] | None = None
+        self.patches = 0  # series patches sent (tests, docs)
         super().__init__(**kwargs)
+        self.on_msg(self._on_front_end)
         self.run = run
         self.updater: RunUpdater | None = None
         if run is None:
@@ -90,27 +98,42 @@ class RunWidget(anywidget.AnyWidget):
 
     # ---- sending -------------------------------------------------------------------------
 
-    def apply(self, changes: dict[str, Any], series_delta: dict[str, Any] | None = None) -> None:
-        """Set several traits as ONE comm message; ``series`` goes out as ``series_delta``."""
+    def apply(self, changes: dict[str, Any]) -> None:
+        """Set several traits as ONE comm message."""
         if not changes or self.comm is None:
             return
         with self._sync_lock, self.hold_sync():
-            if series_delta is not None:
-                self._series_delta = series_delta
             for name, value in changes.items():
                 setattr(self, name, value)
 
-    def send_state(self, key: Any = None) -> None:
-        """Like ipywidgets', but a batched ``series`` carries only the changed keys."""
+    def push_series(self, series: dict[str, Any], *, rebuild: bool = False) -> bool:
+        """Fold the changed keys of the sampled history in and send the patch (if any)."""
         with self._sync_lock:
-            delta, self._series_delta = self._series_delta, None
-            keys = [key] if isinstance(key, str) else (None if key is None else list(key))
-            if delta is None or keys is None or "series" not in keys:
-                super().send_state(key)
-                return
-            state = self.get_state([k for k in keys if k != "series"]) if len(keys) > 1 else {}
-            state["series"] = delta
-            self._send({"method": "update", "state": state, "buffer_paths": []})
+            patch = self.series.update(series, rebuild=rebuild)
+            if patch is None or self.comm is None:
+                return False
+            self.send(patch.content(), buffers=patch.buffers())
+            self.patches += 1
+            return True
+
+    def get_state(self, key: Any = None, drop_defaults: bool = False) -> dict[str, Any]:
+        """Under the lock: the ``series`` state never sees a patch half made."""
+        with self._sync_lock:
+            return dict(super().get_state(key, drop_defaults))
+
+    def send_state(self, key: Any = None) -> None:
+        """Under the lock from reading to sending: no patch goes out between the two (the
+        answer to a reloaded page's ``request_state`` holds every patch sent before it)."""
+        with self._sync_lock:
+            super().send_state(key)
+
+    def _on_front_end(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        """A front end missed a patch (or has none yet): send the whole copy."""
+        if isinstance(content, dict) and content.get("nbtrack") == "snapshot":
+            with self._sync_lock:
+                if self.comm is not None:
+                    patch = self.series.full()
+                    self.send(patch.content(), buffers=patch.buffers())
 
     def add_message(self, text: str) -> None:
         """Show a short note (warning, interruption) in the widget; newest last."""
