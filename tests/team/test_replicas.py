@@ -17,6 +17,7 @@ steps; ``NBTRACK_LONG=1`` runs the issue's 4 + 4 clients x 50,000 steps.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -254,8 +255,29 @@ def test_replicas_behind_nginx_survive_a_killed_replica_and_a_postgres_restart(
     objects = c.s3.client().list_objects_v2(Bucket="team-files", Prefix="nbtrack/")
     keys = [o["Key"] for o in objects.get("Contents", [])]
     assert len([k for k in keys if "/.artifacts/" not in k]) == stored  # the run files
-    # the official client's wandb.Table is also a run_table artifact: its bodies are there too
+    # the official client's wandb.Table is also a run_table artifact, saved through the
+    # replicas while one was killed and PostgreSQL restarted: each version is committed and
+    # each of its files reads the same through every replica and nginx, its MD5 its digest
     assert any("/.artifacts/" in k for k in keys), keys
+    artifacts = 0
+    for i, (project, name, *_) in enumerate(rows):
+        base = f"api/v1/runs/alice/{project}/{name}/artifacts"
+        answers = [requests.get(f"{url}/{base}", auth=("api", c.key), verify=verify or True,
+                                timeout=30).json() for url, verify in through]
+        assert all(a == answers[0] for a in answers), (project, answers)
+        for version in answers[0]["logged"]:
+            artifacts += 1
+            for f in version["files"]:
+                bodies = {requests.get(f"{url}/{base}/{version['name']}/files/{f['name']}",
+                                       auth=("api", c.key), verify=verify or True,
+                                       timeout=30).content for url, verify in through}
+                assert len(bodies) == 1, (project, version["name"], f["name"])
+                body = bodies.pop()
+                assert len(body) == f["size"]
+                assert base64.b64encode(hashlib.md5(body).digest()).decode() == f["digest"]
+        if kinds[i] == "wandb":
+            assert any(v["type"] == "run_table" for v in answers[0]["logged"]), project
+    assert artifacts >= kinds.count("wandb")
     for r in c.replicas:
         assert not (r.dir / "server" / "files").exists()  # nothing on a replica's disk
 
