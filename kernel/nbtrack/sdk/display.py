@@ -78,20 +78,23 @@ def printed_link(run: RunInfo) -> str | None:
     return str(link) if link is not None else None
 
 
-def run_html(run: RunInfo, summary: Any = None) -> str:
-    """A static card for front ends without widgets; same classes as the live widget."""
-    state = run.state
-    name = html.escape(run.name or run.id or "?")
-    project = html.escape(run.project)
+def _head_html(run: RunInfo, badge: str) -> str:
+    """A card's first line: the run's name, project, state (``badge`` its class) and link."""
+    state = html.escape(run.state)
     url = page_url(run)
     link = f' <a href="{html.escape(str(url))}" target="_blank">open</a>' if url else ""
+    return (f"<div><b>{html.escape(run.name or run.id or '?')}</b> ({html.escape(run.project)})"
+            f' <span{badge} data-state="{state}">{state}</span>{link}</div>')
+
+
+def run_html(run: RunInfo, summary: Any = None) -> str:
+    """A static card for front ends without widgets; same classes as the live widget."""
     sync = run.sync_command
     sync_html = f"<div>sync with: <code>{html.escape(str(sync))}</code></div>" if sync else ""
+    head = _head_html(run, ' class="nbtrack-badge"')
     return (
         f'<div class="nbtrack-widget nbtrack-static" data-run-id="{html.escape(run.id)}">'
-        f"<div><b>{name}</b> ({project}) "
-        f'<span class="nbtrack-badge" data-state="{html.escape(state)}">{html.escape(state)}'
-        f"</span>{link}</div>{sync_html}{summary_html(summary)}</div>"
+        f"{head}{sync_html}{summary_html(summary)}</div>"
     )
 
 
@@ -148,13 +151,9 @@ def final_card(run: RunView, history: Mapping[str, Any] | None) -> Bundle:
         lines.append(f"  {key:<{width}}  {text:<12} {sparkline_text(values)}".rstrip())
         rows.append(f'<tr data-key="{html.escape(key)}"><td>{html.escape(key)}</td>'
                     f"<td>{html.escape(text)}</td><td>{sparkline_svg(values)}</td></tr>")
-    url = page_url(run)
-    link = f' <a href="{html.escape(str(url))}" target="_blank">open</a>' if url else ""
     table = f'<table class="nbtrack-final-summary">{"".join(rows)}</table>' if rows else ""
     card = (f'<div class="nbtrack-final" data-run-id="{html.escape(run.id)}">'
-            f"<div><b>{html.escape(run.name or run.id or '?')}</b> ({html.escape(run.project)})"
-            f' <span data-state="{html.escape(run.state)}">{html.escape(run.state)}</span>'
-            f"{link}</div>{table}</div>")
+            f"{_head_html(run, '')}{table}</div>")
     return {"text/plain": "\n".join(lines), "text/html": card}
 
 

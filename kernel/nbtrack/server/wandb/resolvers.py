@@ -15,11 +15,11 @@ from typing import Any
 from nbtrack.server import runextras
 from nbtrack.server.auth import Principal
 from nbtrack.server.context import DEFAULT_PROJECT, ServerContext, gid, iso, loads, log
+from nbtrack.server.storage.blobs import BLOB_PROJECT
 from nbtrack.server.storage.files import safe_name
 from nbtrack.server.wandb import querylimits, uploads
 from nbtrack.server.wandb.artifacts import mutations as artifact_ops
 from nbtrack.server.wandb.artifacts import views as artifact_views
-from nbtrack.server.wandb.artifacts.transfer import BLOB_PROJECT
 from nbtrack.server.wandb.graphql import GraphQLError, parse
 from nbtrack.server.wandb.projection import collect_fields, project, resolve_value, with_args
 from nbtrack.server.wandb.publicapi import projects as public_projects

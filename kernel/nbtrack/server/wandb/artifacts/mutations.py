@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from nbtrack.server.context import DEFAULT_PROJECT
+from nbtrack.server.storage import blobs
 from nbtrack.server.storage.artifacts import COMMITTED, ArtifactConflict
 from nbtrack.server.wandb.artifacts import transfer
 from nbtrack.server.wandb.artifacts.names import artifact_id, check_alias, check_name, node_id
@@ -56,7 +57,7 @@ def _run_rid(req: Req, entity: str, project: str, name: Any) -> int | None:
 def _where(req: Req, inp: Row) -> tuple[str, str]:
     entity = req.entity_or_default(inp.get("entityName"))
     project = inp.get("projectName") or DEFAULT_PROJECT
-    if project == transfer.BLOB_PROJECT:
+    if project == blobs.BLOB_PROJECT:
         raise GraphQLError(f"invalid projectName {project!r}: it is reserved")
     return entity, check_name("projectName", project)
 
@@ -137,7 +138,7 @@ def resolvers(views: Views) -> dict[str, Callable[[Any, dict[str, Any]], Any]]:
         kid = getattr(getattr(req, "principal", None), "key_id", None)
         versions: dict[Any, Row] = {}
         for s in specs:
-            if not isinstance(s, dict) or transfer.hex_digest(s.get("md5")) is None:
+            if not isinstance(s, dict) or blobs.hex_digest(s.get("md5")) is None:
                 raise GraphQLError(f"invalid artifact file {str(s)[:80]}: md5 must be base64")
             if s.get("artifactID") not in versions:
                 versions[s.get("artifactID")] = _version(req, s.get("artifactID"))
@@ -152,7 +153,7 @@ def resolvers(views: Views) -> dict[str, Callable[[Any, dict[str, Any]], Any]]:
             v = versions[s.get("artifactID")]
             if v["state"] == COMMITTED:
                 raise GraphQLError("the artifact is committed: no more files")
-            e, hexd = str(v["entity"]), str(transfer.hex_digest(s["md5"]))
+            e, hexd = str(v["entity"]), str(blobs.hex_digest(s["md5"]))
             url = None if s["md5"] in known[e] else transfer.upload_url(
                 req.ctx, req.base_url, e, hexd, int(v["id"]), kid)
             edges.append({"node": {

@@ -1,7 +1,8 @@
 """Artifact bodies over HTTP: signed upload and download URLs, the digest check on upload.
 
 A body is stored once per entity, at its digest (W&B's: base64 MD5), in the server's file
-store under the reserved project :data:`BLOB_PROJECT`; a version lists its files by digest.
+store under the reserved project ``BLOB_PROJECT`` (:mod:`nbtrack.server.storage.blobs`); a
+version lists its files by digest.
 An upload URL is signed (HMAC, like the run files' in :mod:`..uploads`) for one entity, one
 digest and the version that asked for it; the PUT's body is hashed while it is stored and a
 body whose MD5 differs from the digest is refused (400) and never becomes visible: the
@@ -33,8 +34,8 @@ from nbtrack.server.wandb.uploads import URL_TTL
 if TYPE_CHECKING:
     from nbtrack.server.context import ServerContext
 
-__all__ = ["BLOB_PROJECT", "PREFIX", "Target", "download_url", "hex_digest", "manifest_url",
-           "open_blob", "parse_path", "receive", "upload_url", "verify_get", "verify_put"]
+__all__ = ["PREFIX", "Target", "download_url", "manifest_url", "open_blob", "parse_path",
+           "receive", "upload_url", "verify_get", "verify_put"]
 
 PREFIX = "/artifact-storage/"
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
@@ -49,9 +50,6 @@ class Target:
     entity: str
     kind: str  # "blob" | "manifest"
     key: str
-
-
-_b64 = b64_of
 
 
 def _path(entity: str, kind: str, key: str) -> str:
@@ -160,7 +158,7 @@ class _Hashing(BufferedIOBase):
             got = self.md5.hexdigest()
             self.ok = self.left == 0 and got == self.hexd
             if self.left == 0 and not self.ok:
-                raise DigestMismatch(f"the body's MD5 is {_b64(got)}, not {_b64(self.hexd)}")
+                raise DigestMismatch(f"the body's MD5 is {b64_of(got)}, not {b64_of(self.hexd)}")
         return chunk
 
 
@@ -171,9 +169,9 @@ def _store(ctx: ServerContext, entity: str, hexd: str, src: BufferedIOBase, leng
     upload to a known digest cannot replace the good copy."""
     body = _Hashing(src, length, hexd)
     if length == 0 and not body.ok:  # nothing to read: refused before anything is written
-        raise DigestMismatch(f"an empty body's MD5 is {_b64(body.md5.hexdigest())}, not"
-                             f" {_b64(hexd)}")
-    if ctx.storage.artifacts.blob(entity, _b64(hexd)) is not None:
+        raise DigestMismatch(f"an empty body's MD5 is {b64_of(body.md5.hexdigest())}, not"
+                             f" {b64_of(hexd)}")
+    if ctx.storage.artifacts.blob(entity, b64_of(hexd)) is not None:
         while body.read(1 << 20):
             pass
         if not body.ok:
@@ -184,7 +182,7 @@ def _store(ctx: ServerContext, entity: str, hexd: str, src: BufferedIOBase, leng
     finally:
         if not body.ok:  # an object store that kept what it read: remove it
             try:
-                if ctx.storage.artifacts.blob(entity, _b64(hexd)) is None:
+                if ctx.storage.artifacts.blob(entity, b64_of(hexd)) is None:
                     ctx.files.delete(entity, BLOB_PROJECT, hexd[:2], hexd)
             except (OSError, ValueError):
                 pass
@@ -211,7 +209,7 @@ def receive(ctx: ServerContext, target: Target, query: str, src: BufferedIOBase,
         except DigestMismatch as e:
             log.warning("artifact upload refused: %s", e)
             return 400, {"error": f"digest mismatch: {e}"}
-        arts.add_blob(target.entity, _b64(target.key), length, vid)
+        arts.add_blob(target.entity, b64_of(target.key), length, vid)
         return 200, {"ok": True, "size": length}
     return _receive_manifest(ctx, version, src, length)
 
@@ -230,9 +228,9 @@ def _receive_manifest(ctx: ServerContext, version: dict[str, Any], src: Buffered
         return 400, {"error": f"invalid manifest: {e}"}
     entity = str(version["entity"])
     _store(ctx, entity, hexd, BytesIO(raw), length)
-    ctx.storage.artifacts.add_blob(entity, _b64(hexd), length, None)
+    ctx.storage.artifacts.add_blob(entity, b64_of(hexd), length, None)
     try:
-        ctx.storage.artifacts.set_manifest(int(version["id"]), _b64(hexd), entries)
+        ctx.storage.artifacts.set_manifest(int(version["id"]), b64_of(hexd), entries)
     except ArtifactConflict as e:
         return 409, {"error": str(e)}
     return 200, {"ok": True, "size": length}
