@@ -10,7 +10,7 @@ import { runHref, runPath } from '../shared/urls.js';
 import { mediaPath } from '../shared/media.js';
 import { mediaValue } from './media.js';
 import { alignSeries, configDiff, finitePart, metricKeys, nearestValue, rowsToSeries } from './data.js';
-import { COLORS, SAMPLES, api, chartWidth, crumbs, hook, main, root } from './page.js';
+import { COLORS, SAMPLES, api, chartWidth, crumbs, hook, main, onDragX, root } from './page.js';
 import { historyPath, runApiPath } from './urls.js';
 
 export async function compareView() {
@@ -74,13 +74,9 @@ export async function compareView() {
       scales: { x: { time: false }, y: { distr: logBox.checked && positive ? 3 : 1 } },
       axes: [valueAxis(box, { size: 30, space: 60, grid: { show: false } }), valueAxis(box)],
       cursor: { drag: { x: true, y: false, setScale: false } },
-      hooks: { setSelect: [(u) => {
-        if (u.select.width < 4) return;
-        const a = u.posToVal(u.select.left, 'x');
-        const b = u.posToVal(u.select.left + u.select.width, 'x');
-        u.setSelect({ left: 0, width: 0 }, false);
+      hooks: { setSelect: [onDragX((a, b) => {
         if (b > a) { zoom = [Math.floor(a), Math.ceil(b)]; resetBtn.disabled = false; draw(); }
-      }] },
+      })] },
       series: [{ label: 'step', value: (u, v) => formatNumber(v) }, ...runs.map((r, i) => ({
         label: r.name, stroke: color(i), width: 1.5, spanGaps: true, value: hover(per, i),
       }))],

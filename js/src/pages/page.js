@@ -37,6 +37,18 @@ export function showError(err, where) {
 
 export const badge = (state) => el('span', { class: 'nbt-badge', 'data-state': state, text: state });
 
+/** A uPlot setSelect hook: a drag across the plot calls `zoom(a, b)` with the x values it
+ * spans (a < b), then clears the selection; a click (under 4 px) does nothing. */
+export function onDragX(zoom) {
+  return (u) => {
+    if (u.select.width < 4) return;
+    const a = u.posToVal(u.select.left, 'x');
+    const b = u.posToVal(u.select.left + u.select.width, 'x');
+    u.setSelect({ left: 0, width: 0 }, false);
+    zoom(a, b);
+  };
+}
+
 /** A chart's width in its box. */
 export function chartWidth(box) {
   return Math.max(300, Math.floor(box.getBoundingClientRect().width) - 14);

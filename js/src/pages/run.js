@@ -12,7 +12,9 @@ import { loadMedia } from './media.js';
 import {
   ema, finitePart, interp, metricKeys, rowsToSeries, runtimeOf, sections, systemSeries, toCsv,
 } from './data.js';
-import { COLORS, SAMPLES, api, badge, chartWidth, crumbs, hook, main, root, showError } from './page.js';
+import {
+  COLORS, SAMPLES, api, badge, chartWidth, crumbs, hook, main, onDragX, root, showError,
+} from './page.js';
 import { historyPath, runFromLocation } from './urls.js';
 
 const X_TEXT = {
@@ -136,13 +138,7 @@ export async function runView() {
     return interp(t.values, t.steps, x);
   };
   // drag across a chart: ask the server for that step range
-  const zoomHook = (u) => {
-    if (u.select.width < 4) return;
-    const a = u.posToVal(u.select.left, 'x');
-    const b = u.posToVal(u.select.left + u.select.width, 'x');
-    u.setSelect({ left: 0, width: 0 }, false);
-    zoomTo(Math.floor(toStep(a)), Math.ceil(toStep(b)));
-  };
+  const zoomHook = onDragX((a, b) => zoomTo(Math.floor(toStep(a)), Math.ceil(toStep(b))));
 
   // the filter box hides charts (and then sections) whose key does not contain its text
   function applyFilter() {
